@@ -1,0 +1,51 @@
+# Every target works on a fresh clone with only python3 and pip.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest demo serve bench browser clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## test: lint, type-check and run every test (browser tests included)
+test: $(STAMP) browser lint typecheck pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check imagewidgets tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	mkdir -p .tmp
+	$(VENV)/bin/pytest --basetemp=.tmp/pytest $(PYTEST_ARGS)
+
+## browser: install Debian's chromium for the browser tests when missing (needs apt and root)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will fail under CI=true"; \
+	  else echo "chromium is missing and apt-get is not usable: browser tests will be skipped (failed under CI=true)"; fi; }
+
+## demo: JupyterLab on the quickstart notebook (the built-in emulator when OPENAI_API_KEY is unset)
+demo: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/01_quickstart.ipynb
+
+## serve: the built-in emulator in the foreground, for workshops and other projects' tests
+serve: $(STAMP)
+	$(PY) -m imagewidgets serve --port 8000
+
+## bench: the benchmarks, printing ratios measured side by side
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tmp .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,423 @@
+"""What every model accepts, as data: the one source of truth.
+
+The parameter model, the controls, client-side validation, cost estimates and
+the emulator's validation all read this table. Adding a model is adding a
+:class:`ModelSpec`; no other module has a per-model ``if``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "FIELDS",
+    "GPT_IMAGE_ONLY_FIELDS",
+    "MODELS",
+    "OUTPUT_TOKENS",
+    "PRICES_READ_ON",
+    "Choice",
+    "CustomSizes",
+    "Exclusion",
+    "Flag",
+    "IntRange",
+    "ModelSpec",
+    "Text",
+    "When",
+    "default_model_for",
+    "describe_values",
+    "register_model",
+]
+
+
+# -- field kinds --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A field whose value is one of a few strings."""
+
+    values: tuple[str, ...]
+    default: str
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An integer field, ``low`` to ``high`` inclusive."""
+
+    low: int
+    high: int
+    default: int
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        return tuple(range(self.low, self.high + 1))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A boolean field."""
+
+    default: bool = False
+
+    @property
+    def values(self) -> tuple[bool, ...]:
+        return (False, True)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A free-text field; ``max_length`` is counted in characters."""
+
+    max_length: int | None = None
+    default: str = ""
+
+
+FieldKind = Choice | IntRange | Flag | Text
+
+
+@dataclass(frozen=True)
+class When:
+    """A field applies only while ``field`` holds one of ``values``."""
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Two field values that cannot be sent together, e.g. a transparent jpeg."""
+
+    first: tuple[str, Any]
+    second: tuple[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
+class CustomSizes:
+    """``WIDTHxHEIGHT`` sizes a model takes beyond its preset list."""
+
+    multiple: int
+    max_ratio: float
+    max_long_side: int
+    max_short_side: int
+
+    def problem(self, size: str) -> str | None:
+        """Why ``size`` is not allowed, or None when it is."""
+        match = re.fullmatch(r"(\d+)x(\d+)", size)
+        if not match:
+            return "it is not of the form WIDTHxHEIGHT"
+        width, height = int(match[1]), int(match[2])
+        if width <= 0 or height <= 0:
+            return "both sides must be positive"
+        if width % self.multiple or height % self.multiple:
+            return f"both sides must be divisible by {self.multiple}"
+        if max(width, height) / min(width, height) > self.max_ratio:
+            return f"the aspect ratio must be between 1:{self.max_ratio:g} and {self.max_ratio:g}:1"
+        if max(width, height) > self.max_long_side or min(width, height) > self.max_short_side:
+            return f"it must be at most {self.max_long_side}x{self.max_short_side} (either way round)"
+        return None
+
+    def describe(self) -> str:
+        return (
+            f"any WIDTHxHEIGHT with both sides divisible by {self.multiple}, aspect ratio between "
+            f"1:{self.max_ratio:g} and {self.max_ratio:g}:1, at most "
+            f"{self.max_long_side}x{self.max_short_side}"
+        )
+
+
+# -- prices -------------------------------------------------------------------
+
+PRICES_READ_ON = date(2026, 11, 25)
+"""The day the prices below were read from the public price list."""
+
+
+@dataclass(frozen=True)
+class PerImagePrice:
+    """DALL·E: dollars per image, by (quality, size); quality "*" matches any."""
+
+    dollars: Mapping[tuple[str, str], float]
+
+    def image_cost(self, quality: str, size: str) -> float | None:
+        return self.dollars.get((quality, size), self.dollars.get(("*", size)))
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """GPT image models: dollars per million tokens."""
+
+    text_input: float
+    image_input: float
+    image_output: float
+
+
+# Output tokens per image for the GPT image 1 family, by quality then size.
+OUTPUT_TOKENS: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {
+        "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+        "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+        "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+    }
+)
+
+
+def output_tokens(quality: str, size: str) -> int:
+    """Output tokens for one image; ``auto`` counts as medium and 1024x1024.
+
+    Sizes outside the published table (gpt-image-2's custom sizes) are scaled
+    from 1024x1024 by pixel area: an estimate, said so where it is shown.
+    """
+    per_size = OUTPUT_TOKENS.get(quality, OUTPUT_TOKENS["medium"])
+    size = "1024x1024" if size == "auto" else size
+    if size in per_size:
+        return per_size[size]
+    width, height = (int(side) for side in size.split("x"))
+    return math.ceil(per_size["1024x1024"] * width * height / (1024 * 1024))
+
+
+# -- the model spec -----------------------------------------------------------
+
+FIELDS = (
+    "prompt",
+    "model",
+    "n",
+    "quality",
+    "response_format",
+    "size",
+    "style",
+    "background",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "stream",
+    "partial_images",
+    "user",
+)
+"""Every request field of the Images API, in the order controls show them."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything one model accepts.
+
+    Parameters
+    ----------
+    name
+        The model name sent as ``model``.
+    family
+        ``"dall-e"`` or ``"gpt-image"``: only for display and grouping.
+    fields
+        Field name to its kind (allowed values and default). A field absent
+        here is one the model does not take.
+    when
+        Fields that apply only while another field holds certain values.
+    exclusions
+        Value pairs that cannot be sent together.
+    custom_sizes
+        Sizes accepted beyond the preset list, if any.
+    price
+        Per image (DALL·E) or per token (GPT image models).
+    """
+
+    name: str
+    family: str
+    fields: Mapping[str, FieldKind]
+    when: Mapping[str, When] = field(default_factory=dict)
+    exclusions: tuple[Exclusion, ...] = ()
+    custom_sizes: CustomSizes | None = None
+    price: PerImagePrice | TokenPrice | None = None
+
+    def takes(self, name: str) -> bool:
+        """Whether the model accepts the request field ``name`` at all."""
+        return name == "model" or name in self.fields
+
+    def kind(self, name: str) -> FieldKind:
+        """The kind of field ``name``; KeyError if the model does not take it."""
+        return self.fields[name]
+
+    def allows(self, name: str, value: Any) -> bool:
+        """Whether ``value`` is allowed for ``name``, ignoring other fields."""
+        return self.value_problem(name, value) is None
+
+    def value_problem(self, name: str, value: Any) -> str | None:
+        """Why ``value`` is not allowed for ``name``, or None when it is."""
+        if name not in self.fields:
+            return f"{name} is not taken by {self.name}"
+        kind = self.fields[name]
+        if isinstance(kind, Text):
+            return None if isinstance(value, str) else f"{name} must be a string"
+        if isinstance(kind, Flag):
+            return None if isinstance(value, bool) else f"{name} must be true or false"
+        if isinstance(kind, IntRange):
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{name} must be an integer"
+            if kind.low <= value <= kind.high:
+                return None
+            return f"{name} {value} is out of range for {self.name}; {describe_values(self, name)}"
+        if value in kind.values:
+            return None
+        if name == "size" and self.custom_sizes and isinstance(value, str):
+            why = self.custom_sizes.problem(value)
+            if why is None:
+                return None
+            return (
+                f"size {value!r} is not available for {self.name}: {why}; "
+                f"{describe_values(self, name)}"
+            )
+        return f"{name} {value!r} is not available for {self.name}; {describe_values(self, name)}"
+
+    @staticmethod
+    def like(base: str | ModelSpec, *, name: str, **changes: Any) -> ModelSpec:
+        """A copy of a spec under another name, for OpenAI-compatible servers.
+
+        ``ModelSpec.like("gpt-image-1.5", name="my-model")`` takes everything
+        gpt-image-1.5 accepts; ``changes`` replace other attributes.
+        """
+        if isinstance(base, str):
+            if base not in MODELS:
+                raise KeyError(f"unknown model {base!r}; known models: {', '.join(MODELS)}")
+            base = MODELS[base]
+        return dataclasses.replace(base, name=name, **changes)
+
+
+def describe_values(spec: ModelSpec, name: str) -> str:
+    """A sentence naming what ``spec`` allows for ``name``."""
+    if name not in spec.fields:
+        return f"{spec.name} does not take {name}"
+    kind = spec.fields[name]
+    if isinstance(kind, IntRange):
+        if kind.low == kind.high:
+            return f"{spec.name} takes only {kind.low}"
+        return f"choose {kind.low} to {kind.high}"
+    if isinstance(kind, Flag):
+        return "choose true or false"
+    if isinstance(kind, Text):
+        return f"any text of at most {kind.max_length:,} characters" if kind.max_length else "any text"
+    values = list(kind.values)
+    text = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+    if name == "size" and spec.custom_sizes:
+        return f"choose {text}, or {spec.custom_sizes.describe()}"
+    return f"choose {text}"
+
+
+# -- the registry -------------------------------------------------------------
+
+_DALL_E_2_PRICE = PerImagePrice(
+    MappingProxyType({("*", "256x256"): 0.016, ("*", "512x512"): 0.018, ("*", "1024x1024"): 0.020})
+)
+_DALL_E_3_PRICE = PerImagePrice(
+    MappingProxyType(
+        {
+            ("standard", "1024x1024"): 0.04,
+            ("standard", "1792x1024"): 0.08,
+            ("standard", "1024x1792"): 0.08,
+            ("auto", "1024x1024"): 0.04,
+            ("auto", "1792x1024"): 0.08,
+            ("auto", "1024x1792"): 0.08,
+            ("hd", "1024x1024"): 0.08,
+            ("hd", "1792x1024"): 0.12,
+            ("hd", "1024x1792"): 0.12,
+        }
+    )
+)
+
+_GPT_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
+_GPT_WHEN = MappingProxyType(
+    {
+        "output_compression": When("output_format", ("jpeg", "webp")),
+        "partial_images": When("stream", (True,)),
+    }
+)
+_GPT_EXCLUSIONS = (
+    Exclusion(
+        ("background", "transparent"),
+        ("output_format", "jpeg"),
+        "a transparent background needs png or webp",
+    ),
+)
+
+
+def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
+            sizes: tuple[str, ...], price: PerImagePrice, style: bool) -> ModelSpec:
+    fields: dict[str, FieldKind] = {
+        "prompt": Text(prompt_max),
+        "n": IntRange(1, n_max, 1),
+        "quality": Choice(qualities, "auto"),
+        "response_format": Choice(("url", "b64_json"), "url"),
+        "size": Choice(sizes, "1024x1024"),
+        "user": Text(),
+    }
+    if style:
+        fields["style"] = Choice(("vivid", "natural"), "vivid")
+    return ModelSpec(name, "dall-e", MappingProxyType(fields), price=price)
+
+
+def _gpt_image(name: str, price: TokenPrice, custom_sizes: CustomSizes | None = None) -> ModelSpec:
+    fields: dict[str, FieldKind] = {
+        "prompt": Text(32000),
+        "n": IntRange(1, 10, 1),
+        "quality": Choice(("auto", "high", "medium", "low"), "auto"),
+        "size": Choice(_GPT_SIZES, "auto"),
+        "background": Choice(("auto", "transparent", "opaque"), "auto"),
+        "output_format": Choice(("png", "jpeg", "webp"), "png"),
+        "output_compression": IntRange(0, 100, 100),
+        "moderation": Choice(("auto", "low"), "auto"),
+        "stream": Flag(False),
+        "partial_images": IntRange(0, 3, 0),
+        "user": Text(),
+    }
+    return ModelSpec(
+        name, "gpt-image", MappingProxyType(fields), when=_GPT_WHEN,
+        exclusions=_GPT_EXCLUSIONS, custom_sizes=custom_sizes, price=price,
+    )
+
+
+MODELS: dict[str, ModelSpec] = {}
+"""Every known model by name; :func:`register_model` adds more."""
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add or replace a model, e.g. an OpenAI-compatible server's own name.
+
+    >>> register_model(ModelSpec.like("gpt-image-1.5", name="my-model"))  # doctest: +SKIP
+    """
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"register_model takes a ModelSpec, not {type(spec).__name__}")
+    MODELS[spec.name] = spec
+    return spec
+
+
+for _spec in (
+    _dall_e("dall-e-2", 1000, 10, ("auto", "standard"), ("256x256", "512x512", "1024x1024"),
+            _DALL_E_2_PRICE, style=False),
+    _dall_e("dall-e-3", 4000, 1, ("auto", "hd", "standard"), ("1024x1024", "1792x1024", "1024x1792"),
+            _DALL_E_3_PRICE, style=True),
+    _gpt_image("gpt-image-1", TokenPrice(5, 10, 40)),
+    _gpt_image("gpt-image-1-mini", TokenPrice(2, 2.5, 8)),
+    _gpt_image("gpt-image-1.5", TokenPrice(5, 8, 32)),
+    _gpt_image("chatgpt-image-latest", TokenPrice(5, 10, 40)),
+    _gpt_image("gpt-image-2", TokenPrice(5, 8, 30), CustomSizes(16, 3.0, 3840, 2160)),
+):
+    register_model(_spec)
+
+
+GPT_IMAGE_ONLY_FIELDS = frozenset(
+    {"background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
+)
+"""Fields only GPT image models take: their presence changes the default model."""
+
+
+def default_model_for(body: Mapping[str, Any]) -> str:
+    """The model the API uses when a request omits ``model``.
+
+    dall-e-2, unless a field that only GPT image models take is present.
+    """
+    if GPT_IMAGE_ONLY_FIELDS & set(body):
+        return "gpt-image-1"
+    return "dall-e-2"

@@ -1,0 +1,232 @@
+"""Every error the toolkit raises.
+
+    ImagesError
+     ├── ParamsError              the request cannot succeed; never sent
+     ├── APIError                 the server answered with an error
+     │    ├── BadRequestError          400
+     │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
+     │    ├── AuthenticationError      401
+     │    ├── PermissionDeniedError    403
+     │    ├── NotFoundError            404
+     │    ├── RateLimitError           429
+     │    │    └── InsufficientQuotaError  429 insufficient_quota (never retried)
+     │    └── ServerError              5xx
+     ├── APIConnectionError       no answer: refused, reset, DNS, TLS, mid-stream drop
+     │    └── APITimeoutError     connect, read-inactivity or overall deadline passed
+     ├── StreamIncompleteError    a stream ended without its completed event
+     ├── ImageExpiredError        an image URL answered 403/404 (they live 60 minutes)
+     └── ImageDecodeError         bytes that are not a safe PNG, JPEG or WEBP
+
+Every message says what to do next. None carries the API key: messages are
+built from the server's error body, which never echoes the Authorization header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentPolicyError",
+    "ImageDecodeError",
+    "ImageExpiredError",
+    "ImagesError",
+    "InsufficientQuotaError",
+    "NotFoundError",
+    "ParamsError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamIncompleteError",
+    "api_error_from",
+]
+
+
+class ImagesError(Exception):
+    """Base of every error imagewidgets raises."""
+
+
+class ParamsError(ImagesError, ValueError):
+    """The parameters cannot make a valid request; nothing was sent.
+
+    Attributes
+    ----------
+    problems : list of str
+        One sentence per problem, naming the field, the value and what is allowed.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems) or "invalid parameters")
+
+
+class APIError(ImagesError):
+    """The server answered with an error.
+
+    Attributes
+    ----------
+    status : int or None
+        The HTTP status (None for an error sent inside a stream).
+    type, code, param : str or None
+        From the error body, as the API sends them.
+    message : str
+        The server's message.
+    request_id : str or None
+        The ``x-request-id`` header, for support requests.
+    """
+
+    hint = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.type = type
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        text = f"{status} {message}" if status else message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        super().__init__(text)
+
+
+class BadRequestError(APIError):
+    hint = "fix the named parameter and try again"
+
+
+class ContentPolicyError(BadRequestError):
+    hint = "the prompt was refused by the safety system; rephrase it and try again"
+
+
+class AuthenticationError(APIError):
+    hint = "set OPENAI_API_KEY or pass api_key= to ImagesClient"
+
+
+class PermissionDeniedError(APIError):
+    hint = "this key or project may not use this model; check the organization and project"
+
+
+class NotFoundError(APIError):
+    hint = "check the model name and the base URL"
+
+
+class RateLimitError(APIError):
+    hint = "too many requests; wait a moment and try again"
+
+
+class InsufficientQuotaError(RateLimitError):
+    hint = "the account is out of quota; check billing and limits"
+
+
+class ServerError(APIError):
+    hint = "the server failed; try again in a moment"
+
+
+class APIConnectionError(ImagesError):
+    """The server could not be reached, or the connection broke."""
+
+    def __init__(self, message: str = "could not reach the server") -> None:
+        super().__init__(f"{message} (check the network and the base URL, then try again)")
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read-inactivity or overall deadline passed."""
+
+    def __init__(self, message: str = "the request timed out") -> None:
+        ImagesError.__init__(
+            self, f"{message} (try again, or raise the timeout: ImagesClient(timeout=...))"
+        )
+
+
+class StreamIncompleteError(ImagesError):
+    """A stream ended before its ``completed`` event.
+
+    Attributes
+    ----------
+    last_partial : PartialImage or None
+        The last partial image that did arrive, so nothing is lost.
+    """
+
+    def __init__(self, message: str, last_partial: Any = None) -> None:
+        self.last_partial = last_partial
+        super().__init__(f"{message} (the last partial image is kept; generate again)")
+
+
+class ImageExpiredError(ImagesError):
+    """An image URL answered 403 or 404: URLs expire 60 minutes after generation."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(
+            f"the image URL answered {status}: it has expired or was never there "
+            "(URLs live 60 minutes; generate again, or ask for response_format='b64_json')"
+        )
+
+
+class ImageDecodeError(ImagesError):
+    """The server sent bytes that are not a safe PNG, JPEG or WEBP image."""
+
+
+def _status_class(status: int, code: str | None) -> type[APIError]:
+    if status == 400:
+        if code in ("content_policy_violation", "moderation_blocked"):
+            return ContentPolicyError
+        return BadRequestError
+    if status == 429 and code == "insufficient_quota":
+        return InsufficientQuotaError
+    by_status: dict[int, type[APIError]] = {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        429: RateLimitError,
+    }
+    if status in by_status:
+        return by_status[status]
+    return ServerError if status >= 500 else APIError
+
+
+def api_error_from(
+    status: int | None, body: Mapping[str, Any] | None, request_id: str | None = None
+) -> APIError:
+    """The matching :class:`APIError` for a status and an error body.
+
+    ``body`` may be the whole response (``{"error": {...}}``) or the inner
+    object; a missing or malformed body still gives a useful error.
+    """
+    error: Any = body.get("error", body) if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        error = {}
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    message = error.get("message")
+    if not isinstance(message, str) or not message:
+        message = f"the server answered HTTP {status}" if status else "the server sent an error"
+    if status is None:  # an error event inside a stream carries no HTTP status
+        cls: type[APIError] = (
+            ContentPolicyError
+            if code in ("content_policy_violation", "moderation_blocked")
+            else APIError
+        )
+    else:
+        cls = _status_class(status, code)
+    return cls(
+        message,
+        status=status,
+        type=error.get("type") if isinstance(error.get("type"), str) else None,
+        code=code,
+        param=error.get("param") if isinstance(error.get("param"), str) else None,
+        request_id=request_id,
+    )

@@ -1,0 +1,343 @@
+"""The parameter model: every request field as a trait, ``model`` driving the rest.
+
+``ImageParams`` runs with no front end and imports no ipywidgets; widgets bind
+to it. What each model accepts comes from :mod:`imagewidgets.capabilities`.
+
+Two kinds of "not sent" are kept apart:
+
+* a field the model does not take at all holds ``None`` (``style`` under
+  gpt-image-1); assigning it anything else raises ``TraitError``;
+* a field the model takes but that does not apply right now keeps its value
+  and is left out of the request (``output_compression`` with png,
+  ``partial_images`` without ``stream``), so turning it back on restores it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from traitlets import Bool, HasTraits, Int, TraitError, Unicode, observe, validate
+
+from .capabilities import FIELDS, MODELS, Choice, IntRange, ModelSpec, Text, describe_values
+from .errors import ParamsError
+
+__all__ = ["DEFAULT_MODEL", "OPTION_FIELDS", "ImageParams"]
+
+DEFAULT_MODEL = "gpt-image-1.5"
+
+OPTION_FIELDS = tuple(name for name in FIELDS if name not in ("prompt", "model"))
+"""The fields whose allowed values depend on the model."""
+
+# How "good" each quality is, so a switch keeps the closest one: high <-> hd.
+_QUALITY_RANK = {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2}
+
+
+def _models_taking(name: str) -> str:
+    names = [spec.name for spec in MODELS.values() if spec.takes(name)]
+    return ", ".join(names) if names else "no known model"
+
+
+def _parse_size(size: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)x(\d+)", size)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _closest(spec: ModelSpec, name: str, wanted: Any) -> Any:
+    """The allowed value of ``name`` nearest to ``wanted`` under ``spec``."""
+    kind = spec.kind(name)
+    if isinstance(kind, IntRange):
+        if isinstance(wanted, int) and not isinstance(wanted, bool):
+            return min(max(wanted, kind.low), kind.high)
+        return kind.default
+    if not isinstance(kind, Choice):
+        return kind.default
+    candidates = [value for value in kind.values if value != "auto"]
+    if name == "size" and isinstance(wanted, str) and (wanted_wh := _parse_size(wanted)):
+        # Keep the orientation first (landscape stays landscape), then the area.
+        def distance(value: str) -> tuple[float, float]:
+            width, height = _parse_size(value) or wanted_wh
+            aspect = abs(math.log(width / height) - math.log(wanted_wh[0] / wanted_wh[1]))
+            area = abs(math.log(width * height) - math.log(wanted_wh[0] * wanted_wh[1]))
+            return (round(aspect, 6), area)
+
+        return min(candidates, key=distance) if candidates else kind.default
+    if name == "quality" and wanted in _QUALITY_RANK:
+        ranked = [value for value in candidates if value in _QUALITY_RANK]
+        if ranked:
+            # On a tie prefer the better quality: the user asked for at least this much.
+            return min(
+                ranked,
+                key=lambda value: (abs(_QUALITY_RANK[value] - _QUALITY_RANK[wanted]),
+                                   -_QUALITY_RANK[value]),
+            )
+    return kind.default
+
+
+class ImageParams(HasTraits):
+    """Every field of an image generation request, kept valid for ``model``.
+
+    Parameters
+    ----------
+    model : str
+        A name in ``imagewidgets.MODELS``; default ``"gpt-image-1.5"``.
+    **fields
+        Any request field (``prompt``, ``size``, ``quality``, ...), applied
+        in the order given after the model.
+
+    Examples
+    --------
+    >>> p = ImageParams(model="dall-e-3", prompt="A cute cat", size="1792x1024")
+    >>> p.options("quality")
+    ('auto', 'hd', 'standard')
+    >>> p.model = "gpt-image-1"; p.size
+    '1536x1024'
+    """
+
+    model = Unicode(DEFAULT_MODEL, help="The model; every other field's options follow it.")
+    prompt = Unicode("", help="What to draw. Never truncated: problems() reports a long one.")
+    n = Int(1, allow_none=True, help="How many images, 1-10 (1 for dall-e-3).")
+    quality = Unicode(None, allow_none=True, help="auto, high/medium/low, hd/standard.")
+    response_format = Unicode(None, allow_none=True, help="url or b64_json (DALL·E only).")
+    size = Unicode(None, allow_none=True, help="WIDTHxHEIGHT or auto, per model.")
+    style = Unicode(None, allow_none=True, help="vivid or natural (dall-e-3 only).")
+    background = Unicode(None, allow_none=True, help="auto, transparent or opaque (GPT image).")
+    output_format = Unicode(None, allow_none=True, help="png, jpeg or webp (GPT image).")
+    output_compression = Int(None, allow_none=True, help="0-100, with jpeg or webp only.")
+    moderation = Unicode(None, allow_none=True, help="auto or low (GPT image).")
+    stream = Bool(None, allow_none=True, help="Stream partial images (GPT image).")
+    partial_images = Int(None, allow_none=True, help="0-3 partial images, when streaming.")
+    user = Unicode("", allow_none=True, help="An end-user id, for abuse monitoring.")
+
+    def __init__(self, model: str = DEFAULT_MODEL, **fields: Any) -> None:
+        super().__init__()
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown:
+            raise TraitError(
+                f"unknown field {unknown[0]!r}; request fields are: {', '.join(FIELDS)}"
+            )
+        # The user's own choices, most recent last: restored when a model takes them again.
+        self._chosen: dict[str, Any] = {}
+        self._deriving = False
+        self.model = model
+        self._derive()
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    # -- queries --------------------------------------------------------------
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The current model's :class:`ModelSpec`."""
+        return MODELS[self.model]
+
+    def supports(self, name: str) -> bool:
+        """Whether ``name`` would be sent now: the model takes it and it applies."""
+        spec = self.spec
+        if not spec.takes(name):
+            return False
+        condition = spec.when.get(name)
+        return condition is None or getattr(self, condition.field) in condition.values
+
+    def options(self, name: str) -> tuple[Any, ...]:
+        """The values allowed for ``name`` now; ``()`` if the model does not take it.
+
+        Free-text fields (``prompt``, ``user``) have no list of options: ``()``.
+        Values excluded by another field (transparent while the format is jpeg)
+        are left out.
+        """
+        if name == "model":
+            return tuple(MODELS)
+        spec = self.spec
+        if not spec.takes(name):
+            return ()
+        kind = spec.kind(name)
+        if isinstance(kind, Text):
+            return ()
+        return tuple(value for value in kind.values if not self._excluded(name, value))
+
+    def problems(self) -> list[str]:
+        """Every reason this request cannot be sent, as sentences; [] when it can."""
+        spec = self.spec
+        found = []
+        prompt_kind = spec.kind("prompt")
+        length = len(self.prompt)
+        if not self.prompt.strip():
+            found.append("prompt is empty; describe the image to generate")
+        elif isinstance(prompt_kind, Text) and prompt_kind.max_length and length > prompt_kind.max_length:
+            found.append(
+                f"prompt is {length:,} characters; {spec.name} takes at most "
+                f"{prompt_kind.max_length:,}"
+            )
+        for name in OPTION_FIELDS:
+            value = getattr(self, name)
+            if spec.takes(name) and value is not None and (why := spec.value_problem(name, value)):
+                found.append(why)
+        for exclusion in spec.exclusions:
+            if all(getattr(self, field) == value for field, value in (exclusion.first, exclusion.second)):
+                found.append(f"{exclusion.first[0]} {exclusion.first[1]!r} cannot go with "
+                             f"{exclusion.second[0]} {exclusion.second[1]!r}: {exclusion.reason}")
+        return found
+
+    def to_request(self) -> dict[str, Any]:
+        """The JSON body: only fields the model takes and that apply, no None.
+
+        Raises
+        ------
+        ParamsError
+            Listing every problem, when :meth:`problems` is not empty.
+        """
+        found = self.problems()
+        if found:
+            raise ParamsError(found)
+        body: dict[str, Any] = {"model": self.model, "prompt": self.prompt}
+        for name in OPTION_FIELDS:
+            value = getattr(self, name)
+            if not self.supports(name) or value is None or value == "":
+                continue
+            if name == "stream" and not value:
+                continue  # the API's default; leaving it out keeps the body minimal
+            body[name] = value
+        return body
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field and its value (None where the model takes no such field)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageParams:
+        """Rebuild from :meth:`to_dict` output or a request body.
+
+        Unknown keys (a sidecar's extras) and None values are ignored.
+        """
+        fields = {k: v for k, v in data.items() if k in FIELDS and k != "model" and v is not None}
+        return cls(model=data.get("model") or DEFAULT_MODEL, **fields)
+
+    def copy(self, **changes: Any) -> ImageParams:
+        """A new ImageParams with these values, then ``changes`` applied."""
+        fresh = ImageParams.from_dict(self.to_dict())
+        for name, value in changes.items():
+            setattr(fresh, name, value)
+        return fresh
+
+    def __repr__(self) -> str:
+        body = {k: v for k, v in self.to_dict().items() if v not in (None, "")}
+        prompt = body.pop("prompt", "")
+        if len(prompt) > 40:
+            prompt = prompt[:37] + "..."
+        fields = ", ".join(f"{k}={v!r}" for k, v in body.items())
+        return f"ImageParams({fields}, prompt={prompt!r})"
+
+    # -- validation -----------------------------------------------------------
+
+    @validate("model")
+    def _check_model(self, proposal: Any) -> str:
+        name = proposal.value
+        if name not in MODELS:
+            raise TraitError(
+                f"unknown model {name!r}; known models: {', '.join(MODELS)}. For another "
+                f"server's model, register it first: iw.register_model("
+                f"iw.ModelSpec.like('gpt-image-1.5', name={name!r}))"
+            )
+        return str(name)
+
+    @validate(*OPTION_FIELDS)
+    def _check_field(self, proposal: Any) -> Any:
+        name, value = proposal.trait.name, proposal.value
+        if self._deriving:
+            return value
+        spec = self.spec
+        if not spec.takes(name):
+            if value is None:
+                return value
+            raise TraitError(
+                f"{name} is not taken by {spec.name}; models that take it: {_models_taking(name)}"
+            )
+        if value is None:
+            if name == "user":
+                return value
+            raise TraitError(f"{name} cannot be None for {spec.name}; {self._describe(name)}")
+        problem = spec.value_problem(name, value)
+        if problem:
+            raise TraitError(problem)
+        return value
+
+    def _describe(self, name: str) -> str:
+        return describe_values(self.spec, name)
+
+    # -- reactions ------------------------------------------------------------
+
+    @observe("model")
+    def _on_model(self, change: Any) -> None:
+        self._derive()
+
+    @observe(*OPTION_FIELDS)
+    def _on_field(self, change: Any) -> None:
+        if self._deriving:
+            return
+        name = change["name"]
+        self._chosen.pop(name, None)
+        self._chosen[name] = change["new"]
+        self._resolve_exclusions(winner=name)
+
+    @contextmanager
+    def _internal(self) -> Iterator[None]:
+        """Changes made here are derived, not chosen: validators and memory skip them."""
+        outer, self._deriving = self._deriving, True
+        try:
+            with self.hold_trait_notifications():
+                yield
+        finally:
+            self._deriving = outer
+
+    def _derive(self) -> None:
+        """Re-derive every field for the current model: keep, restore or move to closest."""
+        spec = self.spec
+        with self._internal():
+            for name in OPTION_FIELDS:
+                current = getattr(self, name)
+                if not spec.takes(name):
+                    setattr(self, name, None)
+                    continue
+                kind = spec.kind(name)
+                wanted = self._chosen.get(name, kind.default if current is None else current)
+                if not spec.allows(name, wanted):
+                    wanted = _closest(spec, name, wanted)
+                setattr(self, name, wanted)
+            self._resolve_exclusions(winner=None)
+
+    def _resolve_exclusions(self, winner: str | None) -> None:
+        """Move the loser of any excluded pair to an allowed value; the field set last wins."""
+        spec = self.spec
+        order = list(self._chosen)
+        for exclusion in spec.exclusions:
+            (first, first_value), (second, second_value) = exclusion.first, exclusion.second
+            if getattr(self, first) != first_value or getattr(self, second) != second_value:
+                continue
+            if winner in (first, second):
+                loser = second if winner == first else first
+            else:  # the one the user chose more recently wins; else the first of the pair
+                rank = {name: order.index(name) if name in order else -1 for name in (first, second)}
+                loser = second if rank[first] >= rank[second] else first
+            banned = first_value if loser == first else second_value
+            kind = spec.kind(loser)
+            assert isinstance(kind, Choice)
+            replacement = kind.default if kind.default != banned else next(
+                value for value in kind.values if value != banned
+            )
+            self._chosen.pop(loser, None)  # the later choice overrode it
+            with self._internal():
+                setattr(self, loser, replacement)
+
+    def _excluded(self, name: str, value: Any) -> bool:
+        for exclusion in self.spec.exclusions:
+            for (field, banned), (other, other_value) in (
+                (exclusion.first, exclusion.second),
+                (exclusion.second, exclusion.first),
+            ):
+                if field == name and value == banned and getattr(self, other) == other_value:
+                    return True
+        return False

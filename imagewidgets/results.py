@@ -1,0 +1,111 @@
+"""What a generation returns: small frozen dataclasses holding encoded bytes.
+
+Results never hold decoded bitmaps: a 1536x1024 PNG is a few hundred KB
+encoded and 6 MB decoded, and a notebook keeps many of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage the API reports for GPT image models."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    text_tokens: int = 0
+    image_tokens: int = 0
+
+    @classmethod
+    def from_api(cls, usage: Mapping[str, Any] | None) -> Usage | None:
+        """Read the API's ``usage`` object; unknown fields are ignored."""
+        if not usage:
+            return None
+        details = usage.get("input_tokens_details") or {}
+        return cls(
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            total_tokens=int(usage.get("total_tokens") or 0),
+            text_tokens=int(details.get("text_tokens") or 0),
+            image_tokens=int(details.get("image_tokens") or 0),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class _Encoded:
+    data: bytes
+    format: str  # "png" | "jpeg" | "webp"
+    width: int
+    height: int
+
+    @property
+    def mime_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == "jpeg" else self.format
+
+    def _repr_fields(self) -> str:
+        return f"{self.format} {self.width}x{self.height}, {len(self.data):,} bytes"
+
+
+@dataclass(frozen=True, repr=False)
+class PartialImage(_Encoded):
+    """One streamed partial render of image ``image_index``."""
+
+    image_index: int = 0
+    partial_index: int = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"PartialImage(image_index={self.image_index}, partial_index={self.partial_index}, "
+            f"{self._repr_fields()})"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class GeneratedImage(_Encoded):
+    """A final image and what produced it.
+
+    Attributes
+    ----------
+    data : bytes
+        The encoded image exactly as the server sent it.
+    params : dict
+        The request body that produced it (never holds the API key).
+    """
+
+    image_index: int = 0
+    revised_prompt: str | None = None
+    usage: Usage | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    created: int = 0
+    url: str | None = None
+
+    def __repr__(self) -> str:
+        return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"
+
+    def _repr_png_(self) -> bytes | None:
+        return self.data if self.format == "png" else None
+
+    def _repr_jpeg_(self) -> bytes | None:
+        return self.data if self.format == "jpeg" else None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The answer to one ``generate()`` call."""
+
+    images: list[GeneratedImage]
+    usage: Usage | None = None
+    created: int = 0
+    request_id: str | None = None
+    elapsed: float = 0.0

@@ -1,0 +1,233 @@
+"""ImageParams: options follow the model, choices are remembered, bad input is refused."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from traitlets import TraitError
+
+from imagewidgets import MODELS, ImageParams
+from imagewidgets.errors import ParamsError
+from imagewidgets.params import OPTION_FIELDS
+
+
+def test_core_imports_no_ipywidgets() -> None:
+    code = ("import imagewidgets, imagewidgets.params, imagewidgets.capabilities, sys; "
+            "assert 'ipywidgets' not in sys.modules, 'ipywidgets was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_defaults_are_sendable_once_a_prompt_is_set() -> None:
+    p = ImageParams()
+    assert p.problems() == ["prompt is empty; describe the image to generate"]
+    p.prompt = "A cute cat"
+    body = p.to_request()
+    assert body["model"] == p.model and body["prompt"] == "A cute cat"
+    assert all(value is not None for value in body.values())
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_options_and_supports_follow_the_model(model: str) -> None:
+    p = ImageParams(model=model, prompt="x")
+    spec = MODELS[model]
+    for name in OPTION_FIELDS:
+        if not spec.takes(name):
+            assert p.options(name) == () and getattr(p, name) is None and not p.supports(name)
+        elif name != "user":  # free text has no list of options
+            assert getattr(p, name) in p.options(name)
+    body = p.to_request()
+    assert set(body) <= {"model", "prompt", *[f for f in OPTION_FIELDS if spec.takes(f)]}
+
+
+def test_switching_keeps_allowed_values_and_moves_to_the_closest() -> None:
+    p = ImageParams(model="gpt-image-1", prompt="x", size="1536x1024", quality="high", n=4)
+    p.model = "dall-e-3"
+    assert (p.size, p.quality, p.n) == ("1792x1024", "hd", 1)
+    p.model = "dall-e-2"
+    assert p.size == "1024x1024" and p.quality == "standard" and p.n == 4
+    p2 = ImageParams(model="gpt-image-1", size="1024x1536", quality="medium")
+    p2.model = "dall-e-3"
+    assert (p2.size, p2.quality) == ("1024x1792", "standard")
+    p3 = ImageParams(model="gpt-image-1", quality="low", size="auto")
+    p3.model = "dall-e-3"
+    assert (p3.size, p3.quality) == ("1024x1024", "standard")
+
+
+def test_a_value_still_allowed_is_kept() -> None:
+    p = ImageParams(model="gpt-image-1", size="1024x1024", quality="auto", n=3)
+    p.model = "dall-e-2"
+    assert (p.size, p.quality, p.n) == ("1024x1024", "auto", 3)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "away"),
+    [
+        ("style", "natural", "gpt-image-1"),
+        ("response_format", "b64_json", "gpt-image-1"),
+        ("quality", "standard", "gpt-image-1"),
+        ("size", "1024x1792", "gpt-image-1"),
+        ("n", 1, "gpt-image-1"),
+    ],
+)
+def test_dalle_choices_survive_a_trip(field: str, value: object, away: str) -> None:
+    p = ImageParams(model="dall-e-3", prompt="x", **{field: value})
+    p.model = away
+    p.model = "dall-e-3"
+    assert getattr(p, field) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("background", "opaque"), ("output_format", "webp"), ("quality", "high"),
+     ("moderation", "low"), ("size", "1536x1024"), ("n", 7), ("stream", True)],
+)
+def test_gpt_choices_survive_a_trip(field: str, value: object) -> None:
+    p = ImageParams(model="gpt-image-1", **{field: value})
+    p.model = "dall-e-3"
+    p.model = "gpt-image-1"
+    assert getattr(p, field) == value
+
+
+def test_transparent_and_jpeg_exclude_each_other_last_wins() -> None:
+    p = ImageParams(model="gpt-image-1", prompt="x", output_format="jpeg")
+    assert "transparent" not in p.options("background")
+    p.background = "transparent"
+    assert p.output_format in ("png", "webp")
+    assert "jpeg" not in p.options("output_format")
+    p.output_format = "jpeg"
+    assert p.background != "transparent" and p.output_format == "jpeg"
+    assert p.problems() == []
+    p.model = "dall-e-3"
+    p.model = "gpt-image-1"
+    assert (p.output_format, p.background) == ("jpeg", "auto")
+
+
+def test_compression_and_partials_apply_only_when_their_condition_holds() -> None:
+    p = ImageParams(model="gpt-image-1", prompt="x", output_compression=40, partial_images=2)
+    assert not p.supports("output_compression") and "output_compression" not in p.to_request()
+    assert not p.supports("partial_images") and "partial_images" not in p.to_request()
+    p.output_format = "webp"
+    p.stream = True
+    body = p.to_request()
+    assert body["output_compression"] == 40 and body["partial_images"] == 2 and body["stream"]
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value", "words"),
+    [
+        ("dall-e-2", "size", "1792x1024",
+         ["size", "'1792x1024'", "dall-e-2", "256x256, 512x512 or 1024x1024"]),
+        ("dall-e-3", "n", 2, ["n", "2", "dall-e-3", "only 1"]),
+        ("gpt-image-1", "quality", "hd",
+         ["quality", "'hd'", "gpt-image-1", "auto, high, medium or low"]),
+        ("gpt-image-1", "style", "vivid", ["style", "gpt-image-1", "dall-e-3"]),
+        ("dall-e-3", "background", "opaque", ["background", "dall-e-3", "gpt-image-1"]),
+        ("gpt-image-1", "output_compression", 101, ["output_compression", "101", "0 to 100"]),
+        ("gpt-image-1", "partial_images", 4, ["partial_images", "4", "0 to 3"]),
+        ("gpt-image-1", "n", 0, ["n", "0", "1 to 10"]),
+    ],
+)
+def test_refusals_name_field_value_model_and_allowed(model: str, field: str, value: object,
+                                                     words: list[str]) -> None:
+    p = ImageParams(model=model, prompt="keep me")
+    before = p.to_dict()
+    with pytest.raises(TraitError) as info:
+        setattr(p, field, value)
+    for word in words:
+        assert word in str(info.value)
+    assert p.to_dict() == before  # nothing changed
+
+
+def test_unknown_model_and_field() -> None:
+    p = ImageParams(prompt="keep")
+    with pytest.raises(TraitError, match=r"unknown model 'dall-e-4'.*gpt-image-1.*register_model"):
+        p.model = "dall-e-4"
+    assert p.model == "gpt-image-1.5" and p.prompt == "keep"
+    with pytest.raises(TraitError, match="unknown field 'colour'"):
+        ImageParams(colour="red")
+
+
+def test_prompt_is_never_truncated() -> None:
+    p = ImageParams(model="dall-e-3", prompt="y" * 4210)
+    assert len(p.prompt) == 4210
+    assert p.problems() == ["prompt is 4,210 characters; dall-e-3 takes at most 4,000"]
+    with pytest.raises(ParamsError) as info:
+        p.to_request()
+    assert info.value.problems == p.problems()
+    p.model = "gpt-image-1"
+    assert p.problems() == [] and len(p.to_request()["prompt"]) == 4210
+
+
+def test_to_request_lists_every_problem() -> None:
+    p = ImageParams(model="dall-e-2", prompt=" ")
+    with pytest.raises(ParamsError, match="prompt is empty"):
+        p.to_request()
+
+
+def test_round_trip_and_copy() -> None:
+    p = ImageParams(model="gpt-image-2", prompt="A lighthouse", size="1920x1088",
+                    output_format="webp", output_compression=70, stream=True, partial_images=3)
+    q = ImageParams.from_dict(p.to_dict())
+    assert q.to_dict() == p.to_dict() and q.to_request() == p.to_request()
+    r = ImageParams.from_dict({**p.to_request(), "extra": "ignored"})
+    assert r.to_request() == p.to_request()
+    c = p.copy(quality="low")
+    assert c.quality == "low" and p.quality == "auto"
+
+
+def test_repr_is_short() -> None:
+    text = repr(ImageParams(prompt="z" * 500))
+    assert len(text) < 300 and "gpt-image-1.5" in text
+
+
+# -- any sequence of assignments ---------------------------------------------------
+
+_values = st.one_of(
+    st.sampled_from(sorted({str(v) for spec in MODELS.values() for kind in spec.fields.values()
+                            for v in getattr(kind, "values", ()) if isinstance(v, str)})),
+    st.integers(-2, 105),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["", "1920x1088", "4000x4000", "x" * 1500, "natural", "hd"]),
+)
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("model"), st.sampled_from([*MODELS, "nope"])),
+        st.tuples(st.sampled_from(["prompt", "user", *OPTION_FIELDS]), _values),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_steps)
+def test_any_sequence_of_assignments_leaves_a_sendable_or_explained_state(steps: list) -> None:
+    p = ImageParams()
+    for name, value in steps:
+        # TraitError is the only error allowed; the state must still be coherent below
+        with contextlib.suppress(TraitError):
+            setattr(p, name, value)
+    problems = p.problems()
+    if problems:
+        with pytest.raises(ParamsError):
+            p.to_request()
+        assert all(isinstance(problem, str) and problem for problem in problems)
+        return
+    body = p.to_request()
+    spec = MODELS[p.model]
+    for name, value in body.items():
+        if name in ("model", "prompt", "user"):
+            continue
+        assert spec.allows(name, value), (name, value)
+    for exclusion in spec.exclusions:
+        assert not (body.get(exclusion.first[0]) == exclusion.first[1]
+                    and body.get(exclusion.second[0]) == exclusion.second[1])
+    if "output_compression" in body:
+        assert body["output_format"] in ("jpeg", "webp")
+    if "partial_images" in body:
+        assert body["stream"] is True

@@ -32,6 +32,8 @@ __all__ = [
     "When",
     "default_model_for",
     "describe_values",
+    "image_cost",
+    "output_tokens",
     "register_model",
 ]
 
@@ -411,6 +413,32 @@ GPT_IMAGE_ONLY_FIELDS = frozenset(
     {"background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
 )
 """Fields only GPT image models take: their presence changes the default model."""
+
+
+def image_cost(
+    model: str, quality: str, size: str, usage: Mapping[str, int] | None = None
+) -> float | None:
+    """Dollars for one image, or None when the price is unknown.
+
+    DALL·E is priced per image. GPT image models are priced per token: with
+    ``usage`` (``input_tokens``, ``output_tokens``, ``text_tokens``,
+    ``image_tokens``, as :class:`~imagewidgets.results.Usage` holds them) the
+    cost is what the API reported; without it, an estimate from the published
+    output tokens for the quality and size.
+    """
+    spec = MODELS.get(model)
+    if spec is None or spec.price is None:
+        return None
+    price = spec.price
+    if isinstance(price, PerImagePrice):
+        return price.image_cost(quality, size)
+    if usage:
+        text = usage.get("text_tokens", usage.get("input_tokens", 0))
+        image_in = usage.get("image_tokens", 0)
+        out = usage.get("output_tokens", 0)
+        return (text * price.text_input + image_in * price.image_input
+                + out * price.image_output) / 1_000_000
+    return output_tokens(quality, size) * price.image_output / 1_000_000
 
 
 def default_model_for(body: Mapping[str, Any]) -> str:

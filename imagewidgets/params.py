@@ -216,6 +216,19 @@ class ImageParams(HasTraits):
         fields = {k: v for k, v in data.items() if k in FIELDS and k != "model" and v is not None}
         return cls(model=data.get("model") or DEFAULT_MODEL, **fields)
 
+    def update(self, data: Mapping[str, Any]) -> None:
+        """Set several fields at once, ``model`` first, as chosen by the user.
+
+        All or nothing: the values are checked on a copy first, so a refused
+        one raises ``TraitError`` and leaves every field as it was.
+        """
+        for target in (self.copy(), self):  # the copy raises before anything here changes
+            if data.get("model"):
+                target.model = data["model"]
+            for name, value in data.items():
+                if name in FIELDS and name != "model" and value is not None:
+                    setattr(target, name, value)
+
     def copy(self, **changes: Any) -> ImageParams:
         """A new ImageParams with these values, then ``changes`` applied."""
         fresh = ImageParams.from_dict(self.to_dict())

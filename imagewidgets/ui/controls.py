@@ -1,0 +1,246 @@
+"""Controls bound to an :class:`ImageParams`: the params hold state, widgets edit it.
+
+Every control is derived from the capabilities table through
+``params.options(name)`` and ``params.supports(name)``: there is no per-model
+``if`` here. When the model changes, each control's options and value are set
+together inside ``hold_sync()``, and a guard keeps the dropdown's own reset
+(ipywidgets jumps to the first option when options change) from ever reaching
+the params.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+from traitlets import TraitError
+
+from ..capabilities import FIELDS, MODELS, Choice, IntRange, Text
+from ..params import ImageParams
+from .widgets import close_tree
+
+__all__ = ["Controls", "PromptBox"]
+
+_PROMPT_ESM = """
+function render({ model, el }) {
+  const box = document.createElement("textarea");
+  box.className = "iw-prompt-input";
+  box.rows = 3;
+  box.placeholder = model.get("placeholder");
+  box.value = model.get("value");
+  box.setAttribute("aria-label", "Prompt");
+  // Keep JupyterLab's own shortcuts (Ctrl+Enter runs the cell) out of the prompt.
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
+  const push = () => { model.set("value", box.value); model.save_changes(); };
+  box.addEventListener("input", push);
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.stopPropagation();
+      push();
+      model.send({ event: "submit" });
+    }
+  });
+  model.on("change:value", () => {
+    if (box.value !== model.get("value")) box.value = model.get("value");
+  });
+  el.appendChild(box);
+}
+export default { render };
+"""
+
+
+class PromptBox(anywidget.AnyWidget):  # type: ignore[misc]
+    """A multi-line prompt box; Ctrl+Enter (Cmd+Enter) submits."""
+
+    _esm = _PROMPT_ESM
+    value = traitlets.Unicode("", help="The prompt text.").tag(sync=True)
+    placeholder = traitlets.Unicode("Describe the image… (Ctrl+Enter generates)").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._submit_handlers: list[Callable[[], None]] = []
+        self.on_msg(self._on_message)
+
+    def on_submit(self, handler: Callable[[], None]) -> None:
+        """Call ``handler`` when Ctrl+Enter is pressed in the box."""
+        self._submit_handlers.append(handler)
+
+    def submit(self) -> None:
+        """What Ctrl+Enter does."""
+        for handler in self._submit_handlers:
+            handler()
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self.submit()
+
+    def __repr__(self) -> str:
+        return f"PromptBox(len={len(self.value)})"
+
+
+_LABELS = {
+    "model": "Model", "n": "Images", "quality": "Quality", "response_format": "Response",
+    "size": "Size", "style": "Style", "background": "Background", "output_format": "Format",
+    "output_compression": "Compression", "moderation": "Moderation", "stream": "Stream",
+    "partial_images": "Partials", "user": "User id",
+}
+
+
+def _takers(name: str) -> str:
+    return ", ".join(spec.name for spec in MODELS.values() if spec.takes(name))
+
+
+class Controls(widgets.VBox):
+    """One control per request field, kept in step with ``params``.
+
+    Parameters
+    ----------
+    params : ImageParams
+        The model of record; the controls only observe and edit it.
+
+    Attributes
+    ----------
+    widgets : dict
+        Field name to its control, e.g. ``controls.widgets["size"]``.
+    message : ipywidgets.HTML
+        Where a refused value is explained.
+    """
+
+    def __init__(self, params: ImageParams) -> None:
+        self.params = params
+        self._syncing = False
+        self.prompt = PromptBox(value=params.prompt)
+        self.prompt.add_class("iw-prompt")
+        self.count = widgets.HTML()
+        self.count.add_class("iw-prompt-count")
+        self.message = widgets.HTML()
+        self.message.add_class("iw-controls-message")
+        self.widgets: dict[str, widgets.Widget] = {"prompt": self.prompt}
+        for name in FIELDS:
+            if name != "prompt":
+                self.widgets[name] = self._make(name)
+        for name, control in self.widgets.items():
+            control.add_class(f"iw-field-{name.replace('_', '-')}")
+            control.observe(self._from_widget(name), names="value")
+        params.observe(self._on_params, names=list(FIELDS))
+        settings = [self.widgets[name] for name in FIELDS if name != "prompt"]
+        grid = widgets.GridBox(
+            settings, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 250px)",
+                                            grid_gap="4px 12px"))
+        super().__init__([self.prompt, self.count, grid, self.message])
+        self.add_class("iw-controls")
+        self.refresh()
+
+    def _make(self, name: str) -> widgets.Widget:
+        label = _LABELS.get(name, name)
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="245px")
+        if name == "model":
+            return widgets.Dropdown(options=list(MODELS), value=self.params.model,
+                                    description=label, style=style, layout=layout)
+        if name == "stream":
+            return widgets.Checkbox(description=label, indent=True, style=style, layout=layout)
+        if name == "user":
+            return widgets.Text(description=label, placeholder="optional", style=style,
+                                layout=layout)
+        if name in ("n", "output_compression", "partial_images"):
+            return widgets.IntSlider(description=label, min=0, max=100, style=style, layout=layout,
+                                     continuous_update=False)
+        return widgets.Dropdown(options=[], description=label, style=style, layout=layout)
+
+    # -- params -> widgets -------------------------------------------------------
+
+    @contextmanager
+    def _syncing_from_params(self) -> Iterator[None]:
+        outer, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = outer
+
+    def _on_params(self, _change: Any) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Bring every control in line with ``params``: options, value, visibility, tooltip."""
+        params, spec = self.params, self.params.spec
+        with self._syncing_from_params():
+            if self.prompt.value != params.prompt:
+                self.prompt.value = params.prompt
+            self._refresh_count()
+            for name, control in self.widgets.items():
+                if name == "prompt":
+                    continue
+                value = getattr(params, name)
+                with control.hold_sync():
+                    if not spec.takes(name):
+                        control.layout.display = "none"
+                        control.disabled = True
+                        control.tooltip = f"{spec.name} does not take {name}; {_takers(name)} do"
+                        continue
+                    control.layout.display = None
+                    kind = spec.kind(name) if name != "model" else None
+                    if isinstance(kind, Choice):
+                        options = params.options(name)
+                        if tuple(control.options) != options:
+                            control.options = options
+                    elif isinstance(kind, IntRange):
+                        # Widen first so neither bound ever refuses the other.
+                        control.max = max(control.max, kind.high)
+                        control.min = kind.low
+                        control.max = kind.high
+                    if control.value != value and not (isinstance(kind, Text) and value is None):
+                        control.value = value
+                    applies = params.supports(name)
+                    single = isinstance(kind, IntRange) and kind.low == kind.high
+                    control.disabled = not applies or single
+                    control.tooltip = self._tooltip(name, applies, single)
+
+    def _tooltip(self, name: str, applies: bool, single: bool) -> str:
+        spec = self.params.spec
+        if single:
+            return f"{spec.name} takes only {getattr(self.params, name)}"
+        condition = spec.when.get(name)
+        if not applies and condition is not None:
+            wanted = " or ".join(str(v).lower() for v in condition.values)
+            return f"{name} applies only when {condition.field} is {wanted}"
+        return f"{name}: taken by {_takers(name)}" if name != "model" else "the model"
+
+    def _refresh_count(self) -> None:
+        kind = self.params.spec.kind("prompt")
+        limit = kind.max_length if isinstance(kind, Text) else None
+        length = len(self.params.prompt)
+        if limit is None:
+            self.count.value = f"{length:,} characters"
+            return
+        over = length > limit
+        css = "iw-count-over" if over else "iw-count"
+        note = f" — {self.params.model} takes at most {limit:,}" if over else ""
+        self.count.value = f'<span class="{css}">{length:,} / {limit:,} characters{note}</span>'
+
+    # -- widgets -> params -------------------------------------------------------
+
+    def _from_widget(self, name: str) -> Callable[[Any], None]:
+        def push(change: Any) -> None:
+            if self._syncing:
+                return  # our own refresh, including a dropdown's reset to its first option
+            try:
+                setattr(self.params, name, change["new"])
+            except TraitError as error:
+                self.message.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+                self.refresh()  # put the control back to what the params hold
+            else:
+                self.message.value = ""
+
+        return push
+
+    def close(self) -> None:
+        """Stop observing the params and close every control."""
+        self.params.unobserve(self._on_params, names=list(FIELDS))
+        close_tree(self)

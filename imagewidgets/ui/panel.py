@@ -1,0 +1,193 @@
+"""ImagePanel: controls, Generate and Cancel, and a grid of live tiles.
+
+Generation runs as tasks on the kernel's event loop, held by strong
+references, so the kernel stays responsive (another cell runs while images
+stream). A second Generate while one runs starts a new row; Cancel stops every
+request in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from traitlets import TraitError
+
+from ..params import ImageParams
+from .controls import Controls
+from .grid import ImageGrid
+from .tile import ImageTile
+from .widgets import STYLE, close_tree
+
+if TYPE_CHECKING:
+    from ..client import ImagesClient
+
+__all__ = ["EMULATOR_BANNER", "ImagePanel"]
+
+logger = logging.getLogger("imagewidgets")
+
+EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
+
+
+class ImagePanel(widgets.VBox):
+    """A prompt, every option the model takes, and a grid of results.
+
+    Parameters
+    ----------
+    client : ImagesClient, optional
+        Defaults to the API when ``OPENAI_API_KEY`` (or ``OPENAI_BASE_URL``) is
+        set, else the built-in emulator, with a banner saying so.
+    params : ImageParams, optional
+        The parameters the controls edit; defaults to streaming two partials.
+    thumbnail_size : int
+        Longest side, in pixels, of the thumbnails sent to the browser.
+
+    Examples
+    --------
+    >>> panel = ImagePanel()            # doctest: +SKIP
+    >>> panel                           # shows it as the cell's value
+    >>> await panel.generate()          # what the Generate button does
+    """
+
+    def __init__(self, client: ImagesClient | None = None, params: ImageParams | None = None,
+                 *, thumbnail_size: int = 384) -> None:
+        if client is None:
+            from ..client import default_client
+
+            client = default_client()
+        self.client = client
+        self.params = params if params is not None else ImageParams(stream=True, partial_images=2)
+        self.thumbnail_size = thumbnail_size
+        self._jobs: set[asyncio.Task[Any]] = set()  # strong references: tasks are not collected
+
+        self.controls = Controls(self.params)
+        self.controls.prompt.on_submit(self._on_generate_click)
+        self.generate_button = widgets.Button(description="Generate", button_style="primary",
+                                              icon="play", tooltip="Generate (Ctrl+Enter)")
+        self.generate_button.add_class("iw-generate")
+        self.generate_button.on_click(self._on_generate_click)
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
+                                            tooltip="Stop every request in flight")
+        self.cancel_button.add_class("iw-cancel")
+        self.cancel_button.on_click(lambda _button: self.cancel())
+        self.status = widgets.HTML("")
+        self.status.add_class("iw-status")
+        self.grid = ImageGrid()
+        self.banner = widgets.HTML(
+            f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
+            if getattr(client, "is_emulator", False) else "")
+        self.banner.add_class("iw-banner-box")
+        self._style = widgets.HTML(STYLE)
+        buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
+        super().__init__([self._style, self.banner, self.controls, buttons, self.grid])
+        self.add_class("iw-panel")
+
+    # -- public -----------------------------------------------------------------
+
+    @property
+    def tiles(self) -> list[ImageTile]:
+        """Every tile, newest first."""
+        return self.grid.tiles
+
+    @property
+    def running(self) -> int:
+        """How many image requests are in flight."""
+        return sum(1 for task in self._jobs if not task.done())
+
+    async def generate(self) -> list[ImageTile]:
+        """Start one row of tiles from the current parameters and wait for it.
+
+        Returns the row's tiles. Parameters that cannot be sent are explained
+        in the status line and nothing is sent; the controls keep every value.
+        """
+        problems = self.params.problems()
+        if problems:
+            self.status.value = '<span class="iw-error">' + "<br>".join(
+                html.escape(problem) for problem in problems) + "</span>"
+            return []
+        snapshot = self.params.copy()  # later edits to the controls don't touch this row
+        count = snapshot.n or 1
+        tiles = [
+            ImageTile(snapshot.copy(n=1), thumbnail_size=self.thumbnail_size,
+                      on_reuse=self._reuse)
+            for _ in range(count)
+        ]
+        self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
+        loop = asyncio.get_running_loop()
+        jobs = [loop.create_task(tile.run(self.client, image_index=index))
+                for index, tile in enumerate(tiles)]
+        for job in jobs:
+            self._hold(job)
+        ticker = loop.create_task(self._tick(tiles))
+        self._update_status()
+        try:
+            await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            ticker.cancel()
+            self._update_status()
+        return tiles
+
+    def cancel(self) -> None:
+        """Stop every request in flight; their tiles show cancelled."""
+        for task in list(self._jobs):
+            task.cancel()
+
+    def close(self) -> None:
+        """Cancel what runs, stop observing, and close every widget the panel made."""
+        self.cancel()
+        self.controls.close()
+        self.grid.close()
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        return f"ImagePanel(model={self.params.model!r}, tiles={len(self.tiles)})"
+
+    # -- internals --------------------------------------------------------------
+
+    def _on_generate_click(self, _button: Any = None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.status.value = ('<span class="iw-error">no running event loop here; '
+                                 "use <code>await panel.generate()</code></span>")
+            return
+        self._hold(loop.create_task(self.generate()))
+
+    def _hold(self, task: asyncio.Task[Any]) -> None:
+        self._jobs.add(task)
+        task.add_done_callback(self._job_done)
+        self.cancel_button.disabled = False
+
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
+        self._jobs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A tile shows its own error; anything else must not vanish silently.
+            error = task.exception()
+            logger.error("generation failed: %s", error)
+            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+        self._update_status()
+
+    def _update_status(self) -> None:
+        running = self.running
+        self.cancel_button.disabled = running == 0
+        if running:
+            self.status.value = f"{running} image{'s' if running != 1 else ''} in progress…"
+        elif self.status.value.endswith("in progress…"):
+            self.status.value = ""
+
+    async def _tick(self, tiles: list[ImageTile]) -> None:
+        while True:
+            for tile in tiles:
+                tile.tick()
+            await asyncio.sleep(0.5)
+
+    def _reuse(self, tile: ImageTile) -> None:
+        settings = tile.params.to_dict()
+        settings.pop("n", None)  # the tile made one image; keep the panel's count
+        try:
+            self.params.update(settings)
+        except TraitError as error:
+            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'

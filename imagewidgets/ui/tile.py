@@ -1,0 +1,227 @@
+"""One image's tile: placeholder, partial renders, the final image, its facts and actions.
+
+A tile fills itself from ``client.stream(params)``; the panel and the
+comparison grid both use :meth:`ImageTile.run`, so there is one code path for
+every model, streaming or not. Thumbnails are made on a worker thread; the
+tile's widgets are changed only on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from traitlets import Any as AnyTrait
+from traitlets import Unicode
+
+from ..capabilities import image_cost
+from ..imaging import thumbnail
+from ..results import GeneratedImage, PartialImage
+from .download import FullImageButton
+from .widgets import close_tree
+
+if TYPE_CHECKING:
+    from ..client import ImagesClient
+    from ..params import ImageParams
+
+__all__ = ["STATUSES", "ImageTile", "download_name"]
+
+STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
+
+
+def download_name(prompt: str, model: str, when: float, extension: str) -> str:
+    """``a-lighthouse-at-dusk_gpt-image-1_20261125-142233.png``: safe on every OS."""
+    words = re.findall(r"[a-z0-9]+", prompt.lower())[:5]
+    stem = "-".join(words) or "image"
+    model_part = re.sub(r"[^a-z0-9.-]+", "-", model.lower()).strip("-.") or "model"
+    stamp = datetime.fromtimestamp(when).strftime("%Y%m%d-%H%M%S")
+    return f"{stem[:60]}_{model_part}_{stamp}.{extension}"
+
+
+def _box_size(size: str | None, longest: int) -> tuple[int, int]:
+    """The placeholder's pixel box, same aspect as the image asked for."""
+    match = re.fullmatch(r"(\d+)x(\d+)", size or "")
+    width, height = (int(match[1]), int(match[2])) if match else (1, 1)
+    scale = longest / max(width, height)
+    return round(width * scale), round(height * scale)
+
+
+class ImageTile(widgets.VBox):
+    """A tile in a grid: status, image (thumbnail), caption and actions.
+
+    Attributes
+    ----------
+    status : str
+        One of ``queued``, ``running``, ``partial``, ``done``, ``failed``, ``cancelled``.
+    result : GeneratedImage or None
+        The final image, once done.
+    error : BaseException or None
+        What went wrong, once failed.
+    params : ImageParams
+        The parameters this tile asked for (its own copy).
+    """
+
+    status = Unicode("queued", help="queued, running, partial, done, failed or cancelled")
+    result = AnyTrait(None, allow_none=True, help="The GeneratedImage, once done.")
+    error = AnyTrait(None, allow_none=True, help="The error, once failed.")
+
+    def __init__(self, params: ImageParams, *, label: str = "", thumbnail_size: int = 384,
+                 on_reuse: Callable[[ImageTile], None] | None = None) -> None:
+        self.params = params
+        self.thumbnail_size = thumbnail_size
+        self.last_partial: PartialImage | None = None
+        self.started: float | None = None
+        self.elapsed: float | None = None
+        self._on_reuse = on_reuse
+        self._partials_expected = params.partial_images if params.supports("partial_images") else 0
+        width, height = _box_size(params.size, thumbnail_size)
+        self.label = widgets.HTML(f"<b>{html.escape(label)}</b>" if label else "")
+        self.header = widgets.HTML("queued")
+        self.header.add_class("iw-tile-status")
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px",
+                                                object_fit="contain"))
+        self.image.add_class("iw-tile-image")
+        self.caption = widgets.HTML("")
+        self.caption.add_class("iw-tile-caption")
+        self.download = FullImageButton(action="download", label="Download", disabled=True,
+                                        tooltip_text="Save the full image")
+        self.enlarge = FullImageButton(action="enlarge", label="Enlarge", disabled=True,
+                                       tooltip_text="Show the full image")
+        self.download.source = self._full_image
+        self.enlarge.source = self._full_image
+        self.download.add_class("iw-download")
+        self.enlarge.add_class("iw-enlarge")
+        self.reuse = widgets.Button(description="Use these settings", disabled=True,
+                                    tooltip="Load this tile's parameters into the controls")
+        self.reuse.add_class("iw-reuse")
+        self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
+        self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
+                                    layout=widgets.Layout(display="none"))
+        children = [self.header, self.image, self.caption, self.actions]
+        super().__init__([self.label, *children] if label else children,
+                         layout=widgets.Layout(width=f"{max(width, 260) + 16}px", margin="4px",
+                                               padding="6px", border="1px solid #ddd"))
+        self.add_class("iw-tile")
+        self.add_class("iw-status-queued")
+
+    # -- filling ----------------------------------------------------------------
+
+    async def run(self, client: ImagesClient, params: ImageParams | None = None, *,
+                  image_index: int = 0) -> None:
+        """Fill this tile from ``client.stream(params)``; errors are shown in place.
+
+        ``image_index`` is this tile's place in its row: the request asks for one
+        image, tagged with that index. Cancelling the task marks the tile
+        cancelled and propagates.
+        """
+        params = params or self.params
+        self._set_status("running")
+        self.started = time.monotonic()
+        self.tick()
+        try:
+            async for event in client.stream(params, image_index=image_index):
+                # Pillow work off the loop: the kernel stays responsive while tiles fill.
+                thumb = await asyncio.to_thread(thumbnail, event.data, self.thumbnail_size)
+                if isinstance(event, GeneratedImage):
+                    self._show_final(event, thumb)
+                    break
+                self._show_partial(event, thumb)
+        except asyncio.CancelledError:
+            self._finish_with("cancelled", "cancelled")
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure is shown in its own tile
+            self.error = error
+            self._finish_with("failed", "failed")
+            self.caption.value = self._error_html(error)
+        else:
+            if self.result is None:
+                self._finish_with("failed", "failed")
+                self.caption.value = '<span class="iw-error">the server sent no image</span>'
+
+    def tick(self) -> None:
+        """Refresh the elapsed seconds shown while running."""
+        if self.status not in ("running", "partial") or self.started is None:
+            return
+        seconds = time.monotonic() - self.started
+        if self.status == "running":
+            self.header.value = f"generating… {seconds:.0f} s"
+        else:
+            index = (self.last_partial.partial_index + 1) if self.last_partial else 0
+            self.header.value = f"partial {index} of {self._partials_expected} · {seconds:.0f} s"
+
+    def _show_partial(self, partial: PartialImage, thumb: bytes) -> None:
+        self.last_partial = partial
+        self.image.value = thumb  # in place: no new widget per chunk
+        self._set_status("partial")
+        self.tick()
+
+    def _show_final(self, image: GeneratedImage, thumb: bytes) -> None:
+        self.elapsed = time.monotonic() - (self.started or time.monotonic())
+        with self.hold_sync():
+            self.image.value = thumb
+            self.image.layout.height = "auto"
+            self.result = image
+            self.caption.value = self._caption_html(image)
+            for action in (self.download, self.enlarge, self.reuse):
+                action.disabled = False
+            self.actions.layout.display = "flex"
+        self._finish_with("done", f"done in {self.elapsed:.1f} s")
+
+    def _finish_with(self, status: str, text: str) -> None:
+        self._set_status(status)
+        self.header.value = html.escape(text)
+
+    def _set_status(self, status: str) -> None:
+        self.remove_class(f"iw-status-{self.status}")
+        self.status = status
+        self.add_class(f"iw-status-{status}")
+
+    # -- what is shown ----------------------------------------------------------
+
+    def _caption_html(self, image: GeneratedImage) -> str:
+        request = image.params or self.params.to_dict()
+        model = str(request.get("model", self.params.model))
+        quality = str(request.get("quality") or "auto")
+        size = f"{image.width}x{image.height}"
+        facts = [model, size, quality, f"{self.elapsed or 0:.1f} s"]
+        usage = image.usage
+        if usage is not None:
+            facts.append(f"{usage.total_tokens:,} tokens")
+        cost = image_cost(model, quality, size, usage.__dict__ if usage else None)
+        if cost is not None:
+            facts.append(f"${cost:.3f}")
+        text = " · ".join(html.escape(fact) for fact in facts)
+        if image.revised_prompt:
+            text += f'<br><i class="iw-revised">revised: {html.escape(image.revised_prompt)}</i>'
+        return text
+
+    @staticmethod
+    def _error_html(error: BaseException) -> str:
+        kind = type(error).__name__
+        return f'<span class="iw-error"><b>{html.escape(kind)}</b>: {html.escape(str(error))}</span>'
+
+    def _full_image(self) -> tuple[bytes, str, str] | None:
+        image = self.result
+        if image is None:
+            return None
+        prompt = str((image.params or {}).get("prompt", self.params.prompt))
+        model = str((image.params or {}).get("model", self.params.model))
+        name = download_name(prompt, model, image.created or time.time(), image.extension)
+        return image.data, name, image.mime_type
+
+    def close(self) -> None:
+        """Close this tile and every widget it made (layouts and styles too)."""
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        return f"ImageTile(status={self.status!r}, model={self.params.model!r})"
+
+    def _repr_keys(self) -> Any:  # ipywidgets' repr walks state; keep it cheap
+        return iter(())

@@ -1,0 +1,48 @@
+"""Small helpers shared by the widgets: closing whole trees, the stylesheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["STYLE", "close_tree"]
+
+
+def close_tree(widget: Any) -> None:
+    """Close ``widget``, its children, and the layout and style widgets each one made.
+
+    ``Widget.close()`` closes only the widget itself; its ``Layout`` and style
+    are widgets too and would stay alive (and hold comms) without this.
+    """
+    seen: set[int] = set()
+    pending = [widget]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen or not isinstance(current, widgets.Widget):
+            continue
+        seen.add(id(current))
+        pending.extend(getattr(current, "children", ()) or ())
+        for name in ("layout", "style"):
+            part = getattr(current, name, None)
+            if isinstance(part, widgets.Widget):
+                pending.append(part)
+        # Call the base close: subclasses route their own close() here.
+        widgets.Widget.close(current)
+
+
+STYLE = """
+<style>
+.iw-panel .iw-banner { background: #fff4d6; border: 1px solid #e8c66a; padding: 4px 10px;
+  border-radius: 4px; color: #5c4400; }
+.iw-panel .iw-tile-image { background: repeating-linear-gradient(45deg, #f1f1f1, #f1f1f1 10px,
+  #e6e6e6 10px, #e6e6e6 20px); }
+.iw-panel .iw-tile-caption, .iw-panel .iw-tile-status { font-size: 12px; line-height: 1.35; }
+.iw-panel .iw-error { color: #b00020; }
+.iw-panel .iw-count-over { color: #b00020; font-weight: bold; }
+.iw-panel .iw-status-failed { border-color: #e0a0a0 !important; }
+.iw-panel .iw-status-cancelled { opacity: .6; }
+.iw-panel .iw-prompt textarea { width: 100%; min-height: 4.5em; font-family: inherit;
+  font-size: 13px; box-sizing: border-box; }
+</style>
+"""

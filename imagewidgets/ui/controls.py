@@ -55,7 +55,7 @@ export default { render };
 """
 
 
-class PromptBox(anywidget.AnyWidget):  # type: ignore[misc]
+class PromptBox(anywidget.AnyWidget):
     """A multi-line prompt box; Ctrl+Enter (Cmd+Enter) submits."""
 
     _esm = _PROMPT_ESM

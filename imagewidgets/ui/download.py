@@ -77,7 +77,7 @@ export default { render };
 """
 
 
-class FullImageButton(anywidget.AnyWidget):  # type: ignore[misc]
+class FullImageButton(anywidget.AnyWidget):
     """A button that fetches the full image from the kernel, then downloads or shows it.
 
     Parameters

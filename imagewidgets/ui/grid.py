@@ -32,7 +32,7 @@ class ImageGrid(widgets.VBox):
         row = widgets.VBox([heading, strip])
         row.add_class("iw-row")
         self._rows.insert(0, (row, list(tiles)))
-        self.children = (row, *self.children)
+        self.children = tuple(shown for shown, _tiles in self._rows)
         return row
 
     @property

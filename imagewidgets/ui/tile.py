@@ -136,7 +136,7 @@ class ImageTile(widgets.VBox):
         except asyncio.CancelledError:
             self._finish_with("cancelled", "cancelled")
             raise
-        except Exception as error:  # noqa: BLE001 - every failure is shown in its own tile
+        except Exception as error:  # every failure is shown in its own tile
             self.error = error
             self._finish_with("failed", "failed")
             self.caption.value = self._error_html(error)

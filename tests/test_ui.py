@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget import _instances
 import pytest
 from PIL import Image
 
@@ -254,12 +255,13 @@ def test_download_names() -> None:
 
 
 async def test_no_widget_left_alive_after_close(client: iw.ImagesClient) -> None:
-    before = set(widgets.Widget.widgets)
+    # Widget.widgets is deprecated in ipywidgets 8.1; _instances is the registry behind it.
+    before = set(_instances)
     panel = _panel(client, n=2, stream=True, partial_images=1)
     await panel.generate()
     panel.params.model = "dall-e-3"
     panel.close()
-    assert set(widgets.Widget.widgets) - before == set()
+    assert set(_instances) - before == set()
 
 
 async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
@@ -304,7 +306,7 @@ def test_panel_with_a_key_has_no_banner_and_no_key_in_state() -> None:
     client = iw.ImagesClient(api_key="sk-secret-panel-key", base_url="http://127.0.0.1:9/v1")
     panel = ImagePanel(client=client)
     assert panel.banner.value == ""
-    everything = [w.get_state() for w in widgets.Widget.widgets.values()]
+    everything = [w.get_state() for w in list(_instances.values())]
     assert "sk-secret-panel-key" not in repr(everything)
     assert "sk-secret-panel-key" not in repr(panel)
     panel.close()

@@ -241,6 +241,8 @@ class Controls(widgets.VBox):
         return push
 
     def close(self) -> None:
-        """Stop observing the params and close every control."""
+        """Stop observing the params and close every control; safe to call twice."""
+        if self.comm is None:
+            return  # already closed (ipywidgets calls close() again from __del__)
         self.params.unobserve(self._on_params, names=list(FIELDS))
         close_tree(self)

@@ -137,6 +137,8 @@ class ImagePanel(widgets.VBox):
 
     def close(self) -> None:
         """Cancel what runs, stop observing, and close every widget the panel made."""
+        if self.comm is None:
+            return  # already closed (ipywidgets calls close() again from __del__)
         self.cancel()
         self.controls.close()
         self.grid.close()

@@ -104,8 +104,7 @@ class ImageTile(widgets.VBox):
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
         self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
                                     layout=widgets.Layout(display="none"))
-        children = [self.header, self.image, self.caption, self.actions]
-        super().__init__([self.label, *children] if label else children,
+        super().__init__([self.label, self.header, self.image, self.caption, self.actions],
                          layout=widgets.Layout(width=f"{max(width, 260) + 16}px", margin="4px",
                                                padding="6px", border="1px solid #ddd"))
         self.add_class("iw-tile")

@@ -1,0 +1,114 @@
+"""Run the emulator: in a background thread for tests and notebooks, or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .app import EmulatorState, create_app
+from .faults import Fault
+
+__all__ = ["EmulatorServer", "serve"]
+
+
+class EmulatorServer:
+    """A running emulator on 127.0.0.1.
+
+    Attributes
+    ----------
+    url : str
+        The base URL, ending in ``/v1``: give it to any OpenAI client.
+    state : EmulatorState
+        Settings, pending faults and the log of received requests.
+    """
+
+    def __init__(self, state: EmulatorState, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}/v1"
+        config = uvicorn.Config(create_app(state), log_level="warning", access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmulatorServer:
+        """Serve in a daemon thread; returns once it accepts connections."""
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name=f"imagewidgets-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start on {self.url}")
+            time.sleep(0.005)
+        return self
+
+    def inject(self, fault: str, times: int = 1, **options: Any) -> None:
+        """Apply ``fault`` to the next ``times`` requests (names in :data:`~.faults.FAULTS`)."""
+        self.state.faults.add(Fault(fault, options), times)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request received: headers (never Authorization), body, fault applied."""
+        with self.state.lock:
+            return list(self.state.requests)
+
+    @property
+    def request_count(self) -> int:
+        with self.state.lock:
+            return len(self.state.requests)
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._socket.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EmulatorServer(url={self.url!r})"
+
+
+def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None, *,
+          refuse_word: str | None = "forbidden", url_ttl: float = 3600.0, realistic: bool = False,
+          host: str = "127.0.0.1") -> EmulatorServer:
+    """Start the emulator in a background thread and return its handle.
+
+    Parameters
+    ----------
+    port : int
+        0 picks a free port.
+    latency : float
+        Seconds every request takes (spread over the events of a stream).
+    api_key : str, optional
+        When set, requests must carry ``Authorization: Bearer <api_key>``.
+    refuse_word : str, optional
+        A prompt holding this word is refused as the API refuses content.
+    url_ttl : float
+        Seconds an image URL stays valid (the API's are valid 60 minutes).
+    realistic : bool
+        Take seconds that grow with quality and size, as the API does.
+
+    Examples
+    --------
+    >>> with serve() as server:                       # doctest: +SKIP
+    ...     client = ImagesClient(base_url=server.url)
+    """
+    state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
+                          refuse_word=refuse_word, url_ttl=url_ttl)
+    return EmulatorServer(state, host=host, port=port).start()

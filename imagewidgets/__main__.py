@@ -1,0 +1,70 @@
+"""Command line: ``python -m imagewidgets serve`` and ``python -m imagewidgets demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+__all__ = ["main"]
+
+_HOW_TO = """\
+imagewidgets emulator: an OpenAI-compatible Images API on {url}
+  this toolkit:    OPENAI_BASE_URL={url}   or   iw.ImagesClient(base_url="{url}")
+  official SDK:    OpenAI(base_url="{url}", api_key="{key}")
+  curl:            curl {url}/images/generations -H 'Content-Type: application/json' \\
+                     {auth}-d '{{"model": "gpt-image-1", "prompt": "A lighthouse"}}'
+Press Ctrl+C to stop."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .emulator import serve
+
+    server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
+                   realistic=args.realistic, host=args.host)
+    key = args.api_key or "anything"
+    auth = f"-H 'Authorization: Bearer {args.api_key}' " if args.api_key else ""
+    print(_HOW_TO.format(url=server.url, key=key, auth=auth), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    notebook = Path(args.notebook)
+    if not notebook.exists():
+        print(f"no notebook at {notebook}", file=sys.stderr)
+        return 2
+    if not os.environ.get("OPENAI_API_KEY"):
+        print("OPENAI_API_KEY is not set: the panel uses the built-in emulator.", flush=True)
+    return subprocess.call([sys.executable, "-m", "jupyterlab", str(notebook)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m imagewidgets")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the built-in emulator in the foreground")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--realistic", action="store_true",
+                       help="take seconds that grow with quality and size, as the API does")
+    serve.add_argument("--latency", type=float, default=0.0, help="extra seconds per request")
+    serve.add_argument("--api-key", default=None, help="demand this key as a Bearer token")
+    serve.set_defaults(run=_serve)
+    demo = commands.add_parser("demo", help="JupyterLab on the quickstart notebook")
+    demo.add_argument("notebook", nargs="?", default="notebooks/01_quickstart.ipynb")
+    demo.set_defaults(run=_demo)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The emulator over real sockets on 127.0.0.1: wire format, validation, images, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image, ImageStat
+
+from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.emulator.app import IMAGE_INDEX_HEADER
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with serve(port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def http(server: EmulatorServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=20) as client:
+        yield client
+
+
+def _post(http: httpx.Client, **body: Any) -> httpx.Response:
+    return http.post("/images/generations", json=body)
+
+
+def _image(b64: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+def _error(response: httpx.Response) -> dict[str, Any]:
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return dict(error)
+
+
+def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
+    events, kind = [], ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            events.append((kind, json.loads(line[6:])))
+    return events
+
+
+@pytest.mark.parametrize(
+    ("body", "size", "fmt"),
+    [
+        ({"model": "gpt-image-1", "size": "1536x1024", "output_format": "webp"}, (1536, 1024), "WEBP"),
+        ({"model": "gpt-image-1-mini", "output_format": "jpeg", "output_compression": 30},
+         (1024, 1024), "JPEG"),
+        ({"model": "gpt-image-2", "size": "1920x1088"}, (1920, 1088), "PNG"),
+        ({"model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}, (256, 256), "PNG"),
+    ],
+)
+def test_images_have_the_size_and_format_asked_for(http: httpx.Client, body: dict[str, Any],
+                                                   size: tuple[int, int], fmt: str) -> None:
+    response = _post(http, prompt="A lighthouse", **body)
+    assert response.status_code == 200 and response.headers["x-request-id"].startswith("req_")
+    image = _image(response.json()["data"][0]["b64_json"])
+    assert image.size == size and image.format == fmt
+
+
+def test_gpt_answers_carry_usage_and_resolved_fields(http: httpx.Client) -> None:
+    answer = _post(http, prompt="A lighthouse at dusk", model="gpt-image-1", quality="high",
+                   size="1024x1536", n=2).json()
+    assert answer["usage"]["output_tokens"] == 2 * 6240
+    assert answer["usage"]["input_tokens_details"]["text_tokens"] == answer["usage"]["input_tokens"]
+    assert answer["usage"]["total_tokens"] == answer["usage"]["input_tokens"] + 2 * 6240
+    assert (answer["quality"], answer["size"], answer["background"], answer["output_format"]) == (
+        "high", "1024x1536", "opaque", "png")
+    assert len(answer["data"]) == 2 and answer["data"][0] != answer["data"][1]
+    auto = _post(http, prompt="x", model="gpt-image-1").json()
+    assert (auto["size"], auto["quality"]) == ("1024x1024", "medium")
+
+
+def test_same_request_same_bytes_and_prompts_differ(http: httpx.Client) -> None:
+    body = {"prompt": "A red fox", "model": "gpt-image-1", "quality": "low"}
+    first, again = (_post(http, **body).json()["data"][0]["b64_json"] for _ in range(2))
+    other = _post(http, **{**body, "prompt": "A blue whale"}).json()["data"][0]["b64_json"]
+    assert first == again and first != other
+    index_one = http.post("/images/generations", json=body, headers={IMAGE_INDEX_HEADER: "1"})
+    two = _post(http, **body, n=2).json()["data"]
+    assert index_one.json()["data"][0]["b64_json"] == two[1]["b64_json"] != first
+
+
+def test_quality_style_and_transparency_show(http: httpx.Client) -> None:
+    def colourfulness(style: str) -> float:
+        image = _image(_post(http, prompt="A garden", model="dall-e-3", style=style,
+                             response_format="b64_json").json()["data"][0]["b64_json"])
+        return float(ImageStat.Stat(image.convert("HSV").getchannel("S")).mean[0])
+
+    assert colourfulness("vivid") > colourfulness("natural") * 1.3
+    sizes = {q: len(_post(http, prompt="A garden", model="gpt-image-1", quality=q).content)
+             for q in ("low", "high")}
+    assert sizes["high"] > sizes["low"]  # more detail, more bytes
+    clear = _image(_post(http, prompt="A logo", model="gpt-image-1.5", background="transparent")
+                   .json()["data"][0]["b64_json"])
+    assert clear.mode == "RGBA" and clear.getchannel("A").getextrema()[0] == 0
+
+
+def test_dall_e_3_revises_and_serves_urls_that_expire() -> None:
+    with serve(port=0, url_ttl=0.3) as short, httpx.Client(timeout=10) as http:
+        answer = http.post(f"{short.url}/images/generations",
+                           json={"prompt": "A cat", "model": "dall-e-3"}).json()
+        item = answer["data"][0]
+        assert item["revised_prompt"].startswith("A cat") and "usage" not in answer
+        assert item["url"].startswith(short.url)
+        fresh = http.get(item["url"])
+        assert fresh.status_code == 200 and fresh.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(fresh.content)).size == (1024, 1024)
+        time.sleep(0.35)
+        expired = http.get(item["url"])
+        assert expired.status_code == 403 and "expired" in expired.json()["error"]["message"]
+        assert http.get(f"{short.url}/images/files/nope.png").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({"model": "gpt-image-1", "style": "vivid"}, "style", "unknown_parameter"),
+        ({"model": "dall-e-3", "background": "opaque"}, "background", "unknown_parameter"),
+        ({"model": "dall-e-2", "stream": True}, "stream", "unknown_parameter"),
+        ({"model": "gpt-image-1", "response_format": "url"}, "response_format", "unknown_parameter"),
+        ({"model": "gpt-image-1", "colour": "red"}, "colour", "unknown_parameter"),
+        ({"model": "dall-e-3", "size": "256x256"}, "size", "invalid_value"),
+        ({"model": "gpt-image-1", "quality": "hd"}, "quality", "invalid_value"),
+        ({"model": "gpt-image-1", "n": 11}, "n", "integer_above_max_value"),
+        ({"model": "dall-e-3", "n": 2}, "n", "integer_above_max_value"),
+        ({"model": "gpt-image-1", "n": 0}, "n", "integer_below_min_value"),
+        ({"model": "gpt-image-1", "partial_images": 4, "stream": True}, "partial_images",
+         "integer_above_max_value"),
+        ({"model": "gpt-image-1", "background": "transparent", "output_format": "jpeg"},
+         "output_format", "invalid_value"),
+        ({"model": "gpt-image-1", "output_compression": 50}, "output_compression", "invalid_value"),
+        ({"model": "gpt-image-2", "size": "1000x1000"}, "size", "invalid_value"),
+        ({"model": "dall-e-4"}, "model", "invalid_value"),
+    ],
+)
+def test_validation_answers_like_the_api(http: httpx.Client, body: dict[str, Any], param: str,
+                                         code: str) -> None:
+    response = _post(http, prompt="A cat", **body)
+    assert response.status_code == 400
+    error = _error(response)
+    assert (error["param"], error["code"], error["type"]) == (param, code, "invalid_request_error")
+    if code == "invalid_value" and param in ("size", "quality"):
+        assert "choose" in error["message"]
+
+
+def test_prompt_rules_and_bad_bodies(http: httpx.Client) -> None:
+    long = _error(_post(http, prompt="y" * 4001, model="dall-e-3"))
+    assert long["code"] == "string_above_max_length" and "4000" in long["message"]
+    assert _post(http, prompt="y" * 4001, model="gpt-image-1").status_code == 200
+    assert _error(_post(http, model="gpt-image-1"))["code"] == "missing_required_parameter"
+    broken = http.post("/images/generations", content=b"{not json",
+                       headers={"content-type": "application/json"})
+    assert broken.status_code == 400 and "parse the JSON" in _error(broken)["message"]
+    assert _post(http, prompt="x", model="gpt-image-1", stream=None, user=None).status_code == 200
+
+
+def test_an_omitted_model_follows_the_api_default(http: httpx.Client) -> None:
+    plain = _post(http, prompt="x", size="256x256")
+    assert plain.status_code == 200 and "usage" not in plain.json()  # dall-e-2
+    gpt = _post(http, prompt="x", output_format="webp")
+    assert gpt.status_code == 200 and gpt.json()["output_format"] == "webp"
+
+
+def test_streaming_sends_partials_then_completed(http: httpx.Client) -> None:
+    with http.stream("POST", "/images/generations",
+                     json={"prompt": "A lighthouse", "model": "gpt-image-1", "stream": True,
+                           "partial_images": 3, "quality": "low"}) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response)
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["image_generation.partial_image"] * 3 + ["image_generation.completed"]
+    partials = [payload for kind, payload in events if kind.endswith("partial_image")]
+    assert [p["partial_image_index"] for p in partials] == [0, 1, 2]
+    for _, payload in events:
+        assert payload["type"] in kinds and {"b64_json", "created_at", "size", "quality",
+                                             "background", "output_format"} <= set(payload)
+    final = events[-1][1]
+    assert final["usage"]["output_tokens"] == 272
+    rendered = [_image(payload["b64_json"]) for _, payload in events]
+    assert all(image.size == (1024, 1024) for image in rendered)
+    assert len({image.tobytes() for image in rendered}) == 4  # each one refined further
+    alone = http.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1",
+                                                   "stream": True, "partial_images": 0})
+    assert [kind for kind, _ in _events(alone)] == ["image_generation.completed"]
+
+
+def test_auth_when_a_key_is_set() -> None:
+    with serve(port=0, api_key="sk-emulator-secret-1234") as guarded, httpx.Client() as http:
+        url = f"{guarded.url}/images/generations"
+        missing = http.post(url, json={"prompt": "x"})
+        wrong = http.post(url, json={"prompt": "x"}, headers={"Authorization": "Bearer sk-wrong-key-5678"})
+        right = http.post(url, json={"prompt": "x", "size": "256x256"},
+                          headers={"Authorization": "Bearer sk-emulator-secret-1234"})
+        assert missing.status_code == wrong.status_code == 401
+        assert _error(wrong)["code"] == "invalid_api_key"
+        assert "sk-wrong-key-5678" not in wrong.text and "5678" in wrong.text  # masked
+        assert right.status_code == 200
+        assert all("authorization" not in r["headers"] for r in guarded.requests)
+
+
+@pytest.mark.parametrize("status", [408, 409, 500, 502, 503])
+def test_status_faults(server: EmulatorServer, http: httpx.Client, status: int) -> None:
+    server.inject(f"status_{status}")
+    assert _post(http, prompt="x", model="gpt-image-1").status_code == status
+    assert _post(http, prompt="x", model="gpt-image-1").status_code == 200  # only the next one
+
+
+def test_rate_limit_and_quota_faults(server: EmulatorServer, http: httpx.Client) -> None:
+    server.inject("status_429", times=2, retry_after=0.2, retry_after_ms=150)
+    for _ in range(2):
+        limited = _post(http, prompt="x", model="gpt-image-1")
+        assert limited.status_code == 429
+        assert (limited.headers["retry-after"], limited.headers["retry-after-ms"]) == ("0.2", "150")
+    server.inject("insufficient_quota")
+    quota = _post(http, prompt="x", model="gpt-image-1")
+    assert quota.status_code == 429 and _error(quota)["code"] == "insufficient_quota"
+    header = http.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1"},
+                       headers={"x-emulator-fault": "status_429;retry_after=3"})
+    assert header.status_code == 429 and header.headers["retry-after"] == "3"
+
+
+def test_content_faults(server: EmulatorServer, http: httpx.Client) -> None:
+    refused = _error(_post(http, prompt="Something forbidden here", model="dall-e-2"))
+    assert refused["code"] == "content_policy_violation" and "rephrase" in refused["message"]
+    server.inject("content_policy")
+    assert _error(_post(http, prompt="harmless", model="gpt-image-1"))["code"] == "moderation_blocked"
+
+    def b64_of(fault: str) -> bytes:
+        server.inject(fault)
+        return _post(http, prompt="x", model="gpt-image-1").json()["data"][0]["b64_json"].encode()
+
+    with pytest.raises(ValueError):
+        base64.b64decode(b64_of("bad_base64"), validate=True)
+    assert not base64.b64decode(b64_of("not_an_image")).startswith(b"\x89PNG")
+    bomb = base64.b64decode(b64_of("bomb"))
+    assert bomb.startswith(b"\x89PNG") and int.from_bytes(bomb[16:20], "big") == 100_000
+    server.inject("malformed_json")
+    with pytest.raises(ValueError):
+        _post(http, prompt="x", model="gpt-image-1").json()
+
+
+def test_drop_trickle_and_slow(server: EmulatorServer, http: httpx.Client) -> None:
+    server.inject("drop_stream", after=1)
+    seen: list[str] = []
+    with pytest.raises(httpx.RemoteProtocolError), http.stream(
+            "POST", "/images/generations",
+            json={"prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 2}) as response:
+        seen.extend(line for line in response.iter_lines() if line.startswith("event:"))
+    assert seen == ["event: image_generation.partial_image"]
+    server.inject("drop_stream")
+    with pytest.raises(httpx.RemoteProtocolError):
+        _post(http, prompt="x", model="gpt-image-1")
+    server.inject("trickle", seconds=1.0)
+    with pytest.raises(httpx.ReadTimeout):
+        http.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1"},
+                  timeout=httpx.Timeout(5, read=0.3))
+    server.inject("slow", seconds=0.4)
+    start = time.monotonic()
+    assert _post(http, prompt="x", model="gpt-image-1").status_code == 200
+    assert time.monotonic() - start >= 0.4
+
+
+async def test_a_dozen_streams_at_once_do_not_wait_on_each_other() -> None:
+    with serve(port=0, latency=0.5) as slow:
+        async with httpx.AsyncClient(base_url=slow.url, timeout=30) as http:
+            async def one(index: int) -> int:
+                body = {"prompt": f"stream {index}", "model": "gpt-image-1", "stream": True,
+                        "partial_images": 1, "quality": "low"}
+                async with http.stream("POST", "/images/generations", json=body) as response:
+                    return sum([1 async for line in response.aiter_lines() if line.startswith("data:")])
+
+            start = time.monotonic()
+            counts = await asyncio.gather(*(one(i) for i in range(12)))
+            elapsed = time.monotonic() - start
+    assert counts == [2] * 12
+    assert elapsed < 12 * 0.5 / 2, f"12 streams took {elapsed:.1f} s: they waited on each other"
+
+
+def test_command_line_serves_and_says_how(tmp_path: Any) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        rest = "".join(process.stdout.readline() for _ in range(3))
+        assert "OPENAI_BASE_URL" in rest and "OpenAI(base_url=" in rest
+        answer = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "256x256"})
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()

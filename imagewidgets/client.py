@@ -8,6 +8,7 @@ widgets never ask which kind of model they talk to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
@@ -16,12 +17,12 @@ import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from traitlets import TraitError
@@ -45,6 +46,7 @@ from .results import GeneratedImage, Generation, PartialImage, Usage
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Timeouts", "default_client", "generate", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
@@ -259,7 +261,7 @@ class ImagesClient:
         try:
             async with asyncio.timeout(self.timeouts.total):
                 async with self._open(body, image_index) as response:
-                    raw = await response.aread()
+                    raw = await _read(response)
                     request_id = response.headers.get("x-request-id")
                 answer = _json(raw, "response")
                 images = await self._images(answer, body, image_index)
@@ -317,8 +319,8 @@ class ImagesClient:
             async with self._slots:
                 logger.debug("POST %s (model %s, attempt %d)", url, body.get("model"), attempt + 1)
                 try:
-                    response = await self._http.send(
-                        self._http.build_request("POST", url, json=body, headers=headers), stream=True)
+                    response = await _guarded(self._http.send(
+                        self._http.build_request("POST", url, json=body, headers=headers), stream=True))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
@@ -330,7 +332,7 @@ class ImagesClient:
                             return
                         error = await _error_from(response)
                     finally:
-                        await response.aclose()
+                        await _release(response)
             delay = self._retry_delay(error, attempt, response)
             if delay is None:
                 raise error
@@ -393,14 +395,14 @@ class ImagesClient:
         async with self._open(body, image_index) as response:
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 # A server that ignored stream=true answered in one piece: still one code path.
-                answer = _json(await response.aread(), "response")
+                answer = _json(await _read(response), "response")
                 for image in await self._images(answer, body, image_index):
                     yield image
                 return
             chunks = response.aiter_bytes()
             while True:
                 try:
-                    chunk = await anext(chunks, b"")
+                    chunk = await _guarded(anext(chunks, b""))
                 except httpx.TimeoutException:
                     raise StreamIncompleteError(
                         f"the stream went quiet for {self.timeouts.read:g} s", last) from None
@@ -487,6 +489,49 @@ def _as_params(params: ImageParams | Mapping[str, Any] | None, fields: dict[str,
     if problems:
         raise ParamsError(problems)
     return checked
+
+
+async def _guarded(step: Awaitable[T]) -> T:
+    """Await ``step`` in its own task, so a second Cancel cannot cut httpx's cleanup short.
+
+    On cancellation the step is cancelled once and waited for: httpcore then
+    closes the connection it was using instead of leaving it checked out.
+    """
+    task = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+        raise
+
+
+async def _release(response: httpx.Response) -> None:
+    """Close ``response`` even when cancelled again while closing (a double Cancel).
+
+    An interrupted close would leave its connection checked out of the pool.
+    """
+    closing = asyncio.ensure_future(response.aclose())
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+async def _read(response: httpx.Response) -> bytes:
+    """The whole body; a failure while reading it is ours, never a raw httpx error."""
+    try:
+        return await _guarded(response.aread())
+    except httpx.TimeoutException:
+        raise APITimeoutError("the server stopped sending the answer (read timeout)") from None
+    except httpx.TransportError as failure:
+        raise APIConnectionError(f"the connection broke while reading the answer: {failure}") from None
 
 
 def _json(raw: bytes, what: str) -> dict[str, Any]:

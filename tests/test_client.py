@@ -1,0 +1,293 @@
+"""ImagesClient against the emulator over real sockets, for every model and shape of answer."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+import imagewidgets as iw
+from imagewidgets.client import default_client
+from imagewidgets.emulator import EmulatorServer, serve
+
+KEY = "sk-test-0123456789abcdefSECRET"
+SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
+               "chatgpt-image-latest"]
+GPT = [m for m in SEED_MODELS if m.startswith(("gpt", "chatgpt"))] + ["gpt-image-2"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with serve(port=0, api_key=KEY, url_ttl=60) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
+    async with iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=0) as made:
+        yield made
+
+
+def _size(image: iw.GeneratedImage) -> tuple[int, int]:
+    with Image.open(io.BytesIO(image.data)) as opened:
+        assert opened.format.lower() == image.format
+        return opened.size
+
+
+@pytest.mark.parametrize("model", SEED_MODELS + ["gpt-image-2"])
+async def test_generate_every_model(client: iw.ImagesClient, model: str) -> None:
+    generation = await client.generate(prompt="A lighthouse at dusk", model=model)
+    (image,) = generation.images
+    assert _size(image) == (image.width, image.height) == (1024, 1024)
+    assert generation.request_id and generation.elapsed > 0 and generation.created > 0
+    if model in GPT:
+        assert generation.usage is not None and generation.usage.output_tokens == 1056
+    else:
+        assert generation.usage is None
+    if model == "dall-e-3":
+        assert image.revised_prompt and image.url  # DALL·E answers with a URL by default
+    assert image.params["model"] == model
+
+
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+@pytest.mark.parametrize("model", ["dall-e-2", "dall-e-3"])
+async def test_dall_e_url_and_b64(client: iw.ImagesClient, model: str, response_format: str) -> None:
+    size = "512x512" if model == "dall-e-2" else "1024x1792"
+    generation = await client.generate(prompt="A cat", model=model, size=size,
+                                       response_format=response_format)
+    image = generation.images[0]
+    assert (image.url is not None) == (response_format == "url")
+    assert f"{image.width}x{image.height}" == size and _size(image) == (image.width, image.height)
+
+
+async def test_n_images_in_one_request_and_fanned_out_streams(client: iw.ImagesClient) -> None:
+    plain = await client.generate(prompt="A fox", model="dall-e-2", n=3, size="256x256")
+    assert [image.image_index for image in plain.images] == [0, 1, 2]
+    assert len({image.data for image in plain.images}) == 3
+    params = iw.ImageParams(model="gpt-image-1", prompt="A fox", n=3, stream=True, partial_images=2,
+                            quality="low", output_format="webp")
+    events = [event async for event in client.stream(params)]
+    finals = [event for event in events if isinstance(event, iw.GeneratedImage)]
+    partials = [event for event in events if isinstance(event, iw.PartialImage)]
+    assert sorted(image.image_index for image in finals) == [0, 1, 2]
+    assert len(partials) == 6 and {p.format for p in partials} == {"webp"}
+    assert len({image.data for image in finals}) == 3  # each fanned-out request its own picture
+    for index in range(3):
+        mine = [e.partial_index for e in partials if e.image_index == index]
+        assert mine == [0, 1]
+
+
+@pytest.mark.parametrize("model", GPT)
+async def test_streaming_every_gpt_model(client: iw.ImagesClient, model: str) -> None:
+    params = iw.ImageParams(model=model, prompt="A lighthouse", stream=True, partial_images=2)
+    events = [event async for event in client.stream(params, image_index=4)]
+    assert [type(event).__name__ for event in events] == ["PartialImage", "PartialImage",
+                                                          "GeneratedImage"]
+    assert [event.partial_index for event in events[:2]] == [0, 1]  # type: ignore[union-attr]
+    assert {event.image_index for event in events} == {4}
+    assert events[-1].usage is not None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("model", ["dall-e-2", "dall-e-3"])
+async def test_stream_of_a_model_that_cannot_stream_yields_its_finals(
+        client: iw.ImagesClient, model: str) -> None:
+    events = [event async for event in client.stream(prompt="A cat", model=model)]
+    assert len(events) == 1 and isinstance(events[0], iw.GeneratedImage)
+
+
+async def test_bad_params_are_never_sent(server: EmulatorServer, client: iw.ImagesClient) -> None:
+    before = server.request_count
+    with pytest.raises(iw.ParamsError, match="prompt is empty"):
+        await client.generate(prompt="", model="gpt-image-1")
+    with pytest.raises(iw.ParamsError, match="size '512x512' is not available for gpt-image-1"):
+        await client.generate(prompt="x", model="gpt-image-1", size="512x512")
+    with pytest.raises(iw.ParamsError, match="4,001 characters"):
+        await client.generate(iw.ImageParams(model="dall-e-3", prompt="y" * 4001))
+    assert server.request_count == before
+
+
+async def test_server_errors_become_the_matching_error(server: EmulatorServer,
+                                                       client: iw.ImagesClient) -> None:
+    with pytest.raises(iw.ContentPolicyError) as refused:
+        await client.generate(prompt="a forbidden thing", model="gpt-image-1")
+    assert refused.value.code == "moderation_blocked" and "rephrase" in str(refused.value)
+    assert isinstance(refused.value, iw.BadRequestError) and refused.value.request_id
+    server.inject("insufficient_quota")
+    with pytest.raises(iw.InsufficientQuotaError, match="billing"):
+        await client.generate(prompt="x", model="gpt-image-1")
+    bad = iw.ImagesClient(api_key="sk-wrong-key-for-the-test", base_url=server.url, max_retries=0)
+    with pytest.raises(iw.AuthenticationError, match="OPENAI_API_KEY") as denied:
+        await bad.generate(prompt="x", model="gpt-image-1")
+    assert denied.value.status == 401 and denied.value.code == "invalid_api_key"
+    await bad.aclose()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("bad_base64", iw.ImageDecodeError), ("not_an_image", iw.ImageDecodeError),
+     ("bomb", iw.ImageDecodeError), ("malformed_json", iw.APIError)],
+)
+async def test_broken_payloads_are_refused_safely(server: EmulatorServer, client: iw.ImagesClient,
+                                                  fault: str, error: type[Exception]) -> None:
+    server.inject(fault)
+    with pytest.raises(error):
+        await client.generate(prompt="x", model="gpt-image-1")
+    server.inject(fault)
+    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=1)
+    with pytest.raises(error):
+        _ = [event async for event in client.stream(params)]
+
+
+async def test_a_dropped_stream_keeps_the_last_partial(server: EmulatorServer,
+                                                      client: iw.ImagesClient) -> None:
+    server.inject("drop_stream", after=2)
+    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
+    seen = []
+    with pytest.raises(iw.StreamIncompleteError) as broken:
+        async for event in client.stream(params):
+            seen.append(event)
+    assert len(seen) == 2 and broken.value.last_partial is seen[-1]
+    assert isinstance(broken.value.__cause__, iw.APIConnectionError)
+
+
+async def test_expired_urls(server: EmulatorServer) -> None:
+    with serve(port=0, url_ttl=0.0) as short:
+        async with iw.ImagesClient(api_key="k", base_url=short.url) as client:
+            with pytest.raises(iw.ImageExpiredError, match="60 minutes"):
+                await client.generate(prompt="x", model="dall-e-2", size="256x256")
+
+
+async def test_read_timeout_is_wrapped() -> None:
+    with serve(port=0) as slow:
+        slow.inject("trickle", seconds=2)
+        async with iw.ImagesClient(api_key="k", base_url=slow.url, max_retries=0,
+                                   timeout=iw.client.Timeouts(read=0.3)) as client:
+            with pytest.raises(iw.APITimeoutError):
+                await client.generate(prompt="x", model="gpt-image-1")
+            slow.inject("trickle", seconds=2)
+            params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True)
+            with pytest.raises(iw.StreamIncompleteError, match="quiet"):
+                _ = [event async for event in client.stream(params)]
+
+
+async def test_connection_refused_is_wrapped_and_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = iw.ImagesClient(api_key=KEY, base_url="http://127.0.0.1:9/v1", max_retries=2)
+    delays: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    client._sleep = no_sleep
+    with pytest.raises(iw.APIConnectionError) as failed:
+        await client.generate(prompt="x", model="gpt-image-1")
+    assert len(delays) == 2 and KEY not in str(failed.value)
+    await client.aclose()
+
+
+async def test_cancelling_mid_stream_releases_the_connection() -> None:
+    with serve(port=0, latency=3.0) as slow:
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+        async with httpx.AsyncClient(transport=transport) as http:
+            client = iw.ImagesClient(api_key="k", base_url=slow.url, http_client=http,
+                                     max_concurrency=1)
+            params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
+            for times in (1, 2):
+                task = asyncio.ensure_future(_drain(client, params))
+                await asyncio.sleep(0.3)  # the request is in flight, waiting for its first event
+                for _ in range(times):
+                    task.cancel()
+                    await asyncio.sleep(0)
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                pool = transport._pool
+                assert all(connection.is_idle() or connection.is_closed()
+                           for connection in pool.connections)
+            # one connection in all: a new request only works if the cancelled ones let go of it
+            fast = iw.ImageParams(model="dall-e-2", prompt="x", size="256x256")
+            slow.state.latency = 0.0
+            result = await asyncio.wait_for(client.generate(fast), 5)
+            assert result.images
+
+
+async def _drain(client: iw.ImagesClient, params: iw.ImageParams) -> list[Any]:
+    return [event async for event in client.stream(params)]
+
+
+async def test_concurrency_is_capped() -> None:
+    with serve(port=0, latency=0.3) as slow:
+        async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=2) as client:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            await asyncio.gather(*(client.generate(prompt=f"p{i}", model="dall-e-2", size="256x256")
+                                   for i in range(4)))
+            assert loop.time() - start >= 0.6  # two rounds of two
+
+
+async def test_the_key_never_shows(server: EmulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("imagewidgets", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    client = iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=1)
+    client._sleep = _instant
+    assert KEY not in repr(client) and "SECRET" not in repr(client) and "***" in repr(client)
+    texts = []
+    await client.generate(prompt="x", model="gpt-image-1")
+    server.inject("status_500", times=2)
+    for attempt in (
+        client.generate(prompt="x", model="gpt-image-1"),
+        client.generate(prompt="a forbidden word", model="gpt-image-1"),
+        iw.ImagesClient(api_key=KEY + "x", base_url=server.url).generate(prompt="x"),
+        iw.ImagesClient(api_key=KEY, base_url="http://127.0.0.1:9/v1", max_retries=0).generate(
+            prompt="x"),
+    ):
+        with pytest.raises(iw.ImagesError) as caught:
+            await attempt
+        texts.append(f"{caught.value!s} {caught.value!r} {caught.value.__cause__!r}")
+    await client.aclose()
+    assert caplog.records, "DEBUG logging was captured"
+    assert KEY not in caplog.text and KEY not in " ".join(texts)
+    assert all(KEY not in str(request) for request in server.requests)
+
+
+async def _instant(_seconds: float) -> None:
+    return None
+
+
+def test_sync_generate_in_a_script(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    images = iw.generate("A cute cat", model="gpt-image-1", quality="low")
+    assert len(images) == 1 and images[0].format == "png"
+
+
+async def test_sync_generate_inside_a_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("IMAGEWIDGETS_EMULATOR_LATENCY", "0")
+    asyncio.get_running_loop()  # a notebook cell: a loop is running
+    images = iw.generate("A cute cat", model="dall-e-2", size="256x256", n=2)
+    assert [image.width for image in images] == [256, 256]
+    assert default_client().is_emulator
+
+
+def test_default_client_uses_the_api_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    client = default_client()
+    assert not client.is_emulator and client.base_url == "https://api.openai.com/v1"
+    assert client._auth["Authorization"] == "Bearer sk-from-env"
+
+
+async def test_no_key_for_the_real_api_is_refused_before_sending(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    async with iw.ImagesClient() as client:
+        with pytest.raises(iw.AuthenticationError, match="OPENAI_API_KEY"):
+            await client.generate(prompt="x")

@@ -57,10 +57,12 @@ def _opened(data: bytes) -> Iterator[Image.Image]:
                 yield image
         except ImageDecodeError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageDecodeError(f"the image claims too many pixels (a decompression bomb?): "
+                                   f"{error}") from None
+        except UnidentifiedImageError:
             raise ImageDecodeError(
-                f"the server sent {len(data):,} bytes that are not a PNG, JPEG or WEBP image "
-                "within the size limits") from None
+                f"the server sent {len(data):,} bytes that are not a PNG, JPEG or WEBP image") from None
         except (OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageDecodeError(f"the image is damaged or truncated: {error}") from None
 

@@ -114,7 +114,7 @@ def retry_delay(attempt: int, headers: httpx.Headers | None = None) -> float | N
     asked = _retry_after(headers) if headers is not None else None
     if asked is not None:
         return asked if asked <= MAX_RETRY_AFTER else None
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 class _EventParser:

@@ -40,7 +40,7 @@ def _size(image: iw.GeneratedImage) -> tuple[int, int]:
         return opened.size
 
 
-@pytest.mark.parametrize("model", SEED_MODELS + ["gpt-image-2"])
+@pytest.mark.parametrize("model", [*SEED_MODELS, "gpt-image-2"])
 async def test_generate_every_model(client: iw.ImagesClient, model: str) -> None:
     generation = await client.generate(prompt="A lighthouse at dusk", model=model)
     (image,) = generation.images

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget import _instances
 import pytest
+from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw

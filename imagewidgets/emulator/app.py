@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from ..capabilities import FIELDS, MODELS, IntRange, ModelSpec, Text, default_model_for, output_tokens
 from .faults import Fault, FaultQueue, parse_fault_header
-from .render import bomb_png, final_bytes, partial_bytes
+from .render import Render, bomb_png, final_bytes, partial_bytes
 
 __all__ = ["EmulatorState", "create_app"]
 
@@ -58,7 +58,7 @@ class _Refusal(Exception):
     """An error answer: status and the API's error object."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None,
-                 code: str | None = None, type: str = "invalid_request_error",  # noqa: A002
+                 code: str | None = None, type: str = "invalid_request_error",
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.type = status, message, param, code, type
@@ -78,9 +78,9 @@ class _QuietDrops(logging.Filter):
             if isinstance(error, _DropConnection):
                 return False
             error = error.__cause__ or error.__context__
-            if isinstance(error, BaseExceptionGroup):
-                if any(isinstance(inner, _DropConnection) for inner in error.exceptions):
-                    return False
+            if isinstance(error, BaseExceptionGroup) and any(
+                    isinstance(inner, _DropConnection) for inner in error.exceptions):
+                return False
         return True
 
 
@@ -300,9 +300,10 @@ async def generations(request: Request) -> Response:
 
 
 def _render_args(spec: ModelSpec, fields: dict[str, Any], resolved: dict[str, Any],
-                 index: int) -> tuple[Any, ...]:
-    return (fields["prompt"], spec.name, resolved["size"], resolved["quality"], resolved["style"],
-            resolved["background"], index, resolved["output_format"], resolved["compression"])
+                 index: int) -> Render:
+    return Render(fields["prompt"], spec.name, resolved["size"], resolved["quality"],
+                  resolved["style"], resolved["background"], index, resolved["output_format"],
+                  resolved["compression"])
 
 
 async def _respond(state: EmulatorState, request: Request, spec: ModelSpec, fields: dict[str, Any],
@@ -310,7 +311,7 @@ async def _respond(state: EmulatorState, request: Request, spec: ModelSpec, fiel
                    headers: dict[str, str]) -> Response:
     n = int(fields.get("n") or 1)
     await asyncio.sleep(_seconds(state, resolved["quality"], resolved["size"]))
-    images = [await run_in_threadpool(final_bytes, *_render_args(spec, fields, resolved, first_index + i))
+    images = [await run_in_threadpool(final_bytes, _render_args(spec, fields, resolved, first_index + i))
               for i in range(n)]
     data: list[dict[str, Any]] = []
     as_url = fields.get("response_format") == "url"
@@ -357,7 +358,7 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
         args = _render_args(spec, fields, resolved, first_index + offset)
         for step in range(partials):
             await asyncio.sleep(pause)
-            data = await run_in_threadpool(partial_bytes, *args, step + 1, partials)
+            data = await run_in_threadpool(partial_bytes, args, step + 1, partials)
             payload = {"type": "image_generation.partial_image", "b64_json": _b64(data, fault),
                        "partial_image_index": step, "created_at": int(time.time()), **common}
             async for chunk in _deliver(_event("image_generation.partial_image", payload), fault):
@@ -366,7 +367,7 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
             if drop_after is not None and sent >= drop_after:
                 raise _DropConnection
         await asyncio.sleep(pause)
-        data = await run_in_threadpool(final_bytes, *args)
+        data = await run_in_threadpool(final_bytes, args)
         payload = {"type": "image_generation.completed", "b64_json": _b64(data, fault),
                    "created_at": int(time.time()), **common,
                    "usage": _usage(fields["prompt"], resolved["quality"], resolved["size"], 1)}

@@ -13,11 +13,12 @@ import io
 import random
 import struct
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-__all__ = ["bomb_png", "encode", "final_bytes", "partial_bytes", "picture"]
+__all__ = ["Render", "bomb_png", "encode", "final_bytes", "partial_bytes", "picture"]
 
 # How many shapes a picture gets, by quality: detail grows with quality.
 _DETAIL = {"low": 8, "standard": 24, "medium": 24, "auto": 24, "hd": 60, "high": 60}
@@ -94,19 +95,35 @@ def encode(image: Image.Image, output_format: str, compression: int = 100) -> by
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class Render:
+    """Everything that decides an image's bytes."""
+
+    prompt: str
+    model: str
+    size: str
+    quality: str
+    style: str | None
+    background: str | None
+    index: int
+    output_format: str
+    compression: int
+
+    def picture(self) -> Image.Image:
+        return picture(self.prompt, self.model, self.size, self.quality, self.style,
+                       self.background, self.index)
+
+
 @lru_cache(maxsize=64)
-def final_bytes(prompt: str, model: str, size: str, quality: str, style: str | None,
-                background: str | None, index: int, output_format: str, compression: int) -> bytes:
+def final_bytes(render: Render) -> bytes:
     """The encoded final image (cached: partials and repeats share it)."""
-    image = picture(prompt, model, size, quality, style, background, index)
-    return encode(image, output_format, compression)
+    return encode(render.picture(), render.output_format, render.compression)
 
 
-def partial_bytes(prompt: str, model: str, size: str, quality: str, style: str | None,
-                  background: str | None, index: int, output_format: str, compression: int,
-                  step: int, steps: int) -> bytes:
+def partial_bytes(render: Render, step: int, steps: int) -> bytes:
     """Partial render ``step`` of ``steps``: coarse blocks, sharper at every step."""
-    image = picture(prompt, model, size, quality, style, background, index)
+    output_format, compression = render.output_format, render.compression
+    image = render.picture()
     width, height = image.size
     factor = 2 ** (steps - step + 2)  # 1 of 3: 1/32 of the resolution; 3 of 3: 1/8
     coarse = image.resize((max(1, width // factor), max(1, height // factor)),

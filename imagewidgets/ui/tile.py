@@ -98,12 +98,14 @@ class ImageTile(widgets.VBox):
         self.enlarge.source = self._full_image
         self.download.add_class("iw-download")
         self.enlarge.add_class("iw-enlarge")
-        self.reuse = widgets.Button(description="Use these settings", disabled=True,
-                                    tooltip="Load this tile's parameters into the controls")
+        self.reuse = widgets.Button(description="Use settings", disabled=True,
+                                    tooltip="Use these settings: load this tile's parameters "
+                                            "into the controls",
+                                    layout=widgets.Layout(width="auto"))
         self.reuse.add_class("iw-reuse")
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
         self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
-                                    layout=widgets.Layout(display="none"))
+                                    layout=widgets.Layout(display="none", flex_flow="row wrap"))
         super().__init__([self.label, self.header, self.image, self.caption, self.actions],
                          layout=widgets.Layout(width=f"{max(width, 260) + 16}px", margin="4px",
                                                padding="6px", border="1px solid #ddd"))

@@ -1,0 +1,168 @@
+"""Real JupyterLab in headless Chromium: fixtures that start both and drive a notebook.
+
+With ``CI=true`` a missing browser or playwright is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import pytest
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+
+
+def _missing(what: str) -> None:
+    message = f"{what}; the browser tests need it (apt-get install chromium; pip install playwright)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
+                                         else None)
+    if found is None:
+        _missing("chromium was not found")
+    return str(found)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Lab:
+    """A running JupyterLab server and helpers to drive notebooks in a page."""
+
+    def __init__(self, root: Path, url: str, token: str) -> None:
+        self.root, self.url, self.token = root, url, token
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                           "language": "python"}
+        path = self.root / name
+        nbformat.write(notebook, path)
+        return path
+
+    def open(self, page: Any, name: str) -> None:
+        """Open a notebook, wait for its kernel, run every cell."""
+        page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=90_000)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    def save(self, page: Any, name: str) -> dict[str, Any]:
+        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        path = self.root / name
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            data = json.loads(path.read_text())
+            if any(cell.get("outputs") for cell in data["cells"]):
+                return dict(data)
+            time.sleep(0.2)
+        return dict(json.loads(path.read_text()))
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace."""
+    base = tmp_path_factory.mktemp("lab")
+    root, home = base / "root", base / "home"
+    root.mkdir()
+    settings = home / "settings"
+    for folder, content in (
+        ("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+         {"fetchNews": "false", "checkForUpdates": False}),
+        ("@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings", {"saveState": True}),
+    ):
+        target = settings / folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(content))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}  # the kernel uses the emulator
+    env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
+               JUPYTER_PLATFORM_DIRS="1", IMAGEWIDGETS_EMULATOR_LATENCY="1.0",
+               PYTHONWARNINGS="ignore")
+    log = (base / "jupyter.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True",
+         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url="],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/api/status", headers={"Authorization": f"token {token}"},
+                             timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                tail = (base / "jupyter.log").read_text()[-3000:]
+                pytest.fail(f"JupyterLab did not start:\n{tail}", pytrace=False)
+            time.sleep(0.25)
+        yield Lab(root, url, token)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed")
+    playwright = sync_playwright().start()
+    launched = playwright.chromium.launch(executable_path=executable, headless=True,
+                                          args=CHROMIUM_FLAGS)
+    try:
+        yield launched
+    finally:
+        launched.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)
+    try:
+        yield opened
+    finally:
+        context.close()

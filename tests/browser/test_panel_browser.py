@@ -1,0 +1,96 @@
+"""The panel in real JupyterLab, in headless Chromium, on the built-in emulator."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from imagewidgets.emulator import serve
+
+
+
+pytestmark = pytest.mark.browser
+
+PROMPT = "A lighthouse at dusk"
+CELLS = [
+    "import imagewidgets as iw\n"
+    "params = iw.ImageParams(model='gpt-image-1', prompt=%r, quality='low', stream=True,\n"
+    "                        partial_images=2)\n"
+    "panel = iw.ImagePanel(params=params)\n"
+    "panel" % PROMPT,
+]
+
+
+def _expected_image() -> bytes:
+    """The same request to another emulator: its pictures are deterministic."""
+    with serve(port=0) as server:
+        answer = httpx.post(f"{server.url}/images/generations", timeout=30, json={
+            "model": "gpt-image-1", "prompt": PROMPT, "quality": "low"}).json()
+    return base64.b64decode(answer["data"][0]["b64_json"])
+
+
+def _thumbnail_loaded(page: Any, selector: str, width: int) -> None:
+    page.wait_for_function(
+        "([sel, w]) => { const img = document.querySelector(sel);"
+        " return img && img.complete && img.naturalWidth === w; }",
+        arg=[selector, width])
+
+
+def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_path: Path) -> None:
+    lab.write_notebook("panel.ipynb", CELLS)
+    lab.open(page, "panel.ipynb")
+    page.wait_for_selector(".iw-panel .iw-banner")
+    assert "Offline emulator" in page.inner_text(".iw-panel .iw-banner")
+    assert page.input_value(".iw-prompt textarea") == PROMPT
+    assert page.is_visible(".iw-field-background") and not page.is_visible(".iw-field-style")
+
+    page.click("button.iw-generate")
+    page.wait_for_selector(".iw-tile.iw-status-partial")  # a partial image, shown before the final
+    assert "partial" in page.inner_text(".iw-tile .iw-tile-status")
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    _thumbnail_loaded(page, ".iw-tile.iw-status-done img", 384)
+    assert "gpt-image-1" in page.inner_text(".iw-tile .iw-tile-caption")
+    if os.environ.get("IMAGEWIDGETS_SCREENSHOT"):
+        page.locator(".iw-panel").screenshot(path=os.environ["IMAGEWIDGETS_SCREENSHOT"])
+
+    with page.expect_download() as download:
+        page.click(".iw-tile .iw-download button")
+    saved = download.value
+    assert saved.suggested_filename.startswith("a-lighthouse-at-dusk_gpt-image-1_")
+    assert saved.suggested_filename.endswith(".png")
+    assert Path(saved.path()).read_bytes() == _expected_image()
+
+    page.click(".iw-tile .iw-enlarge button")
+    page.wait_for_selector(".iw-enlarged img")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".iw-enlarged", state="detached")
+
+    page.select_option(".iw-field-model select", "dall-e-3")
+    page.wait_for_selector(".iw-field-style", state="visible")
+    page.wait_for_selector(".iw-field-background", state="hidden")
+    sizes = page.eval_on_selector_all(".iw-field-size select option", "els => els.map(e => e.value)")
+    assert sizes == ["1024x1024", "1792x1024", "1024x1792"]
+
+
+def test_ctrl_enter_generates_and_the_saved_notebook_holds_no_images(lab: Any, page: Any) -> None:
+    lab.write_notebook("keys.ipynb", CELLS)
+    lab.open(page, "keys.ipynb")
+    box = page.locator(".iw-prompt textarea")
+    box.wait_for()
+    box.fill("A red bicycle")
+    box.press("Control+Enter")
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    assert "A red bicycle" in page.inner_text(".iw-grid .iw-row-title")
+    assert page.locator(".iw-panel").count() == 1  # the cell was not run again
+    notebook = lab.save(page, "keys.ipynb")
+    text = json.dumps(notebook)
+    assert "data:image" not in text
+    state = notebook["metadata"].get("widgets", {})
+    assert state, "the widget state was saved"
+    assert len(json.dumps(state)) < 1_000_000  # thumbnails only, never full images

@@ -260,9 +260,12 @@ class ImagesClient:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.total):
-                async with self._open(body, image_index) as response:
-                    raw = await _read(response)
-                    request_id = response.headers.get("x-request-id")
+                try:
+                    async with self._open(body, image_index, read_body=True) as response:
+                        raw = response.content
+                        request_id = response.headers.get("x-request-id")
+                except _BodyBroke as broke:
+                    raise _wrapped(broke.failure, "while reading the answer") from None
                 answer = _json(raw, "response")
                 images = await self._images(answer, body, image_index)
         except TimeoutError:
@@ -304,8 +307,13 @@ class ImagesClient:
     # -- requests ----------------------------------------------------------------
 
     @asynccontextmanager
-    async def _open(self, body: dict[str, Any], image_index: int) -> AsyncIterator[httpx.Response]:
-        """POST with retries; yields a response whose status is below 400, then closes it."""
+    async def _open(self, body: dict[str, Any], image_index: int, *,
+                    read_body: bool = False) -> AsyncIterator[httpx.Response]:
+        """POST with retries; yields a response whose status is below 400, then closes it.
+
+        With ``read_body`` the whole body is read before the response is yielded.
+        A body that breaks after the status line arrived is not retried.
+        """
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
         url = f"{self.base_url}/images/generations"
@@ -319,8 +327,8 @@ class ImagesClient:
             async with self._slots:
                 logger.debug("POST %s (model %s, attempt %d)", url, body.get("model"), attempt + 1)
                 try:
-                    response = await _guarded(self._http.send(
-                        self._http.build_request("POST", url, json=body, headers=headers), stream=True))
+                    response = await _guarded(self._send(
+                        self._http.build_request("POST", url, json=body, headers=headers), read_body))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
@@ -339,6 +347,17 @@ class ImagesClient:
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
             await self._sleep(delay)
             attempt += 1
+
+    async def _send(self, request: httpx.Request, read_body: bool) -> httpx.Response:
+        """Send, and read the body too when asked: one cancellation-guarded step, not two."""
+        response = await self._http.send(request, stream=True)
+        if read_body and response.status_code < 400:
+            try:
+                await response.aread()
+            except httpx.HTTPError as failure:
+                await response.aclose()
+                raise _BodyBroke(failure) from None
+        return response
 
     def _retry_delay(self, error: ImagesError, attempt: int,
                      response: httpx.Response | None) -> float | None:
@@ -365,7 +384,7 @@ class ImagesClient:
                 raise APIError("the server's answer holds a malformed image entry", status=200)
             url = item.get("url") if not item.get("b64_json") else None
             data = await self._download(url) if url else decode_base64(item.get("b64_json", ""))
-            kind, width, height = await asyncio.to_thread(inspect, data)
+            kind, width, height = await _inspect(data)
             images.append(GeneratedImage(
                 data=data, format=kind, width=width, height=height, image_index=first_index + offset,
                 revised_prompt=item.get("revised_prompt"),
@@ -432,7 +451,7 @@ class ImagesClient:
             raise api_error_from(None, payload)
         kind = str(payload.get("type") or kind)
         image = decode_base64(payload.get("b64_json", ""))
-        fmt, width, height = await asyncio.to_thread(inspect, image)
+        fmt, width, height = await _inspect(image)
         if kind.endswith("partial_image"):
             return PartialImage(data=image, format=fmt, width=width, height=height,
                                 image_index=image_index,
@@ -491,6 +510,16 @@ def _as_params(params: ImageParams | Mapping[str, Any] | None, fields: dict[str,
     return checked
 
 
+_INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond
+
+
+async def _inspect(data: bytes) -> tuple[str, int, int]:
+    """Check untrusted bytes; large ones on a worker thread so the loop never stalls."""
+    if len(data) <= _INLINE_INSPECT:
+        return inspect(data)
+    return await asyncio.to_thread(inspect, data)
+
+
 async def _guarded(step: Awaitable[T]) -> T:
     """Await ``step`` in its own task, so a second Cancel cannot cut httpx's cleanup short.
 
@@ -524,14 +553,26 @@ async def _release(response: httpx.Response) -> None:
         raise asyncio.CancelledError
 
 
+class _BodyBroke(Exception):
+    """The status line arrived but the body did not: never retried."""
+
+    def __init__(self, failure: httpx.HTTPError) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _wrapped(failure: httpx.HTTPError, when: str) -> APIConnectionError:
+    if isinstance(failure, httpx.TimeoutException):
+        return APITimeoutError(f"the server went quiet {when} (read timeout)")
+    return APIConnectionError(f"the connection broke {when}: {failure}")
+
+
 async def _read(response: httpx.Response) -> bytes:
     """The whole body; a failure while reading it is ours, never a raw httpx error."""
     try:
         return await _guarded(response.aread())
-    except httpx.TimeoutException:
-        raise APITimeoutError("the server stopped sending the answer (read timeout)") from None
-    except httpx.TransportError as failure:
-        raise APIConnectionError(f"the connection broke while reading the answer: {failure}") from None
+    except httpx.HTTPError as failure:
+        raise _wrapped(failure, "while reading the answer") from None
 
 
 def _json(raw: bytes, what: str) -> dict[str, Any]:

@@ -67,11 +67,25 @@ def _opened(data: bytes) -> Iterator[Image.Image]:
             raise ImageDecodeError(f"the image is damaged or truncated: {error}") from None
 
 
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _complete(kind: str, data: bytes) -> bool:
+    """Whether the bytes run to the format's own end marker: a cut-off download fails here."""
+    if kind == "png":
+        return data.endswith(_PNG_END)
+    if kind == "jpeg":
+        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    return int.from_bytes(data[4:8], "little") + 8 <= len(data)  # RIFF size of a WEBP
+
+
 def inspect(data: bytes) -> tuple[str, int, int]:
     """Format (``png``/``jpeg``/``webp``), width and height of untrusted bytes.
 
-    The structure is verified (PNG chunk checksums, a complete stream) without
-    decoding every pixel: results keep the encoded bytes, never a bitmap.
+    Reads the header and checks the size limits and that the file is complete,
+    without decoding pixels: results keep the encoded bytes, never a bitmap.
+    Pixels are decoded only for thumbnails, by :func:`thumbnail`, under the
+    same limits.
 
     Raises
     ------
@@ -81,10 +95,8 @@ def inspect(data: bytes) -> tuple[str, int, int]:
     with _opened(data) as image:
         kind = str(image.format).lower()
         width, height = image.size
-        try:
-            image.verify()
-        except Exception as error:  # Pillow raises many kinds here; all mean "damaged"
-            raise ImageDecodeError(f"the {kind} image is damaged or truncated: {error}") from None
+    if not _complete(kind, data):
+        raise ImageDecodeError(f"the {kind} image is damaged or truncated: its end is missing")
     return kind, width, height
 
 

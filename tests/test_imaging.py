@@ -43,11 +43,18 @@ def test_unsafe_bytes_are_refused(data: bytes, words: str) -> None:
         inspect(data)
 
 
-def test_a_corrupted_png_is_caught_without_decoding_pixels() -> None:
-    good = bytearray(_encoded("PNG", (300, 200)))
-    good[60] ^= 0xFF  # inside the image data: the chunk checksum no longer matches
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_a_cut_off_image_is_caught_without_decoding_pixels(fmt: str) -> None:
+    whole = _encoded(fmt, (300, 200))
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        inspect(whole[: len(whole) * 3 // 4])
+
+
+def test_corrupt_pixels_are_caught_when_a_thumbnail_decodes_them() -> None:
+    broken = bytearray(_encoded("PNG", (300, 200)))
+    broken[60:90] = b"\xff" * 30  # inside the compressed pixels
     with pytest.raises(ImageDecodeError):
-        inspect(bytes(good))
+        thumbnail(bytes(broken))
 
 
 def test_base64_is_bounded_and_checked() -> None:

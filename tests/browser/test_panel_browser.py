@@ -13,17 +13,15 @@ import pytest
 
 from imagewidgets.emulator import serve
 
-
-
 pytestmark = pytest.mark.browser
 
 PROMPT = "A lighthouse at dusk"
 CELLS = [
     "import imagewidgets as iw\n"
-    "params = iw.ImageParams(model='gpt-image-1', prompt=%r, quality='low', stream=True,\n"
+    f"params = iw.ImageParams(model='gpt-image-1', prompt={PROMPT!r}, quality='low', stream=True,\n"
     "                        partial_images=2)\n"
     "panel = iw.ImagePanel(params=params)\n"
-    "panel" % PROMPT,
+    "panel",
 ]
 
 

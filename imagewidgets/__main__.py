@@ -13,20 +13,28 @@ __all__ = ["main"]
 
 _HOW_TO = """\
 imagewidgets emulator: an OpenAI-compatible Images API on {url}
-  this toolkit:    OPENAI_BASE_URL={url}   or   iw.ImagesClient(base_url="{url}")
+  this toolkit:    OPENAI_BASE_URL={url} OPENAI_API_KEY={key} python ...
+                   or   iw.ImagesClient(base_url="{url}", api_key="{key}")
   official SDK:    OpenAI(base_url="{url}", api_key="{key}")
   curl:            curl {url}/images/generations -H 'Content-Type: application/json' \\
                      {auth}-d '{{"model": "gpt-image-1", "prompt": "A lighthouse"}}'
+Faults for one request: add a header such as 'x-emulator-fault: status_429;retry_after=1'.
 Press Ctrl+C to stop."""
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .emulator import serve
 
-    server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
-                   realistic=args.realistic, host=args.host)
-    key = args.api_key or "anything"
-    auth = f"-H 'Authorization: Bearer {args.api_key}' " if args.api_key else ""
+    try:
+        server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
+                       realistic=args.realistic, host=args.host)
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error} "
+              "(choose another --port, or 0 for any free one)", file=sys.stderr)
+        return 1
+    # The key is never printed back: it may be shown on a projector or kept in a log.
+    key = "<your --api-key>" if args.api_key else "anything"
+    auth = "-H 'Authorization: Bearer <your --api-key>' " if args.api_key else ""
     print(_HOW_TO.format(url=server.url, key=key, auth=auth), flush=True)
     try:
         threading.Event().wait()
@@ -53,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the built-in emulator in the foreground")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--realistic", action="store_true",
                        help="take seconds that grow with quality and size, as the API does")
     serve.add_argument("--latency", type=float, default=0.0, help="extra seconds per request")

@@ -9,15 +9,18 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
-from imagewidgets.emulator import EmulatorServer, serve
-from imagewidgets.emulator.app import IMAGE_INDEX_HEADER
+from imagewidgets.capabilities import FIELDS, MODELS, Choice
+from imagewidgets.emulator import EmulatorServer, EmulatorState, serve
+from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, Refusal, _Resolved, _seconds, validate
+from imagewidgets.emulator.render import bomb_png, final_bytes, picture
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +62,13 @@ def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize(
     ("body", "size", "fmt"),
     [
-        ({"model": "gpt-image-1", "size": "1536x1024", "output_format": "webp"}, (1536, 1024), "WEBP"),
+        ({"model": "gpt-image-1", "size": "1536x1024", "output_format": "webp"}, (1536, 1024),
+         "WEBP"),
         ({"model": "gpt-image-1-mini", "output_format": "jpeg", "output_compression": 30},
          (1024, 1024), "JPEG"),
         ({"model": "gpt-image-2", "size": "1920x1088"}, (1920, 1088), "PNG"),
-        ({"model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}, (256, 256), "PNG"),
+        ({"model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}, (256, 256),
+         "PNG"),
     ],
 )
 def test_images_have_the_size_and_format_asked_for(http: httpx.Client, body: dict[str, Any],
@@ -92,6 +97,9 @@ def test_same_request_same_bytes_and_prompts_differ(http: httpx.Client) -> None:
     first, again = (_post(http, **body).json()["data"][0]["b64_json"] for _ in range(2))
     other = _post(http, **{**body, "prompt": "A blue whale"}).json()["data"][0]["b64_json"]
     assert first == again and first != other
+    picture.cache_clear()
+    final_bytes.cache_clear()  # a fresh render, not a cached one, gives the same bytes
+    assert _post(http, **body).json()["data"][0]["b64_json"] == first
     index_one = http.post("/images/generations", json=body, headers={IMAGE_INDEX_HEADER: "1"})
     two = _post(http, **body, n=2).json()["data"]
     assert index_one.json()["data"][0]["b64_json"] == two[1]["b64_json"] != first
@@ -110,6 +118,19 @@ def test_quality_style_and_transparency_show(http: httpx.Client) -> None:
     clear = _image(_post(http, prompt="A logo", model="gpt-image-1.5", background="transparent")
                    .json()["data"][0]["b64_json"])
     assert clear.mode == "RGBA" and clear.getchannel("A").getextrema()[0] == 0
+    alpha = clear.getchannel("A")
+    middle = (clear.width // 2, clear.height // 2)
+    assert alpha.getpixel((0, 0)) == 0 and alpha.getpixel(middle) == 255  # a subject, clear around
+
+
+def test_output_compression_is_applied(http: httpx.Client) -> None:
+    def size_of(fmt: str, compression: int) -> int:
+        answer = _post(http, prompt="A garden", model="gpt-image-1", output_format=fmt,
+                       output_compression=compression).json()
+        return len(base64.b64decode(answer["data"][0]["b64_json"]))
+
+    assert size_of("jpeg", 20) < size_of("jpeg", 90)
+    assert size_of("webp", 20) < size_of("webp", 90)
 
 
 def test_dall_e_3_revises_and_serves_urls_that_expire() -> None:
@@ -134,7 +155,8 @@ def test_dall_e_3_revises_and_serves_urls_that_expire() -> None:
         ({"model": "gpt-image-1", "style": "vivid"}, "style", "unknown_parameter"),
         ({"model": "dall-e-3", "background": "opaque"}, "background", "unknown_parameter"),
         ({"model": "dall-e-2", "stream": True}, "stream", "unknown_parameter"),
-        ({"model": "gpt-image-1", "response_format": "url"}, "response_format", "unknown_parameter"),
+        ({"model": "gpt-image-1", "response_format": "url"}, "response_format",
+         "unknown_parameter"),
         ({"model": "gpt-image-1", "colour": "red"}, "colour", "unknown_parameter"),
         ({"model": "dall-e-3", "size": "256x256"}, "size", "invalid_value"),
         ({"model": "gpt-image-1", "quality": "hd"}, "quality", "invalid_value"),
@@ -145,7 +167,12 @@ def test_dall_e_3_revises_and_serves_urls_that_expire() -> None:
          "integer_above_max_value"),
         ({"model": "gpt-image-1", "background": "transparent", "output_format": "jpeg"},
          "output_format", "invalid_value"),
-        ({"model": "gpt-image-1", "output_compression": 50}, "output_compression", "invalid_value"),
+        ({"model": "gpt-image-1", "output_compression": 50}, "output_compression",
+         "invalid_png_output_compression"),
+        ({"model": "gpt-image-1", "n": "2"}, "n", "invalid_type"),
+        ({"model": "gpt-image-1", "stream": "yes"}, "stream", "invalid_type"),
+        ({"model": "dall-e-3", "stream": False}, "stream", "unknown_parameter"),
+        ({"model": 3}, "model", "invalid_type"),
         ({"model": "gpt-image-2", "size": "1000x1000"}, "size", "invalid_value"),
         ({"model": "dall-e-4"}, "model", "invalid_value"),
     ],
@@ -169,6 +196,33 @@ def test_prompt_rules_and_bad_bodies(http: httpx.Client) -> None:
                        headers={"content-type": "application/json"})
     assert broken.status_code == 400 and "parse the JSON" in _error(broken)["message"]
     assert _post(http, prompt="x", model="gpt-image-1", stream=None, user=None).status_code == 200
+    assert _error(_post(http, prompt="", model="gpt-image-1"))["code"] == "empty_string"
+    assert _error(_post(http, prompt=["x"], model="gpt-image-1"))["code"] == "invalid_type"
+    listed = http.post("/images/generations", json=["prompt"])
+    assert listed.status_code == 400 and _error(listed)["code"] == "invalid_type"
+
+
+def test_fields_that_do_not_apply(http: httpx.Client) -> None:
+    # 100 is what png is anyway; the API refuses only lower compression with png.
+    assert _post(http, prompt="x", model="gpt-image-1", output_compression=100).status_code == 200
+    message = _error(_post(http, prompt="x", model="gpt-image-1", output_compression=80))["message"]
+    assert "PNG" in message
+    # partial_images without stream: accepted and ignored, an ordinary JSON answer.
+    plain = _post(http, prompt="x", model="gpt-image-1", partial_images=2)
+    assert plain.status_code == 200 and plain.headers["content-type"] == "application/json"
+    assert _post(http, prompt="x", model="gpt-image-1", stream=False).json()["data"]
+
+
+def test_every_answer_has_a_request_id_and_unknown_urls_an_error_body(http: httpx.Client) -> None:
+    ids = set()
+    for response in (http.get("/images/files/nope.png"), http.post("/images/edits", json={}),
+                     http.get("/images/generations"), _post(http, model="gpt-image-1")):
+        assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+        ids.add(response.headers["x-request-id"])
+    assert len(ids) == 4
+    unknown = http.post("/images/edits", json={})
+    assert unknown.status_code == 404 and "POST /v1/images/edits" in _error(unknown)["message"]
+    assert http.get("/images/generations").status_code == 405
 
 
 def test_an_omitted_model_follows_the_api_default(http: httpx.Client) -> None:
@@ -205,7 +259,8 @@ def test_auth_when_a_key_is_set() -> None:
     with serve(port=0, api_key="sk-emulator-secret-1234") as guarded, httpx.Client() as http:
         url = f"{guarded.url}/images/generations"
         missing = http.post(url, json={"prompt": "x"})
-        wrong = http.post(url, json={"prompt": "x"}, headers={"Authorization": "Bearer sk-wrong-key-5678"})
+        wrong = http.post(url, json={"prompt": "x"},
+                          headers={"Authorization": "Bearer sk-wrong-key-5678"})
         right = http.post(url, json={"prompt": "x", "size": "256x256"},
                           headers={"Authorization": "Bearer sk-emulator-secret-1234"})
         assert missing.status_code == wrong.status_code == 401
@@ -240,11 +295,13 @@ def test_content_faults(server: EmulatorServer, http: httpx.Client) -> None:
     refused = _error(_post(http, prompt="Something forbidden here", model="dall-e-2"))
     assert refused["code"] == "content_policy_violation" and "rephrase" in refused["message"]
     server.inject("content_policy")
-    assert _error(_post(http, prompt="harmless", model="gpt-image-1"))["code"] == "moderation_blocked"
+    refused = _error(_post(http, prompt="harmless", model="gpt-image-1"))
+    assert refused["code"] == "moderation_blocked"
 
     def b64_of(fault: str) -> bytes:
         server.inject(fault)
-        return _post(http, prompt="x", model="gpt-image-1").json()["data"][0]["b64_json"].encode()
+        answer = _post(http, prompt="x", model="gpt-image-1").json()
+        return str(answer["data"][0]["b64_json"]).encode()
 
     with pytest.raises(ValueError):
         base64.b64decode(b64_of("bad_base64"), validate=True)
@@ -261,7 +318,8 @@ def test_drop_trickle_and_slow(server: EmulatorServer, http: httpx.Client) -> No
     seen: list[str] = []
     with pytest.raises(httpx.RemoteProtocolError), http.stream(
             "POST", "/images/generations",
-            json={"prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 2}) as response:
+            json={"prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 2}
+    ) as response:
         seen.extend(line for line in response.iter_lines() if line.startswith("event:"))
     assert seen == ["event: image_generation.partial_image"]
     server.inject("drop_stream")
@@ -284,7 +342,8 @@ async def test_a_dozen_streams_at_once_do_not_wait_on_each_other() -> None:
                 body = {"prompt": f"stream {index}", "model": "gpt-image-1", "stream": True,
                         "partial_images": 1, "quality": "low"}
                 async with http.stream("POST", "/images/generations", json=body) as response:
-                    return sum([1 async for line in response.aiter_lines() if line.startswith("data:")])
+                    lines = [line async for line in response.aiter_lines()]
+                    return sum(line.startswith("data:") for line in lines)
 
             start = time.monotonic()
             counts = await asyncio.gather(*(one(i) for i in range(12)))
@@ -310,3 +369,126 @@ def test_command_line_serves_and_says_how(tmp_path: Any) -> None:
         process.wait(10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_partials_refine_towards_the_final_picture(http: httpx.Client) -> None:
+    response = http.post("/images/generations", json={
+        "prompt": "A harbour", "model": "gpt-image-1.5", "stream": True, "partial_images": 3,
+        "size": "1536x1024", "output_format": "webp", "background": "transparent"})
+    events = _events(response)
+    assert all(payload["size"] == "1536x1024" and payload["output_format"] == "webp"
+               and payload["background"] == "transparent" for _, payload in events)
+    final = _image(events[-1][1]["b64_json"]).convert("RGBA").resize((96, 64))
+
+    def distance(b64: str) -> float:
+        diff = ImageChops.difference(_image(b64).convert("RGBA").resize((96, 64)), final)
+        return sum(ImageStat.Stat(diff).mean)
+
+    distances = [distance(payload["b64_json"]) for _, payload in events[:-1]]
+    assert distances == sorted(distances, reverse=True) and distances[-1] > 0
+
+
+def test_stream_with_n_sends_the_images_one_after_another(http: httpx.Client) -> None:
+    response = http.post("/images/generations", json={
+        "prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 1, "n": 2,
+        "quality": "low"})
+    events = _events(response)
+    assert [kind.rsplit(".", 1)[1] for kind, _ in events] == [
+        "partial_image", "completed", "partial_image", "completed"]
+    assert events[1][1]["b64_json"] != events[3][1]["b64_json"]
+
+
+def test_fault_options_by_header_and_the_request_log(server: EmulatorServer,
+                                                     http: httpx.Client) -> None:
+    before = server.request_count
+    body = {"prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 3}
+    kinds: list[str] = []
+    with pytest.raises(httpx.RemoteProtocolError), http.stream(
+            "POST", "/images/generations", json=body,
+            headers={"x-emulator-fault": "drop_stream; after=2", "Idempotency-Key": "abc-1"}
+    ) as response:
+        kinds.extend(line for line in response.iter_lines() if line.startswith("event:"))
+    assert kinds == ["event: image_generation.partial_image"] * 2
+    assert server.request_count == before + 1
+    assert server.last_headers["idempotency-key"] == "abc-1"
+    assert server.last_body == body and server.requests[-1]["fault"] == "drop_stream"
+    server.inject("drop_stream", after=0)
+    with pytest.raises(httpx.RemoteProtocolError), http.stream(
+            "POST", "/images/generations", json=body) as response:
+        assert response.status_code == 200
+        response.read()
+    unknown = http.post("/images/generations", json=body, headers={"x-emulator-fault": "gremlins"})
+    assert unknown.status_code == 400 and "status_429" in _error(unknown)["message"]
+    with pytest.raises(ValueError, match="unknown fault"):
+        server.inject("gremlins")
+
+
+def test_faults_reach_image_urls_and_stream_events(server: EmulatorServer,
+                                                   http: httpx.Client) -> None:
+    server.inject("not_an_image")
+    url = _post(http, prompt="x", model="dall-e-2", size="256x256").json()["data"][0]["url"]
+    assert http.get(url).content.startswith(b"this is not an image")
+    server.inject("bad_base64")
+    event = _events(http.post("/images/generations", json={
+        "prompt": "x", "model": "gpt-image-1", "stream": True, "quality": "low"}))[0][1]
+    with pytest.raises(ValueError):
+        base64.b64decode(event["b64_json"], validate=True)
+    server.inject("malformed_json")
+    broken = http.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1",
+                                                     "stream": True, "quality": "low"})
+    data = [line for line in broken.text.splitlines() if line.startswith("data: ")]
+    with pytest.raises(ValueError):
+        json.loads(data[0][6:])
+
+
+def test_the_bomb_is_a_valid_png_that_pillow_refuses() -> None:
+    bomb = bomb_png()
+    length = int.from_bytes(bomb[8:12], "big")
+    assert zlib.crc32(bomb[12:16 + length]) == int.from_bytes(bomb[16 + length:20 + length], "big")
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(io.BytesIO(bomb))
+
+
+def test_latency_spreads_stream_events_over_the_time() -> None:
+    with serve(port=0, latency=0.6) as slow, httpx.Client(base_url=slow.url, timeout=10) as http:
+        start, arrivals = time.monotonic(), []
+        with http.stream("POST", "/images/generations", json={
+                "prompt": "x", "model": "gpt-image-1", "stream": True, "partial_images": 2,
+                "quality": "low"}) as response:
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    arrivals.append(time.monotonic() - start)
+    assert len(arrivals) == 3 and arrivals[0] < 0.45 and arrivals[-1] >= 0.6
+
+
+def test_realistic_timing_grows_with_quality_and_size() -> None:
+    state = EmulatorState(realistic=True)
+    spec = MODELS["gpt-image-1"]
+
+    def seconds(**fields: Any) -> float:
+        return _seconds(state, _Resolved.of(spec, fields))
+
+    assert seconds(quality="low") < seconds(quality="medium") < seconds(quality="high")
+    assert seconds(quality="high", size="1536x1024") > seconds(quality="high")
+    assert _seconds(EmulatorState(latency=0.25), _Resolved.of(spec, {})) == 0.25
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_validation_follows_the_capabilities_table(model: str) -> None:
+    spec = MODELS[model]
+    for name, kind in spec.fields.items():
+        if isinstance(kind, Choice):
+            for value in kind.values:
+                # Alone, each value meets only defaults (png, auto), which exclude none.
+                assert validate({"prompt": "x", "model": model, name: value})[1][name] == value
+    for name in FIELDS:
+        if not spec.takes(name):
+            with pytest.raises(Refusal) as info:
+                validate({"prompt": "x", "model": model, name: "x"})
+            assert (info.value.param, info.value.code) == (name, "unknown_parameter")
+
+
+def test_the_emulator_never_imports_the_client() -> None:
+    code = ("import sys, imagewidgets.emulator, imagewidgets.__main__; "
+            "sys.exit('imagewidgets.client' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -55,6 +55,8 @@ def test_b64_json_formats_and_sizes(sdk: openai.OpenAI) -> None:
                                    quality="high", background="transparent", output_format="webp")
     image = _decode(response.data[0].b64_json)  # type: ignore[index]
     assert (image.format, image.size, image.mode) == ("WEBP", (1536, 1024), "RGBA")
+    transparent_pixels = sum(image.getchannel("A").histogram()[:255])  # alpha below 255
+    assert transparent_pixels > 0 and response.background == "transparent"
     jpeg = sdk.images.generate(model="gpt-image-1-mini", prompt="A logo", output_format="jpeg",
                                output_compression=40)
     assert _decode(jpeg.data[0].b64_json).format == "JPEG"  # type: ignore[index]
@@ -117,3 +119,56 @@ def test_content_refusal(sdk: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         sdk.images.generate(model="dall-e-3", prompt="Something forbidden")
     assert info.value.code == "content_policy_violation"
+
+
+def test_gpt_image_2_takes_custom_sizes(sdk: openai.OpenAI) -> None:
+    response = sdk.images.generate(model="gpt-image-2", prompt="A wide harbour",
+                                   size="2048x1152", quality="low")
+    assert _decode(response.data[0].b64_json).size == (2048, 1152)  # type: ignore[index]
+    assert response.size == "2048x1152" and response.usage is not None
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk.images.generate(model="gpt-image-2", prompt="x", size="1000x1000")
+    assert info.value.param == "size" and "divisible by 16" in info.value.message
+
+
+def test_dall_e_3_urls_download_and_decode(sdk: openai.OpenAI) -> None:
+    response = sdk.images.generate(model="dall-e-3", prompt="A cat", size="1792x1024",
+                                   quality="hd", style="natural")
+    assert response.data and response.data[0].url and response.data[0].revised_prompt
+    with httpx.Client() as http:
+        image = Image.open(io.BytesIO(http.get(response.data[0].url).content))
+    assert (image.format, image.size) == ("PNG", (1792, 1024))
+
+
+def test_faults_as_the_sdk_sees_them(server: EmulatorServer, sdk: openai.OpenAI) -> None:
+    server.inject("status_429", retry_after=7, retry_after_ms=1500)
+    with pytest.raises(openai.RateLimitError) as limited:
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    assert limited.value.response.headers["retry-after-ms"] == "1500"
+    assert limited.value.response.headers["retry-after"] == "7"
+    server.inject("insufficient_quota")
+    with pytest.raises(openai.RateLimitError) as quota:
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    assert quota.value.code == "insufficient_quota"
+    server.inject("status_503")
+    with pytest.raises(openai.InternalServerError):
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    server.inject("content_policy")
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.images.generate(model="gpt-image-1", prompt="x")
+    assert refused.value.code == "moderation_blocked"
+    server.inject("drop_stream", after=1)
+    with pytest.raises(openai.APIConnectionError):
+        list(sdk.images.generate(model="gpt-image-1", prompt="x", stream=True, partial_images=2))
+    server.inject("slow", seconds=1.0)
+    with openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=0, timeout=0.3) as hurried, \
+            pytest.raises(openai.APITimeoutError):
+        hurried.images.generate(model="gpt-image-1", prompt="x")
+
+
+def test_retries_of_the_sdk_reach_the_emulator(server: EmulatorServer) -> None:
+    server.inject("status_429", times=2, retry_after_ms=10)  # the SDK honours retry-after-ms
+    before = server.request_count
+    with openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=2) as patient:
+        response = patient.images.generate(model="gpt-image-1-mini", prompt="x", quality="low")
+    assert response.data and server.request_count == before + 3

@@ -1,4 +1,4 @@
-"""Run the emulator: in a background thread for tests and notebooks, or in the foreground."""
+"""Run the emulator in a background thread, for tests, notebooks and the command line."""
 
 from __future__ import annotations
 
@@ -17,23 +17,32 @@ __all__ = ["EmulatorServer", "serve"]
 
 
 class EmulatorServer:
-    """A running emulator on 127.0.0.1.
+    """A running emulator on 127.0.0.1; :func:`serve` makes one.
 
     Attributes
     ----------
     url : str
         The base URL, ending in ``/v1``: give it to any OpenAI client.
+    host, port
+        Where it listens.
     state : EmulatorState
         Settings, pending faults and the log of received requests.
     """
 
     def __init__(self, state: EmulatorState, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
+        # Bound here, not by uvicorn: port 0 is then known before start, and start-up
+        # needs no polling of the port.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((host, port))
+        except OSError:
+            self._socket.close()
+            raise
         self.host, self.port = self._socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}/v1"
+        # Warning level and no access log: nothing the server prints can hold a key.
         config = uvicorn.Config(create_app(state), log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
@@ -41,35 +50,62 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread; returns once it accepts connections."""
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+        self._thread = threading.Thread(target=self._server.run,
+                                        kwargs={"sockets": [self._socket]},
                                         name=f"imagewidgets-emulator-{self.port}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.close()
                 raise RuntimeError(f"the emulator did not start on {self.url}")
-            time.sleep(0.005)
+            time.sleep(0.002)
         return self
 
     def inject(self, fault: str, times: int = 1, **options: Any) -> None:
-        """Apply ``fault`` to the next ``times`` requests (names in :data:`~.faults.FAULTS`)."""
+        """Apply ``fault`` to the next ``times`` generation requests.
+
+        Names and options are listed in :mod:`imagewidgets.emulator.faults`, e.g.
+        ``inject("status_429", retry_after=0.2)`` or ``inject("drop_stream", after=1)``.
+        """
         self.state.faults.add(Fault(fault, options), times)
+
+    def clear_faults(self) -> None:
+        """Forget faults injected but not yet applied."""
+        self.state.faults.clear()
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every request received: headers (never Authorization), body, fault applied."""
+        """The last generation requests received, oldest first.
+
+        Each is a dict: ``method``, ``path``, ``headers`` (never Authorization),
+        ``body`` (the text), ``json`` (parsed, or None) and ``fault`` (its name, or None).
+        """
         with self.state.lock:
             return list(self.state.requests)
 
     @property
     def request_count(self) -> int:
+        """How many generation requests arrived, refused ones included."""
         with self.state.lock:
-            return len(self.state.requests)
+            return self.state.request_count
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        """Headers of the last generation request (lower-case names, no Authorization)."""
+        with self.state.lock:
+            return dict(self.state.requests[-1]["headers"]) if self.state.requests else {}
+
+    @property
+    def last_body(self) -> Any:
+        """The parsed JSON body of the last generation request, or None."""
+        with self.state.lock:
+            return self.state.requests[-1]["json"] if self.state.requests else None
 
     def close(self) -> None:
-        """Stop serving and free the port."""
+        """Stop serving and free the port; open streams get a second to finish."""
         self._server.should_exit = True
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self._socket.close()
 
@@ -84,9 +120,9 @@ class EmulatorServer:
         return f"EmulatorServer(url={self.url!r})"
 
 
-def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None, *,
-          refuse_word: str | None = "forbidden", url_ttl: float = 3600.0, realistic: bool = False,
-          host: str = "127.0.0.1") -> EmulatorServer:
+def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
+          refuse_word: str | None = "forbidden", url_ttl: float = 3600.0,
+          realistic: bool = False, *, host: str = "127.0.0.1") -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -98,11 +134,14 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None, *,
     api_key : str, optional
         When set, requests must carry ``Authorization: Bearer <api_key>``.
     refuse_word : str, optional
-        A prompt holding this word is refused as the API refuses content.
+        A prompt holding this whole word (any case) is refused as the API
+        refuses content; None refuses nothing.
     url_ttl : float
         Seconds an image URL stays valid (the API's are valid 60 minutes).
     realistic : bool
-        Take seconds that grow with quality and size, as the API does.
+        Add seconds that grow with quality and size, as the API takes.
+    host : str
+        The address to listen on.
 
     Examples
     --------

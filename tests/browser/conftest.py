@@ -69,12 +69,22 @@ class Lab:
         """Open a notebook, wait for its kernel, run every cell."""
         page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=90_000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        deadline = time.monotonic() + 90
+        while True:
+            # JupyterLab sometimes asks which kernel to start; the preselected one is right.
+            dialog = page.locator(".jp-Dialog .jp-mod-accept")
+            if dialog.count():
+                dialog.first.click()
+            elif page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("the notebook's kernel never became idle")
+            page.wait_for_timeout(200)
+        # Not awaited in the page: the command's promise may wait on the kernel for long.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
     def save(self, page: Any, name: str) -> dict[str, Any]:
-        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
         path = self.root / name
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -85,7 +95,9 @@ class Lab:
         return dict(json.loads(path.read_text()))
 
 
-@pytest.fixture(scope="session")
+# Module scope: playwright's sync API keeps its own event loop current while it lives,
+# which would stop pytest-asyncio from running the async tests of later modules.
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace."""
     base = tmp_path_factory.mktemp("lab")
@@ -140,7 +152,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = _chromium()
     try:
@@ -157,12 +169,31 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
     opened.set_default_timeout(60_000)
+    console: list[str] = []
+    opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     try:
         yield opened
     finally:
+        if request.node.stash.get(_FAILED, False):
+            # What a person would have seen: kept next to the test's temporary files.
+            opened.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            (tmp_path / "failure.txt").write_text(
+                opened.inner_text("body") + "\n\n--- console ---\n" + "\n".join(console))
+            print(f"browser state saved in {tmp_path}")
         context.close()

@@ -66,22 +66,30 @@ class Lab:
         return path
 
     def open(self, page: Any, name: str) -> None:
-        """Open a notebook, wait for its kernel, run every cell."""
+        """Open a notebook, wait for its kernel, run every cell until an output shows."""
         page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        deadline = time.monotonic() + 90
-        while True:
-            # JupyterLab sometimes asks which kernel to start; the preselected one is right.
+        deadline = time.monotonic() + 120
+        ran_at: float | None = None
+        while not page.locator(".jp-OutputArea-output").count():
             dialog = page.locator(".jp-Dialog .jp-mod-accept")
             if dialog.count():
+                # JupyterLab may ask which kernel to start; the preselected one is right,
+                # and a run started under the dialog never reached the kernel.
                 dialog.first.click()
-            elif page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
-                break
+                ran_at = None
+            elif ran_at is not None and time.monotonic() - ran_at > 10 and not page.locator(
+                    ".jp-Notebook-ExecutionIndicator[data-status='busy']").count():
+                ran_at = None  # issued while the kernel was still connecting: it was lost
+            elif ran_at is None and page.locator(
+                    ".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+                # Not awaited in the page: the command's promise may wait on the kernel for long.
+                page.evaluate(
+                    "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+                ran_at = time.monotonic()
             if time.monotonic() > deadline:
-                raise AssertionError("the notebook's kernel never became idle")
+                raise AssertionError("the notebook never showed an output")
             page.wait_for_timeout(200)
-        # Not awaited in the page: the command's promise may wait on the kernel for long.
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
     def save(self, page: Any, name: str) -> dict[str, Any]:
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
@@ -108,6 +116,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         ("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
          {"fetchNews": "false", "checkForUpdates": False}),
         ("@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings", {"saveState": True}),
+        # Start the notebook's own kernel without asking (the "Select Kernel" dialog).
+        ("@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
+         {"autoStartDefaultKernel": True}),
     ):
         target = settings / folder
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -65,22 +65,28 @@ class Lab:
         nbformat.write(notebook, path)
         return path
 
-    def open(self, page: Any, name: str) -> None:
-        """Open a notebook, wait for its kernel, run every cell until an output shows."""
+    def open(self, page: Any, name: str, ready: str = ".jp-OutputArea-output") -> None:
+        """Open a notebook and run every cell until ``ready`` shows in the page.
+
+        JupyterLab in a fresh settings folder has races a person would fix by
+        running the cell again: a "Select Kernel" dialog, a run sent while the
+        kernel was still connecting, or a widget whose model was sent before the
+        widget manager listened ("model not found"). Each is handled here.
+        """
         page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 150
         ran_at: float | None = None
-        while not page.locator(".jp-OutputArea-output").count():
+        while not page.locator(ready).count():
+            busy = page.locator(".jp-Notebook-ExecutionIndicator[data-status='busy']").count()
             dialog = page.locator(".jp-Dialog .jp-mod-accept")
             if dialog.count():
-                # JupyterLab may ask which kernel to start; the preselected one is right,
-                # and a run started under the dialog never reached the kernel.
                 dialog.first.click()
                 ran_at = None
-            elif ran_at is not None and time.monotonic() - ran_at > 10 and not page.locator(
-                    ".jp-Notebook-ExecutionIndicator[data-status='busy']").count():
-                ran_at = None  # issued while the kernel was still connecting: it was lost
+            elif ran_at is not None and not busy and (
+                    time.monotonic() - ran_at > 10
+                    or page.get_by_text("Error displaying widget").count()):
+                ran_at = None
             elif ran_at is None and page.locator(
                     ".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
                 # Not awaited in the page: the command's promise may wait on the kernel for long.
@@ -88,8 +94,8 @@ class Lab:
                     "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
                 ran_at = time.monotonic()
             if time.monotonic() > deadline:
-                raise AssertionError("the notebook never showed an output")
-            page.wait_for_timeout(200)
+                raise AssertionError(f"{ready} never showed in {name}")
+            page.wait_for_timeout(250)
 
     def save(self, page: Any, name: str) -> dict[str, Any]:
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")

@@ -42,7 +42,7 @@ def _thumbnail_loaded(page: Any, selector: str, width: int) -> None:
 
 def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_path: Path) -> None:
     lab.write_notebook("panel.ipynb", CELLS)
-    lab.open(page, "panel.ipynb")
+    lab.open(page, "panel.ipynb", ready=".iw-panel")
     page.wait_for_selector(".iw-panel .iw-banner")
     assert "Offline emulator" in page.inner_text(".iw-panel .iw-banner")
     assert page.input_value(".iw-prompt textarea") == PROMPT
@@ -78,7 +78,7 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
 
 def test_ctrl_enter_generates_and_the_saved_notebook_holds_no_images(lab: Any, page: Any) -> None:
     lab.write_notebook("keys.ipynb", CELLS)
-    lab.open(page, "keys.ipynb")
+    lab.open(page, "keys.ipynb", ready=".iw-panel")
     box = page.locator(".iw-prompt textarea")
     box.wait_for()
     box.fill("A red bicycle")

@@ -69,33 +69,44 @@ class Lab:
         """Open a notebook and run every cell until ``ready`` shows in the page.
 
         JupyterLab in a fresh settings folder has races a person would fix by
-        running the cell again: a "Select Kernel" dialog, a run sent while the
-        kernel was still connecting, or a widget whose model was sent before the
-        widget manager listened ("model not found"). Each is handled here.
+        hand: a "Select Kernel" dialog, a run sent while the kernel was still
+        connecting (run again), or a kernel connection replaced right after it
+        opened, after which the widget manager answers "model not found" for
+        every widget (reload the page). Each is handled here.
         """
-        page.goto(f"{self.url}/lab/tree/{name}?token={self.token}&reset")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        deadline = time.monotonic() + 150
+        url = f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+        for attempt in range(3):
+            page.goto(url)
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            if self._run_until(page, ready):
+                return
+            print(f"{name}: attempt {attempt + 1} did not show {ready}; reloading the page")
+        raise AssertionError(f"{ready} never showed in {name}")
+
+    @staticmethod
+    def _run_until(page: Any, ready: str) -> bool:
+        """True once ``ready`` shows; False when the page needs a reload."""
+        deadline = time.monotonic() + 60
         ran_at: float | None = None
         while not page.locator(ready).count():
+            if time.monotonic() > deadline or page.get_by_text("Error displaying widget").count():
+                return False
             busy = page.locator(".jp-Notebook-ExecutionIndicator[data-status='busy']").count()
             dialog = page.locator(".jp-Dialog .jp-mod-accept")
             if dialog.count():
                 dialog.first.click()
                 ran_at = None
-            elif ran_at is not None and not busy and (
-                    time.monotonic() - ran_at > 10
-                    or page.get_by_text("Error displaying widget").count()):
-                ran_at = None
+            elif ran_at is not None and not busy and time.monotonic() - ran_at > 10:
+                ran_at = None  # sent while the kernel was still connecting: it was lost
             elif ran_at is None and page.locator(
                     ".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+                page.wait_for_timeout(1000)  # let the widget manager's comm settle first
                 # Not awaited in the page: the command's promise may wait on the kernel for long.
                 page.evaluate(
                     "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
                 ran_at = time.monotonic()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{ready} never showed in {name}")
             page.wait_for_timeout(250)
+        return True
 
     def save(self, page: Any, name: str) -> dict[str, Any]:
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")

@@ -37,7 +37,7 @@ browser:
 
 ## demo: JupyterLab on the quickstart notebook (the built-in emulator when OPENAI_API_KEY is unset)
 demo: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/01_quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_quickstart.ipynb
 
 ## serve: the built-in emulator in the foreground, for workshops and other projects' tests
 serve: $(STAMP)

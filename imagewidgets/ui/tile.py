@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 from traitlets import Any as AnyTrait
@@ -223,6 +223,3 @@ class ImageTile(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"ImageTile(status={self.status!r}, model={self.params.model!r})"
-
-    def _repr_keys(self) -> Any:  # ipywidgets' repr walks state; keep it cheap
-        return iter(())

@@ -33,9 +33,25 @@ __all__ = [
     "default_model_for",
     "describe_values",
     "image_cost",
+    "models_taking",
     "output_tokens",
+    "parse_size",
     "register_model",
 ]
+
+
+# -- sizes --------------------------------------------------------------------
+
+_SIZE = re.compile(r"(\d+)x(\d+)")
+
+
+def parse_size(size: object) -> tuple[int, int] | None:
+    """``"1536x1024"`` -> ``(1536, 1024)``; None for ``auto`` or anything not ``WxH``.
+
+    The one place a size string is read.
+    """
+    match = _SIZE.fullmatch(size) if isinstance(size, str) else None
+    return (int(match[1]), int(match[2])) if match else None
 
 
 # -- field kinds --------------------------------------------------------------
@@ -100,6 +116,10 @@ class Exclusion:
     second: tuple[str, Any]
     reason: str
 
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        """Whether ``values`` (field name to value) hold both excluded values at once."""
+        return all(values.get(name) == value for name, value in (self.first, self.second))
+
 
 @dataclass(frozen=True)
 class CustomSizes:
@@ -112,10 +132,10 @@ class CustomSizes:
 
     def problem(self, size: str) -> str | None:
         """Why ``size`` is not allowed, or None when it is."""
-        match = re.fullmatch(r"(\d+)x(\d+)", size)
-        if not match:
+        parsed = parse_size(size)
+        if parsed is None:
             return "it is not of the form WIDTHxHEIGHT"
-        width, height = int(match[1]), int(match[2])
+        width, height = parsed
         if width <= 0 or height <= 0:
             return "both sides must be positive"
         if width % self.multiple or height % self.multiple:
@@ -413,6 +433,11 @@ GPT_IMAGE_ONLY_FIELDS = frozenset(
     {"background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
 )
 """Fields only GPT image models take: their presence changes the default model."""
+
+
+def models_taking(name: str) -> tuple[str, ...]:
+    """Names of the known models that take the request field ``name``, in table order."""
+    return tuple(spec.name for spec in MODELS.values() if spec.takes(name))
 
 
 def image_cost(

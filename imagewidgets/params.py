@@ -25,7 +25,7 @@ from traitlets import Bool, HasTraits, Int, TraitError, Unicode, observe, valida
 from .capabilities import FIELDS, MODELS, Choice, IntRange, ModelSpec, Text, describe_values
 from .errors import ParamsError
 
-__all__ = ["DEFAULT_MODEL", "OPTION_FIELDS", "ImageParams"]
+__all__ = ["DEFAULT_MODEL", "OPTION_FIELDS", "ImageParams", "RequestBody"]
 
 DEFAULT_MODEL = "gpt-image-1.5"
 
@@ -34,6 +34,14 @@ OPTION_FIELDS = tuple(name for name in FIELDS if name not in ("prompt", "model")
 
 # How "good" each quality is, so a switch keeps the closest one: high <-> hd.
 _QUALITY_RANK = {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2}
+
+
+class RequestBody(dict[str, Any]):
+    """A JSON body that :meth:`ImageParams.to_request` built and checked.
+
+    The client sends it as it is, without checking it again: parameters are
+    checked once per request, where the body is built.
+    """
 
 
 def _models_taking(name: str) -> str:
@@ -182,7 +190,7 @@ class ImageParams(HasTraits):
                              f"{exclusion.second[0]} {exclusion.second[1]!r}: {exclusion.reason}")
         return found
 
-    def to_request(self) -> dict[str, Any]:
+    def to_request(self) -> RequestBody:
         """The JSON body: only fields the model takes and that apply, no None.
 
         Raises
@@ -201,7 +209,7 @@ class ImageParams(HasTraits):
             if name == "stream" and not value:
                 continue  # the API's default; leaving it out keeps the body minimal
             body[name] = value
-        return body
+        return RequestBody(body)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field and its value (None where the model takes no such field)."""

@@ -1,0 +1,46 @@
+"""Fixtures shared by the test modules: a real emulator on 127.0.0.1 and clients for it.
+
+Each test module gets its own server (module scope), so faults injected by one
+module can never reach another. The server demands ``KEY``, as the API does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+import imagewidgets as iw
+from imagewidgets.emulator import EmulatorServer, serve
+
+KEY = "sk-test-0123456789abcdefSECRET"
+"""The key the shared emulator demands; tests assert it never leaks anywhere."""
+
+
+@pytest.fixture(scope="module")
+def api_key() -> str:
+    """The key the shared ``server`` demands."""
+    return KEY
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    """The emulator on a free port: no latency, image URLs valid 60 s, ``KEY`` required."""
+    with serve(port=0, api_key=KEY, url_ttl=60) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
+    """An :class:`ImagesClient` for ``server`` that never retries (tests see every failure)."""
+    async with iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=0) as made:
+        yield made
+
+
+@pytest.fixture
+def http(server: EmulatorServer) -> Iterator[httpx.Client]:
+    """A plain synchronous httpx client for ``server``, sending ``KEY``."""
+    with httpx.Client(base_url=server.url, timeout=20,
+                      headers={"Authorization": f"Bearer {KEY}"}) as made:
+        yield made

@@ -9,96 +9,79 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .capabilities import MODELS, ModelSpec, register_model
-from .params import ImageParams
+from .capabilities import MODELS as MODELS, ModelSpec as ModelSpec, register_model as register_model
+from .params import ImageParams as ImageParams
 
+# "X as X" marks a re-export for type checkers and linters, which cannot read a derived
+# __all__; tests/test_package.py checks these imports against _PUBLIC.
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
-    from . import emulator
-    from .client import ImagesClient, generate
+    from . import emulator as emulator
+    from .client import ImagesClient as ImagesClient
+    from .connect import generate as generate
     from .errors import (
-        APIConnectionError,
-        APIError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        ContentPolicyError,
-        ImageDecodeError,
-        ImageExpiredError,
-        ImagesError,
-        InsufficientQuotaError,
-        NotFoundError,
-        ParamsError,
-        PermissionDeniedError,
-        RateLimitError,
-        ServerError,
-        StreamIncompleteError,
+        APIConnectionError as APIConnectionError,
+        APIError as APIError,
+        APITimeoutError as APITimeoutError,
+        AuthenticationError as AuthenticationError,
+        BadRequestError as BadRequestError,
+        ContentPolicyError as ContentPolicyError,
+        ImageDecodeError as ImageDecodeError,
+        ImageExpiredError as ImageExpiredError,
+        ImagesError as ImagesError,
+        InsufficientQuotaError as InsufficientQuotaError,
+        NotFoundError as NotFoundError,
+        ParamsError as ParamsError,
+        PermissionDeniedError as PermissionDeniedError,
+        RateLimitError as RateLimitError,
+        ServerError as ServerError,
+        StreamIncompleteError as StreamIncompleteError,
     )
-    from .results import GeneratedImage, Generation, PartialImage, Usage
-    from .ui.panel import ImagePanel
-    from .ui.tile import ImageTile
+    from .results import (
+        GeneratedImage as GeneratedImage,
+        Generation as Generation,
+        PartialImage as PartialImage,
+        Usage as Usage,
+    )
+    from .ui.panel import ImagePanel as ImagePanel
+    from .ui.tile import ImageTile as ImageTile
 
 __version__ = "0.1.0"
 
-# Public name -> module that defines it, imported on first access.
-_LAZY = {
+_ERRORS = (
+    "ImagesError", "ParamsError", "APIError", "BadRequestError", "AuthenticationError",
+    "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
+    "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
+    "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError",
+)
+
+# The one list of public names: name -> the module that defines it. Names of the
+# core are imported above; the rest load on first access (``__getattr__``), so
+# ``import imagewidgets`` imports neither httpx nor ipywidgets.
+_PUBLIC = {
+    "MODELS": "capabilities",
+    "ModelSpec": "capabilities",
+    "register_model": "capabilities",
+    "ImageParams": "params",
     "ImagesClient": "client",
-    "generate": "client",
+    "generate": "connect",
     "GeneratedImage": "results",
     "Generation": "results",
     "PartialImage": "results",
     "Usage": "results",
     "ImagePanel": "ui.panel",
     "ImageTile": "ui.tile",
-    **{
-        name: "errors"
-        for name in (
-            "ImagesError", "ParamsError", "APIError", "BadRequestError", "AuthenticationError",
-            "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
-            "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
-            "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError",
-        )
-    },
+    **dict.fromkeys(_ERRORS, "errors"),
 }
-_SUBMODULES = {"emulator"}
+_SUBMODULES = ("emulator",)
 
-__all__ = [
-    "MODELS",
-    "APIConnectionError",
-    "APIError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ContentPolicyError",
-    "GeneratedImage",
-    "Generation",
-    "ImageDecodeError",
-    "ImageExpiredError",
-    "ImagePanel",
-    "ImageParams",
-    "ImageTile",
-    "ImagesClient",
-    "ImagesError",
-    "InsufficientQuotaError",
-    "ModelSpec",
-    "NotFoundError",
-    "ParamsError",
-    "PartialImage",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "StreamIncompleteError",
-    "Usage",
-    "emulator",
-    "generate",
-    "register_model",
-]
+__all__ = sorted([*_PUBLIC, *_SUBMODULES])  # derived: one list of names
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
     raise AttributeError(f"module 'imagewidgets' has no attribute {name!r}")

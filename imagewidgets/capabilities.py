@@ -22,6 +22,7 @@ __all__ = [
     "MODELS",
     "OUTPUT_TOKENS",
     "PRICES_READ_ON",
+    "QUALITY_RANK",
     "Choice",
     "CustomSizes",
     "Exclusion",
@@ -42,7 +43,7 @@ __all__ = [
 
 # -- sizes --------------------------------------------------------------------
 
-_SIZE = re.compile(r"(\d+)x(\d+)")
+_SIZE = re.compile(r"([0-9]+)x([0-9]+)")  # not \d: that also matches digits of other scripts
 
 
 def parse_size(size: object) -> tuple[int, int] | None:
@@ -52,6 +53,13 @@ def parse_size(size: object) -> tuple[int, int] | None:
     """
     match = _SIZE.fullmatch(size) if isinstance(size, str) else None
     return (int(match[1]), int(match[2])) if match else None
+
+
+# How good each quality is, across families: a model switch keeps the closest one
+# (high <-> hd, medium <-> standard). Equal ranks are equally good.
+QUALITY_RANK: Mapping[str, int] = MappingProxyType(
+    {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2}
+)
 
 
 # -- field kinds --------------------------------------------------------------
@@ -115,6 +123,11 @@ class Exclusion:
     first: tuple[str, Any]
     second: tuple[str, Any]
     reason: str
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        """The names of the two fields."""
+        return (self.first[0], self.second[0])
 
     def holds(self, values: Mapping[str, Any]) -> bool:
         """Whether ``values`` (field name to value) hold both excluded values at once."""
@@ -199,7 +212,10 @@ def output_tokens(quality: str, size: str) -> int:
     size = "1024x1024" if size == "auto" else size
     if size in per_size:
         return per_size[size]
-    width, height = (int(side) for side in size.split("x"))
+    parsed = parse_size(size)
+    if parsed is None:
+        raise ValueError(f"size {size!r} is neither WIDTHxHEIGHT nor auto")
+    width, height = parsed
     return math.ceil(per_size["1024x1024"] * width * height / (1024 * 1024))
 
 
@@ -245,6 +261,19 @@ class ModelSpec:
         Sizes accepted beyond the preset list, if any.
     price
         Per image (DALL·E) or per token (GPT image models).
+    auto
+        What ``auto`` stands for, by field: the value the server then uses
+        (``{"quality": "standard"}`` for DALL·E, ``"medium"`` for GPT image
+        models). :meth:`resolve` reads it.
+    revises_prompt
+        Whether answers carry a ``revised_prompt`` (dall-e-3 rewrites prompts).
+    reports_usage
+        Whether answers and stream events carry ``usage`` and the settings the
+        server resolved (``size``, ``quality``, ``background``,
+        ``output_format``), as the GPT image models' do.
+    refusal_code
+        The error ``code`` of a prompt refused for its content:
+        ``content_policy_violation`` (DALL·E) or ``moderation_blocked`` (GPT image).
     """
 
     name: str
@@ -254,6 +283,10 @@ class ModelSpec:
     exclusions: tuple[Exclusion, ...] = ()
     custom_sizes: CustomSizes | None = None
     price: PerImagePrice | TokenPrice | None = None
+    auto: Mapping[str, Any] = field(default_factory=dict)
+    revises_prompt: bool = False
+    reports_usage: bool = False
+    refusal_code: str = "content_policy_violation"
 
     def takes(self, name: str) -> bool:
         """Whether the model accepts the request field ``name`` at all."""
@@ -262,6 +295,14 @@ class ModelSpec:
     def kind(self, name: str) -> FieldKind:
         """The kind of field ``name``; KeyError if the model does not take it."""
         return self.fields[name]
+
+    def resolve(self, name: str, value: Any) -> Any:
+        """``value`` as the server uses it: ``auto`` replaced where :attr:`auto` says what it means.
+
+        >>> MODELS["dall-e-3"].resolve("quality", "auto"), MODELS["gpt-image-1"].resolve("quality", "auto")
+        ('standard', 'medium')
+        """
+        return self.auto.get(name, value) if value == "auto" else value
 
     def allows(self, name: str, value: Any) -> bool:
         """Whether ``value`` is allowed for ``name``, ignoring other fields."""
@@ -356,6 +397,7 @@ _GPT_WHEN = MappingProxyType(
         "partial_images": When("stream", (True,)),
     }
 )
+_GPT_AUTO = MappingProxyType({"quality": "medium", "size": "1024x1024", "background": "opaque"})
 _GPT_EXCLUSIONS = (
     Exclusion(
         ("background", "transparent"),
@@ -366,7 +408,8 @@ _GPT_EXCLUSIONS = (
 
 
 def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
-            sizes: tuple[str, ...], price: PerImagePrice, style: bool) -> ModelSpec:
+            sizes: tuple[str, ...], price: PerImagePrice, style: bool,
+            revises_prompt: bool) -> ModelSpec:
     fields: dict[str, FieldKind] = {
         "prompt": Text(prompt_max),
         "n": IntRange(1, n_max, 1),
@@ -377,7 +420,12 @@ def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
     }
     if style:
         fields["style"] = Choice(("vivid", "natural"), "vivid")
-    return ModelSpec(name, "dall-e", MappingProxyType(fields), price=price)
+    return ModelSpec(
+        name, "dall-e", MappingProxyType(fields), price=price,
+        auto=MappingProxyType({"quality": "standard"}),
+        revises_prompt=revises_prompt,
+        refusal_code="content_policy_violation",
+    )
 
 
 def _gpt_image(name: str, price: TokenPrice, custom_sizes: CustomSizes | None = None) -> ModelSpec:
@@ -397,6 +445,7 @@ def _gpt_image(name: str, price: TokenPrice, custom_sizes: CustomSizes | None = 
     return ModelSpec(
         name, "gpt-image", MappingProxyType(fields), when=_GPT_WHEN,
         exclusions=_GPT_EXCLUSIONS, custom_sizes=custom_sizes, price=price,
+        auto=_GPT_AUTO, reports_usage=True, refusal_code="moderation_blocked",
     )
 
 
@@ -417,9 +466,9 @@ def register_model(spec: ModelSpec) -> ModelSpec:
 
 for _spec in (
     _dall_e("dall-e-2", 1000, 10, ("auto", "standard"), ("256x256", "512x512", "1024x1024"),
-            _DALL_E_2_PRICE, style=False),
+            _DALL_E_2_PRICE, style=False, revises_prompt=False),
     _dall_e("dall-e-3", 4000, 1, ("auto", "hd", "standard"), ("1024x1024", "1792x1024", "1024x1792"),
-            _DALL_E_3_PRICE, style=True),
+            _DALL_E_3_PRICE, style=True, revises_prompt=True),  # the only one that rewrites
     _gpt_image("gpt-image-1", TokenPrice(5, 10, 40)),
     _gpt_image("gpt-image-1-mini", TokenPrice(2, 2.5, 8)),
     _gpt_image("gpt-image-1.5", TokenPrice(5, 8, 32)),

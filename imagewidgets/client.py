@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import json
 import logging
-import math
 import os
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
-from traitlets import TraitError
 
+from . import _wire
+from ._wire import Answer, EventStream, retry_delay
 from .errors import (
     APIConnectionError,
     APIError,
@@ -34,24 +29,19 @@ from .errors import (
     AuthenticationError,
     ImageExpiredError,
     ImagesError,
-    InsufficientQuotaError,
-    ParamsError,
     StreamIncompleteError,
-    api_error_from,
 )
-from .imaging import decode_base64, inspect
+from .imaging import inspect
 from .params import ImageParams
-from .results import GeneratedImage, Generation, PartialImage, Usage
+from .results import GeneratedImage, Generation, PartialImage
 
-__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Timeouts", "default_client", "generate", "retry_delay"]
+__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Timeouts", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
-RETRY_STATUSES = frozenset({408, 409, 429})
-MAX_RETRY_AFTER = 120.0
 _ERROR_BODY_LIMIT = 65_536
 
 
@@ -78,102 +68,6 @@ class Timeouts:
             return cls(connect=value.connect or cls.connect, read=read, total=max(read, cls.total))
         seconds = float(value)
         return cls(connect=min(cls.connect, seconds), read=min(cls.read, seconds), total=seconds)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """The wait the server asked for, in seconds; None when it asked for none we can use."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            seconds = float(raw_ms) / 1000
-        except ValueError:
-            seconds = math.nan
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def retry_delay(attempt: int, headers: httpx.Headers | None = None) -> float | None:
-    """Seconds to wait before retry ``attempt`` (0-based); None means do not retry.
-
-    ``retry-after-ms``, then ``retry-after`` (seconds or an HTTP date), are
-    honoured up to 120 s; a longer wait is not retried. Otherwise
-    ``min(0.5 * 2**attempt, 8)`` seconds, less up to a quarter of jitter.
-    """
-    asked = _retry_after(headers) if headers is not None else None
-    if asked is not None:
-        return asked if asked <= MAX_RETRY_AFTER else None
-    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
-
-
-class _EventParser:
-    """Incremental server-sent events: any chunking, LF/CRLF/CR, comments, multi-line data."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._event = ""
-        self._data: list[str] = []
-
-    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
-        self._buffer += chunk
-        events: list[tuple[str, str]] = []
-        start = 0
-        while True:
-            newline = self._find_newline(start)
-            if newline is None:
-                break
-            end, after = newline
-            line = self._buffer[start:end].decode("utf-8", "replace")
-            start = after
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        del self._buffer[:start]
-        return events
-
-    def _find_newline(self, start: int) -> tuple[int, int] | None:
-        """Where the next line ends and the one after starts; None until a whole line is here."""
-        lf = self._buffer.find(b"\n", start)
-        cr = self._buffer.find(b"\r", start)
-        if cr >= 0 and (lf < 0 or cr < lf):
-            if cr + 1 == len(self._buffer):
-                return None  # a CR at the end may be the first half of CRLF: wait for more
-            return (cr, cr + 2 if self._buffer[cr + 1] == 0x0A else cr + 1)
-        return (lf, lf + 1) if lf >= 0 else None
-
-    def _line(self, line: str) -> tuple[str, str] | None:
-        if not line:
-            if not self._data:
-                self._event = ""
-                return None
-            event = (self._event or "message", "\n".join(self._data))
-            self._event, self._data = "", []
-            return event
-        if line.startswith(":"):
-            return None  # a comment, e.g. a keep-alive
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        return None
-
-    def close(self) -> list[tuple[str, str]]:
-        """What a stream ending without a final blank line still holds."""
-        events = self.feed(b"\n\n") if (self._buffer or self._data) else []
-        return events
 
 
 class ImagesClient:
@@ -251,72 +145,86 @@ class ImagesClient:
         """Generate images without streaming; returns a :class:`Generation`.
 
         Parameters that cannot succeed raise :class:`ParamsError` and nothing
-        is sent. ``stream`` and ``partial_images`` are ignored here.
+        is sent; a :class:`~imagewidgets.params.RequestBody` (from
+        ``ImageParams.to_request()``) with no ``fields`` is sent as it is.
+        ``stream`` and ``partial_images`` are ignored here.
         """
-        checked = _as_params(params, fields)
-        body = checked.to_request()
-        body.pop("stream", None)
-        body.pop("partial_images", None)
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.timeouts.total):
-                try:
-                    async with self._open(body, image_index, read_body=True) as response:
-                        raw = response.content
-                        request_id = response.headers.get("x-request-id")
-                except _BodyBroke as broke:
-                    raise _wrapped(broke.failure, "while reading the answer") from None
-                answer = _json(raw, "response")
-                images = await self._images(answer, body, image_index)
-        except TimeoutError:
-            raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
-        return Generation(images=images, usage=Usage.from_api(answer.get("usage")),
-                          created=int(answer.get("created") or 0), request_id=request_id,
-                          elapsed=time.monotonic() - started)
+        return await self._generate_body(_wire.request_body(params, fields), image_index)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, **fields: Any
-                     ) -> AsyncIterator[PartialImage | GeneratedImage]:
+                     ) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
         """Partial images as they arrive, then the final image(s).
 
         With ``stream`` off or a model that cannot stream, yields the final
         images of one ordinary request. With ``n > 1`` the request is fanned
         out as ``n`` concurrent requests of one image, events tagged by
-        ``image_index`` (starting at ``image_index``).
+        ``image_index`` (starting at ``image_index``). Parameters are read as
+        by :meth:`generate`.
+
+        Consume it under ``contextlib.aclosing`` to leave early: closing it
+        releases its responses and this client's slots at once.
 
         Raises
         ------
         StreamIncompleteError
             The stream ended, or broke, before its ``completed`` event.
         """
-        checked = _as_params(params, fields)
-        body = checked.to_request()
+        body = _wire.request_body(params, fields)
         if not body.get("stream"):
-            generation = await self.generate(checked, image_index=image_index)
-            for image in generation.images:
+            for image in (await self._generate_body(body, image_index)).images:
                 yield image
             return
-        count = int(body.pop("n", 1))
-        if count == 1:
-            async for event in self._stream_one(body, image_index):
+        # The only async generator on this path: everything below it is a plain object
+        # closed from this ``finally``. A nested generator could be finalized by the
+        # garbage collector while this one closes it ("aclose(): asynchronous generator
+        # is already running").
+        source = self._stream_body(body, image_index)
+        try:
+            while (event := await source.next()) is not None:
                 yield event
-            return
-        async for event in self._fan_out(body, count, image_index):
-            yield event
+        finally:
+            await source.aclose()
 
     # -- requests ----------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _open(self, body: dict[str, Any], image_index: int, *,
-                    read_body: bool = False) -> AsyncIterator[httpx.Response]:
-        """POST with retries; yields a response whose status is below 400, then closes it.
+    async def _generate_body(self, body: Mapping[str, Any], image_index: int) -> Generation:
+        """One non-streaming request of a checked body."""
+        body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await self._open(GENERATIONS, body, image_index=image_index)
+                try:
+                    raw = await _read_body(response)
+                finally:
+                    await self._close(response)
+                answer = _wire.parse_answer(raw)
+                images = await self._images(answer, body, image_index)
+        except TimeoutError:
+            raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
+        return Generation(images=images, usage=answer.usage, created=answer.created,
+                          request_id=response.headers.get("x-request-id"),
+                          elapsed=time.monotonic() - started)
 
-        With ``read_body`` the whole body is read before the response is yielded.
-        A body that breaks after the status line arrived is not retried.
+    def _stream_body(self, body: Mapping[str, Any], image_index: int) -> _Stream | _FanOut:
+        """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
+        count = int(body.get("n") or 1)
+        one = {name: value for name, value in body.items() if name != "n"}
+        if count == 1:
+            return _Stream(self, one, image_index)
+        return _FanOut([_Stream(self, one, image_index + offset) for offset in range(count)])
+
+    async def _open(self, path: str, body: Mapping[str, Any], *, image_index: int = 0) -> httpx.Response:
+        """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries.
+
+        Returns a response below 400 that holds one of this client's slots until
+        ``_close(response)``. A body that breaks after the status line arrived
+        is not retried.
         """
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
-        url = f"{self.base_url}/images/generations"
+        url = f"{self.base_url}{path}"
         headers = {**self._auth, "Idempotency-Key": f"imagewidgets-retry-{uuid.uuid4()}"}
         if image_index:
             headers[IMAGE_INDEX_HEADER] = str(image_index)
@@ -324,190 +232,183 @@ class ImagesClient:
         while True:
             error: ImagesError
             response: httpx.Response | None = None
-            async with self._slots:
+            await self._slots.acquire()
+            try:
                 logger.debug("POST %s (model %s, attempt %d)", url, body.get("model"), attempt + 1)
+                request = self._http.build_request("POST", url, json=body, headers=headers)
                 try:
-                    response = await _guarded(self._send(
-                        self._http.build_request("POST", url, json=body, headers=headers), read_body))
+                    response = await _guarded(self._http.send(request, stream=True))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
                     error = APIConnectionError(f"could not reach {self.base_url}: {failure}")
                 else:
+                    if response.status_code < 400:
+                        return response  # its slot stays taken until _close
                     try:
-                        if response.status_code < 400:
-                            yield response
-                            return
-                        error = await _error_from(response)
+                        error = await _error_of(response)
                     finally:
                         await _release(response)
-            delay = self._retry_delay(error, attempt, response)
+            finally:
+                if response is None or response.status_code >= 400:
+                    self._slots.release()
+            delay = None
+            if attempt < self.max_retries and _wire.retryable(error):
+                delay = retry_delay(attempt, response.headers if response is not None else None)
             if delay is None:
                 raise error
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
             await self._sleep(delay)
             attempt += 1
 
-    async def _send(self, request: httpx.Request, read_body: bool) -> httpx.Response:
-        """Send, and read the body too when asked: one cancellation-guarded step, not two."""
-        response = await self._http.send(request, stream=True)
-        if read_body and response.status_code < 400:
-            try:
-                await response.aread()
-            except httpx.HTTPError as failure:
-                await response.aclose()
-                raise _BodyBroke(failure) from None
-        return response
+    async def _close(self, response: httpx.Response) -> None:
+        """Close a response of ``_open``, even when cancelled twice, and free its slot."""
+        try:
+            await _release(response)
+        finally:
+            self._slots.release()
 
-    def _retry_delay(self, error: ImagesError, attempt: int,
-                     response: httpx.Response | None) -> float | None:
-        if attempt >= self.max_retries or isinstance(error, InsufficientQuotaError):
-            return None
-        if isinstance(error, APIError):
-            status = error.status or 0
-            if status not in RETRY_STATUSES and status < 500:
-                return None
-            return retry_delay(attempt, response.headers if response is not None else None)
-        if isinstance(error, APIConnectionError):
-            return retry_delay(attempt)
-        return None
-
-    async def _images(self, answer: dict[str, Any], body: dict[str, Any],
+    async def _images(self, answer: Answer, body: Mapping[str, Any],
                       first_index: int) -> list[GeneratedImage]:
-        items = answer.get("data")
-        if not isinstance(items, list) or not items:
-            raise APIError("the server's answer holds no images", status=200)
-        usage = Usage.from_api(answer.get("usage"))
         images = []
-        for offset, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise APIError("the server's answer holds a malformed image entry", status=200)
-            url = item.get("url") if not item.get("b64_json") else None
-            data = await self._download(url) if url else decode_base64(item.get("b64_json", ""))
-            kind, width, height = await _inspect(data)
-            images.append(GeneratedImage(
-                data=data, format=kind, width=width, height=height, image_index=first_index + offset,
-                revised_prompt=item.get("revised_prompt"),
-                usage=usage if len(items) == 1 else None,
-                params=body, created=int(answer.get("created") or time.time()), url=url))
+        for offset, item in enumerate(answer.images):
+            data = item.data if item.data is not None else await self._download(item.url or "")
+            images.append(_wire.answer_image(answer, offset, data, await _inspect(data), body, first_index))
         return images
 
     async def _download(self, url: str) -> bytes:
         """Fetch an image URL at once (they expire after 60 minutes); no key is sent."""
         try:
-            response = await self._http.get(url)
+            response = await _guarded(self._http.send(self._http.build_request("GET", url), stream=True))
         except httpx.TimeoutException:
             raise APITimeoutError("downloading the image URL timed out") from None
         except httpx.TransportError as failure:
             raise APIConnectionError(f"could not download the image URL: {failure}") from None
-        if response.status_code in (403, 404):
-            raise ImageExpiredError(response.status_code)
-        if response.status_code >= 400:
-            raise await _error_from(response)
-        return response.content
-
-    async def _stream_one(self, body: dict[str, Any], image_index: int
-                          ) -> AsyncIterator[PartialImage | GeneratedImage]:
-        deadline = time.monotonic() + self.timeouts.total
-        last: PartialImage | None = None
-        parser = _EventParser()
-        async with self._open(body, image_index) as response:
-            if "text/event-stream" not in response.headers.get("content-type", ""):
-                # A server that ignored stream=true answered in one piece: still one code path.
-                answer = _json(await _read(response), "response")
-                for image in await self._images(answer, body, image_index):
-                    yield image
-                return
-            chunks = response.aiter_bytes()
-            while True:
-                try:
-                    chunk = await _guarded(anext(chunks, b""))
-                except httpx.TimeoutException:
-                    raise StreamIncompleteError(
-                        f"the stream went quiet for {self.timeouts.read:g} s", last) from None
-                except httpx.TransportError as failure:
-                    raise StreamIncompleteError(f"the connection broke mid-stream: {failure}",
-                                                last) from APIConnectionError(str(failure))
-                if time.monotonic() > deadline:
-                    raise StreamIncompleteError(
-                        f"the stream passed the {self.timeouts.total:g} s deadline", last)
-                events = parser.feed(chunk) if chunk else parser.close()
-                for kind, data in events:
-                    if data.strip() == "[DONE]":
-                        raise StreamIncompleteError("the stream ended before its completed event", last)
-                    result = await self._event(kind, data, body, image_index)
-                    if isinstance(result, GeneratedImage):
-                        yield result
-                        return
-                    last = result
-                    yield result
-                if not chunk:
-                    raise StreamIncompleteError("the stream ended before its completed event", last)
-
-    async def _event(self, kind: str, data: str, body: dict[str, Any],
-                     image_index: int) -> PartialImage | GeneratedImage:
-        payload = _json(data.encode(), "stream event")
-        if "error" in payload:
-            raise api_error_from(None, payload)
-        kind = str(payload.get("type") or kind)
-        image = decode_base64(payload.get("b64_json", ""))
-        fmt, width, height = await _inspect(image)
-        if kind.endswith("partial_image"):
-            return PartialImage(data=image, format=fmt, width=width, height=height,
-                                image_index=image_index,
-                                partial_index=int(payload.get("partial_image_index") or 0))
-        if kind.endswith("completed"):
-            return GeneratedImage(data=image, format=fmt, width=width, height=height,
-                                  image_index=image_index, usage=Usage.from_api(payload.get("usage")),
-                                  params={**body, "n": 1},
-                                  created=int(payload.get("created_at") or time.time()))
-        raise APIError(f"the server sent an unknown stream event {kind!r}", status=200)
-
-    async def _fan_out(self, body: dict[str, Any], count: int, first_index: int
-                       ) -> AsyncIterator[PartialImage | GeneratedImage]:
-        """n streams of one image each, merged as their events arrive."""
-        queue: asyncio.Queue[PartialImage | GeneratedImage | BaseException | None] = asyncio.Queue()
-
-        async def pump(index: int) -> None:
-            try:
-                async for event in self._stream_one(body, index):
-                    await queue.put(event)
-            except Exception as error:  # handed to the consumer, never lost
-                await queue.put(error)
-            finally:
-                await queue.put(None)
-
-        tasks = [asyncio.create_task(pump(first_index + offset)) for offset in range(count)]
         try:
-            remaining = count
-            while remaining:
-                item = await queue.get()
-                if item is None:
-                    remaining -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    yield item
+            if response.status_code in (403, 404):
+                raise ImageExpiredError(response.status_code)
+            if response.status_code >= 400:
+                raise await _error_of(response)
+            return await _read_body(response, when="while downloading the image URL")
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _release(response)
 
 
-def _as_params(params: ImageParams | Mapping[str, Any] | None, fields: dict[str, Any]) -> ImageParams:
-    """An ImageParams with no problems, or ParamsError: nothing bad is ever sent."""
-    if isinstance(params, ImageParams):
-        checked = params.copy(**fields) if fields else params
-    else:
-        data = {**(params or {}), **fields}
+GENERATIONS = "/images/generations"
+
+
+class _Stream:
+    """One streaming request of one image: ``next()`` gives its events, then None.
+
+    The response is released when the final image arrives or at ``aclose()``,
+    which may be called any number of times.
+    """
+
+    def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int) -> None:
+        self._client, self._body, self._index = client, body, image_index
+        self._response: httpx.Response | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._events = EventStream()
+        self._ready: list[GeneratedImage] | None = None  # once finished: what is left to give
+        self._last: PartialImage | None = None
+        self._started = False
+        self._deadline = time.monotonic() + client.timeouts.total
+
+    async def next(self) -> PartialImage | GeneratedImage | None:
+        if not self._started:
+            self._started = True
+            await self._start()
+        while self._ready is None:
+            try:
+                event = self._events.next()
+            except StreamIncompleteError as incomplete:
+                incomplete.last_partial = self._last
+                raise
+            if event is None:
+                self._events.feed(await self._chunk())
+                continue
+            result = _wire.stream_image(event, await _inspect(event.data), self._body, self._index)
+            if isinstance(result, GeneratedImage):
+                self._ready = []
+                await self.aclose()  # the rest of the stream is not needed: free the slot now
+            else:
+                self._last = result
+            return result
+        return self._ready.pop(0) if self._ready else None
+
+    async def _start(self) -> None:
+        self._response = response = await self._client._open(GENERATIONS, self._body,
+                                                               image_index=self._index)
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            self._chunks = response.aiter_bytes()
+            return
+        # A server that ignored stream=true answered in one piece: still one code path.
+        answer = _wire.parse_answer(await _read_body(response))
+        self._ready = await self._client._images(answer, self._body, self._index)
+        await self.aclose()
+
+    async def _chunk(self) -> bytes:
+        """The next piece of the body; b"" at its end."""
+        assert self._chunks is not None
+        timeouts = self._client.timeouts
         try:
-            checked = ImageParams(**data)
-        except TraitError as error:
-            raise ParamsError([str(error)]) from None
-    problems = checked.problems()
-    if problems:
-        raise ParamsError(problems)
-    return checked
+            chunk = await _guarded(anext(self._chunks, b""))
+        except httpx.TimeoutException:
+            raise StreamIncompleteError(f"the stream went quiet for {timeouts.read:g} s",
+                                        self._last) from None
+        except httpx.TransportError as failure:
+            raise StreamIncompleteError(f"the connection broke mid-stream: {failure}",
+                                        self._last) from APIConnectionError(str(failure))
+        if time.monotonic() > self._deadline:
+            raise StreamIncompleteError(f"the stream passed the {timeouts.total:g} s deadline", self._last)
+        return chunk
+
+    async def aclose(self) -> None:
+        response, self._response, self._chunks = self._response, None, None
+        if response is not None:  # once only: closing twice must not free two slots
+            await self._client._close(response)
+
+
+class _FanOut:
+    """Several :class:`_Stream` run as tasks, their events merged as they arrive."""
+
+    def __init__(self, streams: list[_Stream]) -> None:
+        self._streams = streams
+        self._queue: asyncio.Queue[PartialImage | GeneratedImage | Exception | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._remaining = len(streams)
+
+    async def next(self) -> PartialImage | GeneratedImage | None:
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._pump(stream)) for stream in self._streams]
+        while self._remaining:
+            item = await self._queue.get()
+            if item is None:
+                self._remaining -= 1
+            elif isinstance(item, Exception):
+                raise item
+            else:
+                return item
+        return None
+
+    async def _pump(self, stream: _Stream) -> None:
+        try:
+            while (event := await stream.next()) is not None:
+                self._queue.put_nowait(event)
+        except Exception as error:  # handed to the consumer, never lost
+            self._queue.put_nowait(error)
+        finally:
+            try:
+                await stream.aclose()
+            finally:
+                self._queue.put_nowait(None)
+
+    async def aclose(self) -> None:
+        """Cancel every stream and wait until each has let go of its response."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await _wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
 
 
 _INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond
@@ -542,106 +443,51 @@ async def _release(response: httpx.Response) -> None:
 
     An interrupted close would leave its connection checked out of the pool.
     """
-    closing = asyncio.ensure_future(response.aclose())
+    await _wait_out(asyncio.ensure_future(response.aclose()))
+
+
+async def _wait_out(step: asyncio.Future[Any]) -> None:
+    """Wait until ``step`` is done, however often we are cancelled meanwhile; then re-raise."""
     cancelled = False
-    while not closing.done():
+    while not step.done():
         try:
-            await asyncio.shield(closing)
+            await asyncio.shield(step)
         except asyncio.CancelledError:
             cancelled = True
     if cancelled:
         raise asyncio.CancelledError
 
 
-class _BodyBroke(Exception):
-    """The status line arrived but the body did not: never retried."""
+async def _read_body(response: httpx.Response, limit: int | None = None, *,
+                     when: str = "while reading the answer") -> bytes:
+    """The body, or its first ``limit`` bytes or so: the one way every body is read.
 
-    def __init__(self, failure: httpx.HTTPError) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
-
-
-def _wrapped(failure: httpx.HTTPError, when: str) -> APIConnectionError:
-    if isinstance(failure, httpx.TimeoutException):
-        return APITimeoutError(f"the server went quiet {when} (read timeout)")
-    return APIConnectionError(f"the connection broke {when}: {failure}")
-
-
-async def _read(response: httpx.Response) -> bytes:
-    """The whole body; a failure while reading it is ours, never a raw httpx error."""
+    One cancellation-guarded step; a failure while reading is ours
+    (:class:`APIConnectionError` or :class:`APITimeoutError`), never a raw httpx error.
+    """
     try:
-        return await _guarded(response.aread())
+        return await _guarded(_collect(response, limit))
+    except httpx.TimeoutException:
+        raise APITimeoutError(f"the server went quiet {when} (read timeout)") from None
     except httpx.HTTPError as failure:
-        raise _wrapped(failure, "while reading the answer") from None
+        raise APIConnectionError(f"the connection broke {when}: {failure}") from None
 
 
-def _json(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise APIError(f"the server sent a {what} that is not valid JSON", status=200) from None
-    if not isinstance(value, dict):
-        raise APIError(f"the server sent a {what} that is not a JSON object", status=200)
-    return value
-
-
-async def _error_from(response: httpx.Response) -> APIError:
-    raw = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) > _ERROR_BODY_LIMIT:
+async def _collect(response: httpx.Response, limit: int | None) -> bytes:
+    parts, size = [], 0
+    async with contextlib.aclosing(cast(AsyncGenerator[bytes, None], response.aiter_bytes())) as chunks:
+        async for chunk in chunks:
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
                 break
-    except httpx.HTTPError:
-        pass  # the status alone still makes a useful error
+    return b"".join(parts)
+
+
+async def _error_of(response: httpx.Response) -> APIError:
+    """The error an answer of status 400 or more means."""
     try:
-        body = json.loads(raw)
-    except ValueError:
-        text = raw[:500].decode("utf-8", "replace").strip()
-        body = {"error": {"message": text or f"HTTP {response.status_code}"}}
-    return api_error_from(response.status_code, body, response.headers.get("x-request-id"))
-
-
-# -- defaults: the API with a key, the built-in emulator without --------------------
-
-_emulator: Any = None
-
-
-def default_client(**options: Any) -> ImagesClient:
-    """A new client for the API when ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` is set,
-    else for the built-in emulator (started once per process, on 127.0.0.1).
-
-    The client's ``is_emulator`` says which.
-    """
-    global _emulator
-    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
-        return ImagesClient(**options)
-    if _emulator is None:
-        from .emulator import serve  # only here: the core never needs the server
-
-        # A little latency per request, so partial images can be watched arriving.
-        _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
-    client = ImagesClient(api_key="emulator", base_url=_emulator.url, **options)
-    client.is_emulator = True
-    return client
-
-
-def generate(prompt: str, **fields: Any) -> list[GeneratedImage]:
-    """Generate images synchronously: in a script, or in a notebook cell.
-
-    Uses the API with ``OPENAI_API_KEY`` set, else the built-in emulator.
-    Inside a running event loop (a notebook cell) the request runs on a
-    private loop in a worker thread; nothing is patched.
-    """
-
-    async def run() -> list[GeneratedImage]:
-        async with default_client() as client:
-            return (await client.generate({"prompt": prompt, **fields})).images
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-generate") as pool:
-        return pool.submit(asyncio.run, run()).result()
-
+        raw = await _read_body(response, _ERROR_BODY_LIMIT)
+    except APIConnectionError:
+        raw = b""  # the status alone still makes a useful error
+    return _wire.api_error(response.status_code, raw, response.headers.get("x-request-id"))

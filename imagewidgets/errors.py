@@ -1,8 +1,8 @@
 """Every error the toolkit raises.
 
     ImagesError
-     ├── ParamsError              the request cannot succeed; never sent
-     ├── APIError                 the server answered with an error
+     ├── ParamsError              the request cannot succeed; never sent (also a ValueError)
+     ├── APIError                 the server answered with an error, or an answer we cannot read
      │    ├── BadRequestError          400
      │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
      │    ├── AuthenticationError      401
@@ -11,9 +11,9 @@
      │    ├── RateLimitError           429
      │    │    └── InsufficientQuotaError  429 insufficient_quota (never retried)
      │    └── ServerError              5xx
-     ├── APIConnectionError       no answer: refused, reset, DNS, TLS, mid-stream drop
+     ├── APIConnectionError       no answer: refused, reset, DNS, TLS, a body cut short
      │    └── APITimeoutError     connect, read-inactivity or overall deadline passed
-     ├── StreamIncompleteError    a stream ended without its completed event
+     ├── StreamIncompleteError    a stream ended, went quiet or broke before its completed event
      ├── ImageExpiredError        an image URL answered 403/404 (they live 60 minutes)
      └── ImageDecodeError         bytes that are not a safe PNG, JPEG or WEBP
 
@@ -80,7 +80,7 @@ class APIError(ImagesError):
         The ``x-request-id`` header, for support requests.
     """
 
-    hint = ""
+    hint = "try again; if it keeps failing, check the base URL and the server's status"
 
     def __init__(
         self,
@@ -178,7 +178,11 @@ class ImageExpiredError(ImagesError):
 
 
 class ImageDecodeError(ImagesError):
-    """The server sent bytes that are not a safe PNG, JPEG or WEBP image."""
+    """The server sent bytes that are not a safe PNG, JPEG or WEBP image (see ``imaging``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message} (nothing was decoded; generate again, and if it keeps "
+                         "happening the server is sending broken images)")
 
 
 def _status_class(status: int, code: str | None) -> type[APIError]:

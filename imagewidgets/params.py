@@ -15,14 +15,24 @@ Two kinds of "not sent" are kept apart:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from traitlets import Bool, HasTraits, Int, TraitError, Unicode, observe, validate
 
-from .capabilities import FIELDS, MODELS, Choice, IntRange, ModelSpec, Text, describe_values
+from .capabilities import (
+    FIELDS,
+    MODELS,
+    QUALITY_RANK,
+    Choice,
+    IntRange,
+    ModelSpec,
+    Text,
+    describe_values,
+    models_taking,
+    parse_size,
+)
 from .errors import ParamsError
 
 __all__ = ["DEFAULT_MODEL", "OPTION_FIELDS", "ImageParams", "RequestBody"]
@@ -32,9 +42,6 @@ DEFAULT_MODEL = "gpt-image-1.5"
 OPTION_FIELDS = tuple(name for name in FIELDS if name not in ("prompt", "model"))
 """The fields whose allowed values depend on the model."""
 
-# How "good" each quality is, so a switch keeps the closest one: high <-> hd.
-_QUALITY_RANK = {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2}
-
 
 class RequestBody(dict[str, Any]):
     """A JSON body that :meth:`ImageParams.to_request` built and checked.
@@ -42,16 +49,6 @@ class RequestBody(dict[str, Any]):
     The client sends it as it is, without checking it again: parameters are
     checked once per request, where the body is built.
     """
-
-
-def _models_taking(name: str) -> str:
-    names = [spec.name for spec in MODELS.values() if spec.takes(name)]
-    return ", ".join(names) if names else "no known model"
-
-
-def _parse_size(size: str) -> tuple[int, int] | None:
-    match = re.fullmatch(r"(\d+)x(\d+)", size)
-    return (int(match[1]), int(match[2])) if match else None
 
 
 def _closest(spec: ModelSpec, name: str, wanted: Any) -> Any:
@@ -64,23 +61,23 @@ def _closest(spec: ModelSpec, name: str, wanted: Any) -> Any:
     if not isinstance(kind, Choice):
         return kind.default
     candidates = [value for value in kind.values if value != "auto"]
-    if name == "size" and isinstance(wanted, str) and (wanted_wh := _parse_size(wanted)):
+    if name == "size" and (wanted_wh := parse_size(wanted)):
         # Keep the orientation first (landscape stays landscape), then the area.
         def distance(value: str) -> tuple[float, float]:
-            width, height = _parse_size(value) or wanted_wh
+            width, height = parse_size(value) or wanted_wh
             aspect = abs(math.log(width / height) - math.log(wanted_wh[0] / wanted_wh[1]))
             area = abs(math.log(width * height) - math.log(wanted_wh[0] * wanted_wh[1]))
             return (round(aspect, 6), area)
 
         return min(candidates, key=distance) if candidates else kind.default
-    if name == "quality" and wanted in _QUALITY_RANK:
-        ranked = [value for value in candidates if value in _QUALITY_RANK]
+    if name == "quality" and wanted in QUALITY_RANK:
+        ranked = [value for value in candidates if value in QUALITY_RANK]
         if ranked:
             # On a tie prefer the better quality: the user asked for at least this much.
             return min(
                 ranked,
-                key=lambda value: (abs(_QUALITY_RANK[value] - _QUALITY_RANK[wanted]),
-                                   -_QUALITY_RANK[value]),
+                key=lambda value: (abs(QUALITY_RANK[value] - QUALITY_RANK[wanted]),
+                                   -QUALITY_RANK[value]),
             )
     return kind.default
 
@@ -184,8 +181,9 @@ class ImageParams(HasTraits):
             value = getattr(self, name)
             if spec.takes(name) and value is not None and (why := spec.value_problem(name, value)):
                 found.append(why)
+        values = self.to_dict()
         for exclusion in spec.exclusions:
-            if all(getattr(self, field) == value for field, value in (exclusion.first, exclusion.second)):
+            if exclusion.holds(values):
                 found.append(f"{exclusion.first[0]} {exclusion.first[1]!r} cannot go with "
                              f"{exclusion.second[0]} {exclusion.second[1]!r}: {exclusion.reason}")
         return found
@@ -275,7 +273,8 @@ class ImageParams(HasTraits):
             if value is None:
                 return value
             raise TraitError(
-                f"{name} is not taken by {spec.name}; models that take it: {_models_taking(name)}"
+                f"{name} is not taken by {spec.name}; models that take it: "
+                f"{', '.join(models_taking(name)) or 'no known model'}"
             )
         if value is None:
             if name == "user":
@@ -335,9 +334,9 @@ class ImageParams(HasTraits):
         spec = self.spec
         order = list(self._chosen)
         for exclusion in spec.exclusions:
-            (first, first_value), (second, second_value) = exclusion.first, exclusion.second
-            if getattr(self, first) != first_value or getattr(self, second) != second_value:
+            if not exclusion.holds(self.to_dict()):
                 continue
+            (first, first_value), (second, second_value) = exclusion.first, exclusion.second
             if winner in (first, second):
                 loser = second if winner == first else first
             else:  # the one the user chose more recently wins; else the first of the pair
@@ -354,11 +353,7 @@ class ImageParams(HasTraits):
                 setattr(self, loser, replacement)
 
     def _excluded(self, name: str, value: Any) -> bool:
-        for exclusion in self.spec.exclusions:
-            for (field, banned), (other, other_value) in (
-                (exclusion.first, exclusion.second),
-                (exclusion.second, exclusion.first),
-            ):
-                if field == name and value == banned and getattr(self, other) == other_value:
-                    return True
-        return False
+        """Whether setting ``name`` to ``value`` would complete an excluded pair."""
+        values = {**self.to_dict(), name: value}
+        return any(name in exclusion.fields and exclusion.holds(values)
+                   for exclusion in self.spec.exclusions)

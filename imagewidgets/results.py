@@ -24,18 +24,27 @@ class Usage:
     image_tokens: int = 0
 
     @classmethod
-    def from_api(cls, usage: Mapping[str, Any] | None) -> Usage | None:
-        """Read the API's ``usage`` object; unknown fields are ignored."""
-        if not usage:
+    def from_api(cls, usage: Any) -> Usage | None:
+        """Read the API's ``usage`` object leniently: unknown fields are ignored, missing
+        or malformed counts are 0, and anything but a non-empty object is None."""
+        if not isinstance(usage, Mapping) or not usage:
             return None
-        details = usage.get("input_tokens_details") or {}
+        details = usage.get("input_tokens_details")
+        details = details if isinstance(details, Mapping) else {}
         return cls(
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
-            total_tokens=int(usage.get("total_tokens") or 0),
-            text_tokens=int(details.get("text_tokens") or 0),
-            image_tokens=int(details.get("image_tokens") or 0),
+            input_tokens=_count(usage.get("input_tokens")),
+            output_tokens=_count(usage.get("output_tokens")),
+            total_tokens=_count(usage.get("total_tokens")),
+            text_tokens=_count(details.get("text_tokens")),
+            image_tokens=_count(details.get("image_tokens")),
         )
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 @dataclass(frozen=True, repr=False)

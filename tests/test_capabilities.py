@@ -8,11 +8,15 @@ import imagewidgets as iw
 from imagewidgets.capabilities import (
     MODELS,
     PRICES_READ_ON,
+    QUALITY_RANK,
+    Exclusion,
     ModelSpec,
     PerImagePrice,
     TokenPrice,
     default_model_for,
+    models_taking,
     output_tokens,
+    parse_size,
     register_model,
 )
 
@@ -151,3 +155,97 @@ def test_output_tokens() -> None:
         assert tuple(output_tokens(quality, size) for size in sizes) == counts
     assert output_tokens("auto", "auto") == 1056
     assert output_tokens("high", "2048x2048") == 4 * 4160  # scaled by area: an estimate
+    with pytest.raises(ValueError, match="'big'"):
+        output_tokens("high", "big")
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("1536x1024", (1536, 1024)),
+        ("1024x1792", (1024, 1792)),
+        ("0x0", (0, 0)),  # read, not judged: CustomSizes says why it is not allowed
+        ("3840x2160", (3840, 2160)),
+        ("auto", None),
+        ("", None),
+        ("1024", None),
+        ("1024X1024", None),
+        ("1024 x 1024", None),
+        (" 1024x1024", None),
+        ("1024x1024\n", None),
+        ("-16x16", None),
+        ("1024.0x1024", None),
+        ("1024x1024x3", None),
+        ("\uff11\uff10\uff12\uff14x\uff11\uff10\uff12\uff14", None),  # full-width digits
+        (None, None),
+        ((1024, 1024), None),
+    ],
+)
+def test_parse_size(text: object, parsed: tuple[int, int] | None) -> None:
+    assert parse_size(text) == parsed
+
+
+def test_custom_sizes_take_only_ascii_digits() -> None:
+    assert MODELS["gpt-image-2"].allows("size", "1920x1088")
+    assert not MODELS["gpt-image-2"].allows("size", "\uff11\uff19\uff12\uff10x1088")
+
+
+def test_exclusion_holds_only_when_both_values_are_there() -> None:
+    exclusion = Exclusion(("background", "transparent"), ("output_format", "jpeg"), "why")
+    assert exclusion.fields == ("background", "output_format")
+    assert exclusion.holds({"background": "transparent", "output_format": "jpeg", "n": 2})
+    assert not exclusion.holds({"background": "transparent", "output_format": "png"})
+    assert not exclusion.holds({"background": "opaque", "output_format": "jpeg"})
+    assert not exclusion.holds({"output_format": "jpeg"})  # a field not sent excludes nothing
+    assert not exclusion.holds({})
+
+
+def test_models_taking_reads_the_table_in_order() -> None:
+    def known(names: tuple[str, ...]) -> tuple[str, ...]:  # other tests may register models
+        return tuple(name for name in names if name in EXPECTED)
+
+    assert known(models_taking("style")) == ("dall-e-3",)
+    assert known(models_taking("response_format")) == ("dall-e-2", "dall-e-3")
+    assert known(models_taking("stream")) == tuple(GPT)
+    assert models_taking("prompt") == tuple(MODELS) == models_taking("model")
+    assert models_taking("colour") == ()
+    register_model(ModelSpec.like("dall-e-3", name="my-dalle"))
+    try:
+        assert models_taking("style")[-1] == "my-dalle"
+        assert "my-dalle" not in models_taking("background")
+    finally:
+        del MODELS["my-dalle"]
+
+
+def test_quality_order() -> None:
+    rank = QUALITY_RANK
+    assert rank["low"] < rank["medium"] == rank["standard"] < rank["high"] == rank["hd"]
+    every_quality = {value for spec in MODELS.values() if spec.takes("quality")
+                     for value in spec.kind("quality").values}  # type: ignore[union-attr]
+    assert every_quality - {"auto"} <= set(rank)  # no quality is left unranked
+
+
+@pytest.mark.parametrize("model", list(EXPECTED))
+def test_what_answers_carry_is_data(model: str) -> None:
+    spec = MODELS[model]
+    dall_e = model.startswith("dall-e")
+    assert spec.revises_prompt == (model == "dall-e-3")
+    assert spec.reports_usage == (not dall_e)
+    assert spec.refusal_code == ("content_policy_violation" if dall_e else "moderation_blocked")
+    assert spec.resolve("quality", "auto") == ("standard" if dall_e else "medium")
+    assert spec.resolve("quality", "high") == "high"  # only auto is resolved
+    if not dall_e:
+        assert spec.resolve("size", "auto") == "1024x1024"
+        assert spec.resolve("background", "auto") == "opaque"
+    assert spec.resolve("background", None) is None
+
+
+def test_a_copy_carries_what_answers_carry() -> None:
+    dalle = ModelSpec.like("dall-e-3", name="my-dalle")
+    assert (dalle.revises_prompt, dalle.reports_usage, dalle.refusal_code) == (
+        True, False, "content_policy_violation")
+    assert dalle.resolve("quality", "auto") == "standard"
+    gpt = ModelSpec.like("gpt-image-1", name="my-gpt", revises_prompt=True)
+    assert (gpt.revises_prompt, gpt.reports_usage, gpt.refusal_code) == (
+        True, True, "moderation_blocked")
+    assert gpt.resolve("quality", "auto") == "medium"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import io
 import logging
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,25 +16,12 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets.client import default_client
+from imagewidgets.connect import default_client
 from imagewidgets.emulator import EmulatorServer, serve
 
-KEY = "sk-test-0123456789abcdefSECRET"
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
 GPT = [m for m in SEED_MODELS if m.startswith(("gpt", "chatgpt"))] + ["gpt-image-2"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with serve(port=0, api_key=KEY, url_ttl=60) as running:
-        yield running
-
-
-@pytest.fixture
-async def client(server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
-    async with iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=0) as made:
-        yield made
 
 
 def _size(image: iw.GeneratedImage) -> tuple[int, int]:
@@ -176,8 +166,8 @@ async def test_read_timeout_is_wrapped() -> None:
                 _ = [event async for event in client.stream(params)]
 
 
-async def test_connection_refused_is_wrapped_and_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = iw.ImagesClient(api_key=KEY, base_url="http://127.0.0.1:9/v1", max_retries=2)
+async def test_connection_refused_is_wrapped_and_retried(api_key: str) -> None:
+    client = iw.ImagesClient(api_key=api_key, base_url="http://127.0.0.1:9/v1", max_retries=2)
     delays: list[float] = []
 
     async def no_sleep(seconds: float) -> None:
@@ -186,7 +176,7 @@ async def test_connection_refused_is_wrapped_and_retried(monkeypatch: pytest.Mon
     client._sleep = no_sleep
     with pytest.raises(iw.APIConnectionError) as failed:
         await client.generate(prompt="x", model="gpt-image-1")
-    assert len(delays) == 2 and KEY not in str(failed.value)
+    assert len(delays) == 2 and api_key not in str(failed.value)
     await client.aclose()
 
 
@@ -229,21 +219,22 @@ async def test_concurrency_is_capped() -> None:
             assert loop.time() - start >= 0.6  # two rounds of two
 
 
-async def test_the_key_never_shows(server: EmulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_key_never_shows(server: EmulatorServer, api_key: str,
+                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("imagewidgets", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    client = iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=1)
+    client = iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=1)
     client._sleep = _instant
-    assert KEY not in repr(client) and "SECRET" not in repr(client) and "***" in repr(client)
+    assert api_key not in repr(client) and "SECRET" not in repr(client) and "***" in repr(client)
     texts = []
     await client.generate(prompt="x", model="gpt-image-1")
     server.inject("status_500", times=2)
     for attempt in (
         client.generate(prompt="x", model="gpt-image-1"),
         client.generate(prompt="a forbidden word", model="gpt-image-1"),
-        iw.ImagesClient(api_key=KEY + "x", base_url=server.url).generate(prompt="x"),
-        iw.ImagesClient(api_key=KEY, base_url="http://127.0.0.1:9/v1", max_retries=0).generate(
+        iw.ImagesClient(api_key=api_key + "x", base_url=server.url).generate(prompt="x"),
+        iw.ImagesClient(api_key=api_key, base_url="http://127.0.0.1:9/v1", max_retries=0).generate(
             prompt="x"),
     ):
         with pytest.raises(iw.ImagesError) as caught:
@@ -251,16 +242,17 @@ async def test_the_key_never_shows(server: EmulatorServer, caplog: pytest.LogCap
         texts.append(f"{caught.value!s} {caught.value!r} {caught.value.__cause__!r}")
     await client.aclose()
     assert caplog.records, "DEBUG logging was captured"
-    assert KEY not in caplog.text and KEY not in " ".join(texts)
-    assert all(KEY not in str(request) for request in server.requests)
+    assert api_key not in caplog.text and api_key not in " ".join(texts)
+    assert all(api_key not in str(request) for request in server.requests)
 
 
 async def _instant(_seconds: float) -> None:
     return None
 
 
-def test_sync_generate_in_a_script(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+def test_sync_generate_in_a_script(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer,
+                                   api_key: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     images = iw.generate("A cute cat", model="gpt-image-1", quality="low")
     assert len(images) == 1 and images[0].format == "png"
@@ -291,3 +283,155 @@ async def test_no_key_for_the_real_api_is_refused_before_sending(
     async with iw.ImagesClient() as client:
         with pytest.raises(iw.AuthenticationError, match="OPENAI_API_KEY"):
             await client.generate(prompt="x")
+
+
+# -- parameters are checked once per request ------------------------------------------
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of ``ImageParams.problems``: one entry per call."""
+    calls: list[int] = []
+    original = iw.ImageParams.problems
+
+    def counting(self: iw.ImageParams) -> list[str]:
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(iw.ImageParams, "problems", counting)
+    return calls
+
+
+async def test_parameters_are_checked_once_per_request(client: iw.ImagesClient,
+                                                       checks: list[int]) -> None:
+    p = iw.ImageParams(model="gpt-image-1", prompt="A fox", quality="low")
+    await client.generate(p)
+    assert len(checks) == 1
+    checks.clear()
+    _ = [event async for event in client.stream(p)]  # not streaming: one ordinary request
+    assert len(checks) == 1
+    checks.clear()
+    streaming = iw.ImageParams(model="gpt-image-1", prompt="A fox", quality="low", stream=True,
+                               partial_images=1)
+    _ = [event async for event in client.stream(streaming)]
+    assert len(checks) == 1
+    checks.clear()
+    body = streaming.to_request()
+    assert len(checks) == 1
+    events = [event async for event in client.stream(body)]
+    assert len(checks) == 1 and len(events) == 2  # a checked body is sent as it is
+    await client.generate(body)
+    assert len(checks) == 1
+    await client.generate({"model": "gpt-image-1", "prompt": "A fox"})  # a plain mapping: checked
+    assert len(checks) == 2
+
+
+async def test_a_checked_body_with_changes_is_checked_again(server: EmulatorServer,
+                                                            client: iw.ImagesClient) -> None:
+    body = iw.ImageParams(model="gpt-image-1", prompt="A fox").to_request()
+    before = server.request_count
+    with pytest.raises(iw.ParamsError, match="size '512x512'"):
+        await client.generate(body, size="512x512")
+    assert server.request_count == before
+    assert (await client.generate(body, quality="low")).images[0].params["quality"] == "low"
+    assert body["quality"] == "auto"  # the caller's body is never changed
+
+
+# -- leaving a stream early -------------------------------------------------------------
+
+
+async def test_breaking_out_of_a_stream_frees_the_slot_at_once() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=2)
+    gc.disable()  # nothing may depend on the garbage collector
+    try:
+        with serve(port=0, latency=2.0) as slow:
+            async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=1) as client:
+                loop = asyncio.get_running_loop()
+                async with contextlib.aclosing(client.stream(params)) as events:
+                    async for _event in events:
+                        break  # the first partial, ~0.7 s in; the stream has ~1.3 s to go
+                assert not client._slots.locked()  # freed by the close itself, not by a later task
+                left = loop.time()
+                slow.state.latency = 0.0
+                quick = iw.ImageParams(model="dall-e-2", prompt="y", size="256x256")
+                result = await asyncio.wait_for(client.generate(quick), 5)
+                assert result.images and slow.request_count == 2
+                assert loop.time() - left < 0.8  # not after the first stream's remaining 1.3 s
+    finally:
+        gc.enable()
+
+
+async def test_closing_a_fanned_out_stream_frees_every_slot() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=2, n=3)
+    gc.disable()
+    try:
+        with serve(port=0, latency=2.0) as slow:
+            async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=3) as client:
+                loop = asyncio.get_running_loop()
+                async with contextlib.aclosing(client.stream(params)) as events:
+                    async for _event in events:
+                        break
+                assert not client._slots.locked()
+                left = loop.time()
+                slow.state.latency = 0.0
+                quick = iw.ImageParams(model="dall-e-2", prompt="y", size="256x256")
+                await asyncio.wait_for(asyncio.gather(*(client.generate(quick) for _ in range(3))), 5)
+                assert loop.time() - left < 0.8 and slow.request_count == 6
+    finally:
+        gc.enable()
+
+
+class _Cycle:
+    """Keeps what it holds in a reference cycle: only the garbage collector frees it."""
+
+    def __init__(self, held: object) -> None:
+        self.held = held
+        self.me = self
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize("close", [True, False], ids=["aclosing", "bare"])
+@pytest.mark.parametrize("leave", ["return", "break", "raise"])
+async def test_leaving_a_stream_early_prints_nothing(
+        server: EmulatorServer, client: iw.ImagesClient, n: int, close: bool, leave: str,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No "aclose(): asynchronous generator is already running", however the stream is left,
+    even when the garbage collector finalizes the stream and everything it holds at once."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=2, n=n)
+
+    async def consume(events: AsyncIterator[Any]) -> Any:
+        async for event in events:
+            if leave == "return":
+                return event
+            if leave == "raise":
+                raise LookupError("the consumer failed")
+            break
+        return None
+
+    gc.disable()
+    try:
+        for _ in range(2):
+            held = _Cycle(client.stream(params))
+            with contextlib.suppress(LookupError):
+                if close:
+                    async with contextlib.aclosing(held.held) as events:
+                        await consume(events)
+                else:
+                    await consume(held.held)
+            del held
+            gc.collect()
+            await asyncio.sleep(0.2)  # finalizers run their aclose() as tasks
+        # the client is still usable: every slot came back
+        await asyncio.wait_for(client.generate(prompt="y", model="dall-e-2", size="256x256"), 5)
+    finally:
+        gc.enable()
+        loop.set_exception_handler(None)
+    captured = capsys.readouterr()
+    assert "already running" not in captured.err + captured.out + caplog.text
+    assert reported == [] and unraisable == []

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets.client import _EventParser, retry_delay
+from imagewidgets.client import retry_delay
 
 
 def _png(width: int = 8, height: int = 8) -> bytes:
@@ -93,15 +93,6 @@ async def test_crlf_comments_and_multiline_data() -> None:
     multiline = "".join(f"data: {line}\n" for line in payload.splitlines()).encode()
     events = await _events([b": keep-alive\n\n", b":comment\n", multiline, b"\n"])
     assert len(events) == 1 and events[0].data == PNG
-
-
-def test_the_parser_handles_a_lone_cr_split_from_its_lf() -> None:
-    parser = _EventParser()
-    assert parser.feed(b"data: a\r") == []
-    assert parser.feed(b"\n\r\n") == [("message", "a")]
-    # a CR at the very end might be half of a CRLF: the event waits for the next byte or the end
-    assert parser.feed(b"event: x\rdata: b\r\r") == []
-    assert parser.close() == [("x", "b")]
 
 
 async def test_an_8_mib_event() -> None:
@@ -327,4 +318,98 @@ async def test_url_downloads_carry_no_key() -> None:
     result = await client.generate(prompt="x", model="dall-e-2", size="256x256")
     assert result.images[0].data == PNG
     assert "authorization" not in seen[1].headers
+    await _close(client)
+
+
+# -- bodies, paths and slots -------------------------------------------------------------
+
+
+async def test_an_error_body_that_breaks_still_gives_the_status_error() -> None:
+    class Broken(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'{"error": {"mess'
+            raise httpx.ReadError("reset")
+
+    script = Script(httpx.Response(502, stream=Broken()))
+    _, error = await _run(script, max_retries=0)
+    assert isinstance(error, iw.ServerError) and error.status == 502 and "HTTP 502" in str(error)
+
+
+async def test_a_download_that_breaks_is_ours() -> None:
+    class Broken(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield PNG[:100]
+            raise httpx.RemoteProtocolError("peer closed connection")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "files.test":
+            return httpx.Response(200, stream=Broken())
+        return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
+
+    client = _client(handler)
+    with pytest.raises(iw.APIConnectionError, match="while downloading the image URL"):
+        await client.generate(prompt="x", model="dall-e-2", size="256x256")
+    await _close(client)
+
+
+async def test_a_download_error_status_explains() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "files.test":
+            return httpx.Response(500, text="storage is down")
+        return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
+
+    client = _client(handler)
+    with pytest.raises(iw.ServerError, match="storage is down"):
+        await client.generate(prompt="x", model="dall-e-2", size="256x256")
+    await _close(client)
+
+
+async def test_open_posts_to_the_path_it_is_given_and_close_frees_the_slot() -> None:
+    script = Script(httpx.Response(200, json={"ok": True}))
+    client = _client(script, max_concurrency=1)
+    response = await client._open("/images/edits", {"model": "gpt-image-1", "prompt": "x"},
+                                  image_index=2)
+    assert client._slots.locked()  # held while the response is open
+    await client._close(response)
+    assert not client._slots.locked()
+    sent = script.requests[0]
+    assert sent.url == "https://api.test/v1/images/edits" and sent.headers["x-emulator-image-index"] == "2"
+    assert json.loads(sent.content) == {"model": "gpt-image-1", "prompt": "x"}
+    await _close(client)
+
+
+async def test_failed_attempts_give_their_slot_back() -> None:
+    script = Script(_status(500), httpx.ConnectError("refused"), _status(400))
+    client = _client(script, max_concurrency=1)
+    client._sleep = _no_sleep
+    with pytest.raises(iw.BadRequestError):
+        await client.generate(prompt="x", model="gpt-image-1")
+    assert not client._slots.locked() and len(script.requests) == 3
+    await _close(client)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+async def test_a_partial_before_an_error_in_the_same_chunk_still_arrives() -> None:
+    error = {"error": {"message": "the server failed", "type": "server_error", "code": None}}
+    one_chunk = PARTIAL + f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    client = _client(_sse([one_chunk]))
+    seen = []
+    with pytest.raises(iw.APIError, match="the server failed"):
+        async for event in client.stream(STREAM):
+            seen.append(event)
+    assert [type(event).__name__ for event in seen] == ["PartialImage"]
+    assert not client._slots.locked()
+    await _close(client)
+
+
+async def test_the_final_image_frees_the_slot_before_the_consumer_resumes() -> None:
+    client = _client(_sse([PARTIAL, COMPLETED, b"data: [DONE]\n\n"]), max_concurrency=1)
+    async for event in client.stream(STREAM):
+        if isinstance(event, iw.GeneratedImage):
+            assert not client._slots.locked()
+        else:
+            assert client._slots.locked()
     await _close(client)

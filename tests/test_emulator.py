@@ -17,22 +17,14 @@ import httpx
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from imagewidgets.capabilities import FIELDS, MODELS, Choice
-from imagewidgets.emulator import EmulatorServer, EmulatorState, serve
-from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, Refusal, _Resolved, _seconds, validate
+from imagewidgets.capabilities import FIELDS, MODELS, Choice, ModelSpec, register_model
+from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
+from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
+from imagewidgets.emulator.faults import FAULTS, NO_FAULT, Fault
 from imagewidgets.emulator.render import bomb_png, final_bytes, picture
+from imagewidgets.emulator.validation import Refusal, validate
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with serve(port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def http(server: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=20) as client:
-        yield client
+# The shared fixtures (tests/conftest.py): ``server`` demands ``api_key``; ``http`` sends it.
 
 
 def _post(http: httpx.Client, **body: Any) -> httpx.Response:
@@ -255,19 +247,20 @@ def test_streaming_sends_partials_then_completed(http: httpx.Client) -> None:
     assert [kind for kind, _ in _events(alone)] == ["image_generation.completed"]
 
 
-def test_auth_when_a_key_is_set() -> None:
-    with serve(port=0, api_key="sk-emulator-secret-1234") as guarded, httpx.Client() as http:
-        url = f"{guarded.url}/images/generations"
+def test_auth_when_a_key_is_set(server: EmulatorServer, api_key: str) -> None:
+    with httpx.Client() as http:
+        url = f"{server.url}/images/generations"
         missing = http.post(url, json={"prompt": "x"})
         wrong = http.post(url, json={"prompt": "x"},
                           headers={"Authorization": "Bearer sk-wrong-key-5678"})
         right = http.post(url, json={"prompt": "x", "size": "256x256"},
-                          headers={"Authorization": "Bearer sk-emulator-secret-1234"})
+                          headers={"Authorization": f"Bearer {api_key}"})
         assert missing.status_code == wrong.status_code == 401
         assert _error(wrong)["code"] == "invalid_api_key"
         assert "sk-wrong-key-5678" not in wrong.text and "5678" in wrong.text  # masked
         assert right.status_code == 200
-        assert all("authorization" not in r["headers"] for r in guarded.requests)
+        assert all("authorization" not in r["headers"] for r in server.requests)
+        assert all(api_key not in r["body"] for r in server.requests)
 
 
 @pytest.mark.parametrize("status", [408, 409, 500, 502, 503])
@@ -492,3 +485,110 @@ def test_the_emulator_never_imports_the_client() -> None:
     code = ("import sys, imagewidgets.emulator, imagewidgets.__main__; "
             "sys.exit('imagewidgets.client' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.fixture
+def registered() -> Iterator[Any]:
+    """``registered(spec)`` adds a model for one test; it is gone afterwards."""
+    added: list[str] = []
+
+    def register(spec: ModelSpec) -> ModelSpec:
+        added.append(spec.name)
+        return register_model(spec)
+
+    yield register
+    for name in added:
+        del MODELS[name]
+
+
+def test_a_copy_of_dall_e_3_answers_as_dall_e_3(http: httpx.Client, registered: Any) -> None:
+    registered(ModelSpec.like("dall-e-3", name="my-dalle"))
+    registered(ModelSpec.like("dall-e-3", name="literal-dalle", revises_prompt=False))
+    answer = _post(http, prompt="A cat", model="my-dalle", response_format="b64_json").json()
+    assert answer["data"][0]["revised_prompt"].startswith("A cat, as a detailed vivid")
+    assert "usage" not in answer and "quality" not in answer
+    refused = _error(_post(http, prompt="Something forbidden", model="my-dalle"))
+    assert refused["code"] == "content_policy_violation"
+    literal = _post(http, prompt="A cat", model="literal-dalle").json()
+    assert "revised_prompt" not in literal["data"][0]
+
+
+def test_a_copy_of_gpt_image_1_reports_usage(server: EmulatorServer, http: httpx.Client,
+                                              registered: Any) -> None:
+    registered(ModelSpec.like("gpt-image-1", name="my-gpt"))
+    registered(ModelSpec.like("gpt-image-1", name="quiet-gpt", reports_usage=False,
+                              refusal_code="content_policy_violation"))
+    answer = _post(http, prompt="A lighthouse", model="my-gpt").json()
+    assert answer["usage"]["output_tokens"] == 1056  # auto is medium at 1024x1024
+    assert (answer["quality"], answer["size"], answer["background"]) == (
+        "medium", "1024x1024", "opaque")
+    assert "revised_prompt" not in answer["data"][0]
+    server.inject("content_policy")
+    assert _error(_post(http, prompt="x", model="my-gpt"))["code"] == "moderation_blocked"
+    quiet = _post(http, prompt="A lighthouse", model="quiet-gpt").json()
+    assert "usage" not in quiet and "quality" not in quiet
+    refused = _error(_post(http, prompt="Something forbidden", model="quiet-gpt"))
+    assert refused["code"] == "content_policy_violation"
+
+
+def test_what_auto_means_comes_from_the_table() -> None:
+    for model, quality in (("dall-e-2", "standard"), ("dall-e-3", "standard"),
+                           ("gpt-image-1", "medium"), ("gpt-image-2", "medium")):
+        resolved = _Resolved.of(MODELS[model], validate({"prompt": "x", "model": model})[1])
+        assert (resolved.quality, resolved.size) == (quality, "1024x1024"), model
+    high = ModelSpec.like("gpt-image-1", name="x", auto={"quality": "high", "background": "opaque"})
+    resolved = _Resolved.of(high, {"quality": "auto", "background": "auto"})
+    assert (resolved.quality, resolved.size, resolved.background) == ("high", "1024x1024", "opaque")
+
+
+def _table_names() -> set[str]:
+    """The fault names in the table of the faults module's docstring (``status_408, _409``)."""
+    doc = faults.__doc__ or ""
+    rows = doc.split("=====\n", 2)[2].split("\n=====")[0].splitlines()
+    names: set[str] = set()
+    for row in rows:
+        first = row[:23].strip()
+        if first:
+            head, *tails = first.split(", ")
+            names |= {head} | {head.rsplit("_", 1)[0] + tail for tail in tails}
+    return names
+
+
+async def _effects(fault: Fault) -> tuple[Any, ...]:
+    sample = b'event: image_generation.completed\ndata: {"b64_json": "aGk="}\n\n' * 3
+    pieces = fault.deliver_body(sample)
+    events = [piece async for piece in fault.deliver_event(sample)]
+    refusal = fault.refusal()
+    return (fault.delay(), refusal and refusal.status, fault.refuses_content, fault.image(b"PNG"),
+            fault.b64("aGk="), fault.body(sample), pieces is not None, fault.event(sample),
+            events, fault.cut_after())
+
+
+async def test_every_fault_changes_something_and_no_fault_nothing() -> None:
+    assert _table_names() == set(FAULTS)
+    sample = b'event: image_generation.completed\ndata: {"b64_json": "aGk="}\n\n' * 3
+    nothing = await _effects(NO_FAULT)
+    assert nothing == (0.0, None, False, b"PNG", "aGk=", sample, False, sample, [sample], None)
+    for name in sorted(FAULTS):
+        fault = Fault(name, {"seconds": 0} if name == "trickle" else {})  # trickle, not waiting
+        assert await _effects(fault) != nothing, f"{name} changes nothing"
+    with pytest.raises(ValueError, match="unknown fault 'none'"):
+        Fault("none")
+
+
+def test_quiet_logging_is_set_when_a_server_starts_not_at_import() -> None:
+    code = """if True:
+        import logging
+        import imagewidgets.emulator as emulator
+        log = logging.getLogger("uvicorn.error")
+        assert log.filters == [], log.filters
+        with emulator.serve(port=0), emulator.serve(port=0):
+            pass
+        with emulator.serve(port=0):
+            pass
+        print(*(type(f).__name__ for f in log.filters))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["_QuietDrops"]

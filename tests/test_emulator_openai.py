@@ -11,24 +11,20 @@ import openai
 import pytest
 from PIL import Image
 
-from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.emulator import EmulatorServer
 
-KEY = "sk-emulator-openai-test"
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with serve(port=0, api_key=KEY) as running:
-        yield running
+# ``server`` and ``api_key`` are the shared fixtures of tests/conftest.py.
 
 
 @pytest.fixture
-def sdk(server: EmulatorServer) -> Iterator[openai.OpenAI]:
-    client = openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=0)
-    yield client
-    client.close()
+def sdk(server: EmulatorServer, api_key: str) -> Iterator[openai.OpenAI]:
+    """The official SDK against ``server``, never retrying: tests see every failure."""
+    with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=0) as client:
+        yield client
 
 
 def _decode(b64: str | None) -> Image.Image:
@@ -140,7 +136,8 @@ def test_dall_e_3_urls_download_and_decode(sdk: openai.OpenAI) -> None:
     assert (image.format, image.size) == ("PNG", (1792, 1024))
 
 
-def test_faults_as_the_sdk_sees_them(server: EmulatorServer, sdk: openai.OpenAI) -> None:
+def test_faults_as_the_sdk_sees_them(server: EmulatorServer, sdk: openai.OpenAI,
+                                     api_key: str) -> None:
     server.inject("status_429", retry_after=7, retry_after_ms=1500)
     with pytest.raises(openai.RateLimitError) as limited:
         sdk.images.generate(model="gpt-image-1", prompt="x")
@@ -161,14 +158,15 @@ def test_faults_as_the_sdk_sees_them(server: EmulatorServer, sdk: openai.OpenAI)
     with pytest.raises(openai.APIConnectionError):
         list(sdk.images.generate(model="gpt-image-1", prompt="x", stream=True, partial_images=2))
     server.inject("slow", seconds=1.0)
-    with openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=0, timeout=0.3) as hurried, \
+    with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=0,
+                       timeout=0.3) as hurried, \
             pytest.raises(openai.APITimeoutError):
         hurried.images.generate(model="gpt-image-1", prompt="x")
 
 
-def test_retries_of_the_sdk_reach_the_emulator(server: EmulatorServer) -> None:
+def test_retries_of_the_sdk_reach_the_emulator(server: EmulatorServer, api_key: str) -> None:
     server.inject("status_429", times=2, retry_after_ms=10)  # the SDK honours retry-after-ms
     before = server.request_count
-    with openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=2) as patient:
+    with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=2) as patient:
         response = patient.images.generate(model="gpt-image-1-mini", prompt="x", quality="low")
     assert response.data and server.request_count == before + 3

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import imagewidgets as iw
 
@@ -22,6 +25,27 @@ def test_all_is_curated_and_every_name_resolves() -> None:
     assert len(iw.__all__) == len(EXPECTED)
     for name in iw.__all__:
         assert getattr(iw, name) is not None, name
+
+
+def test_every_public_name_is_the_object_its_module_defines() -> None:
+    # __all__ is derived from the table, so the table is what must not lie.
+    for name, module in iw._PUBLIC.items():
+        defined = importlib.import_module(f"imagewidgets.{module}")
+        assert getattr(iw, name) is getattr(defined, name), name
+        assert name in getattr(defined, "__all__", ()), f"{name} missing from {module}.__all__"
+
+
+def test_type_checkers_see_the_same_names_as_the_table() -> None:
+    # IDEs and mypy read the TYPE_CHECKING imports; users read __all__: one list for both.
+    tree = ast.parse(Path(iw.__file__).read_text())
+    seen: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom):
+                    seen.update(alias.asname or alias.name for alias in statement.names)
+    eager = {name for name, module in iw._PUBLIC.items() if module in ("capabilities", "params")}
+    assert seen == set(iw.__all__) - eager
 
 
 def test_import_is_light_and_patches_nothing() -> None:

@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from traitlets import TraitError
 
-from imagewidgets import MODELS, ImageParams
+from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
 from imagewidgets.errors import ParamsError
 from imagewidgets.params import OPTION_FIELDS
 
@@ -56,6 +55,36 @@ def test_switching_keeps_allowed_values_and_moves_to_the_closest() -> None:
     p3 = ImageParams(model="gpt-image-1", quality="low", size="auto")
     p3.model = "dall-e-3"
     assert (p3.size, p3.quality) == ("1024x1024", "standard")
+
+
+@pytest.mark.parametrize(
+    ("start", "quality", "switch_to", "expected"),
+    [
+        ("gpt-image-1", "high", "dall-e-3", "hd"),
+        ("dall-e-3", "hd", "gpt-image-1", "high"),
+        ("dall-e-3", "standard", "gpt-image-1", "medium"),
+        ("gpt-image-1", "medium", "dall-e-3", "standard"),
+        ("gpt-image-1", "low", "dall-e-3", "standard"),  # nothing lower: the nearest above
+        ("dall-e-3", "hd", "dall-e-2", "standard"),
+    ],
+)
+def test_a_switch_keeps_the_closest_quality(start: str, quality: str, switch_to: str,
+                                            expected: str) -> None:
+    p = ImageParams(model=start, prompt="x", quality=quality)
+    p.model = switch_to
+    assert p.quality == expected
+    p.model = start
+    assert p.quality == quality  # and the choice comes back
+
+
+def test_a_refused_field_names_every_model_that_takes_it_registered_ones_too() -> None:
+    register_model(ModelSpec.like("dall-e-3", name="my-dalle"))
+    try:
+        p = ImageParams(model="gpt-image-1", prompt="x")
+        with pytest.raises(TraitError, match="models that take it: dall-e-3, my-dalle"):
+            p.style = "vivid"
+    finally:
+        del MODELS["my-dalle"]
 
 
 def test_a_value_still_allowed_is_kept() -> None:

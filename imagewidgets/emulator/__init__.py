@@ -6,7 +6,8 @@
 ...     server.inject("status_429", retry_after=0.2)
 
 Fault names and options: :mod:`imagewidgets.emulator.faults`. Choices where
-the API leaves room: :mod:`imagewidgets.emulator.app`.
+the API leaves room: :mod:`imagewidgets.emulator.app` (answers) and
+:mod:`imagewidgets.emulator.validation` (refusals).
 """
 
 from .app import IMAGE_INDEX_HEADER, EmulatorState, create_app

@@ -22,6 +22,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
+from ..capabilities import parse_size
+
 __all__ = ["Render", "bomb_png", "encode", "final_bytes", "partial_bytes", "picture"]
 
 # (ridges, ridge subdivisions, stars, drawing resolution) by quality: detail grows with quality.
@@ -36,11 +38,6 @@ _DETAIL = {
 _SATURATION = {"vivid": 1.6, "natural": 0.6}
 
 RGB = tuple[int, int, int]
-
-
-def _parse(size: str) -> tuple[int, int]:
-    width, height = size.split("x")
-    return int(width), int(height)
 
 
 def _colour(hue: float, saturation: float, value: float) -> RGB:
@@ -75,7 +72,10 @@ def picture(prompt: str, model: str, size: str, quality: str, style: str | None,
     # The prompt alone picks the palette, so one prompt looks alike across models and options.
     look = random.Random(hashlib.sha256(prompt.encode()).digest())
     hue = look.random()
-    width, height = _parse(size)
+    parsed = parse_size(size)
+    if parsed is None:
+        raise ValueError(f"size {size!r} is not WIDTHxHEIGHT")
+    width, height = parsed
     ridges, levels, stars, resolution = _DETAIL.get(quality, _DETAIL["medium"])
     scale = resolution / max(width, height)
     w, h = max(16, round(width * scale)), max(16, round(height * scale))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
@@ -11,9 +13,46 @@ from typing import Any
 import uvicorn
 
 from .app import EmulatorState, create_app
-from .faults import Fault
+from .faults import DropConnection, Fault
 
 __all__ = ["EmulatorServer", "serve"]
+
+
+class _QuietDrops(logging.Filter):
+    """Keep uvicorn from printing tracebacks for what the emulator does on purpose.
+
+    That is a connection cut by ``drop_stream``, and requests still running
+    (a ``slow`` or ``trickle`` fault) cancelled when the server closes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Cancel ") and "graceful shutdown" in str(record.msg):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        seen = 0
+        while error is not None and seen < 20:  # a bounded walk: chains can loop
+            if isinstance(error, DropConnection | asyncio.CancelledError):
+                return False
+            if isinstance(error, BaseExceptionGroup) and any(
+                    isinstance(inner, DropConnection | asyncio.CancelledError)
+                    for inner in error.exceptions):
+                return False
+            error, seen = error.__cause__ or error.__context__, seen + 1
+        return True
+
+
+_quieting = threading.Lock()
+
+
+def _quiet_uvicorn() -> None:
+    """Add :class:`_QuietDrops` to uvicorn's error log, once however many servers start.
+
+    Done when a server starts, not at import: importing the emulator changes no logging.
+    """
+    logger = logging.getLogger("uvicorn.error")
+    with _quieting:
+        if not any(isinstance(existing, _QuietDrops) for existing in logger.filters):
+            logger.addFilter(_QuietDrops())
 
 
 class EmulatorServer:
@@ -50,6 +89,7 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread; returns once it accepts connections."""
+        _quiet_uvicorn()
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._socket]},
                                         name=f"imagewidgets-emulator-{self.port}", daemon=True)

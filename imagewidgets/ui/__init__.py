@@ -1,4 +1,4 @@
-"""The widgets: controls, tiles, grid, panel. Imported lazily by ``imagewidgets``."""
+"""The widgets: controls, tiles, grid, panel, and the jobs that run them. Imported lazily."""
 
 from .panel import ImagePanel
 from .tile import ImageTile

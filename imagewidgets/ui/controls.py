@@ -6,12 +6,17 @@ Every control is derived from the capabilities table through
 together inside ``hold_sync()``, and a guard keeps the dropdown's own reset
 (ipywidgets jumps to the first option when options change) from ever reaching
 the params.
+
+Each change is shown once: a model switch (which moves many fields) refreshes
+every control once, after the params have settled; any other change refreshes
+only the controls it can affect (itself, the fields that apply only under it,
+and the fields it excludes values of).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +25,7 @@ import ipywidgets as widgets
 import traitlets
 from traitlets import TraitError
 
-from ..capabilities import FIELDS, MODELS, Choice, IntRange, Text
+from ..capabilities import FIELDS, MODELS, Choice, IntRange, Text, models_taking
 from ..params import ImageParams
 from .widgets import close_tree
 
@@ -93,7 +98,7 @@ _LABELS = {
 
 
 def _takers(name: str) -> str:
-    return ", ".join(spec.name for spec in MODELS.values() if spec.takes(name))
+    return ", ".join(models_taking(name))
 
 
 class Controls(widgets.VBox):
@@ -115,6 +120,7 @@ class Controls(widgets.VBox):
     def __init__(self, params: ImageParams) -> None:
         self.params = params
         self._syncing = False
+        self._shown_model = params.model  # the model every control was last refreshed for
         self.prompt = PromptBox(value=params.prompt)
         self.prompt.add_class("iw-prompt")
         self.count = widgets.HTML()
@@ -164,43 +170,70 @@ class Controls(widgets.VBox):
         finally:
             self._syncing = outer
 
-    def _on_params(self, _change: Any) -> None:
-        self.refresh()
+    def _on_params(self, change: Any) -> None:
+        name = change["name"]
+        if name == "model":
+            self.refresh()
+        elif self.params.model == self._shown_model:
+            self.refresh(self._affected(name))
+        # else: a model switch is re-deriving the fields; the params notify "model"
+        # after those, and that one refresh shows them all.
 
-    def refresh(self) -> None:
-        """Bring every control in line with ``params``: options, value, visibility, tooltip."""
-        params, spec = self.params, self.params.spec
+    def _affected(self, name: str) -> set[str]:
+        """The fields whose control can change when ``name`` changes, under this model."""
+        spec = self.params.spec
+        names = {name}
+        names.update(other for other, condition in spec.when.items() if condition.field == name)
+        for exclusion in spec.exclusions:
+            pair = {exclusion.first[0], exclusion.second[0]}
+            if name in pair:
+                names |= pair
+        return names
+
+    def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Bring controls in line with ``params``: options, value, visibility, tooltip.
+
+        Every control, or only those of the fields in ``names``.
+        """
+        chosen = set(FIELDS) if names is None else set(names)
         with self._syncing_from_params():
-            if self.prompt.value != params.prompt:
-                self.prompt.value = params.prompt
-            self._refresh_count()
-            for name, control in self.widgets.items():
-                if name == "prompt":
-                    continue
-                value = getattr(params, name)
-                with control.hold_sync():
-                    if not spec.takes(name):
-                        control.layout.display = "none"
-                        control.disabled = True
-                        control.tooltip = f"{spec.name} does not take {name}; {_takers(name)} do"
-                        continue
-                    control.layout.display = None
-                    kind = spec.kind(name) if name != "model" else None
-                    if isinstance(kind, Choice):
-                        options = params.options(name)
-                        if tuple(control.options) != options:
-                            control.options = options
-                    elif isinstance(kind, IntRange):
-                        # Widen first so neither bound ever refuses the other.
-                        control.max = max(control.max, kind.high)
-                        control.min = kind.low
-                        control.max = kind.high
-                    if control.value != value and not (isinstance(kind, Text) and value is None):
-                        control.value = value
-                    applies = params.supports(name)
-                    single = isinstance(kind, IntRange) and kind.low == kind.high
-                    control.disabled = not applies or single
-                    control.tooltip = self._tooltip(name, applies, single)
+            if names is None:
+                self._shown_model = self.params.model
+            if "prompt" in chosen:
+                if self.prompt.value != self.params.prompt:
+                    self.prompt.value = self.params.prompt
+                self._refresh_count()
+            for name in FIELDS:
+                if name != "prompt" and name in chosen:
+                    self._refresh_control(name)
+
+    def _refresh_control(self, name: str) -> None:
+        params, spec = self.params, self.params.spec
+        control = self.widgets[name]
+        value = getattr(params, name)
+        with control.hold_sync():
+            if not spec.takes(name):
+                control.layout.display = "none"
+                control.disabled = True
+                control.tooltip = f"{spec.name} does not take {name}; {_takers(name)} do"
+                return
+            control.layout.display = None
+            kind = spec.kind(name) if name != "model" else None
+            if isinstance(kind, Choice):
+                options = params.options(name)
+                if tuple(control.options) != options:
+                    control.options = options
+            elif isinstance(kind, IntRange):
+                # Widen first so neither bound ever refuses the other.
+                control.max = max(control.max, kind.high)
+                control.min = kind.low
+                control.max = kind.high
+            if control.value != value and not (isinstance(kind, Text) and value is None):
+                control.value = value
+            applies = params.supports(name)
+            single = isinstance(kind, IntRange) and kind.low == kind.high
+            control.disabled = not applies or single
+            control.tooltip = self._tooltip(name, applies, single)
 
     def _tooltip(self, name: str, applies: bool, single: bool) -> str:
         spec = self.params.spec

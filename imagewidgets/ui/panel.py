@@ -1,24 +1,27 @@
 """ImagePanel: controls, Generate and Cancel, and a grid of live tiles.
 
-Generation runs as tasks on the kernel's event loop, held by strong
-references, so the kernel stays responsive (another cell runs while images
+Generation runs as tasks on the kernel's event loop, owned by a
+:class:`~imagewidgets.ui.jobs.Jobs` (strong references, one ticker, failures
+reported), so the kernel stays responsive (another cell runs while images
 stream). A second Generate while one runs starts a new row; Cancel stops every
-request in flight.
+request in flight. The parameters are checked once per Generate, where the
+request body is built; each tile sends that checked body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import logging
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..params import ImageParams
+from ..errors import ParamsError
+from ..params import ImageParams, RequestBody
 from .controls import Controls
 from .grid import ImageGrid
+from .jobs import Jobs
 from .tile import ImageTile
 from .widgets import STYLE, close_tree
 
@@ -26,8 +29,6 @@ if TYPE_CHECKING:
     from ..client import ImagesClient
 
 __all__ = ["EMULATOR_BANNER", "ImagePanel"]
-
-logger = logging.getLogger("imagewidgets")
 
 EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
 
@@ -55,13 +56,13 @@ class ImagePanel(widgets.VBox):
     def __init__(self, client: ImagesClient | None = None, params: ImageParams | None = None,
                  *, thumbnail_size: int = 384) -> None:
         if client is None:
-            from ..client import default_client
+            from ..connect import default_client
 
             client = default_client()
         self.client = client
         self.params = params if params is not None else ImageParams(stream=True, partial_images=2)
         self.thumbnail_size = thumbnail_size
-        self._jobs: set[asyncio.Task[Any]] = set()  # strong references: tasks are not collected
+        self.jobs = Jobs(on_change=self._update_status, on_error=self._show_error)
 
         self.controls = Controls(self.params)
         self.controls.prompt.on_submit(self._on_generate_click)
@@ -95,7 +96,7 @@ class ImagePanel(widgets.VBox):
     @property
     def running(self) -> int:
         """How many image requests are in flight."""
-        return sum(1 for task in self._jobs if not task.done())
+        return self.jobs.in_flight
 
     async def generate(self) -> list[ImageTile]:
         """Start one row of tiles from the current parameters and wait for it.
@@ -103,10 +104,11 @@ class ImagePanel(widgets.VBox):
         Returns the row's tiles. Parameters that cannot be sent are explained
         in the status line and nothing is sent; the controls keep every value.
         """
-        problems = self.params.problems()
-        if problems:
+        try:
+            body = self.params.to_request()  # the one check of this request
+        except ParamsError as error:
             self.status.value = '<span class="iw-error">' + "<br>".join(
-                html.escape(problem) for problem in problems) + "</span>"
+                html.escape(problem) for problem in error.problems) + "</span>"
             return []
         snapshot = self.params.copy()  # later edits to the controls don't touch this row
         count = snapshot.n or 1
@@ -116,24 +118,15 @@ class ImagePanel(widgets.VBox):
             for _ in range(count)
         ]
         self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
-        loop = asyncio.get_running_loop()
-        jobs = [loop.create_task(tile.run(self.client, image_index=index))
-                for index, tile in enumerate(tiles)]
-        for job in jobs:
-            self._hold(job)
-        ticker = loop.create_task(self._tick(tiles))
-        self._update_status()
-        try:
-            await asyncio.gather(*jobs, return_exceptions=True)
-        finally:
-            ticker.cancel()
-            self._update_status()
+        # One image per tile; each its own body, so nothing a request does to it is shared.
+        bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
+                  for _ in tiles]
+        await self.jobs.run_tiles(tiles, self.client, bodies)
         return tiles
 
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""
-        for task in list(self._jobs):
-            task.cancel()
+        self.jobs.cancel_all()
 
     def close(self) -> None:
         """Cancel what runs, stop observing, and close every widget the panel made."""
@@ -151,40 +144,24 @@ class ImagePanel(widgets.VBox):
 
     def _on_generate_click(self, _button: Any = None) -> None:
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             self.status.value = ('<span class="iw-error">no running event loop here; '
                                  "use <code>await panel.generate()</code></span>")
             return
-        self._hold(loop.create_task(self.generate()))
+        self.jobs.spawn(self.generate())
 
-    def _hold(self, task: asyncio.Task[Any]) -> None:
-        self._jobs.add(task)
-        task.add_done_callback(self._job_done)
-        self.cancel_button.disabled = False
-
-    def _job_done(self, task: asyncio.Task[Any]) -> None:
-        self._jobs.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # A tile shows its own error; anything else must not vanish silently.
-            error = task.exception()
-            logger.error("generation failed: %s", error)
-            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
-        self._update_status()
+    def _show_error(self, error: BaseException) -> None:
+        # A tile shows its own error; anything else must not vanish silently.
+        self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
 
     def _update_status(self) -> None:
-        running = self.running
-        self.cancel_button.disabled = running == 0
+        self.cancel_button.disabled = not self.jobs.busy
+        running = self.jobs.in_flight
         if running:
             self.status.value = f"{running} image{'s' if running != 1 else ''} in progress…"
         elif self.status.value.endswith("in progress…"):
             self.status.value = ""
-
-    async def _tick(self, tiles: list[ImageTile]) -> None:
-        while True:
-            for tile in tiles:
-                tile.tick()
-            await asyncio.sleep(0.5)
 
     def _reuse(self, tile: ImageTile) -> None:
         settings = tile.params.to_dict()

@@ -1,53 +1,45 @@
 """One image's tile: placeholder, partial renders, the final image, its facts and actions.
 
-A tile fills itself from ``client.stream(params)``; the panel and the
+A tile fills itself from ``client.stream(body)``; the panel and the
 comparison grid both use :meth:`ImageTile.run`, so there is one code path for
-every model, streaming or not. Thumbnails are made on a worker thread; the
+every model, streaming or not. :meth:`ImageTile.show` fills a tile from an
+image at hand (one loaded from disk) and :meth:`ImageTile.fail` marks one
+failed before anything is sent. Thumbnails are made on a worker thread; the
 tile's widgets are changed only on the event loop's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
-import re
 import time
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from traitlets import Any as AnyTrait
-from traitlets import Unicode
+from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import image_cost
+from ..capabilities import image_cost, parse_size
+from ..errors import ParamsError
 from ..imaging import thumbnail
+from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
+from ..store import download_name
 from .download import FullImageButton
 from .widgets import close_tree
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
-    from ..params import ImageParams
 
-__all__ = ["STATUSES", "ImageTile", "download_name"]
+__all__ = ["STATUSES", "ImageTile"]
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
 
 
-def download_name(prompt: str, model: str, when: float, extension: str) -> str:
-    """``a-lighthouse-at-dusk_gpt-image-1_20261125-142233.png``: safe on every OS."""
-    words = re.findall(r"[a-z0-9]+", prompt.lower())[:5]
-    stem = "-".join(words) or "image"
-    model_part = re.sub(r"[^a-z0-9.-]+", "-", model.lower()).strip("-.") or "model"
-    stamp = datetime.fromtimestamp(when).strftime("%Y%m%d-%H%M%S")
-    return f"{stem[:60]}_{model_part}_{stamp}.{extension}"
-
-
 def _box_size(size: str | None, longest: int) -> tuple[int, int]:
     """The placeholder's pixel box, same aspect as the image asked for."""
-    match = re.fullmatch(r"(\d+)x(\d+)", size or "")
-    width, height = (int(match[1]), int(match[2])) if match else (1, 1)
+    width, height = parse_size(size) or (1, 1)
     scale = longest / max(width, height)
     return round(width * scale), round(height * scale)
 
@@ -114,37 +106,82 @@ class ImageTile(widgets.VBox):
 
     # -- filling ----------------------------------------------------------------
 
-    async def run(self, client: ImagesClient, params: ImageParams | None = None, *,
+    async def run(self, client: ImagesClient,
+                  body: Mapping[str, Any] | ImageParams | None = None, *,
                   image_index: int = 0) -> None:
-        """Fill this tile from ``client.stream(params)``; errors are shown in place.
+        """Fill this tile from ``client.stream(body)``; errors are shown in place.
 
-        ``image_index`` is this tile's place in its row: the request asks for one
-        image, tagged with that index. Cancelling the task marks the tile
-        cancelled and propagates.
+        Parameters
+        ----------
+        client : ImagesClient
+            Where the request goes.
+        body : RequestBody, ImageParams or None
+            The request: best a checked body (``ImageParams.to_request()``,
+            asking for one image), sent as it is; parameters are checked here
+            when given instead; None means this tile's own ``params``.
+        image_index : int
+            This tile's place in its row: the request is tagged with it.
+
+        Cancelling the task marks the tile cancelled and propagates. The
+        response is closed as soon as the tile stops reading (the final
+        image, a cancel, an error), not when the garbage collector runs.
         """
-        params = params or self.params
+        if body is None or isinstance(body, ImageParams):
+            try:
+                body = (self.params if body is None else body).to_request()
+            except ParamsError as error:
+                self.fail(error)
+                return
         self._set_status("running")
         self.started = time.monotonic()
         self.tick()
         try:
-            async for event in client.stream(params, image_index=image_index):
-                # Pillow work off the loop: the kernel stays responsive while tiles fill.
-                thumb = await asyncio.to_thread(thumbnail, event.data, self.thumbnail_size)
-                if isinstance(event, GeneratedImage):
-                    self._show_final(event, thumb)
-                    break
-                self._show_partial(event, thumb)
+            async with contextlib.aclosing(client.stream(body, image_index=image_index)) as events:
+                async for event in events:
+                    if isinstance(event, GeneratedImage):
+                        await self.show(event)
+                        break
+                    # Pillow work off the loop: the kernel stays responsive while tiles fill.
+                    thumb = await asyncio.to_thread(thumbnail, event.data, self.thumbnail_size)
+                    self._show_partial(event, thumb)
         except asyncio.CancelledError:
             self._finish_with("cancelled", "cancelled")
             raise
         except Exception as error:  # every failure is shown in its own tile
-            self.error = error
-            self._finish_with("failed", "failed")
-            self.caption.value = self._error_html(error)
+            self.fail(error)
         else:
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
+
+    async def show(self, image: GeneratedImage) -> None:
+        """Show ``image`` as this tile's final result: thumbnail, caption, actions, done.
+
+        For an image at hand (one loaded from disk) as much as for one just
+        generated. The thumbnail is made on a worker thread.
+        """
+        thumb = await asyncio.to_thread(thumbnail, image.data, self.thumbnail_size)
+        if self.started is not None:
+            self.elapsed = time.monotonic() - self.started
+        with self.hold_sync():
+            self.image.value = thumb
+            self.image.layout.height = "auto"
+            self.result = image
+            self.caption.value = self._caption_html(image)
+            for action in (self.download, self.enlarge, self.reuse):
+                action.disabled = False
+            self.actions.layout.display = "flex"
+        self._finish_with("done", "done" if self.elapsed is None else f"done in {self.elapsed:.1f} s")
+
+    def fail(self, error: BaseException) -> None:
+        """Mark this tile failed, ``error`` shown (escaped) in its caption.
+
+        :meth:`run` calls it for any failure; call it directly for a request
+        that is never sent (parameters that cannot succeed).
+        """
+        self.error = error
+        self._finish_with("failed", "failed")
+        self.caption.value = self._error_html(error)
 
     def tick(self) -> None:
         """Refresh the elapsed seconds shown while running."""
@@ -163,18 +200,6 @@ class ImageTile(widgets.VBox):
         self._set_status("partial")
         self.tick()
 
-    def _show_final(self, image: GeneratedImage, thumb: bytes) -> None:
-        self.elapsed = time.monotonic() - (self.started or time.monotonic())
-        with self.hold_sync():
-            self.image.value = thumb
-            self.image.layout.height = "auto"
-            self.result = image
-            self.caption.value = self._caption_html(image)
-            for action in (self.download, self.enlarge, self.reuse):
-                action.disabled = False
-            self.actions.layout.display = "flex"
-        self._finish_with("done", f"done in {self.elapsed:.1f} s")
-
     def _finish_with(self, status: str, text: str) -> None:
         self._set_status(status)
         self.header.value = html.escape(text)
@@ -191,7 +216,9 @@ class ImageTile(widgets.VBox):
         model = str(request.get("model", self.params.model))
         quality = str(request.get("quality") or "auto")
         size = f"{image.width}x{image.height}"
-        facts = [model, size, quality, f"{self.elapsed or 0:.1f} s"]
+        facts = [model, size, quality]
+        if self.elapsed is not None:  # unknown for an image shown from disk
+            facts.append(f"{self.elapsed:.1f} s")
         usage = image.usage
         if usage is not None:
             facts.append(f"{usage.total_tokens:,} tokens")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,36 +14,30 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets.emulator import serve
-from imagewidgets.ui import tile as tile_module
+from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.params import ImageParams
 from imagewidgets.ui.panel import EMULATOR_BANNER, ImagePanel
-from imagewidgets.ui.tile import ImageTile, download_name
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    with serve(port=0, latency=0.0) as running:
-        yield running
-
-
-@pytest.fixture
-async def client(server: Any) -> AsyncIterator[iw.ImagesClient]:
-    async with iw.ImagesClient(base_url=server.url, api_key="sk-test-ui", max_retries=0) as made:
-        yield made
-
-
-@pytest.fixture
-async def slow_client() -> AsyncIterator[iw.ImagesClient]:
+def slow_server() -> Iterator[EmulatorServer]:
+    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
     with serve(port=0, latency=5.0) as slow:
-        async with iw.ImagesClient(base_url=slow.url, api_key="sk-test", max_retries=0) as made:
-            yield made
+        yield slow
+
+
+@pytest.fixture
+async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
+    async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test",
+                               max_retries=0) as made:
+        yield made
 
 
 async def _settle(panel: ImagePanel, timeout: float = 20.0) -> None:
     """Wait until every task the panel started has finished."""
     deadline = time.monotonic() + timeout
     await asyncio.sleep(0)
-    while panel._jobs:
+    while panel.jobs.busy:
         assert time.monotonic() < deadline, "generation did not finish"
         await asyncio.sleep(0.01)
 
@@ -93,7 +86,7 @@ async def test_streamed_tiles_pass_through_partials_to_done(client: iw.ImagesCli
     panel.close()
 
 
-async def test_a_fault_fails_one_tile_and_spares_the_others(server: Any,
+async def test_a_fault_fails_one_tile_and_spares_the_others(server: EmulatorServer,
                                                             client: iw.ImagesClient) -> None:
     panel = _panel(client, n=3)
     server.inject("status_500", times=1)
@@ -118,6 +111,40 @@ async def test_cancel_marks_tiles_and_leaves_the_client_usable(slow_client: iw.I
     tiles = await asyncio.wait_for(job, 5)
     assert [tile.status for tile in tiles] == ["cancelled", "cancelled"]
     assert panel.cancel_button.disabled
+    panel.close()
+
+
+@pytest.mark.parametrize(("count", "shown"), [(1, "1 image in progress…"),
+                                               (10, "10 images in progress…")])
+async def test_the_status_line_counts_images_in_flight(slow_client: iw.ImagesClient, count: int,
+                                                       shown: str) -> None:
+    panel = _panel(slow_client, n=count)
+    panel.generate_button.click()  # the click's own task is no image
+    while len(panel.tiles) < count or any(tile.status != "running" for tile in panel.tiles):
+        await asyncio.sleep(0.01)
+    assert panel.status.value == shown and panel.running == count
+    panel.cancel()
+    await _settle(panel, timeout=5)
+    assert panel.status.value == "" and panel.cancel_button.disabled
+    assert [tile.status for tile in panel.tiles] == ["cancelled"] * count
+    panel.close()
+
+
+@pytest.mark.parametrize("count", [1, 3])
+async def test_parameters_are_checked_once_per_generate(client: iw.ImagesClient, count: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[ImageParams] = []
+    real = ImageParams.problems
+
+    def counting(self: ImageParams) -> list[str]:
+        calls.append(self)
+        return real(self)
+
+    panel = _panel(client, n=count)
+    monkeypatch.setattr(ImageParams, "problems", counting)
+    tiles = await panel.generate()
+    assert [tile.status for tile in tiles] == ["done"] * count
+    assert len(calls) == 1
     panel.close()
 
 
@@ -146,6 +173,21 @@ async def test_bad_params_explain_and_send_nothing(client: iw.ImagesClient) -> N
     panel.close()
 
 
+async def test_a_failure_no_tile_shows_lands_in_the_status_line(client: iw.ImagesClient) -> None:
+    panel = _panel(client)
+
+    async def broken() -> list[Any]:
+        raise RuntimeError("the <row> could not be built")
+
+    panel.generate = broken  # type: ignore[method-assign]
+    panel.generate_button.click()
+    await _settle(panel)
+    assert panel.status.value == ('<span class="iw-error">the &lt;row&gt; could not be built'
+                                  "</span>")
+    assert panel.cancel_button.disabled
+    panel.close()
+
+
 async def test_ctrl_enter_in_the_prompt_generates(client: iw.ImagesClient) -> None:
     panel = _panel(client)
     panel.controls.prompt.value = "Typed in the box"
@@ -156,70 +198,10 @@ async def test_ctrl_enter_in_the_prompt_generates(client: iw.ImagesClient) -> No
     panel.close()
 
 
-def test_model_switch_updates_every_control() -> None:
-    params = iw.ImageParams(model="gpt-image-1", size="1536x1024", quality="high", prompt="x")
-    panel = ImagePanel(client=_NoClient(), params=params)  # type: ignore[arg-type]
-    controls = panel.controls.widgets
-    assert controls["style"].layout.display == "none"
-    assert controls["background"].layout.display is None
-    assert controls["size"].options == ("auto", "1024x1024", "1536x1024", "1024x1536")
-    assert controls["output_compression"].disabled  # png: compression does not apply
-    assert "jpeg or webp" in controls["output_compression"].tooltip
-
-    sizes_seen: list[str] = []
-    params.observe(lambda change: sizes_seen.append(change["new"]), names="size")
-    sent: list[dict[str, Any]] = []
-    original = widgets.Widget._send
-
-    def spy(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
-        if self is controls["size"]:
-            sent.append(msg)
-        original(self, msg, buffers)
-
-    widgets.Widget._send = spy  # type: ignore[method-assign]
-    try:
-        controls["model"].value = "dall-e-3"
-    finally:
-        widgets.Widget._send = original  # type: ignore[method-assign]
-    assert sizes_seen == ["1792x1024"]  # the model never saw the dropdown's reset
-    assert controls["size"].options == ("1024x1024", "1792x1024", "1024x1792")
-    assert controls["size"].value == "1792x1024" and controls["quality"].value == "hd"
-    assert controls["style"].layout.display is None
-    assert controls["background"].layout.display == "none"
-    assert "gpt-image-1" in controls["background"].tooltip
-    assert controls["n"].disabled and controls["n"].value == 1
-    # one state message for the switch: options and index together, never the first option alone
-    states = [msg["state"] for msg in sent if msg.get("method") == "update"]
-    assert len(states) == 1 and states[0]["index"] == 1
-
-    controls["model"].value = "gpt-image-1"
-    assert controls["size"].value == "1536x1024" and controls["quality"].value == "high"
-    controls["output_format"].value = "jpeg"
-    assert not controls["output_compression"].disabled
-    assert "transparent" not in controls["background"].options
-    panel.close()
-
-
-def test_a_refused_value_is_explained_and_the_control_restored() -> None:
-    params = iw.ImageParams(model="gpt-image-1", prompt="keep me")
-    panel = ImagePanel(client=_NoClient(), params=params)  # type: ignore[arg-type]
-    user = panel.controls.widgets["n"]
-    user.max = 50
-    user.value = 20  # past what any model takes
-    assert "n 20 is out of range" in panel.controls.message.value
-    assert user.value == params.n == 1 and params.prompt == "keep me"
-    panel.close()
-
-
-def test_prompt_count_warns_past_the_limit() -> None:
-    params = iw.ImageParams(model="dall-e-2", prompt="x" * 999)
-    panel = ImagePanel(client=_NoClient(), params=params)  # type: ignore[arg-type]
-    assert "999 / 1,000" in panel.controls.count.value
-    assert "iw-count-over" not in panel.controls.count.value
-    panel.controls.prompt.value = "x" * 1200
-    assert params.prompt == "x" * 1200  # never truncated
-    assert "iw-count-over" in panel.controls.count.value
-    assert "1,200 / 1,000" in panel.controls.count.value
+def test_a_click_with_no_running_loop_explains_itself() -> None:
+    panel = ImagePanel(client=_NoClient(), params=iw.ImageParams(prompt="x"))  # type: ignore[arg-type]
+    panel.generate_button.click()
+    assert "await panel.generate()" in panel.status.value and not panel.jobs.busy
     panel.close()
 
 
@@ -249,14 +231,6 @@ async def test_download_enlarge_and_reuse(client: iw.ImagesClient) -> None:
     panel.close()
 
 
-def test_download_names() -> None:
-    when = time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1))
-    assert download_name("A lighthouse, at dusk! Oil on canvas", "gpt-image-1", when, "webp") == (
-        "a-lighthouse-at-dusk-oil_gpt-image-1_20261125-142233.webp")
-    assert download_name("../../etc/passwd", "x/y", when, "png").startswith("etc-passwd_x-y_")
-    assert download_name("", "dall-e-2", when, "png").startswith("image_dall-e-2_")
-
-
 async def test_no_widget_left_alive_after_close(client: iw.ImagesClient) -> None:
     # Widget.widgets is deprecated in ipywidgets 8.1; _instances is the registry behind it.
     before = set(_instances)
@@ -267,36 +241,6 @@ async def test_no_widget_left_alive_after_close(client: iw.ImagesClient) -> None
     assert set(_instances) - before == set()
 
 
-async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
-        client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    threads: list[threading.Thread] = []
-    real = tile_module.thumbnail
-
-    def recording(data: bytes, longest: int = 384) -> bytes:
-        threads.append(threading.current_thread())
-        return real(data, longest)
-
-    monkeypatch.setattr(tile_module, "thumbnail", recording)
-    lags: list[float] = []
-
-    async def probe() -> None:
-        while True:
-            start = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - start - 0.005)
-
-    watcher = asyncio.get_running_loop().create_task(probe())
-    panel = _panel(client, n=4, stream=True, partial_images=3, quality="high",
-                   size="1536x1024")
-    await panel.generate()
-    watcher.cancel()
-    assert threads and threading.main_thread() not in threads
-    assert all(tile.status == "done" for tile in panel.tiles)
-    print(f"\nlargest event-loop lag during a 4-image streaming generation: "
-          f"{max(lags) * 1000:.1f} ms over {len(lags)} probes")
-    panel.close()
-
-
 def test_emulator_banner_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
@@ -305,20 +249,14 @@ def test_emulator_banner_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     panel.close()
 
 
-def test_panel_with_a_key_has_no_banner_and_no_key_in_state() -> None:
-    client = iw.ImagesClient(api_key="sk-secret-panel-key", base_url="http://127.0.0.1:9/v1")
+def test_panel_with_a_key_has_no_banner_and_no_key_in_state(api_key: str) -> None:
+    client = iw.ImagesClient(api_key=api_key, base_url="http://127.0.0.1:9/v1")
     panel = ImagePanel(client=client)
     assert panel.banner.value == ""
     everything = [w.get_state() for w in _tree(panel)]
-    assert "sk-secret-panel-key" not in repr(everything)
-    assert "sk-secret-panel-key" not in repr(panel)
+    assert api_key not in repr(everything)
+    assert api_key not in repr(panel)
     panel.close()
-
-
-def test_tile_repr_is_cheap() -> None:
-    tile = ImageTile(iw.ImageParams(prompt="x"))
-    assert repr(tile) == "ImageTile(status='queued', model='gpt-image-1.5')"
-    tile.close()
 
 
 def _tree(widget: Any) -> list[widgets.Widget]:

@@ -1,0 +1,369 @@
+"""The wire, without HTTP: the body we send, what we make of what comes back, and
+when a failed request may be sent again. Pure functions, tested by feeding them values.
+
+The client does the I/O (sending, reading, downloading, inspecting images on a
+worker thread). Nothing here trusts the server: anything malformed is an
+:class:`APIError` or an :class:`ImageDecodeError`.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import json
+import math
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traitlets import TraitError
+
+from .errors import (
+    APIConnectionError,
+    APIError,
+    ImagesError,
+    InsufficientQuotaError,
+    ParamsError,
+    StreamIncompleteError,
+    api_error_from,
+)
+from .imaging import decode_base64
+from .params import ImageParams, RequestBody
+from .results import GeneratedImage, PartialImage, Usage
+
+__all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "StreamEvent", "answer_image", "api_error",
+           "json_object", "parse_answer", "request_body", "retry_after", "retry_delay", "retryable",
+           "stream_event", "stream_image"]
+
+Inspected = tuple[str, int, int]
+"""What ``imaging.inspect`` found: format, width, height."""
+
+MAX_RETRY_AFTER = 120.0
+"""Seconds: a server asking for a longer wait is not retried."""
+
+DONE = "[DONE]"
+"""The data of the marker some servers send after the last event."""
+
+
+def request_body(params: ImageParams | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> RequestBody:
+    """The checked JSON body, or ParamsError: nothing bad is ever sent.
+
+    A :class:`RequestBody` with no ``fields`` was checked where it was built and
+    is used as it is; anything else is checked here, once.
+    """
+    if isinstance(params, RequestBody) and not fields:
+        return params
+    try:
+        if isinstance(params, ImageParams):
+            checked = params.copy(**fields) if fields else params
+        else:
+            checked = ImageParams(**{**(params or {}), **fields})
+    except TraitError as error:
+        raise ParamsError([str(error)]) from None
+    return checked.to_request()
+
+
+class EventParser:
+    """Incremental server-sent events: any chunking, LF/CRLF/CR, comments, multi-line data.
+
+    ``feed(chunk)`` returns the ``(event, data)`` pairs completed so far;
+    ``close()`` those a stream ending without a final blank line still holds.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
+        self._buffer += chunk
+        events: list[tuple[str, str]] = []
+        start = 0
+        while True:
+            newline = self._find_newline(start)
+            if newline is None:
+                break
+            end, after = newline
+            line = self._buffer[start:end].decode("utf-8", "replace")
+            start = after
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        del self._buffer[:start]
+        return events
+
+    def _find_newline(self, start: int) -> tuple[int, int] | None:
+        """Where the next line ends and the one after starts; None until a whole line is here."""
+        lf = self._buffer.find(b"\n", start)
+        cr = self._buffer.find(b"\r", start)
+        if cr >= 0 and (lf < 0 or cr < lf):
+            if cr + 1 == len(self._buffer):
+                return None  # a CR at the end may be the first half of CRLF: wait for more
+            return (cr, cr + 2 if self._buffer[cr + 1] == 0x0A else cr + 1)
+        return (lf, lf + 1) if lf >= 0 else None
+
+    def _line(self, line: str) -> tuple[str, str] | None:
+        if not line:
+            if not self._data:
+                self._event = ""
+                return None
+            event = (self._event or "message", "\n".join(self._data))
+            self._event, self._data = "", []
+            return event
+        if line.startswith(":"):
+            return None  # a comment, e.g. a keep-alive
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        return None
+
+    def close(self) -> list[tuple[str, str]]:
+        """What a stream ending without a final blank line still holds."""
+        return self.feed(b"\n\n") if (self._buffer or self._data) else []
+
+
+def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """``raw`` as a JSON object; else an :class:`APIError` naming ``what`` was sent."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise APIError(f"the server sent a {what} that is not valid JSON", status=200) from None
+    if not isinstance(value, dict):
+        raise APIError(f"the server sent a {what} that is not a JSON object", status=200)
+    return value
+
+
+def api_error(status: int, raw: bytes, request_id: str | None = None) -> APIError:
+    """The error an HTTP error answer means: its JSON error body, or its text when not JSON."""
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        text = raw[:500].decode("utf-8", "replace").strip()
+        body = {"error": {"message": text or f"HTTP {status}"}}
+    return api_error_from(status, body if isinstance(body, Mapping) else None, request_id)
+
+
+@dataclass(frozen=True, repr=False)
+class AnswerImage:
+    """One entry of a non-streaming answer's ``data``, its bytes not yet inspected.
+
+    ``data`` is the decoded ``b64_json``; None when the image is at ``url``
+    and must be downloaded (at once: such URLs expire).
+    """
+
+    data: bytes | None
+    url: str | None = None
+    revised_prompt: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class Answer:
+    """A non-streaming answer: its images in order, usage, and ``created`` (0 when missing)."""
+
+    images: list[AnswerImage]
+    usage: Usage | None = None
+    created: int = 0
+
+
+def parse_answer(raw: bytes) -> Answer:
+    """Read the body of a non-streaming answer.
+
+    Raises
+    ------
+    APIError
+        When it is not a JSON object, or its ``data`` holds no images or a
+        malformed entry.
+    ImageDecodeError
+        When an entry's ``b64_json`` is not valid base64.
+    """
+    answer = json_object(raw, "response")
+    items = answer.get("data")
+    if not isinstance(items, list) or not items:
+        raise APIError("the server's answer holds no images", status=200)
+    images = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise APIError("the server's answer holds a malformed image entry", status=200)
+        revised = item.get("revised_prompt")
+        revised = revised if isinstance(revised, str) else None
+        url = item.get("url") if not item.get("b64_json") else None
+        if url:
+            if not isinstance(url, str):
+                raise APIError("the server's answer holds a malformed image URL", status=200)
+            images.append(AnswerImage(None, url, revised))
+        else:
+            images.append(AnswerImage(decode_base64(item.get("b64_json", "")), None, revised))
+    return Answer(images, Usage.from_api(answer.get("usage")), _int(answer.get("created")))
+
+
+@dataclass(frozen=True, repr=False)
+class StreamEvent:
+    """One image event of a stream, its bytes not yet inspected.
+
+    ``final`` marks the ``completed`` event; else it is partial image
+    ``partial_index``. ``created`` is 0 when the event carries no time.
+    """
+
+    final: bool
+    data: bytes
+    partial_index: int = 0
+    usage: Usage | None = None
+    created: int = 0
+
+
+def stream_event(kind: str, data: str) -> StreamEvent | None:
+    """The image event ``(kind, data)`` from :class:`EventParser` holds; None for ``[DONE]``.
+
+    The payload's ``type`` wins over the SSE event name.
+
+    Raises
+    ------
+    APIError
+        For an error payload (the matching subclass) or an unknown event type.
+    ImageDecodeError
+        When its ``b64_json`` is not valid base64.
+    """
+    if data.strip() == DONE:
+        return None
+    payload = json_object(data, "stream event")
+    if "error" in payload:
+        raise api_error_from(None, payload)
+    kind = str(payload.get("type") or kind)
+    if kind.endswith("partial_image"):
+        return StreamEvent(final=False, data=decode_base64(payload.get("b64_json", "")),
+                           partial_index=_int(payload.get("partial_image_index")))
+    if kind.endswith("completed"):
+        return StreamEvent(final=True, data=decode_base64(payload.get("b64_json", "")),
+                           usage=Usage.from_api(payload.get("usage")),
+                           created=_int(payload.get("created_at")))
+    raise APIError(f"the server sent an unknown stream event {kind!r}", status=200)
+
+
+class EventStream:
+    """The image events of one stream, from its body's chunks; no I/O.
+
+    ``feed()`` each chunk as it arrives (``b""`` at the end of the body) and take
+    ``next()`` until it returns None, meaning it needs more bytes. The events are
+    decoded one at a time, so an error later in a chunk never hides the partial
+    image before it.
+    """
+
+    def __init__(self) -> None:
+        self._parser = EventParser()
+        self._pending: collections.deque[tuple[str, str]] = collections.deque()
+        self._ended = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not self._ended:
+            self._ended = not chunk
+            self._pending.extend(self._parser.feed(chunk) if chunk else self._parser.close())
+
+    def next(self) -> StreamEvent | None:
+        """The next event; None when more bytes are needed.
+
+        Raises
+        ------
+        StreamIncompleteError
+            The body ended, or sent ``[DONE]``, before a ``completed`` event
+            (the caller stops at ``completed``). Its ``last_partial`` is None:
+            the caller knows the last partial image and sets it.
+        APIError, ImageDecodeError
+            As :func:`stream_event`.
+        """
+        if not self._pending:
+            if self._ended:
+                raise StreamIncompleteError("the stream ended before its completed event")
+            return None
+        event = stream_event(*self._pending.popleft())
+        if event is None:
+            raise StreamIncompleteError("the stream ended before its completed event")
+        return event
+
+
+def answer_image(answer: Answer, offset: int, data: bytes, inspected: Inspected,
+                 body: Mapping[str, Any], first_index: int) -> GeneratedImage:
+    """The result for ``answer.images[offset]``, its (downloaded) bytes ``data`` checked."""
+    item = answer.images[offset]
+    fmt, width, height = inspected
+    return GeneratedImage(data=data, format=fmt, width=width, height=height,
+                          image_index=first_index + offset, revised_prompt=item.revised_prompt,
+                          usage=answer.usage if len(answer.images) == 1 else None, params=body,
+                          created=answer.created or int(time.time()), url=item.url)
+
+
+def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, Any],
+                 image_index: int) -> PartialImage | GeneratedImage:
+    """The result for a stream event, its bytes checked; a final one records ``n`` as 1."""
+    fmt, width, height = inspected
+    if not event.final:
+        return PartialImage(data=event.data, format=fmt, width=width, height=height,
+                            image_index=image_index, partial_index=event.partial_index)
+    return GeneratedImage(data=event.data, format=fmt, width=width, height=height,
+                          image_index=image_index, usage=event.usage, params={**body, "n": 1},
+                          created=event.created or int(time.time()))
+
+
+# -- retries, as the official SDK does them ------------------------------------------------
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def retryable(error: ImagesError) -> bool:
+    """Whether a request that failed so may be sent again: 408, 409, 429 (but not
+    ``insufficient_quota``), 5xx and connection errors."""
+    if isinstance(error, InsufficientQuotaError):
+        return False
+    if isinstance(error, APIError):
+        status = error.status or 0
+        return status in RETRY_STATUSES or status >= 500
+    return isinstance(error, APIConnectionError)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asked for, in seconds: ``retry-after-ms``, then ``retry-after``
+    (seconds or an HTTP date); None when it asked for none we can use."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            seconds = float(raw_ms) / 1000
+        except ValueError:
+            seconds = math.nan
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def retry_delay(attempt: int, headers: Mapping[str, str] | None = None) -> float | None:
+    """Seconds to wait before retry ``attempt`` (0-based); None means do not retry.
+
+    ``retry-after-ms``, then ``retry-after`` (seconds or an HTTP date), are
+    honoured up to 120 s; a longer wait is not retried. Otherwise
+    ``min(0.5 * 2**attempt, 8)`` seconds, less up to a quarter of jitter.
+    """
+    asked = retry_after(headers) if headers is not None else None
+    if asked is not None:
+        return asked if asked <= MAX_RETRY_AFTER else None
+    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,57 @@
+"""Choosing where requests go: the API with a key, the built-in emulator without.
+
+Also the synchronous :func:`generate`, for scripts and quick notebook cells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .client import ImagesClient
+from .results import GeneratedImage
+
+__all__ = ["default_client", "generate"]
+
+_emulator: Any = None  # the shared built-in emulator, started on first need
+
+
+def default_client(**options: Any) -> ImagesClient:
+    """A new client for the API when ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` is set,
+    else for the built-in emulator (started once per process, on 127.0.0.1).
+
+    The client's ``is_emulator`` says which.
+    """
+    global _emulator
+    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+        return ImagesClient(**options)
+    if _emulator is None:
+        from .emulator import serve  # only here: the core never needs the server
+
+        # A little latency per request, so partial images can be watched arriving.
+        _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
+    client = ImagesClient(api_key="emulator", base_url=_emulator.url, **options)
+    client.is_emulator = True
+    return client
+
+
+def generate(prompt: str, **fields: Any) -> list[GeneratedImage]:
+    """Generate images synchronously: in a script, or in a notebook cell.
+
+    Uses the API with ``OPENAI_API_KEY`` set, else the built-in emulator.
+    Inside a running event loop (a notebook cell) the request runs on a
+    private loop in a worker thread; nothing is patched.
+    """
+
+    async def run() -> list[GeneratedImage]:
+        async with default_client() as client:
+            return (await client.generate({"prompt": prompt, **fields})).images
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-generate") as pool:
+        return pool.submit(asyncio.run, run()).result()

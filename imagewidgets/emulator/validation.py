@@ -1,0 +1,197 @@
+"""What the emulator refuses, in the API's words: a missing or wrong key, a body it cannot take.
+
+Every rule comes from the capabilities table; this module only words the
+refusals as the Images API words them (``param``, ``code``, ``type``).
+
+Choices where the API leaves room:
+
+- An unknown model is a 400 ``invalid_value`` on ``model`` listing the known
+  ones, as the Images API answers it (not a 404 ``model_not_found``).
+- ``null`` counts as omitted; ``stream: false`` is accepted by the GPT image
+  models and, like any ``stream``, refused by DALL·E as ``unknown_parameter``.
+- ``output_compression`` below 100 with png is refused in the API's words
+  (code ``invalid_png_output_compression``); 100, its default, is accepted.
+  ``partial_images`` without ``stream`` is accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .. import capabilities
+from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text
+
+__all__ = ["Refusal", "check_auth", "content_refusal", "validate"]
+
+
+class Refusal(Exception):
+    """An error answer: an HTTP status and the API's error object (``response()``)."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None,
+                 code: str | None = None, type: str = "invalid_request_error",
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+        self.code, self.type = code, type
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param,
+                          "code": self.code}}
+        return JSONResponse(body, self.status, headers=self.headers)
+
+
+# -- auth ----------------------------------------------------------------------
+
+
+def _mask(key: str) -> str:
+    """``sk-ab***wxyz``, as the API shows a wrong key: never the whole of it."""
+    return f"{key[:5]}***{key[-4:]}" if len(key) >= 16 else "***"
+
+
+def check_auth(api_key: str | None, request: Request) -> None:
+    """Refuse a request without ``Authorization: Bearer <api_key>``; None lets all in."""
+    if api_key is None:
+        return
+    header = request.headers.get("authorization", "")
+    sent = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not sent:
+        raise Refusal(401, "You didn't provide an API key. You need to provide your API key in "
+                           "an Authorization header using Bearer auth (i.e. Authorization: "
+                           "Bearer YOUR_KEY).", code="invalid_api_key")
+    if sent != api_key:
+        raise Refusal(401, f"Incorrect API key provided: {_mask(sent)}. The emulator was "
+                           "started with another key (serve(api_key=...)).",
+                      code="invalid_api_key")
+
+
+# -- content -------------------------------------------------------------------
+
+
+def content_refusal(spec: ModelSpec) -> Refusal:
+    """The answer to a prompt refused for its content, with ``spec``'s own code."""
+    return Refusal(400, "Your request was rejected as a result of our safety system. Your "
+                        "prompt may contain text that is not allowed by our safety system; "
+                        "rephrase it and try again.",
+                   code=spec.refusal_code, type="image_generation_user_error")
+
+
+# -- the body ------------------------------------------------------------------
+
+# Fields that the capabilities table makes conditional (``spec.when``) and that
+# the API ignores, rather than refuses, while their condition fails.
+_IGNORED_WHEN_OFF = frozenset({"partial_images"})
+# Refusals, in the API's words, of a conditional field sent while it does not apply.
+_NOT_APPLICABLE = {
+    "output_compression": ("invalid_png_output_compression",
+                           "Compression less than 100 is not supported for {other} output "
+                           "format."),
+}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _type_refusal(kind: Any, name: str, value: Any) -> Refusal | None:
+    """A refusal when ``value`` has the wrong JSON type for a field of ``kind``."""
+    if isinstance(kind, IntRange):
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(kind, Flag):
+        ok, wanted = isinstance(value, bool), "a boolean"
+    elif isinstance(kind, Text | Choice):
+        ok, wanted = isinstance(value, str), "a string"
+    else:  # a kind added later: its value check speaks for it
+        return None
+    if ok:
+        return None
+    return Refusal(400, f"Invalid type for '{name}': expected {wanted}, but got "
+                        f"{_json_type(value)} instead.", param=name, code="invalid_type")
+
+
+def _model(body: dict[str, Any]) -> ModelSpec:
+    model = body.get("model", capabilities.default_model_for(body))
+    if not isinstance(model, str):
+        raise Refusal(400, f"Invalid type for 'model': expected a string, but got "
+                           f"{_json_type(model)} instead.", param="model", code="invalid_type")
+    if model not in MODELS:
+        raise Refusal(400, f"Invalid value: '{model}'. Supported values are: "
+                           + ", ".join(f"'{name}'" for name in MODELS) + ".",
+                      param="model", code="invalid_value")
+    return MODELS[model]
+
+
+def _check_value(spec: ModelSpec, key: str, value: Any) -> None:
+    kind = spec.kind(key)
+    if (refusal := _type_refusal(kind, key, value)) is not None:
+        raise refusal
+    if isinstance(kind, Text) and kind.max_length and len(value) > kind.max_length:
+        raise Refusal(400, f"Invalid '{key}': string too long. Expected a string with "
+                           f"maximum length {kind.max_length}, but got a string with length "
+                           f"{len(value)} instead.", param=key, code="string_above_max_length")
+    if key == "prompt" and not value:
+        raise Refusal(400, "Invalid 'prompt': empty string. Expected a string with minimum "
+                           "length 1, but got an empty string instead.", param="prompt",
+                      code="empty_string")
+    problem = spec.value_problem(key, value)
+    if problem:
+        code = "invalid_value"
+        if isinstance(kind, IntRange):
+            code = "integer_above_max_value" if value > kind.high else "integer_below_min_value"
+        raise Refusal(400, f"Invalid value for '{key}': {problem}.", param=key, code=code)
+
+
+def validate(body: Any) -> tuple[ModelSpec, dict[str, Any]]:
+    """The model and the request's fields with defaults filled in.
+
+    Raises
+    ------
+    Refusal
+        What the API answers such a request with.
+    """
+    if not isinstance(body, dict):
+        raise Refusal(400, f"Invalid type for the request body: expected an object, but got "
+                           f"{_json_type(body)} instead.", code="invalid_type")
+    body = {key: value for key, value in body.items() if value is not None}  # null = omitted
+    if "prompt" not in body:
+        raise Refusal(400, "Missing required parameter: 'prompt'.", param="prompt",
+                      code="missing_required_parameter")
+    spec = _model(body)
+    for key in body:
+        if key not in FIELDS or not spec.takes(key):
+            raise Refusal(400, f"Unknown parameter: '{key}'.", param=key,
+                          code="unknown_parameter")
+    for key, value in body.items():
+        if key != "model":
+            _check_value(spec, key, value)
+    fields = {name: body.get(name, kind.default) for name, kind in spec.fields.items()}
+    for exclusion in spec.exclusions:
+        if exclusion.holds(fields):
+            (first, first_value), (second, second_value) = exclusion.first, exclusion.second
+            raise Refusal(400, f"Invalid value for '{second}': {second_value!r} cannot be sent "
+                               f"with {first}={first_value!r}: {exclusion.reason}.",
+                          param=second, code="invalid_value")
+    for name, condition in spec.when.items():
+        if name not in body or fields[condition.field] in condition.values:
+            continue
+        if name in _IGNORED_WHEN_OFF or body[name] == spec.kind(name).default:
+            continue  # nothing changes: compression 100 with png is what png is anyway
+        code, message = _NOT_APPLICABLE.get(name, ("invalid_value", "{name} applies only when "
+                                                   "{field} is one of {values}, not {other}."))
+        raise Refusal(400, message.format(
+            name=name, field=condition.field, other=str(fields[condition.field]).upper(),
+            values=", ".join(map(str, condition.values))), param=name, code=code)
+    fields["model"] = spec.name
+    return spec, fields

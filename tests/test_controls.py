@@ -1,0 +1,148 @@
+"""The controls, headless: real widgets bound to an ImageParams, no kernel, no server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+
+import imagewidgets as iw
+from imagewidgets.ui.controls import Controls
+
+
+@pytest.fixture
+def spy_sends() -> Any:
+    """``watch(widget)`` -> the list of messages that widget sends to the front end."""
+    original = widgets.Widget._send
+    watched: dict[int, list[dict[str, Any]]] = {}
+
+    def spy(self: widgets.Widget, msg: dict[str, Any], buffers: Any = None) -> None:
+        if id(self) in watched:
+            watched[id(self)].append(msg)
+        original(self, msg, buffers)
+
+    def watch(widget: widgets.Widget) -> list[dict[str, Any]]:
+        return watched.setdefault(id(widget), [])
+
+    widgets.Widget._send = spy  # type: ignore[method-assign]
+    try:
+        yield watch
+    finally:
+        widgets.Widget._send = original  # type: ignore[method-assign]
+
+
+def test_model_switch_updates_every_control(spy_sends: Any) -> None:
+    params = iw.ImageParams(model="gpt-image-1", size="1536x1024", quality="high", prompt="x")
+    made = Controls(params)
+    controls = made.widgets
+    assert controls["style"].layout.display == "none"
+    assert controls["background"].layout.display is None
+    assert controls["size"].options == ("auto", "1024x1024", "1536x1024", "1024x1536")
+    assert controls["output_compression"].disabled  # png: compression does not apply
+    assert "jpeg or webp" in controls["output_compression"].tooltip
+
+    sizes_seen: list[str] = []
+    params.observe(lambda change: sizes_seen.append(change["new"]), names="size")
+    sent = spy_sends(controls["size"])
+    controls["model"].value = "dall-e-3"
+    assert sizes_seen == ["1792x1024"]  # the model never saw the dropdown's reset
+    assert controls["size"].options == ("1024x1024", "1792x1024", "1024x1792")
+    assert controls["size"].value == "1792x1024" and controls["quality"].value == "hd"
+    assert controls["style"].layout.display is None
+    assert controls["background"].layout.display == "none"
+    assert "gpt-image-1" in controls["background"].tooltip
+    assert controls["n"].disabled and controls["n"].value == 1
+    # one state message for the switch: options and index together, never the first option alone
+    states = [msg["state"] for msg in sent if msg.get("method") == "update"]
+    assert len(states) == 1 and states[0]["index"] == 1
+
+    controls["model"].value = "gpt-image-1"
+    assert controls["size"].value == "1536x1024" and controls["quality"].value == "high"
+    controls["output_format"].value = "jpeg"
+    assert not controls["output_compression"].disabled
+    assert "transparent" not in controls["background"].options
+    made.close()
+
+
+def test_a_model_switch_refreshes_the_controls_once() -> None:
+    params = iw.ImageParams(model="gpt-image-1", size="1536x1024", quality="high", prompt="x",
+                            stream=True, partial_images=2)
+    controls = Controls(params)
+    refreshes: list[Any] = []
+    real = controls.refresh
+
+    def counting(names: Any = None) -> None:
+        refreshes.append(names)
+        real(names)
+
+    controls.refresh = counting  # type: ignore[method-assign]
+    option_sets: list[Any] = []
+    controls.widgets["size"].observe(option_sets.append, names="options")
+
+    params.model = "dall-e-2"  # moves size, quality, background, format, stream, ... at once
+    assert refreshes == [None]  # one refresh of every control, after the params settled
+    assert len(option_sets) == 1
+    assert controls.widgets["size"].options == ("256x256", "512x512", "1024x1024")
+    assert controls.widgets["size"].value == params.size
+    assert controls.widgets["stream"].layout.display == "none"
+    controls.close()
+
+
+def test_a_field_change_refreshes_only_what_it_affects() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="x")
+    controls = Controls(params)
+    refreshed: list[set[str]] = []
+    real = controls._refresh_control
+
+    def recording(name: str) -> None:
+        refreshed.append({name})
+        real(name)
+
+    controls._refresh_control = recording  # type: ignore[method-assign]
+    params.output_format = "jpeg"
+    touched = set().union(*refreshed)
+    assert {"output_format", "output_compression", "background"} <= touched
+    assert "size" not in touched and "model" not in touched
+    assert not controls.widgets["output_compression"].disabled  # jpeg: compression applies
+    assert "transparent" not in controls.widgets["background"].options
+    refreshed.clear()
+    params.prompt = "a new prompt"
+    assert refreshed == []  # the prompt box and its count only
+    assert controls.prompt.value == "a new prompt" and "12 / " in controls.count.value
+    controls.close()
+
+
+def test_a_refused_value_is_explained_and_the_control_restored() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="keep me")
+    controls = Controls(params)
+    user = controls.widgets["n"]
+    user.max = 50
+    user.value = 20  # past what any model takes
+    assert "n 20 is out of range" in controls.message.value
+    assert user.value == params.n == 1 and params.prompt == "keep me"
+    controls.close()
+
+
+def test_prompt_count_warns_past_the_limit() -> None:
+    params = iw.ImageParams(model="dall-e-2", prompt="x" * 999)
+    controls = Controls(params)
+    assert "999 / 1,000" in controls.count.value
+    assert "iw-count-over" not in controls.count.value
+    controls.prompt.value = "x" * 1200
+    assert params.prompt == "x" * 1200  # never truncated
+    assert "iw-count-over" in controls.count.value
+    assert "1,200 / 1,000" in controls.count.value
+    controls.close()
+
+
+def test_ctrl_enter_submits() -> None:
+    controls = Controls(iw.ImageParams(prompt="x"))
+    box = controls.prompt
+    submitted: list[str] = []
+    box.on_submit(lambda: submitted.append("yes"))
+    box._on_message(None, {"event": "submit"}, [])
+    box._on_message(None, {"event": "other"}, [])
+    assert submitted == ["yes"]
+    assert repr(box) == "PromptBox(len=1)"
+    controls.close()

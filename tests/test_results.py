@@ -1,0 +1,105 @@
+"""Results: small frozen dataclasses of encoded bytes, with cheap reprs."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import imagewidgets as iw
+
+
+def _encoded(fmt: str, size: tuple[int, int] = (16, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_usage_from_the_api() -> None:
+    usage = iw.Usage.from_api({
+        "input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210,
+        "input_tokens_details": {"text_tokens": 40, "image_tokens": 10},
+        "output_tokens_details": {"image_tokens": 4160},  # unknown to us: ignored
+        "brand_new_field": [1, 2],
+    })
+    assert usage == iw.Usage(input_tokens=50, output_tokens=4160, total_tokens=4210,
+                             text_tokens=40, image_tokens=10)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ([1, 2], None),
+        ("usage", None),
+        ({"output_tokens": 272}, iw.Usage(output_tokens=272)),
+        ({"input_tokens": None, "total_tokens": "12"}, iw.Usage(total_tokens=12)),
+        ({"input_tokens": "many", "output_tokens": [], "total_tokens": float("inf")}, iw.Usage()),
+        ({"input_tokens": 3, "input_tokens_details": "text"}, iw.Usage(input_tokens=3)),
+        ({"input_tokens": 3, "input_tokens_details": None}, iw.Usage(input_tokens=3)),
+    ],
+    ids=["none", "empty", "list", "text", "only-output", "null-and-string", "garbage", "details-text",
+         "details-null"],
+)
+def test_usage_with_missing_or_malformed_fields(raw: Any, expected: iw.Usage | None) -> None:
+    assert iw.Usage.from_api(raw) == expected
+
+
+def test_results_are_frozen() -> None:
+    image = iw.GeneratedImage(data=b"x", format="png", width=1, height=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        image.data = b"y"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        iw.Usage().total_tokens = 3  # type: ignore[misc]
+
+
+def test_reprs_are_cheap_and_hold_no_bytes() -> None:
+    data = _encoded("PNG", (1536, 1024)) + b"\x00" * 5_000_000
+    image = iw.GeneratedImage(data=data, format="png", width=1536, height=1024, image_index=2,
+                              revised_prompt="a lighthouse", usage=iw.Usage(total_tokens=9),
+                              params={"model": "gpt-image-1", "prompt": "A lighthouse"})
+    partial = iw.PartialImage(data=data, format="webp", width=1536, height=1024, image_index=1,
+                              partial_index=2)
+    started = time.perf_counter()
+    texts = [repr(image), repr(partial), repr(iw.Generation(images=[image] * 100))]
+    assert time.perf_counter() - started < 0.05
+    assert texts[0] == f"GeneratedImage(image_index=2, png 1536x1024, {len(data):,} bytes)"
+    assert texts[1] == f"PartialImage(image_index=1, partial_index=2, webp 1536x1024, {len(data):,} bytes)"
+    for text in texts:
+        assert "\\x" not in text and "b'" not in text and len(text) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("fmt", "extension", "mime"),
+    [("png", "png", "image/png"), ("jpeg", "jpg", "image/jpeg"), ("webp", "webp", "image/webp")],
+)
+def test_extension_and_mime_type(fmt: str, extension: str, mime: str) -> None:
+    image = iw.GeneratedImage(data=b"x", format=fmt, width=1, height=1)
+    assert (image.extension, image.mime_type) == (extension, mime)
+    partial = iw.PartialImage(data=b"x", format=fmt, width=1, height=1)
+    assert (partial.extension, partial.mime_type) == (extension, mime)
+
+
+def test_notebooks_show_a_png_or_jpeg_as_it_is() -> None:
+    png, jpeg = _encoded("PNG"), _encoded("JPEG")
+    as_png = iw.GeneratedImage(data=png, format="png", width=16, height=8)
+    as_jpeg = iw.GeneratedImage(data=jpeg, format="jpeg", width=16, height=8)
+    as_webp = iw.GeneratedImage(data=_encoded("WEBP"), format="webp", width=16, height=8)
+    assert as_png._repr_png_() is png and as_png._repr_jpeg_() is None
+    assert as_jpeg._repr_jpeg_() is jpeg and as_jpeg._repr_png_() is None
+    assert as_webp._repr_png_() is None and as_webp._repr_jpeg_() is None
+    with Image.open(io.BytesIO(as_png._repr_png_() or b"")) as shown:
+        assert shown.size == (16, 8)
+
+
+def test_defaults() -> None:
+    image = iw.GeneratedImage(data=b"x", format="png", width=1, height=1)
+    assert (image.image_index, image.revised_prompt, image.usage, image.url, image.created) == (
+        0, None, None, None, 0)
+    assert dict(image.params) == {}
+    assert iw.Generation(images=[]).usage is None

@@ -8,19 +8,19 @@ widgets never ask which kind of model they talk to.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import httpx
 
 from . import _wire
+from ._http import guarded, read_body, release, wait_out
 from ._wire import Answer, EventStream, retry_delay
 from .errors import (
     APIConnectionError,
@@ -38,7 +38,6 @@ from .results import GeneratedImage, Generation, PartialImage
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Timeouts", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
-T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
@@ -196,7 +195,7 @@ class ImagesClient:
             async with asyncio.timeout(self.timeouts.total):
                 response = await self._open(GENERATIONS, body, image_index=image_index)
                 try:
-                    raw = await _read_body(response)
+                    raw = await read_body(response)
                 finally:
                     await self._close(response)
                 answer = _wire.parse_answer(raw)
@@ -237,7 +236,7 @@ class ImagesClient:
                 logger.debug("POST %s (model %s, attempt %d)", url, body.get("model"), attempt + 1)
                 request = self._http.build_request("POST", url, json=body, headers=headers)
                 try:
-                    response = await _guarded(self._http.send(request, stream=True))
+                    response = await guarded(self._http.send(request, stream=True))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
@@ -248,7 +247,7 @@ class ImagesClient:
                     try:
                         error = await _error_of(response)
                     finally:
-                        await _release(response)
+                        await release(response)
             finally:
                 if response is None or response.status_code >= 400:
                     self._slots.release()
@@ -264,7 +263,7 @@ class ImagesClient:
     async def _close(self, response: httpx.Response) -> None:
         """Close a response of ``_open``, even when cancelled twice, and free its slot."""
         try:
-            await _release(response)
+            await release(response)
         finally:
             self._slots.release()
 
@@ -279,7 +278,7 @@ class ImagesClient:
     async def _download(self, url: str) -> bytes:
         """Fetch an image URL at once (they expire after 60 minutes); no key is sent."""
         try:
-            response = await _guarded(self._http.send(self._http.build_request("GET", url), stream=True))
+            response = await guarded(self._http.send(self._http.build_request("GET", url), stream=True))
         except httpx.TimeoutException:
             raise APITimeoutError("downloading the image URL timed out") from None
         except httpx.TransportError as failure:
@@ -289,9 +288,9 @@ class ImagesClient:
                 raise ImageExpiredError(response.status_code)
             if response.status_code >= 400:
                 raise await _error_of(response)
-            return await _read_body(response, when="while downloading the image URL")
+            return await read_body(response, when="while downloading the image URL")
         finally:
-            await _release(response)
+            await release(response)
 
 
 GENERATIONS = "/images/generations"
@@ -343,7 +342,7 @@ class _Stream:
             self._chunks = response.aiter_bytes()
             return
         # A server that ignored stream=true answered in one piece: still one code path.
-        answer = _wire.parse_answer(await _read_body(response))
+        answer = _wire.parse_answer(await read_body(response))
         self._ready = await self._client._images(answer, self._body, self._index)
         await self.aclose()
 
@@ -352,7 +351,7 @@ class _Stream:
         assert self._chunks is not None
         timeouts = self._client.timeouts
         try:
-            chunk = await _guarded(anext(self._chunks, b""))
+            chunk = await guarded(anext(self._chunks, b""))
         except httpx.TimeoutException:
             raise StreamIncompleteError(f"the stream went quiet for {timeouts.read:g} s",
                                         self._last) from None
@@ -408,7 +407,7 @@ class _FanOut:
         for task in self._tasks:
             task.cancel()
         if self._tasks:
-            await _wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
+            await wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
 
 
 _INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond
@@ -421,73 +420,10 @@ async def _inspect(data: bytes) -> tuple[str, int, int]:
     return await asyncio.to_thread(inspect, data)
 
 
-async def _guarded(step: Awaitable[T]) -> T:
-    """Await ``step`` in its own task, so a second Cancel cannot cut httpx's cleanup short.
-
-    On cancellation the step is cancelled once and waited for: httpcore then
-    closes the connection it was using instead of leaving it checked out.
-    """
-    task = asyncio.ensure_future(step)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        task.cancel()
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
-        raise
-
-
-async def _release(response: httpx.Response) -> None:
-    """Close ``response`` even when cancelled again while closing (a double Cancel).
-
-    An interrupted close would leave its connection checked out of the pool.
-    """
-    await _wait_out(asyncio.ensure_future(response.aclose()))
-
-
-async def _wait_out(step: asyncio.Future[Any]) -> None:
-    """Wait until ``step`` is done, however often we are cancelled meanwhile; then re-raise."""
-    cancelled = False
-    while not step.done():
-        try:
-            await asyncio.shield(step)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-
-
-async def _read_body(response: httpx.Response, limit: int | None = None, *,
-                     when: str = "while reading the answer") -> bytes:
-    """The body, or its first ``limit`` bytes or so: the one way every body is read.
-
-    One cancellation-guarded step; a failure while reading is ours
-    (:class:`APIConnectionError` or :class:`APITimeoutError`), never a raw httpx error.
-    """
-    try:
-        return await _guarded(_collect(response, limit))
-    except httpx.TimeoutException:
-        raise APITimeoutError(f"the server went quiet {when} (read timeout)") from None
-    except httpx.HTTPError as failure:
-        raise APIConnectionError(f"the connection broke {when}: {failure}") from None
-
-
-async def _collect(response: httpx.Response, limit: int | None) -> bytes:
-    parts, size = [], 0
-    async with contextlib.aclosing(cast(AsyncGenerator[bytes, None], response.aiter_bytes())) as chunks:
-        async for chunk in chunks:
-            parts.append(chunk)
-            size += len(chunk)
-            if limit is not None and size > limit:
-                break
-    return b"".join(parts)
-
-
 async def _error_of(response: httpx.Response) -> APIError:
     """The error an answer of status 400 or more means."""
     try:
-        raw = await _read_body(response, _ERROR_BODY_LIMIT)
+        raw = await read_body(response, _ERROR_BODY_LIMIT)
     except APIConnectionError:
         raw = b""  # the status alone still makes a useful error
     return _wire.api_error(response.status_code, raw, response.headers.get("x-request-id"))

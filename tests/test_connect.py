@@ -1,0 +1,37 @@
+"""Choosing the API or the built-in emulator, and the synchronous ``iw.generate``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import imagewidgets as iw
+from imagewidgets.connect import default_client
+from imagewidgets.emulator import EmulatorServer
+
+
+def test_sync_generate_in_a_script(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer,
+                                   api_key: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    images = iw.generate("A cute cat", model="gpt-image-1", quality="low")
+    assert len(images) == 1 and images[0].format == "png"
+
+
+async def test_sync_generate_inside_a_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("IMAGEWIDGETS_EMULATOR_LATENCY", "0")
+    asyncio.get_running_loop()  # a notebook cell: a loop is running
+    images = iw.generate("A cute cat", model="dall-e-2", size="256x256", n=2)
+    assert [image.width for image in images] == [256, 256]
+    assert default_client().is_emulator
+
+
+def test_default_client_uses_the_api_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    client = default_client()
+    assert not client.is_emulator and client.base_url == "https://api.openai.com/v1"
+    assert client._auth["Authorization"] == "Bearer sk-from-env"

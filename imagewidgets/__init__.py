@@ -16,7 +16,7 @@ from .params import ImageParams as ImageParams
 # __all__; tests/test_package.py checks these imports against _PUBLIC.
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from . import emulator as emulator
-    from .client import ImagesClient as ImagesClient
+    from .client import ImagesClient as ImagesClient, ModelInfo as ModelInfo
     from .connect import generate as generate
     from .errors import (
         APIConnectionError as APIConnectionError,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         ImageExpiredError as ImageExpiredError,
         ImagesError as ImagesError,
         InsufficientQuotaError as InsufficientQuotaError,
+        ModelRetiredError as ModelRetiredError,
         NotFoundError as NotFoundError,
         ParamsError as ParamsError,
         PermissionDeniedError as PermissionDeniedError,
@@ -51,7 +52,7 @@ _ERRORS = (
     "ImagesError", "ParamsError", "APIError", "BadRequestError", "AuthenticationError",
     "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
     "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
-    "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError",
+    "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError", "ModelRetiredError",
 )
 
 # The one list of public names: name -> the module that defines it. Names of the
@@ -63,6 +64,7 @@ _PUBLIC = {
     "register_model": "capabilities",
     "ImageParams": "params",
     "ImagesClient": "client",
+    "ModelInfo": "client",
     "generate": "connect",
     "GeneratedImage": "results",
     "Generation": "results",

@@ -4,6 +4,11 @@ when a failed request may be sent again. Pure functions, tested by feeding them 
 The client does the I/O (sending, reading, downloading, inspecting images on a
 worker thread). Nothing here trusts the server: anything malformed is an
 :class:`APIError` or an :class:`ImageDecodeError`.
+
+Reading is lenient where the API grows: answers, stream events and model
+entries keep fields we do not know (``fields``, ``extra``), and a ``size``,
+``quality`` or ``output_format`` the capabilities table does not know is
+kept as it came, never refused (the official SDK's types lag the API).
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from traitlets import TraitError
 
+from . import capabilities
 from .errors import (
     APIConnectionError,
     APIError,
@@ -33,9 +40,9 @@ from .imaging import decode_base64
 from .params import ImageParams, RequestBody
 from .results import GeneratedImage, PartialImage, Usage
 
-__all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "StreamEvent", "answer_image", "api_error",
-           "json_object", "parse_answer", "request_body", "retry_after", "retry_delay", "retryable",
-           "stream_event", "stream_image"]
+__all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "ModelInfo", "StreamEvent", "answer_image",
+           "api_error", "json_object", "parse_answer", "parse_models", "request_body", "retry_after",
+           "retry_delay", "retryable", "stream_event", "stream_image", "with_provenance"]
 
 Inspected = tuple[str, int, int]
 """What ``imaging.inspect`` found: format, width, height."""
@@ -148,6 +155,22 @@ def api_error(status: int, raw: bytes, request_id: str | None = None) -> APIErro
     return api_error_from(status, body if isinstance(body, Mapping) else None, request_id)
 
 
+def with_provenance(error: ImagesError, body: Mapping[str, Any] | None) -> ImagesError:
+    """``error``, its message saying so when it names a field the table knows only from
+    third-party pages (``ModelSpec.provisional``) and where that came from."""
+    if not isinstance(error, APIError) or not error.param or not body:
+        return error
+    spec = capabilities.MODELS.get(str(body.get("model")))
+    if spec is None or error.param not in spec.provisional:
+        return error
+    source = spec.sources.get(error.param)
+    where = f"; it comes from {source.url}" if source else ""
+    message = (f"{error.message} [{error.param} is provisional for {spec.name}: no official page "
+               f"confirms it{where}]")
+    return type(error)(message, status=error.status, type=error.type, code=error.code,
+                       param=error.param, request_id=error.request_id)
+
+
 @dataclass(frozen=True, repr=False)
 class AnswerImage:
     """One entry of a non-streaming answer's ``data``, its bytes not yet inspected.
@@ -161,13 +184,28 @@ class AnswerImage:
     revised_prompt: str | None = None
 
 
+# Fields whose values are images or decoded elsewhere: never kept in ``fields``.
+_IMAGE_FIELDS = frozenset({"data", "b64_json", "usage", "created", "created_at", "type",
+                           "partial_image_index"})
+
+
+def _rest(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``payload`` besides images and what is decoded into attributes."""
+    return {key: value for key, value in payload.items() if key not in _IMAGE_FIELDS}
+
+
 @dataclass(frozen=True, repr=False)
 class Answer:
-    """A non-streaming answer: its images in order, usage, and ``created`` (0 when missing)."""
+    """A non-streaming answer: its images in order, usage, and ``created`` (0 when missing).
+
+    ``fields`` holds every other top-level field as sent (``size``, ``quality``,
+    ``background``, ``output_format``, and any the API adds), unchecked.
+    """
 
     images: list[AnswerImage]
     usage: Usage | None = None
     created: int = 0
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_answer(raw: bytes) -> Answer:
@@ -198,7 +236,8 @@ def parse_answer(raw: bytes) -> Answer:
             images.append(AnswerImage(None, url, revised))
         else:
             images.append(AnswerImage(decode_base64(item.get("b64_json", "")), None, revised))
-    return Answer(images, Usage.from_api(answer.get("usage")), _int(answer.get("created")))
+    return Answer(images, Usage.from_api(answer.get("usage")), _int(answer.get("created")),
+                  _rest(answer))
 
 
 @dataclass(frozen=True, repr=False)
@@ -207,6 +246,8 @@ class StreamEvent:
 
     ``final`` marks the ``completed`` event; else it is partial image
     ``partial_index``. ``created`` is 0 when the event carries no time.
+    ``fields`` holds the event's other fields as sent (``size``, ``quality``,
+    ``output_format``, ..., and any the API adds), unchecked.
     """
 
     final: bool
@@ -214,6 +255,7 @@ class StreamEvent:
     partial_index: int = 0
     usage: Usage | None = None
     created: int = 0
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def stream_event(kind: str, data: str) -> StreamEvent | None:
@@ -236,11 +278,12 @@ def stream_event(kind: str, data: str) -> StreamEvent | None:
     kind = str(payload.get("type") or kind)
     if kind.endswith("partial_image"):
         return StreamEvent(final=False, data=decode_base64(payload.get("b64_json", "")),
-                           partial_index=_int(payload.get("partial_image_index")))
+                           partial_index=_int(payload.get("partial_image_index")),
+                           created=_int(payload.get("created_at")), fields=_rest(payload))
     if kind.endswith("completed"):
         return StreamEvent(final=True, data=decode_base64(payload.get("b64_json", "")),
                            usage=Usage.from_api(payload.get("usage")),
-                           created=_int(payload.get("created_at")))
+                           created=_int(payload.get("created_at")), fields=_rest(payload))
     raise APIError(f"the server sent an unknown stream event {kind!r}", status=200)
 
 
@@ -308,6 +351,86 @@ def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, An
                           created=event.created or int(time.time()))
 
 
+# -- the models a server offers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model of ``GET /v1/models``.
+
+    Attributes
+    ----------
+    id : str
+        The name to send as ``model``.
+    created : int
+        Unix seconds (0 when the server sent none).
+    owned_by : str
+        ``"system"`` for OpenAI's own models.
+    shutdown_date : datetime.date or None
+        When the API stops (or stopped) serving it, if the server says.
+    extra : dict
+        Every other field, as sent: the list grows fields before our types do.
+    """
+
+    id: str
+    created: int = 0
+    owned_by: str = ""
+    shutdown_date: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def known(self) -> bool:
+        """Whether the capabilities table knows this model (else: ``register_model``)."""
+        return self.id in capabilities.MODELS
+
+    def retired(self, on: date | None = None) -> bool:
+        """Whether ``shutdown_date`` has come by ``on`` (default: :func:`capabilities.today`)."""
+        return self.shutdown_date is not None and (on or capabilities.today()) >= self.shutdown_date
+
+
+_MODEL_KEYS = frozenset({"id", "object", "created", "owned_by", "shutdown_date"})
+
+
+def _day(value: Any) -> date | None:
+    """A ``shutdown_date``: ``YYYY-MM-DD`` (or an ISO time), or Unix seconds; None otherwise."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(value, UTC).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def parse_models(raw: bytes) -> list[ModelInfo]:
+    """Read the body of ``GET /v1/models``: entries without a string ``id`` are skipped.
+
+    Raises
+    ------
+    APIError
+        When it is not a JSON object with a ``data`` list.
+    """
+    answer = json_object(raw, "model list")
+    items = answer.get("data")
+    if not isinstance(items, list):
+        raise APIError("the server's model list holds no data list", status=200)
+    models = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            continue
+        owned_by = item.get("owned_by")
+        models.append(ModelInfo(
+            id=item["id"], created=_int(item.get("created")),
+            owned_by=owned_by if isinstance(owned_by, str) else "",
+            shutdown_date=_day(item.get("shutdown_date")),
+            extra={key: value for key, value in item.items() if key not in _MODEL_KEYS}))
+    return models
+
+
 # -- retries, as the official SDK does them ------------------------------------------------
 
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -365,5 +488,5 @@ def retry_delay(attempt: int, headers: Mapping[str, str] | None = None) -> float
 def _int(value: Any) -> int:
     try:
         return int(value or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999 is infinity
         return 0

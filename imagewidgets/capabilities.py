@@ -2,7 +2,9 @@
 
 The parameter model, the controls, client-side validation, cost estimates and
 the emulator's validation all read this table. Adding a model is adding a
-:class:`ModelSpec`; no other module has a per-model ``if``.
+:class:`ModelSpec`; no other module has a per-model ``if``. This module holds
+the vocabulary (field kinds, rules, lifecycle, prices); the models themselves,
+with where each fact came from, are in :mod:`imagewidgets.catalog`.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -23,14 +25,21 @@ __all__ = [
     "OUTPUT_TOKENS",
     "PRICES_READ_ON",
     "QUALITY_RANK",
+    "RETIRING_WITHIN",
     "Choice",
     "CustomSizes",
     "Exclusion",
+    "FieldKind",
     "Flag",
     "IntRange",
     "ModelSpec",
+    "PerImagePrice",
+    "Requires",
+    "Source",
     "Text",
+    "TokenPrice",
     "When",
+    "default_model",
     "default_model_for",
     "describe_values",
     "image_cost",
@@ -38,6 +47,8 @@ __all__ = [
     "output_tokens",
     "parse_size",
     "register_model",
+    "set_today",
+    "today",
 ]
 
 
@@ -56,10 +67,46 @@ def parse_size(size: object) -> tuple[int, int] | None:
 
 
 # How good each quality is, across families: a model switch keeps the closest one
-# (high <-> hd, medium <-> standard). Equal ranks are equally good.
+# (high <-> hd, medium <-> standard, max -> high on a model without it). Equal ranks
+# are equally good.
 QUALITY_RANK: Mapping[str, int] = MappingProxyType(
-    {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2}
+    {"low": 0, "standard": 1, "medium": 1, "hd": 2, "high": 2, "xhigh": 3, "max": 4}
 )
+
+
+# -- the clock and where facts come from -------------------------------------
+
+RETIRING_WITHIN = timedelta(days=30)
+"""A model whose shutdown is this close is marked as retiring."""
+
+_clock: Callable[[], date] = date.today
+
+
+def today() -> date:
+    """The date every lifecycle decision uses: today, unless :func:`set_today` fixed one."""
+    return _clock()
+
+
+def set_today(day: date | None) -> None:
+    """Fix the date lifecycle decisions use (tests, a workshop set in the future).
+
+    ``None`` goes back to the real date.
+    """
+    global _clock
+    _clock = date.today if day is None else (lambda: day)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact came from, and whether the API's own documentation says it."""
+
+    url: str
+    official: bool
+    note: str = ""
+
+    def __str__(self) -> str:
+        kind = "official" if self.official else "third-party, not confirmed by official pages"
+        return f"{self.url} ({kind}{': ' + self.note if self.note else ''})"
 
 
 # -- field kinds --------------------------------------------------------------
@@ -135,6 +182,28 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class Requires:
+    """While ``trigger`` holds, ``field`` takes only ``values``: e.g. svg output only with n=1."""
+
+    trigger: tuple[str, Any]
+    field: str
+    values: tuple[Any, ...]
+    reason: str
+
+    def active(self, values: Mapping[str, Any]) -> bool:
+        """Whether the trigger holds in ``values``."""
+        return bool(values.get(self.trigger[0]) == self.trigger[1])
+
+    def problem(self, values: Mapping[str, Any]) -> str | None:
+        """Why ``values`` break this rule, or None when they keep it."""
+        if not self.active(values) or values.get(self.field) in self.values:
+            return None
+        allowed = " or ".join(map(str, self.values))
+        return (f"{self.field} {values.get(self.field)!r} cannot go with {self.trigger[0]} "
+                f"{self.trigger[1]!r}: {self.reason}; choose {allowed}")
+
+
+@dataclass(frozen=True)
 class CustomSizes:
     """``WIDTHxHEIGHT`` sizes a model takes beyond its preset list."""
 
@@ -142,6 +211,7 @@ class CustomSizes:
     max_ratio: float
     max_long_side: int
     max_short_side: int
+    min_pixels: int = 0
 
     def problem(self, size: str) -> str | None:
         """Why ``size`` is not allowed, or None when it is."""
@@ -157,6 +227,8 @@ class CustomSizes:
             return f"the aspect ratio must be between 1:{self.max_ratio:g} and {self.max_ratio:g}:1"
         if max(width, height) > self.max_long_side or min(width, height) > self.max_short_side:
             return f"it must be at most {self.max_long_side}x{self.max_short_side} (either way round)"
+        if width * height < self.min_pixels:
+            return f"it must have at least {self.min_pixels:,} pixels in all"
         return None
 
     def describe(self) -> str:
@@ -164,6 +236,7 @@ class CustomSizes:
             f"any WIDTHxHEIGHT with both sides divisible by {self.multiple}, aspect ratio between "
             f"1:{self.max_ratio:g} and {self.max_ratio:g}:1, at most "
             f"{self.max_long_side}x{self.max_short_side}"
+            + (f" and at least {self.min_pixels:,} pixels" if self.min_pixels else "")
         )
 
 
@@ -190,6 +263,8 @@ class TokenPrice:
     text_input: float
     image_input: float
     image_output: float
+    cached_text_input: float | None = None
+    cached_image_input: float | None = None
 
 
 # Output tokens per image for the GPT image 1 family, by quality then size.
@@ -208,6 +283,8 @@ def output_tokens(quality: str, size: str) -> int:
     Sizes outside the published table (gpt-image-2's custom sizes) are scaled
     from 1024x1024 by pixel area: an estimate, said so where it is shown.
     """
+    # xhigh and max (2.5 and later) have no published table: high is their lower bound.
+    quality = "high" if quality in ("xhigh", "max") else quality
     per_size = OUTPUT_TOKENS.get(quality, OUTPUT_TOKENS["medium"])
     size = "1024x1024" if size == "auto" else size
     if size in per_size:
@@ -226,12 +303,15 @@ FIELDS = (
     "model",
     "n",
     "quality",
+    "complexity",
     "response_format",
     "size",
     "style",
     "background",
     "output_format",
     "output_compression",
+    "frame_count",
+    "frame_duration_ms",
     "moderation",
     "stream",
     "partial_images",
@@ -274,6 +354,22 @@ class ModelSpec:
     refusal_code
         The error ``code`` of a prompt refused for its content:
         ``content_policy_violation`` (DALL·E) or ``moderation_blocked`` (GPT image).
+    requires
+        Rules of the form "while this value is chosen, that field takes only these".
+    released, shutdown
+        The day the API first served the model, and the day it stops (or
+        stopped) serving it; None when unknown or not announced.
+    replacement
+        The model the API's deprecation notice recommends instead.
+    snapshot_of
+        For a dated snapshot, the alias it pins (``gpt-image-2-2026-04-21`` of ``gpt-image-2``).
+    general
+        Whether it is a model for everyday generation, a candidate for the default.
+    sources
+        Fact (``"lifecycle"``, ``"sizes"``, a field name, ``"price"``) to where it came from.
+    provisional
+        Request fields known only from third-party pages: sent only when the
+        user sets them, and named as such when the API refuses them.
     """
 
     name: str
@@ -287,6 +383,50 @@ class ModelSpec:
     revises_prompt: bool = False
     reports_usage: bool = False
     refusal_code: str = "content_policy_violation"
+    requires: tuple[Requires, ...] = ()
+    released: date | None = None
+    shutdown: date | None = None
+    replacement: str | None = None
+    snapshot_of: str | None = None
+    general: bool = True
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    provisional: frozenset[str] = frozenset()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def retired(self, on: date | None = None) -> bool:
+        """Whether the API has shut the model down by ``on`` (default: :func:`today`)."""
+        return self.shutdown is not None and (on or today()) >= self.shutdown
+
+    def status(self, on: date | None = None) -> str:
+        """``"retired"``, ``"retiring"`` (shutdown within :data:`RETIRING_WITHIN`) or ``"live"``."""
+        on = on or today()
+        if self.retired(on):
+            return "retired"
+        if self.shutdown is not None and self.shutdown - on <= RETIRING_WITHIN:
+            return "retiring"
+        return "live"
+
+    def label(self, on: date | None = None) -> str:
+        """The name as a model list shows it: ``"dall-e-3 · retired 2026-05-12"``."""
+        status = self.status(on)
+        if status == "retired":
+            return f"{self.name} · retired {self.shutdown}"
+        if status == "retiring":
+            return f"{self.name} · shuts down {self.shutdown}"
+        return self.name
+
+    def retirement_note(self, on: date | None = None) -> str | None:
+        """A sentence on the model's shutdown, or None while it is live and not retiring."""
+        status = self.status(on)
+        if status == "live":
+            return None
+        instead = f"; use {self.replacement} instead" if self.replacement else ""
+        if status == "retired":
+            return f"the API shut {self.name} down on {self.shutdown}{instead}"
+        return f"the API shuts {self.name} down on {self.shutdown}{instead}"
+
+    # -- fields ----------------------------------------------------------------
 
     def takes(self, name: str) -> bool:
         """Whether the model accepts the request field ``name`` at all."""
@@ -371,84 +511,6 @@ def describe_values(spec: ModelSpec, name: str) -> str:
 
 # -- the registry -------------------------------------------------------------
 
-_DALL_E_2_PRICE = PerImagePrice(
-    MappingProxyType({("*", "256x256"): 0.016, ("*", "512x512"): 0.018, ("*", "1024x1024"): 0.020})
-)
-_DALL_E_3_PRICE = PerImagePrice(
-    MappingProxyType(
-        {
-            ("standard", "1024x1024"): 0.04,
-            ("standard", "1792x1024"): 0.08,
-            ("standard", "1024x1792"): 0.08,
-            ("auto", "1024x1024"): 0.04,
-            ("auto", "1792x1024"): 0.08,
-            ("auto", "1024x1792"): 0.08,
-            ("hd", "1024x1024"): 0.08,
-            ("hd", "1792x1024"): 0.12,
-            ("hd", "1024x1792"): 0.12,
-        }
-    )
-)
-
-_GPT_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
-_GPT_WHEN = MappingProxyType(
-    {
-        "output_compression": When("output_format", ("jpeg", "webp")),
-        "partial_images": When("stream", (True,)),
-    }
-)
-_GPT_AUTO = MappingProxyType({"quality": "medium", "size": "1024x1024", "background": "opaque"})
-_GPT_EXCLUSIONS = (
-    Exclusion(
-        ("background", "transparent"),
-        ("output_format", "jpeg"),
-        "a transparent background needs png or webp",
-    ),
-)
-
-
-def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
-            sizes: tuple[str, ...], price: PerImagePrice, style: bool,
-            revises_prompt: bool) -> ModelSpec:
-    fields: dict[str, FieldKind] = {
-        "prompt": Text(prompt_max),
-        "n": IntRange(1, n_max, 1),
-        "quality": Choice(qualities, "auto"),
-        "response_format": Choice(("url", "b64_json"), "url"),
-        "size": Choice(sizes, "1024x1024"),
-        "user": Text(),
-    }
-    if style:
-        fields["style"] = Choice(("vivid", "natural"), "vivid")
-    return ModelSpec(
-        name, "dall-e", MappingProxyType(fields), price=price,
-        auto=MappingProxyType({"quality": "standard"}),
-        revises_prompt=revises_prompt,
-        refusal_code="content_policy_violation",
-    )
-
-
-def _gpt_image(name: str, price: TokenPrice, custom_sizes: CustomSizes | None = None) -> ModelSpec:
-    fields: dict[str, FieldKind] = {
-        "prompt": Text(32000),
-        "n": IntRange(1, 10, 1),
-        "quality": Choice(("auto", "high", "medium", "low"), "auto"),
-        "size": Choice(_GPT_SIZES, "auto"),
-        "background": Choice(("auto", "transparent", "opaque"), "auto"),
-        "output_format": Choice(("png", "jpeg", "webp"), "png"),
-        "output_compression": IntRange(0, 100, 100),
-        "moderation": Choice(("auto", "low"), "auto"),
-        "stream": Flag(False),
-        "partial_images": IntRange(0, 3, 0),
-        "user": Text(),
-    }
-    return ModelSpec(
-        name, "gpt-image", MappingProxyType(fields), when=_GPT_WHEN,
-        exclusions=_GPT_EXCLUSIONS, custom_sizes=custom_sizes, price=price,
-        auto=_GPT_AUTO, reports_usage=True, refusal_code="moderation_blocked",
-    )
-
-
 MODELS: dict[str, ModelSpec] = {}
 """Every known model by name; :func:`register_model` adds more."""
 
@@ -464,22 +526,9 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-for _spec in (
-    _dall_e("dall-e-2", 1000, 10, ("auto", "standard"), ("256x256", "512x512", "1024x1024"),
-            _DALL_E_2_PRICE, style=False, revises_prompt=False),
-    _dall_e("dall-e-3", 4000, 1, ("auto", "hd", "standard"), ("1024x1024", "1792x1024", "1024x1792"),
-            _DALL_E_3_PRICE, style=True, revises_prompt=True),  # the only one that rewrites
-    _gpt_image("gpt-image-1", TokenPrice(5, 10, 40)),
-    _gpt_image("gpt-image-1-mini", TokenPrice(2, 2.5, 8)),
-    _gpt_image("gpt-image-1.5", TokenPrice(5, 8, 32)),
-    _gpt_image("chatgpt-image-latest", TokenPrice(5, 10, 40)),
-    _gpt_image("gpt-image-2", TokenPrice(5, 8, 30), CustomSizes(16, 3.0, 3840, 2160)),
-):
-    register_model(_spec)
-
-
 GPT_IMAGE_ONLY_FIELDS = frozenset(
-    {"background", "output_format", "output_compression", "moderation", "stream", "partial_images"}
+    {"background", "output_format", "output_compression", "moderation", "stream", "partial_images",
+     "complexity", "frame_count", "frame_duration_ms"}
 )
 """Fields only GPT image models take: their presence changes the default model."""
 
@@ -515,6 +564,21 @@ def image_cost(
     return output_tokens(quality, size) * price.image_output / 1_000_000
 
 
+def default_model(on: date | None = None) -> str:
+    """The newest general model that is live on ``on`` (default: :func:`today`).
+
+    Snapshots and models the API has shut down are never the default; among
+    models released the same day, the one listed first in the catalog wins.
+    """
+    candidates = [spec for spec in MODELS.values()
+                  if spec.general and spec.snapshot_of is None and spec.released is not None
+                  and not spec.retired(on)]
+    if not candidates:
+        return next(iter(MODELS))
+    newest = max(spec.released for spec in candidates if spec.released is not None)
+    return next(spec.name for spec in candidates if spec.released == newest)
+
+
 def default_model_for(body: Mapping[str, Any]) -> str:
     """The model the API uses when a request omits ``model``.
 
@@ -523,3 +587,8 @@ def default_model_for(body: Mapping[str, Any]) -> str:
     if GPT_IMAGE_ONLY_FIELDS & set(body):
         return "gpt-image-1"
     return "dall-e-2"
+
+
+# The models themselves: importing the catalog registers them, so MODELS is full
+# whenever this module is imported. Last, because the catalog uses everything above.
+from . import catalog as _catalog  # noqa: E402, F401

@@ -3,6 +3,11 @@
 One code path for every model: ``stream()`` yields partial images and then
 final ones for a streaming request, and just the final ones otherwise, so
 widgets never ask which kind of model they talk to.
+
+A model the API has shut down (on :func:`capabilities.today`) is refused
+before anything is sent, with :class:`ModelRetiredError`, unless the client
+talks to the built-in emulator (``is_emulator``, which still serves it) or
+was made with ``allow_retired=True``.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from . import _wire
+from . import _wire, capabilities
 from ._http import guarded, read_body, release, wait_out
-from ._wire import Answer, EventStream, retry_delay
+from ._wire import Answer, EventStream, ModelInfo, retry_delay
 from .errors import (
     APIConnectionError,
     APIError,
@@ -29,13 +34,14 @@ from .errors import (
     AuthenticationError,
     ImageExpiredError,
     ImagesError,
+    ModelRetiredError,
     StreamIncompleteError,
 )
 from .imaging import inspect
 from .params import ImageParams
 from .results import GeneratedImage, Generation, PartialImage
 
-__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Timeouts", "retry_delay"]
+__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "ModelInfo", "Timeouts", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
 
@@ -89,17 +95,26 @@ class ImagesClient:
         Requests in flight at once through this client.
     http_client : httpx.AsyncClient, optional
         Bring your own (proxies, transports); it is not closed by ``aclose()``.
+    allow_retired : bool
+        Send requests for models the API has shut down anyway (default False:
+        they raise :class:`ModelRetiredError` and nothing is sent), e.g. to an
+        OpenAI-compatible server that still serves them.
+    is_emulator : bool
+        Whether ``base_url`` is the built-in emulator, which serves every model:
+        no model is refused before sending. ``connect.default_client`` sets it.
     """
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None,
                  organization: str | None = None, project: str | None = None,
                  timeout: float | Timeouts | httpx.Timeout | None = None, max_retries: int = 2,
-                 max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None) -> None:
+                 max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
+                 allow_retired: bool = False, is_emulator: bool = False) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.timeouts = Timeouts.of(timeout)
         self.max_retries = max_retries
-        self.is_emulator = False
+        self.is_emulator = is_emulator
+        self.allow_retired = allow_retired
         self._has_key = bool(key)
         # The key lives in these headers only: sent to the API's host, never to image URLs.
         self._auth: dict[str, str] = {"Authorization": f"Bearer {key}"} if key else {}
@@ -148,7 +163,9 @@ class ImagesClient:
         ``ImageParams.to_request()``) with no ``fields`` is sent as it is.
         ``stream`` and ``partial_images`` are ignored here.
         """
-        return await self._generate_body(_wire.request_body(params, fields), image_index)
+        body = _wire.request_body(params, fields)
+        self._check_model(body)
+        return await self._generate_body(body, image_index)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, **fields: Any
@@ -170,6 +187,7 @@ class ImagesClient:
             The stream ended, or broke, before its ``completed`` event.
         """
         body = _wire.request_body(params, fields)
+        self._check_model(body)
         if not body.get("stream"):
             for image in (await self._generate_body(body, image_index)).images:
                 yield image
@@ -185,7 +203,34 @@ class ImagesClient:
         finally:
             await source.aclose()
 
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the server offers (``GET /models``), in its order.
+
+        Read leniently: entries without an ``id`` are skipped, unknown fields
+        kept in :attr:`ModelInfo.extra`. Retried as generations are.
+        """
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await self._open(MODELS, None, method="GET")
+                try:
+                    raw = await read_body(response)
+                finally:
+                    await self._close(response)
+        except TimeoutError:
+            raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
+        logger.debug("listed models in %.2f s", time.monotonic() - started)
+        return _wire.parse_models(raw)
+
     # -- requests ----------------------------------------------------------------
+
+    def _check_model(self, body: Mapping[str, Any]) -> None:
+        """Refuse, before sending, a model the API has shut down (see the class docstring)."""
+        if self.is_emulator or self.allow_retired:
+            return
+        spec = capabilities.MODELS.get(str(body.get("model")))
+        if spec is not None and spec.retired(capabilities.today()):
+            raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
 
     async def _generate_body(self, body: Mapping[str, Any], image_index: int) -> Generation:
         """One non-streaming request of a checked body."""
@@ -214,8 +259,9 @@ class ImagesClient:
             return _Stream(self, one, image_index)
         return _FanOut([_Stream(self, one, image_index + offset) for offset in range(count)])
 
-    async def _open(self, path: str, body: Mapping[str, Any], *, image_index: int = 0) -> httpx.Response:
-        """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries.
+    async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
+                    method: str = "POST") -> httpx.Response:
+        """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
 
         Returns a response below 400 that holds one of this client's slots until
         ``_close(response)``. A body that breaks after the status line arrived
@@ -224,7 +270,9 @@ class ImagesClient:
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
         url = f"{self.base_url}{path}"
-        headers = {**self._auth, "Idempotency-Key": f"imagewidgets-retry-{uuid.uuid4()}"}
+        headers = dict(self._auth)
+        if method == "POST":
+            headers["Idempotency-Key"] = f"imagewidgets-retry-{uuid.uuid4()}"
         if image_index:
             headers[IMAGE_INDEX_HEADER] = str(image_index)
         attempt = 0
@@ -233,8 +281,9 @@ class ImagesClient:
             response: httpx.Response | None = None
             await self._slots.acquire()
             try:
-                logger.debug("POST %s (model %s, attempt %d)", url, body.get("model"), attempt + 1)
-                request = self._http.build_request("POST", url, json=body, headers=headers)
+                logger.debug("%s %s (model %s, attempt %d)", method, url,
+                             body.get("model") if body else None, attempt + 1)
+                request = self._http.build_request(method, url, json=body, headers=headers)
                 try:
                     response = await guarded(self._http.send(request, stream=True))
                 except httpx.TimeoutException as failure:
@@ -245,7 +294,7 @@ class ImagesClient:
                     if response.status_code < 400:
                         return response  # its slot stays taken until _close
                     try:
-                        error = await _error_of(response)
+                        error = _wire.with_provenance(await _error_of(response), body)
                     finally:
                         await release(response)
             finally:
@@ -294,6 +343,7 @@ class ImagesClient:
 
 
 GENERATIONS = "/images/generations"
+MODELS = "/models"
 
 
 class _Stream:

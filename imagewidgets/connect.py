@@ -32,9 +32,7 @@ def default_client(**options: Any) -> ImagesClient:
 
         # A little latency per request, so partial images can be watched arriving.
         _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
-    client = ImagesClient(api_key="emulator", base_url=_emulator.url, **options)
-    client.is_emulator = True
-    return client
+    return ImagesClient(api_key="emulator", base_url=_emulator.url, is_emulator=True, **options)
 
 
 def generate(prompt: str, **fields: Any) -> list[GeneratedImage]:

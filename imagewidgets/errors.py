@@ -2,6 +2,7 @@
 
     ImagesError
      ├── ParamsError              the request cannot succeed; never sent (also a ValueError)
+     │    └── ModelRetiredError   the API has shut the model down (allow_retired=True sends it)
      ├── APIError                 the server answered with an error, or an answer we cannot read
      │    ├── BadRequestError          400
      │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
@@ -15,7 +16,7 @@
      │    └── APITimeoutError     connect, read-inactivity or overall deadline passed
      ├── StreamIncompleteError    a stream ended, went quiet or broke before its completed event
      ├── ImageExpiredError        an image URL answered 403/404 (they live 60 minutes)
-     └── ImageDecodeError         bytes that are not a safe PNG, JPEG or WEBP
+     └── ImageDecodeError         bytes that are not a safe PNG, JPEG, WEBP, GIF or SVG
 
 Every message says what to do next. None carries the API key: messages are
 built from the server's error body, which never echoes the Authorization header.
@@ -37,6 +38,7 @@ __all__ = [
     "ImageExpiredError",
     "ImagesError",
     "InsufficientQuotaError",
+    "ModelRetiredError",
     "NotFoundError",
     "ParamsError",
     "PermissionDeniedError",
@@ -63,6 +65,32 @@ class ParamsError(ImagesError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(self.problems) or "invalid parameters")
+
+
+class ModelRetiredError(ParamsError):
+    """The API has shut this model down, so it would refuse the request; nothing was sent.
+
+    Raised before sending to a server that is not the built-in emulator,
+    unless the client was made with ``ImagesClient(allow_retired=True)``.
+
+    Attributes
+    ----------
+    model : str
+        The model asked for.
+    shutdown : datetime.date or None
+        The day the API shut it down.
+    replacement : str or None
+        The model the API's deprecations page recommends instead.
+    """
+
+    def __init__(self, model: str, shutdown: Any = None, replacement: str | None = None) -> None:
+        self.model, self.shutdown, self.replacement = model, shutdown, replacement
+        when = f" on {shutdown}" if shutdown else ""
+        instead = f"try {replacement} instead" if replacement else "choose a live model"
+        super().__init__([
+            f"model {model!r} was shut down by the API{when}: the API refuses it, so nothing "
+            f"was sent ({instead}; ImagesClient(allow_retired=True) sends it anyway; the "
+            "built-in emulator still serves it)"])
 
 
 class APIError(ImagesError):
@@ -178,7 +206,7 @@ class ImageExpiredError(ImagesError):
 
 
 class ImageDecodeError(ImagesError):
-    """The server sent bytes that are not a safe PNG, JPEG or WEBP image (see ``imaging``)."""
+    """The server sent bytes that are not a safe PNG, JPEG, WEBP, GIF or SVG image (see ``imaging``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(f"{message} (nothing was decoded; generate again, and if it keeps "

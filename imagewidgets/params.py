@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from traitlets import Bool, HasTraits, Int, TraitError, Unicode, observe, validate
+from traitlets import Bool, HasTraits, Int, TraitError, Unicode, default, observe, validate
 
 from .capabilities import (
     FIELDS,
@@ -29,15 +29,14 @@ from .capabilities import (
     IntRange,
     ModelSpec,
     Text,
+    default_model,
     describe_values,
     models_taking,
     parse_size,
 )
 from .errors import ParamsError
 
-__all__ = ["DEFAULT_MODEL", "OPTION_FIELDS", "ImageParams", "RequestBody"]
-
-DEFAULT_MODEL = "gpt-image-1.5"
+__all__ = ["OPTION_FIELDS", "ImageParams", "RequestBody"]
 
 OPTION_FIELDS = tuple(name for name in FIELDS if name not in ("prompt", "model"))
 """The fields whose allowed values depend on the model."""
@@ -88,7 +87,8 @@ class ImageParams(HasTraits):
     Parameters
     ----------
     model : str
-        A name in ``imagewidgets.MODELS``; default ``"gpt-image-1.5"``.
+        A name in ``imagewidgets.MODELS``; default: the newest general model
+        the API serves today (``capabilities.default_model()``).
     **fields
         Any request field (``prompt``, ``size``, ``quality``, ...), applied
         in the order given after the model.
@@ -102,22 +102,25 @@ class ImageParams(HasTraits):
     '1536x1024'
     """
 
-    model = Unicode(DEFAULT_MODEL, help="The model; every other field's options follow it.")
+    model = Unicode(help="The model; every other field's options follow it.")
     prompt = Unicode("", help="What to draw. Never truncated: problems() reports a long one.")
     n = Int(1, allow_none=True, help="How many images, 1-10 (1 for dall-e-3).")
-    quality = Unicode(None, allow_none=True, help="auto, high/medium/low, hd/standard.")
+    quality = Unicode(None, allow_none=True, help="auto, high/medium/low (xhigh/max), hd/standard.")
+    complexity = Unicode(None, allow_none=True, help="How much planning goes into the picture (2.6).")
     response_format = Unicode(None, allow_none=True, help="url or b64_json (DALL·E only).")
     size = Unicode(None, allow_none=True, help="WIDTHxHEIGHT or auto, per model.")
     style = Unicode(None, allow_none=True, help="vivid or natural (dall-e-3 only).")
     background = Unicode(None, allow_none=True, help="auto, transparent or opaque (GPT image).")
-    output_format = Unicode(None, allow_none=True, help="png, jpeg or webp (GPT image).")
+    output_format = Unicode(None, allow_none=True, help="png, jpeg or webp; gif and svg on 2.6.")
     output_compression = Int(None, allow_none=True, help="0-100, with jpeg or webp only.")
+    frame_count = Int(None, allow_none=True, help="Frames of an animated GIF (2.6, gif only).")
+    frame_duration_ms = Int(None, allow_none=True, help="Milliseconds per GIF frame (2.6).")
     moderation = Unicode(None, allow_none=True, help="auto or low (GPT image).")
     stream = Bool(None, allow_none=True, help="Stream partial images (GPT image).")
     partial_images = Int(None, allow_none=True, help="0-3 partial images, when streaming.")
     user = Unicode("", allow_none=True, help="An end-user id, for abuse monitoring.")
 
-    def __init__(self, model: str = DEFAULT_MODEL, **fields: Any) -> None:
+    def __init__(self, model: str | None = None, **fields: Any) -> None:
         super().__init__()
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
@@ -127,7 +130,7 @@ class ImageParams(HasTraits):
         # The user's own choices, most recent last: restored when a model takes them again.
         self._chosen: dict[str, Any] = {}
         self._deriving = False
-        self.model = model
+        self.model = model if model is not None else default_model()
         self._derive()
         for name, value in fields.items():
             setattr(self, name, value)
@@ -162,7 +165,8 @@ class ImageParams(HasTraits):
         kind = spec.kind(name)
         if isinstance(kind, Text):
             return ()
-        return tuple(value for value in kind.values if not self._excluded(name, value))
+        return tuple(value for value in kind.values if not self._excluded(name, value)
+                     and not self._restricted(name, value))
 
     def problems(self) -> list[str]:
         """Every reason this request cannot be sent, as sentences; [] when it can."""
@@ -186,10 +190,14 @@ class ImageParams(HasTraits):
             if exclusion.holds(values):
                 found.append(f"{exclusion.first[0]} {exclusion.first[1]!r} cannot go with "
                              f"{exclusion.second[0]} {exclusion.second[1]!r}: {exclusion.reason}")
+        found.extend(why for rule in spec.requires if (why := rule.problem(values)))
         return found
 
     def to_request(self) -> RequestBody:
         """The JSON body: only fields the model takes and that apply, no None.
+
+        A provisional field (known only from third-party pages, see
+        ``ModelSpec.provisional``) is sent only when the user set it.
 
         Raises
         ------
@@ -206,6 +214,8 @@ class ImageParams(HasTraits):
                 continue
             if name == "stream" and not value:
                 continue  # the API's default; leaving it out keeps the body minimal
+            if name in self.spec.provisional and name not in self._chosen:
+                continue  # the API may not know it: never sent on our guess of its default
             body[name] = value
         return RequestBody(body)
 
@@ -217,10 +227,11 @@ class ImageParams(HasTraits):
     def from_dict(cls, data: Mapping[str, Any]) -> ImageParams:
         """Rebuild from :meth:`to_dict` output or a request body.
 
-        Unknown keys (a sidecar's extras) and None values are ignored.
+        Unknown keys (a sidecar's extras) and None values are ignored; the
+        fields given count as chosen by the user.
         """
         fields = {k: v for k, v in data.items() if k in FIELDS and k != "model" and v is not None}
-        return cls(model=data.get("model") or DEFAULT_MODEL, **fields)
+        return cls(model=data.get("model") or None, **fields)
 
     def update(self, data: Mapping[str, Any]) -> None:
         """Set several fields at once, ``model`` first, as chosen by the user.
@@ -236,14 +247,20 @@ class ImageParams(HasTraits):
                     setattr(target, name, value)
 
     def copy(self, **changes: Any) -> ImageParams:
-        """A new ImageParams with these values, then ``changes`` applied."""
+        """A new ImageParams with these values, then ``changes`` applied.
+
+        What the user chose stays chosen and what was derived stays derived.
+        """
         fresh = ImageParams.from_dict(self.to_dict())
+        fresh._chosen = dict(self._chosen)
         for name, value in changes.items():
             setattr(fresh, name, value)
         return fresh
 
     def __repr__(self) -> str:
-        body = {k: v for k, v in self.to_dict().items() if v not in (None, "")}
+        # Only what applies now: a GIF's frame count means nothing while the format is png.
+        body = {k: v for k, v in self.to_dict().items()
+                if v not in (None, "") and (k in ("model", "prompt") or self.supports(k))}
         prompt = body.pop("prompt", "")
         if len(prompt) > 40:
             prompt = prompt[:37] + "..."
@@ -252,6 +269,10 @@ class ImageParams(HasTraits):
 
     # -- validation -----------------------------------------------------------
 
+    @default("model")
+    def _default_model(self) -> str:
+        return default_model()
+
     @validate("model")
     def _check_model(self, proposal: Any) -> str:
         name = proposal.value
@@ -259,7 +280,7 @@ class ImageParams(HasTraits):
             raise TraitError(
                 f"unknown model {name!r}; known models: {', '.join(MODELS)}. For another "
                 f"server's model, register it first: iw.register_model("
-                f"iw.ModelSpec.like('gpt-image-1.5', name={name!r}))"
+                f"iw.ModelSpec.like({default_model()!r}, name={name!r}))"
             )
         return str(name)
 
@@ -351,6 +372,28 @@ class ImageParams(HasTraits):
             self._chosen.pop(loser, None)  # the later choice overrode it
             with self._internal():
                 setattr(self, loser, replacement)
+        for rule in spec.requires:
+            if rule.problem(self.to_dict()) is None:
+                continue
+            trigger, trigger_value = rule.trigger
+            with self._internal():
+                if winner == rule.field:  # the restricted field was set last: the trigger gives way
+                    kind = spec.kind(trigger)
+                    assert isinstance(kind, Choice)
+                    self._chosen.pop(trigger, None)
+                    setattr(self, trigger, kind.default if kind.default != trigger_value else next(
+                        value for value in kind.values if value != trigger_value))
+                else:  # the field moves to its nearest allowed value, e.g. n 4 -> 1 for svg
+                    current = getattr(self, rule.field)
+                    setattr(self, rule.field, min(rule.values, key=lambda value: (
+                        abs(value - current) if isinstance(value, int) and isinstance(current, int)
+                        else 0)))
+
+    def _restricted(self, name: str, value: Any) -> bool:
+        """Whether a rule in force allows ``name`` only other values (n while svg is chosen)."""
+        values = self.to_dict()
+        return any(rule.field == name and rule.active(values) and value not in rule.values
+                   for rule in self.spec.requires)
 
     def _excluded(self, name: str, value: Any) -> bool:
         """Whether setting ``name`` to ``value`` would complete an excluded pair."""

@@ -6,6 +6,7 @@ encoded and 6 MB decoded, and a notebook keeps many of them.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,13 +51,13 @@ def _count(value: Any) -> int:
 @dataclass(frozen=True, repr=False)
 class _Encoded:
     data: bytes
-    format: str  # "png" | "jpeg" | "webp"
+    format: str  # "png" | "jpeg" | "webp" | "gif" | "svg"
     width: int
     height: int
 
     @property
     def mime_type(self) -> str:
-        return f"image/{self.format}"
+        return "image/svg+xml" if self.format == "svg" else f"image/{self.format}"
 
     @property
     def extension(self) -> str:
@@ -107,6 +108,29 @@ class GeneratedImage(_Encoded):
 
     def _repr_jpeg_(self) -> bytes | None:
         return self.data if self.format == "jpeg" else None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str] | None:
+        """A GIF (animated) or WEBP as it is; IPython has no ``_repr_gif_``. Base64 text, as
+        ``IPython.display.Image`` sends it: JupyterLab draws both in an ``<img>``."""
+        if self.format not in ("gif", "webp"):
+            return None
+        return {self.mime_type: base64.b64encode(self.data).decode("ascii")}
+
+    def _repr_html_(self) -> str | None:
+        """An SVG as an ``<img>`` of a ``data:`` URL, the only way it is shown.
+
+        Never as ``image/svg+xml``: JupyterLab draws that in an ``<img>`` too, but
+        classic Notebook, VS Code and nbconvert's HTML put the markup inline, where an
+        ``onload`` runs, and JupyterLab shows nothing for it once the notebook is
+        reopened (untrusted). In an ``<img>`` an SVG runs no script and fetches
+        nothing, and its ``data:`` URL, opened on its own, has no origin to attack.
+        The base64 alphabet holds no quote: the attribute cannot be broken out of.
+        """
+        if self.format != "svg":
+            return None
+        source = base64.b64encode(self.data).decode("ascii")
+        return (f'<img src="data:image/svg+xml;base64,{source}" width="{self.width}" '
+                f'style="max-width:100%;height:auto" alt="generated SVG image">')
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,28 @@ module can never reach another. The server demands ``KEY``, as the API does.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 
 import httpx
 import pytest
 
 import imagewidgets as iw
+from imagewidgets import capabilities
 from imagewidgets.emulator import EmulatorServer, serve
 
 KEY = "sk-test-0123456789abcdefSECRET"
 """The key the shared emulator demands; tests assert it never leaks anywhere."""
+
+TODAY = date(2026, 11, 25)
+"""The day every test lives on, unless it sets another: lifecycle facts don't age."""
+
+
+@pytest.fixture(autouse=True)
+def fixed_today() -> Iterator[date]:
+    """Fix the lifecycle clock on :data:`TODAY`; ``capabilities.set_today`` moves it."""
+    capabilities.set_today(TODAY)
+    yield TODAY
+    capabilities.set_today(None)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +46,10 @@ def server() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 async def client(server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
-    """An :class:`ImagesClient` for ``server`` that never retries (tests see every failure)."""
-    async with iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=0) as made:
+    """An :class:`ImagesClient` for ``server``: never retries (tests see every failure), and
+    knows it talks to the emulator (which serves the models the API shut down)."""
+    async with iw.ImagesClient(api_key=KEY, base_url=server.url, max_retries=0,
+                               is_emulator=True) as made:
         yield made
 
 

@@ -142,10 +142,14 @@ def test_prices() -> None:
     assert d3.image_cost("standard", "1792x1024") == d3.image_cost("hd", "1024x1024") == 0.08
     assert d3.image_cost("hd", "1024x1792") == 0.12
     tokens = {name: MODELS[name].price for name in GPT}
-    assert tokens["gpt-image-1"] == TokenPrice(5, 10, 40) == tokens["chatgpt-image-latest"]
-    assert tokens["gpt-image-1-mini"] == TokenPrice(2, 2.5, 8)
+    # text in, image in, image out, then cached text and cached image in: dollars per 1M tokens
+    assert tokens["gpt-image-1"] == TokenPrice(5, 10, 40, 1.25, 2.5)
+    assert tokens["chatgpt-image-latest"] == TokenPrice(5, 10, 40)
+    assert tokens["gpt-image-1-mini"] == TokenPrice(2, 2.5, 8, 0.2, 0.25)
     assert tokens["gpt-image-1.5"] == TokenPrice(5, 8, 32)
-    assert tokens["gpt-image-2"] == TokenPrice(5, 8, 30)
+    assert tokens["gpt-image-2"] == TokenPrice(5, 8, 30, 1.25, 2)
+    assert MODELS["gpt-image-2.6-sunburst"].price == TokenPrice(5, 8, 30, 1.25, 2)
+    assert MODELS["gpt-image-2.6-sunburst"].sources["price"].official
 
 
 def test_output_tokens() -> None:

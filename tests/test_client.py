@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gc
+import http.server
 import io
+import json
 import logging
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -16,7 +21,9 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets import capabilities
 from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.errors import ModelRetiredError
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
@@ -110,7 +117,8 @@ async def test_server_errors_become_the_matching_error(server: EmulatorServer,
     server.inject("insufficient_quota")
     with pytest.raises(iw.InsufficientQuotaError, match="billing"):
         await client.generate(prompt="x", model="gpt-image-1")
-    bad = iw.ImagesClient(api_key="sk-wrong-key-for-the-test", base_url=server.url, max_retries=0)
+    bad = iw.ImagesClient(api_key="sk-wrong-key-for-the-test", base_url=server.url, is_emulator=True,
+                          max_retries=0)
     with pytest.raises(iw.AuthenticationError, match="OPENAI_API_KEY") as denied:
         await bad.generate(prompt="x", model="gpt-image-1")
     assert denied.value.status == 401 and denied.value.code == "invalid_api_key"
@@ -147,7 +155,7 @@ async def test_a_dropped_stream_keeps_the_last_partial(server: EmulatorServer,
 
 async def test_expired_urls(server: EmulatorServer) -> None:
     with serve(port=0, url_ttl=0.0) as short:
-        async with iw.ImagesClient(api_key="k", base_url=short.url) as client:
+        async with iw.ImagesClient(api_key="k", base_url=short.url, is_emulator=True) as client:
             with pytest.raises(iw.ImageExpiredError, match="60 minutes"):
                 await client.generate(prompt="x", model="dall-e-2", size="256x256")
 
@@ -155,7 +163,7 @@ async def test_expired_urls(server: EmulatorServer) -> None:
 async def test_read_timeout_is_wrapped() -> None:
     with serve(port=0) as slow:
         slow.inject("trickle", seconds=2)
-        async with iw.ImagesClient(api_key="k", base_url=slow.url, max_retries=0,
+        async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, max_retries=0,
                                    timeout=iw.client.Timeouts(read=0.3)) as client:
             with pytest.raises(iw.APITimeoutError):
                 await client.generate(prompt="x", model="gpt-image-1")
@@ -174,7 +182,7 @@ async def test_connection_refused_is_wrapped_and_retried(api_key: str) -> None:
 
     client._sleep = no_sleep
     with pytest.raises(iw.APIConnectionError) as failed:
-        await client.generate(prompt="x", model="gpt-image-1")
+        await client.generate(prompt="x", model="gpt-image-2")  # live: not refused before sending
     assert len(delays) == 2 and api_key not in str(failed.value)
     await client.aclose()
 
@@ -183,7 +191,7 @@ async def test_cancelling_mid_stream_releases_the_connection() -> None:
     with serve(port=0, latency=3.0) as slow:
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
         async with httpx.AsyncClient(transport=transport) as http:
-            client = iw.ImagesClient(api_key="k", base_url=slow.url, http_client=http,
+            client = iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, http_client=http,
                                      max_concurrency=1)
             params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
             for times in (1, 2):
@@ -210,7 +218,8 @@ async def _drain(client: iw.ImagesClient, params: iw.ImageParams) -> list[Any]:
 
 async def test_concurrency_is_capped() -> None:
     with serve(port=0, latency=0.3) as slow:
-        async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=2) as client:
+        async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True,
+                                   max_concurrency=2) as client:
             loop = asyncio.get_running_loop()
             start = loop.time()
             await asyncio.gather(*(client.generate(prompt=f"p{i}", model="dall-e-2", size="256x256")
@@ -223,7 +232,7 @@ async def test_the_key_never_shows(server: EmulatorServer, api_key: str,
     caplog.set_level(logging.DEBUG)
     for name in ("imagewidgets", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    client = iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=1)
+    client = iw.ImagesClient(api_key=api_key, base_url=server.url, is_emulator=True, max_retries=1)
     client._sleep = _instant
     assert api_key not in repr(client) and "SECRET" not in repr(client) and "***" in repr(client)
     texts = []
@@ -232,7 +241,7 @@ async def test_the_key_never_shows(server: EmulatorServer, api_key: str,
     for attempt in (
         client.generate(prompt="x", model="gpt-image-1"),
         client.generate(prompt="a forbidden word", model="gpt-image-1"),
-        iw.ImagesClient(api_key=api_key + "x", base_url=server.url).generate(prompt="x"),
+        iw.ImagesClient(api_key=api_key + "x", base_url=server.url, is_emulator=True).generate(prompt="x"),
         iw.ImagesClient(api_key=api_key, base_url="http://127.0.0.1:9/v1", max_retries=0).generate(
             prompt="x"),
     ):
@@ -318,7 +327,8 @@ async def test_breaking_out_of_a_stream_frees_the_slot_at_once() -> None:
     gc.disable()  # nothing may depend on the garbage collector
     try:
         with serve(port=0, latency=2.0) as slow:
-            async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=1) as client:
+            async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True,
+                                       max_concurrency=1) as client:
                 loop = asyncio.get_running_loop()
                 async with contextlib.aclosing(client.stream(params)) as events:
                     async for _event in events:
@@ -339,7 +349,8 @@ async def test_closing_a_fanned_out_stream_frees_every_slot() -> None:
     gc.disable()
     try:
         with serve(port=0, latency=2.0) as slow:
-            async with iw.ImagesClient(api_key="k", base_url=slow.url, max_concurrency=3) as client:
+            async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True,
+                                       max_concurrency=3) as client:
                 loop = asyncio.get_running_loop()
                 async with contextlib.aclosing(client.stream(params)) as events:
                     async for _event in events:
@@ -408,3 +419,154 @@ async def test_leaving_a_stream_early_prints_nothing(
     captured = capsys.readouterr()
     assert "already running" not in captured.err + captured.out + caplog.text
     assert reported == [] and unraisable == []
+
+
+# -- today's API: the models a server offers, retired models, GIF and SVG ----------------------
+
+
+async def test_list_models_from_the_emulator(client: iw.ImagesClient) -> None:
+    models = await client.list_models()
+    assert [model.id for model in models] == list(iw.MODELS)
+    by_id = {model.id: model for model in models}
+    assert by_id["dall-e-3"].shutdown_date == date(2026, 5, 12) and by_id["dall-e-3"].retired()
+    assert by_id["gpt-image-1.5"].shutdown_date == date(2026, 12, 1)
+    assert not by_id["gpt-image-1.5"].retired() and by_id["gpt-image-1.5"].retired(date(2026, 12, 2))
+    flare = by_id["gpt-image-2.6-flare"]
+    assert (flare.owned_by, flare.shutdown_date, flare.extra, flare.known) == ("system", None, {}, True)
+    assert flare.created == int(datetime(2026, 11, 4, tzinfo=UTC).timestamp())
+
+
+async def test_list_models_of_a_dated_emulator_leaves_out_shut_down_ones() -> None:
+    with serve(port=0, as_of=date(2026, 12, 2)) as dated:
+        async with iw.ImagesClient(api_key="k", base_url=dated.url, is_emulator=True) as client:
+            names = {model.id for model in await client.list_models()}
+            assert "gpt-image-1.5" not in names and "gpt-image-2.6-sunburst" in names
+            # The emulator itself refuses them then, as the API does: a 404 model_not_found.
+            with pytest.raises(iw.NotFoundError) as gone:
+                await client.generate(prompt="x", model="gpt-image-1.5")
+            assert gone.value.code == "model_not_found" and "deprecated" in gone.value.message
+
+
+class _PlainAPI:
+    """A plain HTTP server on 127.0.0.1 standing in for the API: it counts what arrives."""
+
+    def __init__(self) -> None:
+        buffer = io.BytesIO()
+        Image.new("RGB", (16, 16), "teal").save(buffer, "PNG")
+        answer = json.dumps({"created": 1, "data": [
+            {"b64_json": base64.b64encode(buffer.getvalue()).decode()}]}).encode()
+        self.paths: list[str] = []
+        paths = self.paths
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the name http.server calls
+                paths.append(self.path)
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _PlainAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("today", "model", "refused"),
+    [(date(2026, 11, 25), "dall-e-3", True), (date(2026, 11, 25), "gpt-image-1", True),
+     (date(2026, 11, 25), "gpt-image-1.5", False), (date(2026, 12, 2), "gpt-image-1.5", True),
+     (date(2026, 12, 2), "chatgpt-image-latest", True), (date(2026, 12, 2), "gpt-image-2", False),
+     (date(2026, 12, 2), "gpt-image-2.6-sunburst", False)],
+)
+async def test_a_retired_model_is_never_sent_to_the_api(today: date, model: str,
+                                                       refused: bool) -> None:
+    capabilities.set_today(today)  # the shared fixture puts the clock back afterwards
+    streams = iw.MODELS[model].takes("stream")
+    params = iw.ImageParams(model=model, prompt="A cat", **({"stream": True, "n": 2} if streams else {}))
+    with _PlainAPI() as api:
+        async with iw.ImagesClient(api_key="sk-plain", base_url=api.url, max_retries=0) as client:
+            assert not client.is_emulator and not client.allow_retired
+            attempts: list[Callable[[], Awaitable[Any]]] = [
+                lambda: client.generate(prompt="A cat", model=model),
+                lambda: _drain(client, params)]  # a fanned-out stream when the model streams
+            for attempt in attempts:
+                if refused:
+                    with pytest.raises(ModelRetiredError) as info:
+                        await attempt()
+                    spec = iw.MODELS[model]
+                    assert (info.value.model, info.value.shutdown) == (model, spec.shutdown)
+                    assert str(spec.shutdown) in str(info.value) and spec.replacement
+                    assert spec.replacement in str(info.value)
+                    assert "allow_retired=True" in str(info.value)
+                else:
+                    await attempt()
+    assert len(api.paths) == (0 if refused else 3 if streams else 2)
+
+
+async def test_allow_retired_sends_it_and_the_emulator_serves_it() -> None:
+    with _PlainAPI() as api:
+        async with iw.ImagesClient(api_key="sk-plain", base_url=api.url, allow_retired=True,
+                                   max_retries=0) as client:
+            generation = await client.generate(prompt="A cat", model="dall-e-3",
+                                               response_format="b64_json")
+            assert generation.images[0].format == "png"
+    assert api.paths == ["/v1/images/generations"]
+    with serve(port=0) as emulator:
+        async with iw.ImagesClient(api_key="k", base_url=emulator.url, is_emulator=True) as client:
+            assert client.is_emulator
+            assert (await client.generate(prompt="A cat", model="dall-e-3")).images
+        assert emulator.request_count == 1
+
+
+@pytest.mark.parametrize(("fmt", "size"), [("gif", (1024, 1024)), ("svg", (1280, 720))])
+async def test_gif_and_svg_results(client: iw.ImagesClient, fmt: str,
+                                   size: tuple[int, int]) -> None:
+    params = iw.ImageParams(model="gpt-image-2.6-flare", prompt="A lighthouse", output_format=fmt,
+                            size=f"{size[0]}x{size[1]}", quality="low")
+    (image,) = (await client.generate(params)).images
+    assert (image.format, (image.width, image.height)) == (fmt, size)
+    # GIF and SVG do not stream (openai 3.57's types): choosing stream gives the format way
+    assert params.copy(stream=True).output_format == "png"
+    events = [event async for event in client.stream(params)]  # the final image, in one piece
+    assert [type(event).__name__ for event in events] == ["GeneratedImage"]
+    assert events[0].data == image.data
+
+
+async def test_a_refused_provisional_field_says_where_it_came_from(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # No field of today's table is provisional any more; a model known from a blog post is.
+    source = iw.capabilities.Source("https://blog.example/gpt-image-9", False, "frame_count")
+    monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
+        "gpt-image-2.6-flare", name="gpt-image-9-preview", provisional=frozenset({"frame_count"}),
+        sources={"frame_count": source}))
+    refusal = {"error": {"message": "Unknown parameter: 'frame_count'.", "type":
+                         "invalid_request_error", "param": "frame_count", "code": "unknown_parameter"}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json=refusal)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http_client, \
+            iw.ImagesClient(api_key="k", base_url="https://api.test/v1", http_client=http_client,
+                            max_retries=0) as client:
+        with pytest.raises(iw.BadRequestError) as info:
+            await client.generate(prompt="x", model="gpt-image-9-preview", output_format="gif",
+                                  frame_count=4)
+        assert info.value.param == "frame_count" and info.value.code == "unknown_parameter"
+        assert "provisional" in str(info.value) and source.url in str(info.value)
+        refusal["error"]["param"] = "size"
+        with pytest.raises(iw.BadRequestError) as plain:
+            await client.generate(prompt="x", model="gpt-image-9-preview")
+        assert "provisional" not in str(plain.value)

@@ -50,6 +50,7 @@ class Chunks(httpx.AsyncByteStream):
 
 def _client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> iw.ImagesClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    options.setdefault("allow_retired", True)  # the wire cases use models the API shut down
     client = iw.ImagesClient(api_key="sk-wire", base_url="https://api.test/v1", http_client=http,
                              **options)
     client._owned_for_test = http  # type: ignore[attr-defined]
@@ -297,7 +298,7 @@ async def test_headers_sent() -> None:
     client = iw.ImagesClient(api_key="sk-h", base_url="https://api.test/v1", organization="org-1",
                              project="proj-1",
                              http_client=httpx.AsyncClient(transport=httpx.MockTransport(script)))
-    await client.generate(prompt="x", model="gpt-image-1")
+    await client.generate(prompt="x", model="gpt-image-2.6-flare")
     sent = script.requests[0].headers
     assert sent["authorization"] == "Bearer sk-h"
     assert (sent["openai-organization"], sent["openai-project"]) == ("org-1", "proj-1")

@@ -6,18 +6,29 @@ import asyncio
 import base64
 import io
 import json
+import math
 import subprocess
 import sys
 import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
-from imagewidgets.capabilities import FIELDS, MODELS, Choice, ModelSpec, register_model
+from imagewidgets.__main__ import main
+from imagewidgets.capabilities import (
+    FIELDS,
+    MODELS,
+    Choice,
+    ModelSpec,
+    output_tokens,
+    register_model,
+)
 from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
 from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
 from imagewidgets.emulator.faults import FAULTS, NO_FAULT, Fault
@@ -592,3 +603,219 @@ def test_quiet_logging_is_set_when_a_server_starts_not_at_import() -> None:
                           check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["_QuietDrops"]
+
+
+# -- today's API: lifecycle, /v1/models, the 2.5 and 2.6 families ------------------------------
+
+DEPRECATED = ("The model `{}` has been deprecated, learn more here: "
+              "https://platform.openai.com/docs/deprecations")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "refused", "served"),
+    [
+        (None, (), ("dall-e-3", "gpt-image-1", "gpt-image-1.5", "gpt-image-2.6-sunburst")),
+        (date(2026, 11, 25), ("dall-e-2", "dall-e-3", "gpt-image-1"),
+         ("gpt-image-1-mini", "gpt-image-1.5", "chatgpt-image-latest", "gpt-image-2.6-flare")),
+        (date(2026, 12, 2), ("dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
+                             "gpt-image-1.5-2025-12-16", "chatgpt-image-latest"),
+         ("gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-2.5-flare",
+          "gpt-image-2.5-sunburst-2026-09-08", "gpt-image-2.6-sunburst")),
+    ],
+    ids=["teaching", "2026-11-25", "2026-12-02"],
+)
+def test_as_of_refuses_shut_down_models_as_the_api_does(
+        as_of: date | None, refused: tuple[str, ...], served: tuple[str, ...]) -> None:
+    with serve(port=0, as_of=as_of) as dated, httpx.Client(base_url=dated.url, timeout=20) as http:
+        for model in refused:
+            # Whatever else the body holds (here a field dall-e-3 does not take): the model first.
+            response = _post(http, prompt="A cat", model=model, output_format="webp")
+            assert response.status_code == 404, model
+            assert _error(response) == {"message": DEPRECATED.format(model),
+                                        "type": "invalid_request_error", "param": None,
+                                        "code": "model_not_found"}
+            assert http.get(f"/models/{model}").status_code == 404
+        for model in served:
+            assert _post(http, prompt="A cat", model=model).status_code == 200, model
+        listed = {entry["id"] for entry in http.get("/models").json()["data"]}
+        assert listed.isdisjoint(refused) and listed >= set(served)
+
+
+def test_as_of_from_a_string_and_an_omitted_model() -> None:
+    with serve(port=0, as_of="2026-12-02") as dated, \
+            httpx.Client(base_url=dated.url, timeout=20) as http:
+        assert dated.state.as_of == date(2026, 12, 2)
+        # The API's default for an omitted model stays dall-e-2 (gpt-image-1 with GPT-only
+        # fields), and so does its refusal once that model is shut down.
+        assert _error(_post(http, prompt="x"))["message"] == DEPRECATED.format("dall-e-2")
+        assert _error(_post(http, prompt="x", output_format="webp"))["code"] == "model_not_found"
+
+
+def test_models_list_has_the_official_shape(server: EmulatorServer, http: httpx.Client) -> None:
+    before = server.request_count
+    answer = http.get("/models").json()
+    assert answer["object"] == "list" and [m["id"] for m in answer["data"]] == list(MODELS)
+    by_id = {entry["id"]: entry for entry in answer["data"]}
+    for entry in answer["data"]:
+        assert set(entry) == {"id", "object", "created", "owned_by", "shutdown_date"}
+        assert entry["object"] == "model" and entry["owned_by"] == "system"
+    assert by_id["dall-e-3"]["shutdown_date"] == "2026-05-12"
+    assert by_id["gpt-image-1.5"]["shutdown_date"] == "2026-12-01"
+    assert by_id["gpt-image-2.6-sunburst"]["shutdown_date"] is None
+    released = datetime.fromtimestamp(by_id["gpt-image-2.6-flare"]["created"], UTC).date()
+    assert released == MODELS["gpt-image-2.6-flare"].released == date(2026, 11, 4)
+    assert by_id["chatgpt-image-latest"]["created"] == 0  # the table does not know its release
+    one = http.get("/models/gpt-image-2.6-flare")
+    assert one.status_code == 200 and one.json() == by_id["gpt-image-2.6-flare"]
+    missing = http.get("/models/gpt-image-9")
+    assert missing.status_code == 404 and _error(missing) == {
+        "message": "The model `gpt-image-9` does not exist or you do not have access to it.",
+        "type": "invalid_request_error", "param": None, "code": "model_not_found"}
+    assert server.request_count == before  # the request log is of generations only
+    with httpx.Client(base_url=server.url, timeout=20) as anonymous:
+        for path in ("/models", "/models/dall-e-3"):
+            denied = anonymous.get(path)
+            assert denied.status_code == 401 and _error(denied)["code"] == "invalid_api_key"
+
+
+def test_a_registered_model_is_listed(http: httpx.Client, registered: Any) -> None:
+    registered(ModelSpec.like("gpt-image-2", name="gpt-image-2.7-test"))
+    assert "gpt-image-2.7-test" in {m["id"] for m in http.get("/models").json()["data"]}
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "quality"),
+    [("gpt-image-2.6-sunburst", "1280x720", "high"), ("gpt-image-2.6-flare", "1024x1536", "low"),
+     ("gpt-image-2.5-flare", "2048x1152", "xhigh"), ("gpt-image-2.5-sunburst-2026-09-08",
+                                                      "1536x1024", "max"),
+     ("gpt-image-2-2026-04-21", "1920x1088", "high")],
+)
+def test_new_models_take_their_sizes_and_qualities(http: httpx.Client, model: str, size: str,
+                                                   quality: str) -> None:
+    answer = _post(http, prompt="A harbour", model=model, size=size, quality=quality).json()
+    assert (answer["size"], answer["quality"]) == (size, quality)
+    width, height = map(int, size.split("x"))
+    assert _image(answer["data"][0]["b64_json"]).size == (width, height)
+    # xhigh and max have no published token table: counted as high, scaled by area.
+    counted = "high" if quality in ("xhigh", "max") else quality
+    assert answer["usage"]["output_tokens"] == output_tokens(counted, size)
+
+
+def test_new_model_refusals(http: httpx.Client) -> None:
+    small = _error(_post(http, prompt="x", model="gpt-image-2.6-flare", size="800x800"))
+    assert (small["param"], small["code"]) == ("size", "invalid_value")
+    assert "655,360" in small["message"]
+    assert _error(_post(http, prompt="x", model="gpt-image-2", quality="xhigh"))["param"] == "quality"
+    assert _error(_post(http, prompt="x", model="gpt-image-2.5-flare", complexity="low"))[
+        "code"] == "unknown_parameter"
+    svg_many = _post(http, prompt="x", model="gpt-image-2.6-flare", output_format="svg", n=2)
+    assert svg_many.status_code == 400
+    error = _error(svg_many)
+    assert (error["param"], error["code"], error["type"]) == ("n", "invalid_value",
+                                                              "invalid_request_error")
+    assert "'svg'" in error["message"] and "1" in error["message"]
+    frames = _error(_post(http, prompt="x", model="gpt-image-2.6-flare", frame_count=4))
+    assert frames["param"] == "frame_count" and "gif" in frames["message"]
+    assert _post(http, prompt="x", model="gpt-image-2.6-flare", frame_count=9).status_code == 200
+    too_many = _error(_post(http, prompt="x", model="gpt-image-2.6-flare", output_format="gif",
+                            frame_count=17))
+    assert (too_many["param"], too_many["code"]) == ("frame_count", "integer_above_max_value")
+    lossy_gif = _error(_post(http, prompt="x", model="gpt-image-2.6-flare", output_format="gif",
+                             output_compression=50))
+    assert lossy_gif["param"] == "output_compression" and "GIF" in lossy_gif["message"]
+
+
+def _detail(data: bytes) -> float:
+    """Mean edge strength: more shapes, more edges."""
+    with Image.open(io.BytesIO(data)) as image:
+        return float(ImageStat.Stat(image.convert("L").filter(ImageFilter.FIND_EDGES)).mean[0])
+
+
+def test_complexity_shows_in_the_picture(http: httpx.Client) -> None:
+    pictures = {level: base64.b64decode(_post(http, prompt="A valley", model="gpt-image-2.6-flare",
+                                              complexity=level, quality="low").json()
+                                        ["data"][0]["b64_json"])
+                for level in ("low", "medium", "high")}
+    assert len(set(pictures.values())) == 3
+    assert _detail(pictures["low"]) < _detail(pictures["medium"]) < _detail(pictures["high"])
+    default = _post(http, prompt="A valley", model="gpt-image-2.6-flare", quality="low").json()
+    assert base64.b64decode(default["data"][0]["b64_json"]) == pictures["high"]  # high by default
+
+
+@pytest.mark.parametrize(("frames", "duration", "encoded"),
+                         [(2, 20, 20), (9, 200, 200), (16, 2000, 2000), (3, 125, 130), (4, 24, 20)])
+def test_gif_has_the_frames_and_durations_asked_for(http: httpx.Client, frames: int,
+                                                    duration: int, encoded: int) -> None:
+    answer = _post(http, prompt="A balloon", model="gpt-image-2.6-flare", output_format="gif",
+                   frame_count=frames, frame_duration_ms=duration, quality="low").json()
+    assert answer["output_format"] == "gif"
+    with Image.open(io.BytesIO(base64.b64decode(answer["data"][0]["b64_json"]))) as gif:
+        assert (gif.format, gif.size, gif.n_frames, gif.info["loop"]) == ("GIF", (1024, 1024),
+                                                                          frames, 0)
+        durations, seen = [], set()
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+            seen.add(gif.convert("RGB").tobytes())
+    # Every frame moves; durations are rounded to the nearest 10 ms, as the API does.
+    assert durations == [encoded] * frames and len(seen) == frames
+    still = _post(http, prompt="A balloon", model="gpt-image-2.6-flare", quality="low").json()
+    assert answer["usage"]["output_tokens"] == math.ceil(
+        still["usage"]["output_tokens"] * (1 + (frames - 1) / 4))
+
+
+def test_gif_and_svg_refuse_transparency_and_streaming(http: httpx.Client) -> None:
+    # openai 3.57's types: transparent needs png or webp; GIF and SVG do not stream.
+    for fmt in ("gif", "svg"):
+        clear = _post(http, prompt="A logo", model="gpt-image-2.6-sunburst", output_format=fmt,
+                      background="transparent")
+        assert clear.status_code == 400 and _error(clear)["param"] in ("background", "output_format")
+        streamed = _post(http, prompt="A balloon", model="gpt-image-2.6-flare", output_format=fmt,
+                         stream=True)
+        assert streamed.status_code == 400 and _error(streamed)["param"] in ("stream", "output_format")
+    answer = _post(http, prompt="A balloon", model="gpt-image-2.6-flare", output_format="gif",
+                   frame_count=4, quality="low").json()
+    assert answer["output_format"] == "gif"
+    assert _image(answer["data"][0]["b64_json"]).n_frames == 4
+
+
+def test_svg_is_a_small_valid_document_with_the_prompt_escaped(http: httpx.Client) -> None:
+    prompt = 'A <script>alert("x")</script> & an "onload" \x01 \ud800 lighthouse'
+    raw = json.dumps({"prompt": prompt, "model": "gpt-image-2.6-sunburst", "output_format": "svg",
+                      "size": "1280x720"})  # ASCII: a lone surrogate travels as \ud800
+    answer = http.post("/images/generations", content=raw,
+                       headers={"content-type": "application/json"}).json()
+    assert answer["output_format"] == "svg"
+    data = base64.b64decode(answer["data"][0]["b64_json"])
+    assert len(data) < 64_000 and b"<script" not in data and b"onload=" not in data
+    root = ElementTree.fromstring(data)  # well-formed XML
+    svg = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{svg}svg"
+    assert (root.get("width"), root.get("height"), root.get("viewBox")) == ("1280", "720",
+                                                                             "0 0 1280 720")
+    title = root.find(f"{svg}title")
+    assert title is not None and title.text == 'A <script>alert("x")</script> & an "onload"   lighthouse'
+    assert len(root.findall(f".//{svg}polygon")) >= 3 and root.findall(f".//{svg}ellipse")
+    assert not [element for element in root.iter() if any(
+        name.startswith("on") or "href" in name for name in element.attrib)]
+
+
+def test_command_line_as_of(capsys: pytest.CaptureFixture[str]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0",
+                                "--as-of", "2026-12-02"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        rest = "".join(process.stdout.readline() for _ in range(7))
+        assert "as the API on 2026-12-02" in rest and '"model": "gpt-image-2.6-flare"' in rest
+        refused = httpx.post(f"{url}/images/generations",
+                             json={"prompt": "x", "model": "gpt-image-1.5"})
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+    with pytest.raises(SystemExit):
+        main(["serve", "--as-of", "2026-13-01"])
+    assert "is not a date such as" in capsys.readouterr().err

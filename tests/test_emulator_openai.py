@@ -11,7 +11,8 @@ import openai
 import pytest
 from PIL import Image
 
-from imagewidgets.emulator import EmulatorServer
+from imagewidgets.capabilities import MODELS
+from imagewidgets.emulator import EmulatorServer, serve
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
@@ -170,3 +171,73 @@ def test_retries_of_the_sdk_reach_the_emulator(server: EmulatorServer, api_key: 
     with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=2) as patient:
         response = patient.images.generate(model="gpt-image-1-mini", prompt="x", quality="low")
     assert response.data and server.request_count == before + 3
+
+
+# -- today's models ---------------------------------------------------------------------------
+
+TODAY_MODELS = ["gpt-image-2-2026-04-21", "gpt-image-2.5-flare", "gpt-image-2.5-flare-2026-09-08",
+                "gpt-image-2.5-sunburst", "gpt-image-2.5-sunburst-2026-09-08",
+                "gpt-image-2.6-flare", "gpt-image-2.6-sunburst", "gpt-image-1.5-2025-12-16"]
+
+
+@pytest.mark.parametrize("model", TODAY_MODELS)
+def test_generate_every_new_model(sdk: openai.OpenAI, model: str) -> None:
+    response = sdk.images.generate(model=model, prompt="A lighthouse at dusk", quality="low")
+    assert _decode(response.data[0].b64_json).size == (1024, 1024)  # type: ignore[index]
+    assert response.usage is not None and response.usage.output_tokens == 272
+
+
+def test_a_1280x720_image_with_2_6_sunburst(sdk: openai.OpenAI) -> None:
+    response = sdk.images.generate(model="gpt-image-2.6-sunburst", prompt="A wide harbour",
+                                   size="1280x720", quality="high", complexity="medium")
+    image = _decode(response.data[0].b64_json)  # type: ignore[index]
+    assert (image.format, image.size) == ("PNG", (1280, 720))
+    assert (response.size, response.quality, response.output_format) == ("1280x720", "high", "png")
+
+
+def test_a_gif_with_2_6_flare(sdk: openai.OpenAI) -> None:
+    response = sdk.images.generate(model="gpt-image-2.6-flare", prompt="A balloon",
+                                   output_format="gif", frame_count=5, frame_duration_ms=120,
+                                   quality="low")
+    assert response.output_format == "gif"
+    gif = _decode(response.data[0].b64_json)  # type: ignore[index]
+    assert (gif.format, gif.n_frames, gif.info["duration"]) == ("GIF", 5, 120)
+    # The same through extra_body, as an SDK without the fields would send them.
+    older = sdk.images.generate(model="gpt-image-2.6-flare", prompt="A balloon",
+                                output_format="gif", quality="low",
+                                extra_body={"frame_count": 3})
+    assert _decode(older.data[0].b64_json).n_frames == 3  # type: ignore[index]
+
+
+def test_an_svg_with_2_6_and_its_refusal_with_n_2(sdk: openai.OpenAI) -> None:
+    response = sdk.images.generate(model="gpt-image-2.6-sunburst", prompt="A logo",
+                                   output_format="svg")
+    assert response.output_format == "svg"
+    assert base64.b64decode(response.data[0].b64_json or "").startswith(  # type: ignore[index]
+        b'<svg xmlns="http://www.w3.org/2000/svg"')
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk.images.generate(model="gpt-image-2.6-sunburst", prompt="A logo", output_format="svg",
+                            n=2)
+    assert info.value.param == "n"
+
+
+def test_models_list_and_retrieve(sdk: openai.OpenAI) -> None:
+    models = {model.id: model for model in sdk.models.list()}
+    assert set(models) == set(MODELS)
+    assert models["dall-e-3"].shutdown_date == "2026-05-12"
+    assert models["gpt-image-2.6-flare"].shutdown_date is None
+    assert models["gpt-image-2.6-flare"].owned_by == "system"
+    assert sdk.models.retrieve("gpt-image-2.6-sunburst").id == "gpt-image-2.6-sunburst"
+    with pytest.raises(openai.NotFoundError) as info:
+        sdk.models.retrieve("gpt-image-9")
+    assert info.value.code == "model_not_found"
+
+
+def test_a_shut_down_model_as_the_sdk_sees_it(api_key: str) -> None:
+    with serve(port=0, api_key=api_key, as_of="2026-12-02") as dated, \
+            openai.OpenAI(base_url=dated.url, api_key=api_key, max_retries=0) as sdk:
+        with pytest.raises(openai.NotFoundError) as info:
+            sdk.images.generate(model="gpt-image-1.5", prompt="A cat")
+        assert info.value.code == "model_not_found" and info.value.param is None
+        assert "has been deprecated" in info.value.message
+        assert "gpt-image-1.5" not in {model.id for model in sdk.models.list()}

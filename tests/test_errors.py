@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -57,7 +58,8 @@ def test_the_tree_parser_sees_nesting() -> None:
              if "──" in line}
     assert "stream" not in lines["APIConnectionError"]  # a broken stream is StreamIncompleteError
     assert "broke" in lines["StreamIncompleteError"]
-    assert len(drawn) == 16
+    assert drawn["ModelRetiredError"] == "ParamsError"
+    assert len(drawn) == 17
 
 
 def test_the_drawn_image_formats_are_those_imaging_accepts() -> None:
@@ -144,6 +146,7 @@ def _one_of_each() -> list[BaseException]:
         iw.StreamIncompleteError("the stream ended before its completed event"),
         iw.ImageExpiredError(403),
         iw.ImageDecodeError("the image is damaged or truncated"),
+        errors.ModelRetiredError("dall-e-3", date(2026, 5, 12), "gpt-image-2.6-sunburst"),
     ]
     return made
 
@@ -170,3 +173,16 @@ def test_a_stream_error_keeps_the_last_partial() -> None:
     partial = iw.PartialImage(data=b"x", format="png", width=1, height=1, partial_index=1)
     error = iw.StreamIncompleteError("the connection broke mid-stream", partial)
     assert error.last_partial is partial and "last partial image is kept" in str(error)
+
+
+def test_a_retired_model_error_names_the_model_the_date_and_the_way_out() -> None:
+    error = errors.ModelRetiredError("dall-e-3", date(2026, 5, 12), "gpt-image-2.6-sunburst")
+    assert isinstance(error, iw.ParamsError) and isinstance(error, ValueError)
+    assert (error.model, error.shutdown, error.replacement) == ("dall-e-3", date(2026, 5, 12),
+                                                                "gpt-image-2.6-sunburst")
+    text = str(error)
+    for part in ("'dall-e-3'", "2026-05-12", "gpt-image-2.6-sunburst", "nothing was sent",
+                 "ImagesClient(allow_retired=True)", "emulator"):
+        assert part in text
+    assert error.problems == [text]
+    assert "choose a live model" in str(errors.ModelRetiredError("my-model"))

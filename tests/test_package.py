@@ -16,7 +16,8 @@ EXPECTED = {
     "ImagesError", "ParamsError", "APIError", "BadRequestError", "AuthenticationError",
     "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
     "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
-    "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError",
+    "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError", "ModelRetiredError",
+    "ModelInfo",
 }
 
 

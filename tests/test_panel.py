@@ -29,7 +29,7 @@ def slow_server() -> Iterator[EmulatorServer]:
 @pytest.fixture
 async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
     async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test",
-                               max_retries=0) as made:
+                               max_retries=0, is_emulator=True) as made:
         yield made
 
 

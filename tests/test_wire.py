@@ -7,6 +7,7 @@ import email.utils
 import io
 import json
 import time
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,16 +17,19 @@ import imagewidgets as iw
 from imagewidgets._wire import (
     EventParser,
     EventStream,
+    ModelInfo,
     StreamEvent,
     answer_image,
     api_error,
     json_object,
     parse_answer,
+    parse_models,
     request_body,
     retry_after,
     retryable,
     stream_event,
     stream_image,
+    with_provenance,
 )
 from imagewidgets.params import RequestBody
 
@@ -377,3 +381,86 @@ def test_retry_after_as_an_http_date() -> None:
 )
 def test_what_is_retried(error: iw.ImagesError, expected: bool) -> None:
     assert retryable(error) is expected
+
+
+# -- lenient reading: fields the API adds, values the table does not know -------------------
+
+
+def test_an_event_with_unknown_values_and_fields_decodes() -> None:
+    payload = {"type": "image_generation.completed", "b64_json": B64, "created_at": 7,
+               "size": "1280x720", "quality": "xhigh", "output_format": "gif",
+               "background": "opaque", "frame_timing": {"frames": 9}, "usage": {"output_tokens": 5}}
+    event = stream_event("image_generation.completed", json.dumps(payload))
+    assert event is not None and event.final and event.data == PNG and event.created == 7
+    assert event.usage is not None and event.usage.output_tokens == 5
+    assert event.fields == {"size": "1280x720", "quality": "xhigh", "output_format": "gif",
+                            "background": "opaque", "frame_timing": {"frames": 9}}
+    partial = stream_event("x", json.dumps({**payload, "type": "image_generation.partial_image",
+                                            "partial_image_index": 1, "quality": "max"}))
+    assert partial is not None and not partial.final and partial.partial_index == 1
+    assert partial.fields["quality"] == "max" and "partial_image_index" not in partial.fields
+    image = stream_image(event, ("png", 8, 8), {"model": "gpt-image-2.6-sunburst"}, 0)
+    assert isinstance(image, iw.GeneratedImage) and image.format == "png"
+
+
+def test_an_answer_keeps_its_unknown_fields() -> None:
+    raw = json.dumps({"created": 3, "data": [{"b64_json": B64, "extra": 1}], "size": "1280x720",
+                      "quality": "max", "output_format": "svg", "moderation_note": "ok"}).encode()
+    answer = parse_answer(raw)
+    assert answer.fields == {"size": "1280x720", "quality": "max", "output_format": "svg",
+                             "moderation_note": "ok"}
+    assert parse_answer(json.dumps({"created": 1e999, "data": [{"b64_json": B64}]}).encode()
+                        ).created == 0  # JSON's 1e999 is infinity: no crash
+
+
+# -- GET /v1/models --------------------------------------------------------------------------
+
+
+def test_models_are_read_leniently() -> None:
+    raw = json.dumps({"object": "list", "data": [
+        {"id": "gpt-image-2.6-flare", "object": "model", "created": 1793750400,
+         "owned_by": "system", "shutdown_date": None},
+        {"id": "dall-e-3", "object": "model", "created": 1698785189, "owned_by": "system",
+         "shutdown_date": "2026-05-12"},
+        {"id": "gpt-image-2.7-flare", "created": "soon", "owned_by": 5,
+         "shutdown_date": "2027-01-01T00:00:00Z", "capabilities": ["gif"], "tier": "beta"},
+        {"id": "unix-shutdown", "shutdown_date": 1798761600},
+        {"id": "odd-shutdown", "shutdown_date": "next year"},
+        {"object": "model"}, {"id": ""}, {"id": 7}, "not a model",
+    ]}).encode()
+    models = parse_models(raw)
+    assert [model.id for model in models] == ["gpt-image-2.6-flare", "dall-e-3", "gpt-image-2.7-flare",
+                                              "unix-shutdown", "odd-shutdown"]
+    flare, dalle, future, unix, odd = models
+    assert (flare.created, flare.owned_by, flare.shutdown_date, flare.extra) == (
+        1793750400, "system", None, {})
+    assert dalle.shutdown_date == date(2026, 5, 12) and dalle.retired() and not flare.retired()
+    assert (future.created, future.owned_by, future.shutdown_date) == (0, "", date(2027, 1, 1))
+    assert future.extra == {"capabilities": ["gif"], "tier": "beta"} and not future.known
+    assert unix.shutdown_date == date(2027, 1, 1) and odd.shutdown_date is None
+    assert flare.known and hash(future) == hash(ModelInfo("gpt-image-2.7-flare", 0, "",
+                                                          date(2027, 1, 1)))
+    for bad in (b"[]", b'{"data": {}}', b"nope"):
+        with pytest.raises(iw.APIError):
+            parse_models(bad)
+
+
+def test_provenance_is_added_only_for_provisional_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Today's table has no provisional field; a model known only from a blog post has one.
+    blog = iw.capabilities.Source("https://blog.example/gpt-image-9", False)
+    monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
+        "gpt-image-2.6-sunburst", name="gpt-image-9-preview",
+        provisional=frozenset({"frame_duration_ms"}), sources={"frame_duration_ms": blog}))
+    body = {"model": "gpt-image-9-preview", "prompt": "x"}
+    error = api_error(400, json.dumps({"error": {"message": "Unknown parameter: 'frame_duration_ms'.",
+                                                 "param": "frame_duration_ms",
+                                                 "code": "unknown_parameter"}}).encode(), "req_1")
+    noted = with_provenance(error, body)
+    assert isinstance(noted, iw.BadRequestError) and noted is not error
+    assert (noted.param, noted.code, noted.status, noted.request_id) == (
+        "frame_duration_ms", "unknown_parameter", 400, "req_1")
+    assert "provisional" in noted.message and blog.url in noted.message
+    assert with_provenance(error, {"model": "gpt-image-2", "prompt": "x"}) is error
+    assert with_provenance(error, None) is error
+    other = api_error(400, b'{"error": {"message": "bad", "param": "size"}}')
+    assert with_provenance(other, body) is other

@@ -5,6 +5,11 @@
 ...     server.url                        # 'http://127.0.0.1:PORT/v1'
 ...     server.inject("status_429", retry_after=0.2)
 
+It serves ``POST /v1/images/generations`` for every model of the capabilities
+table (PNG, JPEG, WEBP, and GIF and SVG where a model takes them) and
+``GET /v1/models``. ``serve(as_of="2026-12-02")`` answers as the API did that
+day: models shut down by then are refused with the API's 404 ``model_not_found``.
+
 Fault names and options: :mod:`imagewidgets.emulator.faults`. Choices where
 the API leaves room: :mod:`imagewidgets.emulator.app` (answers) and
 :mod:`imagewidgets.emulator.validation` (refusals).

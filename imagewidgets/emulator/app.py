@@ -1,4 +1,4 @@
-"""The ASGI app: ``POST /v1/images/generations`` answered as the Images API answers.
+"""The ASGI app: ``POST /v1/images/generations`` and ``GET /v1/models`` answered as the API answers.
 
 What it refuses comes from :mod:`.validation`, which reads the capabilities
 table; what a model's answers carry (a revised prompt, usage, what ``auto``
@@ -12,7 +12,17 @@ ones about validation are listed in :mod:`.validation`):
 - ``stream`` with ``n > 1`` streams the images one after another (each its
   partials, then its completed event). Events carry no image index, so
   clients should rather send ``n`` requests of ``n = 1``, as this toolkit does.
-- Faults apply to ``POST /v1/images/generations`` only, never to image files.
+- Faults apply to ``POST /v1/images/generations`` only, never to image files
+  or ``/v1/models``; the request log holds generation requests only.
+- ``EmulatorState.as_of`` None (the default, for teaching) serves every model
+  of the table, shut down or not. With a date, models whose shutdown is on or
+  before it are refused as the API refuses them (see
+  :func:`.validation.shut_down_refusal`) and left out of ``/v1/models``.
+- ``/v1/models`` lists every model of the table (those registered at run time
+  too): ``created`` is the release day at midnight UTC (0 when the table does
+  not know it), ``owned_by`` is ``"system"``, ``shutdown_date`` the table's.
+- ``output_format`` gif and svg answer with ``output_format`` as asked; their
+  partial images are PNG previews (:mod:`.render`).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,15 +47,23 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import capabilities
-from ..capabilities import ModelSpec, parse_size
+from ..capabilities import MODELS, ModelSpec, parse_size
 from .faults import NO_FAULT, DropConnection, Fault, FaultQueue, parse_fault_header
 from .render import Render, final_bytes, partial_bytes
-from .validation import Refusal, check_auth, content_refusal, validate
+from .validation import (
+    Refusal,
+    check_auth,
+    content_refusal,
+    shut_down,
+    shut_down_refusal,
+    unknown_model_refusal,
+    validate,
+)
 
 # Refusal and validate live in .validation; imported from here they still work.
 __all__ = ["IMAGE_INDEX_HEADER", "EmulatorState", "create_app"]
@@ -53,16 +72,22 @@ IMAGE_INDEX_HEADER = "x-emulator-image-index"
 """Sent by clients that fan ``n`` out into ``n = 1`` requests, so each gets its own picture."""
 
 # Seconds a request takes with realistic timing, by quality, for a 1024x1024 image.
-_REALISTIC_SECONDS = {"low": 2.0, "standard": 4.0, "medium": 5.0, "hd": 8.0, "high": 10.0}
+_REALISTIC_SECONDS = {"low": 2.0, "standard": 4.0, "medium": 5.0, "hd": 8.0, "high": 10.0,
+                      "xhigh": 14.0, "max": 20.0}
 _KEEP_REQUESTS = 1000  # the request log is for tests; a workshop server runs for hours
 _KEEP_FILES = 500  # image files handed out as URLs, at most, besides the expiry
 
 
 @dataclass
 class EmulatorState:
-    """What the server knows: settings, pending faults, handed-out files, a request log."""
+    """What the server knows: settings, pending faults, handed-out files, a request log.
+
+    ``as_of`` None serves every model of the table; a date refuses, as the
+    API does, the models shut down by then.
+    """
 
     api_key: str | None = None
+    as_of: date | None = None
     latency: float = 0.0
     realistic: bool = False
     refuse_word: str | None = "forbidden"
@@ -97,6 +122,9 @@ class _Resolved:
     output_format: str
     compression: int
     style: str | None
+    complexity: str | None = None  # None: the model takes no complexity
+    frame_count: int = 9
+    frame_duration_ms: int = 200
 
     @classmethod
     def of(cls, spec: ModelSpec, fields: Mapping[str, Any]) -> _Resolved:
@@ -109,7 +137,23 @@ class _Resolved:
             output_format=fields.get("output_format") or "png",
             compression=int(fields.get("output_compression", 100)),
             style=fields.get("style"),
+            complexity=fields.get("complexity"),
+            frame_count=int(fields.get("frame_count") or 9),
+            frame_duration_ms=int(fields.get("frame_duration_ms") or 200),
         )
+
+    @property
+    def stills(self) -> float:
+        """What the image costs, in stills of its size and quality.
+
+        A GIF's first frame is a whole still and every further frame a quarter
+        of one, as frames mostly repeat the first: 9 frames cost 3 stills. An
+        estimate of ours; the API publishes no token counts for GIF or SVG,
+        and an SVG counts as one still.
+        """
+        if self.output_format != "gif":
+            return 1.0
+        return 1 + (self.frame_count - 1) / 4
 
     def wire(self) -> dict[str, Any]:
         """The fields GPT image answers and stream events carry."""
@@ -118,13 +162,14 @@ class _Resolved:
 
     def render(self, prompt: str, model: str, index: int) -> Render:
         return Render(prompt, model, self.size, self.quality, self.style, self.background, index,
-                      self.output_format, self.compression)
+                      self.output_format, self.compression, self.complexity, self.frame_count,
+                      self.frame_duration_ms)
 
 
 def _usage(prompt: str, resolved: _Resolved, n: int) -> dict[str, Any]:
     # About four characters a token for English text: the API does not publish the tokenizer.
     text_tokens = max(1, math.ceil(len(prompt) / 4))
-    out = capabilities.output_tokens(resolved.quality, resolved.size) * n
+    out = math.ceil(capabilities.output_tokens(resolved.quality, resolved.size) * resolved.stills) * n
     return {"input_tokens": text_tokens, "output_tokens": out, "total_tokens": text_tokens + out,
             "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0}}
 
@@ -137,7 +182,8 @@ def _seconds(state: EmulatorState, resolved: _Resolved) -> float:
     seconds = state.latency
     if state.realistic:
         width, height = parse_size(resolved.size) or (1024, 1024)
-        seconds += _REALISTIC_SECONDS.get(resolved.quality, 5.0) * width * height / 1024**2
+        seconds += (_REALISTIC_SECONDS.get(resolved.quality, 5.0) * width * height / 1024**2
+                    * resolved.stills)
     return seconds
 
 
@@ -188,7 +234,7 @@ async def generations(request: Request) -> Response:
             raise Refusal(400, "We could not parse the JSON body of your request. (HINT: This "
                                "likely means you aren't using your HTTP library correctly. The "
                                "OpenAI API expects a JSON payload.)") from None
-        spec, fields = validate(body)
+        spec, fields = validate(body, as_of=state.as_of)
         word = state.refuse_word
         if fault.refuses_content or (
                 word and re.search(rf"\b{re.escape(word)}\b", fields["prompt"], re.IGNORECASE)):
@@ -220,7 +266,8 @@ async def _respond(state: EmulatorState, request: Request, spec: ModelSpec,
         item: dict[str, Any] = {}
         if fields.get("response_format") == "url":
             name = f"img-{uuid.uuid4().hex}.{resolved.output_format}"
-            state.keep_file(name, fault.image(image), f"image/{resolved.output_format}")
+            state.keep_file(name, fault.image(image), _MIME.get(resolved.output_format,
+                                                                 f"image/{resolved.output_format}"))
             item["url"] = str(request.url_for("image_file", name=name))
         else:
             item["b64_json"] = _b64(image, fault)
@@ -271,6 +318,48 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
             yield chunk
 
 
+_MIME = {"svg": "image/svg+xml"}
+
+
+# -- models --------------------------------------------------------------------
+
+
+def _model_object(spec: ModelSpec) -> dict[str, Any]:
+    """A model as ``GET /v1/models`` describes it."""
+    released = spec.released
+    created = (int(datetime(released.year, released.month, released.day, tzinfo=UTC).timestamp())
+               if released else 0)
+    return {"id": spec.name, "object": "model", "created": created, "owned_by": "system",
+            "shutdown_date": spec.shutdown.isoformat() if spec.shutdown else None}
+
+
+async def list_models(request: Request) -> Response:
+    """``GET /v1/models``: every model served, shut-down ones left out when ``as_of`` is set."""
+    state: EmulatorState = request.app.state.emulator
+    try:
+        check_auth(state.api_key, request)
+    except Refusal as refusal:
+        return refusal.response()
+    data = [_model_object(spec) for spec in list(MODELS.values()) if not shut_down(spec, state.as_of)]
+    return JSONResponse({"object": "list", "data": data})
+
+
+async def retrieve_model(request: Request) -> Response:
+    """``GET /v1/models/{model}``: one model, or 404 ``model_not_found``."""
+    state: EmulatorState = request.app.state.emulator
+    name = request.path_params["model"]
+    try:
+        check_auth(state.api_key, request)
+        spec = MODELS.get(name)
+        if spec is None:
+            raise unknown_model_refusal(name)
+        if shut_down(spec, state.as_of):
+            raise shut_down_refusal(name)
+    except Refusal as refusal:
+        return refusal.response()
+    return JSONResponse(_model_object(spec))
+
+
 async def image_file(request: Request) -> Response:
     """``GET /v1/images/files/{name}``: an image handed out as a URL, until it expires."""
     state: EmulatorState = request.app.state.emulator
@@ -319,6 +408,8 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
         routes=[
             Route("/v1/images/generations", generations, methods=["POST"]),
             Route("/v1/images/files/{name}", image_file, methods=["GET"], name="image_file"),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/models/{model}", retrieve_model, methods=["GET"]),
         ],
         middleware=[Middleware(_RequestIds)],
         exception_handlers={HTTPException: _http_error},

@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from datetime import date
 from types import TracebackType
 from typing import Any
 
@@ -162,7 +163,8 @@ class EmulatorServer:
 
 def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
           refuse_word: str | None = "forbidden", url_ttl: float = 3600.0,
-          realistic: bool = False, *, host: str = "127.0.0.1") -> EmulatorServer:
+          realistic: bool = False, *, host: str = "127.0.0.1",
+          as_of: date | str | None = None) -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -182,12 +184,18 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
         Add seconds that grow with quality and size, as the API takes.
     host : str
         The address to listen on.
+    as_of : datetime.date or str, optional
+        Answer as the API did on this day (``"2026-12-02"`` works too): models
+        shut down by then are refused with its 404 ``model_not_found`` and left
+        out of ``/v1/models``. None (the default) serves every model, as a
+        teacher showing the reference's models wants.
 
     Examples
     --------
     >>> with serve() as server:                       # doctest: +SKIP
     ...     client = ImagesClient(base_url=server.url)
     """
+    day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
-                          refuse_word=refuse_word, url_ttl=url_ttl)
+                          refuse_word=refuse_word, url_ttl=url_ttl, as_of=day)
     return EmulatorServer(state, host=host, port=port).start()

@@ -7,6 +7,13 @@ Choices where the API leaves room:
 
 - An unknown model is a 400 ``invalid_value`` on ``model`` listing the known
   ones, as the Images API answers it (not a 404 ``model_not_found``).
+- A model shut down by the ``as_of`` date is a 404 ``model_not_found``, before
+  anything else in the body is looked at (:func:`shut_down_refusal`).
+- A rule "while this value is chosen, that field takes only these" (svg with
+  ``n > 1``) is a 400 ``invalid_value`` on the restricted field.
+- A conditional field sent while it does not apply (``frame_count`` with png,
+  ``output_compression`` below 100 with gif or svg) is a 400 on that field; with
+  png, compression keeps the API's own code ``invalid_png_output_compression``.
 - ``null`` counts as omitted; ``stream: false`` is accepted by the GPT image
   models and, like any ``stream``, refused by DALL·E as ``unknown_parameter``.
 - ``output_compression`` below 100 with png is refused in the API's words
@@ -17,6 +24,7 @@ Choices where the API leaves room:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -25,7 +33,8 @@ from starlette.responses import JSONResponse
 from .. import capabilities
 from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text
 
-__all__ = ["Refusal", "check_auth", "content_refusal", "validate"]
+__all__ = ["Refusal", "check_auth", "content_refusal", "shut_down", "shut_down_refusal",
+           "unknown_model_refusal", "validate"]
 
 
 class Refusal(Exception):
@@ -78,6 +87,36 @@ def content_refusal(spec: ModelSpec) -> Refusal:
                         "prompt may contain text that is not allowed by our safety system; "
                         "rephrase it and try again.",
                    code=spec.refusal_code, type="image_generation_user_error")
+
+
+# -- models the API no longer serves ------------------------------------------------
+
+
+def shut_down(spec: ModelSpec, as_of: date | None) -> bool:
+    """Whether the emulator, set to the day ``as_of``, refuses ``spec`` as shut down.
+
+    None serves every model: the teaching default.
+    """
+    return as_of is not None and spec.retired(as_of)
+
+
+def shut_down_refusal(model: str) -> Refusal:
+    """The API's answer to a request naming a model it has shut down.
+
+    A 404 ``model_not_found`` whose message names the model and links the
+    deprecations page, ``param`` null. No official page quotes this body; it is
+    the API's as reported for shut-down models in github.com/mem0ai/mem0 issue
+    #1441 and github.com/vertyco/vrt-cogs PR #218 (third-party reports; the
+    same body with its 404 in github.com/langflow-ai/langflow issue #1337).
+    """
+    return Refusal(404, f"The model `{model}` has been deprecated, learn more here: "
+                        "https://platform.openai.com/docs/deprecations", code="model_not_found")
+
+
+def unknown_model_refusal(model: str) -> Refusal:
+    """``GET /v1/models/{model}`` for a model the server does not have, in the API's words."""
+    return Refusal(404, f"The model `{model}` does not exist or you do not have access to it.",
+                   code="model_not_found")
 
 
 # -- the body ------------------------------------------------------------------
@@ -153,8 +192,11 @@ def _check_value(spec: ModelSpec, key: str, value: Any) -> None:
         raise Refusal(400, f"Invalid value for '{key}': {problem}.", param=key, code=code)
 
 
-def validate(body: Any) -> tuple[ModelSpec, dict[str, Any]]:
+def validate(body: Any, as_of: date | None = None) -> tuple[ModelSpec, dict[str, Any]]:
     """The model and the request's fields with defaults filled in.
+
+    With ``as_of``, a model the API had shut down by that day is refused first,
+    as the API refuses it.
 
     Raises
     ------
@@ -165,6 +207,9 @@ def validate(body: Any) -> tuple[ModelSpec, dict[str, Any]]:
         raise Refusal(400, f"Invalid type for the request body: expected an object, but got "
                            f"{_json_type(body)} instead.", code="invalid_type")
     body = {key: value for key, value in body.items() if value is not None}  # null = omitted
+    named = body.get("model", capabilities.default_model_for(body))
+    if isinstance(named, str) and named in MODELS and shut_down(MODELS[named], as_of):
+        raise shut_down_refusal(named)
     if "prompt" not in body:
         raise Refusal(400, "Missing required parameter: 'prompt'.", param="prompt",
                       code="missing_required_parameter")
@@ -183,6 +228,13 @@ def validate(body: Any) -> tuple[ModelSpec, dict[str, Any]]:
             raise Refusal(400, f"Invalid value for '{second}': {second_value!r} cannot be sent "
                                f"with {first}={first_value!r}: {exclusion.reason}.",
                           param=second, code="invalid_value")
+    for rule in spec.requires:
+        if rule.problem(fields) is not None:
+            (trigger, trigger_value), allowed = rule.trigger, " or ".join(map(str, rule.values))
+            raise Refusal(400, f"Invalid value for '{rule.field}': {fields[rule.field]!r} cannot "
+                               f"be sent with {trigger}={trigger_value!r}: {rule.reason}; "
+                               f"supported values are: {allowed}.",
+                          param=rule.field, code="invalid_value")
     for name, condition in spec.when.items():
         if name not in body or fields[condition.field] in condition.values:
             continue
@@ -190,6 +242,8 @@ def validate(body: Any) -> tuple[ModelSpec, dict[str, Any]]:
             continue  # nothing changes: compression 100 with png is what png is anyway
         code, message = _NOT_APPLICABLE.get(name, ("invalid_value", "{name} applies only when "
                                                    "{field} is one of {values}, not {other}."))
+        if code.startswith("invalid_png_") and fields[condition.field] != "png":
+            code = "invalid_value"  # the API's code names png; its message names the format
         raise Refusal(400, message.format(
             name=name, field=condition.field, other=str(fields[condition.field]).upper(),
             values=", ".join(map(str, condition.values))), param=name, code=code)

@@ -25,7 +25,7 @@ import ipywidgets as widgets
 import traitlets
 from traitlets import TraitError
 
-from ..capabilities import FIELDS, MODELS, Choice, IntRange, Text, models_taking
+from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
 from .widgets import close_tree
 
@@ -93,8 +93,14 @@ _LABELS = {
     "model": "Model", "n": "Images", "quality": "Quality", "response_format": "Response",
     "size": "Size", "style": "Style", "background": "Background", "output_format": "Format",
     "output_compression": "Compression", "moderation": "Moderation", "stream": "Stream",
-    "partial_images": "Partials", "user": "User id",
+    "partial_images": "Partials", "user": "User id", "complexity": "Complexity",
+    "frame_count": "GIF frames", "frame_duration_ms": "Frame ms",
 }
+
+
+def _kind_of(name: str) -> object:
+    """The kind of ``name`` in the first model that takes it: it decides the control."""
+    return next((spec.kind(name) for spec in MODELS.values() if name in spec.fields), None)
 
 
 def _takers(name: str) -> str:
@@ -147,17 +153,20 @@ class Controls(widgets.VBox):
         label = _LABELS.get(name, name)
         style = {"description_width": "90px"}
         layout = widgets.Layout(width="245px")
+        kind = _kind_of(name)
         if name == "model":
-            return widgets.Dropdown(options=list(MODELS), value=self.params.model,
-                                    description=label, style=style, layout=layout)
-        if name == "stream":
+            # Labels say which models the API shut down: "dall-e-3 · retired 2026-05-12".
+            return widgets.Dropdown(options=[(spec.label(), spec.name) for spec in MODELS.values()],
+                                    value=self.params.model, description=label, style=style,
+                                    layout=layout)
+        if isinstance(kind, Flag):
             return widgets.Checkbox(description=label, indent=True, style=style, layout=layout)
-        if name == "user":
+        if isinstance(kind, Text):
             return widgets.Text(description=label, placeholder="optional", style=style,
                                 layout=layout)
-        if name in ("n", "output_compression", "partial_images"):
-            return widgets.IntSlider(description=label, min=0, max=100, style=style, layout=layout,
-                                     continuous_update=False)
+        if isinstance(kind, IntRange):
+            return widgets.IntSlider(description=label, min=0, max=kind.high, style=style,
+                                     layout=layout, continuous_update=False)
         return widgets.Dropdown(options=[], description=label, style=style, layout=layout)
 
     # -- params -> widgets -------------------------------------------------------
@@ -186,6 +195,10 @@ class Controls(widgets.VBox):
         names.update(other for other, condition in spec.when.items() if condition.field == name)
         for exclusion in spec.exclusions:
             pair = {exclusion.first[0], exclusion.second[0]}
+            if name in pair:
+                names |= pair
+        for rule in spec.requires:
+            pair = {rule.trigger[0], rule.field}
             if name in pair:
                 names |= pair
         return names
@@ -224,20 +237,27 @@ class Controls(widgets.VBox):
                 if tuple(control.options) != options:
                     control.options = options
             elif isinstance(kind, IntRange):
-                # Widen first so neither bound ever refuses the other.
-                control.max = max(control.max, kind.high)
-                control.min = kind.low
-                control.max = kind.high
+                # What applies now (n is 1 while svg is chosen); widen first so neither
+                # bound ever refuses the other.
+                allowed = params.options(name) or (kind.low,)
+                control.max = max(control.max, max(allowed))
+                control.min = min(allowed)
+                control.max = max(allowed)
             if control.value != value and not (isinstance(kind, Text) and value is None):
                 control.value = value
             applies = params.supports(name)
-            single = isinstance(kind, IntRange) and kind.low == kind.high
+            single = isinstance(kind, IntRange) and len(params.options(name)) == 1
             control.disabled = not applies or single
             control.tooltip = self._tooltip(name, applies, single)
 
     def _tooltip(self, name: str, applies: bool, single: bool) -> str:
         spec = self.params.spec
         if single:
+            values = self.params.to_dict()
+            for rule in spec.requires:
+                if rule.field == name and rule.active(values):
+                    return (f"{name} is {getattr(self.params, name)} while {rule.trigger[0]} is "
+                            f"{rule.trigger[1]}: {rule.reason}")
             return f"{spec.name} takes only {getattr(self.params, name)}"
         condition = spec.when.get(name)
         if not applies and condition is not None:

@@ -4,6 +4,12 @@ Tiles carry only thumbnails. The full image crosses to the browser only when
 a person asks for it: the button sends a request, the kernel answers with the
 bytes as a binary buffer, and the browser builds a ``Blob`` from them. No
 ``data:`` URL and no base64 ever sits in widget state or in a saved notebook.
+
+The bytes are exactly the server's, an SVG's too, so they are never rendered
+as a document: Download hands them to a link with ``download`` set (saved,
+not opened); Enlarge shows them in an ``<img>`` (an SVG there runs no script
+and fetches nothing) and revokes the ``blob:`` URL once drawn, so "Open image
+in new tab" cannot open an SVG as a document of the notebook's origin.
 """
 
 from __future__ import annotations
@@ -62,11 +68,14 @@ function showOverlay(url, title) {
     "position:fixed;inset:0;z-index:10000;background:rgba(0,0,0,.85);display:flex;" +
     "align-items:center;justify-content:center;cursor:zoom-out";
   const img = document.createElement("img");
+  const revoke = () => URL.revokeObjectURL(url);  // drawn: the URL has done its work
+  img.addEventListener("load", revoke, { once: true });
+  img.addEventListener("error", revoke, { once: true });
   img.src = url;
   img.alt = title;
   img.style.cssText = "max-width:95vw;max-height:95vh;box-shadow:0 0 24px #000";
   overlay.appendChild(img);
-  const close = () => { overlay.remove(); URL.revokeObjectURL(url); };
+  const close = () => { overlay.remove(); revoke(); };
   overlay.addEventListener("click", close);
   overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
   document.body.appendChild(overlay);

@@ -6,6 +6,11 @@ every model, streaming or not. :meth:`ImageTile.show` fills a tile from an
 image at hand (one loaded from disk) and :meth:`ImageTile.fail` marks one
 failed before anything is sent. Thumbnails are made on a worker thread; the
 tile's widgets are changed only on the event loop's thread.
+
+Every image is shown by an ``Image`` widget, in the browser an ``<img>``: a PNG
+thumbnail, an animated GIF thumbnail, or an SVG (wrapped, see
+``imaging.thumbnail``), where a ``<script>`` or ``onload`` in it cannot run and
+nothing it references is fetched. No image ever goes into an HTML widget.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from traitlets import Any as AnyTrait, Unicode
 
 from ..capabilities import image_cost, parse_size
 from ..errors import ParamsError
-from ..imaging import thumbnail
+from ..imaging import Thumbnail, thumbnail
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
 from ..store import download_name
@@ -164,7 +169,7 @@ class ImageTile(widgets.VBox):
         if self.started is not None:
             self.elapsed = time.monotonic() - self.started
         with self.hold_sync():
-            self.image.value = thumb
+            self._set_image(thumb)
             self.image.layout.height = "auto"
             self.result = image
             self.caption.value = self._caption_html(image)
@@ -194,11 +199,18 @@ class ImageTile(widgets.VBox):
             index = (self.last_partial.partial_index + 1) if self.last_partial else 0
             self.header.value = f"partial {index} of {self._partials_expected} · {seconds:.0f} s"
 
-    def _show_partial(self, partial: PartialImage, thumb: bytes) -> None:
+    def _show_partial(self, partial: PartialImage, thumb: Thumbnail) -> None:
         self.last_partial = partial
-        self.image.value = thumb  # in place: no new widget per chunk
+        self._set_image(thumb)
         self._set_status("partial")
         self.tick()
+
+    def _set_image(self, thumb: Thumbnail) -> None:
+        # In place, format and bytes in one message: no new widget per chunk, and the
+        # browser never reads GIF or SVG bytes under the previous image's type.
+        with self.image.hold_sync():
+            self.image.format = thumb.format
+            self.image.value = thumb.data
 
     def _finish_with(self, status: str, text: str) -> None:
         self._set_status(status)

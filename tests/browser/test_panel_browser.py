@@ -69,7 +69,11 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     page.keyboard.press("Escape")
     page.wait_for_selector(".iw-enlarged", state="detached")
 
-    page.select_option(".iw-field-model select", "dall-e-3")
+    models = page.eval_on_selector_all(".iw-field-model select option", "els => els.map(e => e.value)")
+    # The dropdown marks the models the API shut down; the emulator still serves them.
+    (dall_e_3,) = [label for label in models if label.split(" ")[0] == "dall-e-3"]
+    assert dall_e_3 == "dall-e-3 · retired 2026-05-12"
+    page.select_option(".iw-field-model select", dall_e_3)
     page.wait_for_selector(".iw-field-style", state="visible")
     page.wait_for_selector(".iw-field-background", state="hidden")
     sizes = page.eval_on_selector_all(".iw-field-size select option", "els => els.map(e => e.value)")

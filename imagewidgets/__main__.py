@@ -62,6 +62,13 @@ def _demo(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "jupyterlab", str(notebook)])
 
 
+def _models(_args: argparse.Namespace) -> int:
+    from .catalog import models_markdown
+
+    print(models_markdown(), end="")
+    return 0
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="answer as the API on this day (YYYY-MM-DD): refuse the models "
                             "shut down by then (default: serve every model)")
     serve.set_defaults(run=_serve)
+    models = commands.add_parser("models", help="print the README's table of every known model")
+    models.set_defaults(run=_models)
     demo = commands.add_parser("demo", help="JupyterLab on the quickstart notebook")
     demo.add_argument("notebook", nargs="?", default="notebooks/01_quickstart.ipynb")
     demo.set_defaults(run=_demo)

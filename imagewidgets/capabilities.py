@@ -565,14 +565,15 @@ def image_cost(
 
 
 def default_model(on: date | None = None) -> str:
-    """The newest general model that is live on ``on`` (default: :func:`today`).
+    """The newest general model released and not yet shut down on ``on`` (default: :func:`today`).
 
     Snapshots and models the API has shut down are never the default; among
     models released the same day, the one listed first in the catalog wins.
     """
+    on = on or today()
     candidates = [spec for spec in MODELS.values()
                   if spec.general and spec.snapshot_of is None and spec.released is not None
-                  and not spec.retired(on)]
+                  and spec.released <= on and not spec.retired(on)]
     if not candidates:
         return next(iter(MODELS))
     newest = max(spec.released for spec in candidates if spec.released is not None)

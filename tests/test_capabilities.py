@@ -50,10 +50,37 @@ EXPECTED: dict[str, dict[str, tuple[tuple[object, ...], object]]] = {
         "n": ((1,), 1),
     },
     **{name: GPT_FIELDS for name in GPT},
+    "gpt-image-1.5-2025-12-16": GPT_FIELDS,
+    "gpt-image-2-2026-04-21": GPT_FIELDS,
 }
-PROMPT_MAX = {"dall-e-2": 1000, "dall-e-3": 4000, **{name: 32000 for name in GPT}}
-OPTION_FIELDS = ["n", "quality", "response_format", "size", "style", "background",
-                 "output_format", "output_compression", "moderation", "stream", "partial_images"]
+# Today's families: 2.5 adds xhigh and max (openai 3.57's types); 2.6 adds complexity,
+# gif and svg, and the GIF's frames.
+GPT_2_5_FIELDS = {**GPT_FIELDS,
+                  "quality": (("auto", "high", "medium", "low", "xhigh", "max"), "auto")}
+GPT_2_6_FIELDS = {
+    **GPT_FIELDS,
+    "complexity": (("low", "medium", "high"), "high"),
+    "output_format": (("png", "jpeg", "webp", "gif", "svg"), "png"),
+    "frame_count": (tuple(range(2, 17)), 9),
+    "frame_duration_ms": (tuple(range(10, 655_351)), 200),
+}
+for _name in ("gpt-image-2.5-flare", "gpt-image-2.5-flare-2026-09-08", "gpt-image-2.5-sunburst",
+              "gpt-image-2.5-sunburst-2026-09-08"):
+    EXPECTED[_name] = GPT_2_5_FIELDS
+for _name in ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst"):
+    EXPECTED[_name] = GPT_2_6_FIELDS
+PROMPT_MAX = {"dall-e-2": 1000, "dall-e-3": 4000,
+              **{name: 32000 for name in EXPECTED if name.startswith(("gpt", "chatgpt"))}}
+OPTION_FIELDS = ["n", "quality", "complexity", "response_format", "size", "style", "background",
+                 "output_format", "output_compression", "frame_count", "frame_duration_ms",
+                 "moderation", "stream", "partial_images"]
+
+
+def test_the_table_below_covers_every_model_and_field() -> None:
+    import imagewidgets.capabilities as capabilities
+
+    assert set(EXPECTED) == set(MODELS)
+    assert set(OPTION_FIELDS) == set(capabilities.FIELDS) - {"prompt", "model", "user"}
 
 
 def test_registry_holds_the_seed_models_and_gpt_image_2() -> None:
@@ -74,7 +101,7 @@ def test_every_model_and_field(model: str, field: str) -> None:
     assert set(kind.values) == set(values)  # type: ignore[union-attr]
     assert kind.default == default
     assert all(spec.allows(field, value) for value in values)
-    bad = "bogus" if isinstance(default, str) else 999 if field != "stream" else "yes"
+    bad = "bogus" if isinstance(default, str) else 10**9 if field != "stream" else "yes"
     message = spec.value_problem(field, bad)
     assert message is not None and field in message
     if isinstance(default, str):
@@ -210,7 +237,9 @@ def test_models_taking_reads_the_table_in_order() -> None:
 
     assert known(models_taking("style")) == ("dall-e-3",)
     assert known(models_taking("response_format")) == ("dall-e-2", "dall-e-3")
-    assert known(models_taking("stream")) == tuple(GPT)
+    gpt_in_table_order = tuple(name for name in MODELS if name in EXPECTED and "dall-e" not in name)
+    assert known(models_taking("stream")) == gpt_in_table_order
+    assert known(models_taking("complexity")) == ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst")
     assert models_taking("prompt") == tuple(MODELS) == models_taking("model")
     assert models_taking("colour") == ()
     register_model(ModelSpec.like("dall-e-3", name="my-dalle"))

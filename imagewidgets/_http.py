@@ -1,4 +1,4 @@
-"""httpx steps that a double Cancel cannot cut short, and the one way a body is read.
+"""httpx steps that a double Cancel cannot cut short, the one way a body is read, and deadlines.
 
 A Cancel that lands while httpx sends or closes would leave its connection
 checked out of the pool; a second Cancel while cleaning up, the same. These
@@ -10,15 +10,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import httpx
 
 from .errors import APIConnectionError, APITimeoutError
 
-__all__ = ["guarded", "read_body", "release", "wait_out"]
+__all__ = ["Timeouts", "guarded", "read_body", "release", "wait_out"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds: to connect, of read inactivity, and for a whole request.
+
+    A high-quality image can take well over a minute before its first byte,
+    so the read limit is generous; ``total`` bounds everything, retries included.
+    """
+
+    connect: float = 10.0
+    read: float = 180.0
+    total: float = 600.0
+
+    @classmethod
+    def of(cls, value: float | Timeouts | httpx.Timeout | None) -> Timeouts:
+        if value is None:
+            return cls()
+        if isinstance(value, Timeouts):
+            return value
+        if isinstance(value, httpx.Timeout):
+            read = value.read if value.read is not None else cls.read
+            return cls(connect=value.connect or cls.connect, read=read, total=max(read, cls.total))
+        seconds = float(value)
+        return cls(connect=min(cls.connect, seconds), read=min(cls.read, seconds), total=seconds)
 
 
 async def guarded(step: Awaitable[T]) -> T:

@@ -18,14 +18,13 @@ import os
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from . import _wire, capabilities
-from ._http import guarded, read_body, release, wait_out
+from ._http import Timeouts, guarded, read_body, release, wait_out
 from ._wire import Answer, EventStream, ModelInfo, retry_delay
 from .errors import (
     APIConnectionError,
@@ -37,7 +36,7 @@ from .errors import (
     ModelRetiredError,
     StreamIncompleteError,
 )
-from .imaging import inspect
+from .imaging import inspect_off_loop as _inspect
 from .params import ImageParams
 from .results import GeneratedImage, Generation, PartialImage
 
@@ -48,31 +47,6 @@ logger = logging.getLogger("imagewidgets")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
 _ERROR_BODY_LIMIT = 65_536
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds: to connect, of read inactivity, and for a whole request.
-
-    A high-quality image can take well over a minute before its first byte,
-    so the read limit is generous; ``total`` bounds everything, retries included.
-    """
-
-    connect: float = 10.0
-    read: float = 180.0
-    total: float = 600.0
-
-    @classmethod
-    def of(cls, value: float | Timeouts | httpx.Timeout | None) -> Timeouts:
-        if value is None:
-            return cls()
-        if isinstance(value, Timeouts):
-            return value
-        if isinstance(value, httpx.Timeout):
-            read = value.read if value.read is not None else cls.read
-            return cls(connect=value.connect or cls.connect, read=read, total=max(read, cls.total))
-        seconds = float(value)
-        return cls(connect=min(cls.connect, seconds), read=min(cls.read, seconds), total=seconds)
 
 
 class ImagesClient:
@@ -458,16 +432,6 @@ class _FanOut:
             task.cancel()
         if self._tasks:
             await wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
-
-
-_INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond
-
-
-async def _inspect(data: bytes) -> tuple[str, int, int]:
-    """Check untrusted bytes; large ones on a worker thread so the loop never stalls."""
-    if len(data) <= _INLINE_INSPECT:
-        return inspect(data)
-    return await asyncio.to_thread(inspect, data)
 
 
 async def _error_of(response: httpx.Response) -> APIError:

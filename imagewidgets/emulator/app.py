@@ -38,7 +38,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -47,21 +47,19 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import capabilities
-from ..capabilities import MODELS, ModelSpec, parse_size
+from ..capabilities import ModelSpec, parse_size
+from . import models
 from .faults import NO_FAULT, DropConnection, Fault, FaultQueue, parse_fault_header
 from .render import Render, final_bytes, partial_bytes
 from .validation import (
     Refusal,
     check_auth,
     content_refusal,
-    shut_down,
-    shut_down_refusal,
-    unknown_model_refusal,
     validate,
 )
 
@@ -321,45 +319,6 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
 _MIME = {"svg": "image/svg+xml"}
 
 
-# -- models --------------------------------------------------------------------
-
-
-def _model_object(spec: ModelSpec) -> dict[str, Any]:
-    """A model as ``GET /v1/models`` describes it."""
-    released = spec.released
-    created = (int(datetime(released.year, released.month, released.day, tzinfo=UTC).timestamp())
-               if released else 0)
-    return {"id": spec.name, "object": "model", "created": created, "owned_by": "system",
-            "shutdown_date": spec.shutdown.isoformat() if spec.shutdown else None}
-
-
-async def list_models(request: Request) -> Response:
-    """``GET /v1/models``: every model served, shut-down ones left out when ``as_of`` is set."""
-    state: EmulatorState = request.app.state.emulator
-    try:
-        check_auth(state.api_key, request)
-    except Refusal as refusal:
-        return refusal.response()
-    data = [_model_object(spec) for spec in list(MODELS.values()) if not shut_down(spec, state.as_of)]
-    return JSONResponse({"object": "list", "data": data})
-
-
-async def retrieve_model(request: Request) -> Response:
-    """``GET /v1/models/{model}``: one model, or 404 ``model_not_found``."""
-    state: EmulatorState = request.app.state.emulator
-    name = request.path_params["model"]
-    try:
-        check_auth(state.api_key, request)
-        spec = MODELS.get(name)
-        if spec is None:
-            raise unknown_model_refusal(name)
-        if shut_down(spec, state.as_of):
-            raise shut_down_refusal(name)
-    except Refusal as refusal:
-        return refusal.response()
-    return JSONResponse(_model_object(spec))
-
-
 async def image_file(request: Request) -> Response:
     """``GET /v1/images/files/{name}``: an image handed out as a URL, until it expires."""
     state: EmulatorState = request.app.state.emulator
@@ -408,8 +367,8 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
         routes=[
             Route("/v1/images/generations", generations, methods=["POST"]),
             Route("/v1/images/files/{name}", image_file, methods=["GET"], name="image_file"),
-            Route("/v1/models", list_models, methods=["GET"]),
-            Route("/v1/models/{model}", retrieve_model, methods=["GET"]),
+            Route("/v1/models", models.list_models, methods=["GET"]),
+            Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
         ],
         middleware=[Middleware(_RequestIds)],
         exception_handlers={HTTPException: _http_error},

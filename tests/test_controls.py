@@ -146,3 +146,20 @@ def test_ctrl_enter_submits() -> None:
     assert submitted == ["yes"]
     assert repr(box) == "PromptBox(len=1)"
     controls.close()
+
+
+def test_set_models_restricts_the_dropdown_and_keeps_labels() -> None:
+    params = iw.ImageParams(model="gpt-image-2", prompt="x")
+    controls = Controls(params)
+    dropdown = controls.widgets["model"]
+    controls.set_models(["dall-e-3", "gpt-image-2", "no-such-model"])
+    assert list(dropdown.options) == [("dall-e-3 · retired 2026-05-12", "dall-e-3"),
+                                      ("gpt-image-2", "gpt-image-2")]
+    assert dropdown.value == "gpt-image-2" and params.model == "gpt-image-2"
+    # The params' own model stays listed, so the dropdown always shows what they hold.
+    params.model = "gpt-image-2.6-sunburst"
+    assert dropdown.value == "gpt-image-2.6-sunburst"
+    assert controls.models == ("dall-e-3", "gpt-image-2", "gpt-image-2.6-sunburst")
+    controls.set_models(None)
+    assert controls.models == tuple(iw.MODELS)
+    controls.close()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
 
+import httpx
 import ipywidgets as widgets
 import pytest
 from ipywidgets.widgets.widget import _instances
@@ -278,3 +281,113 @@ class _NoClient:
 
     def stream(self, *_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("no request expected")
+
+
+# -- lifecycle: the note, the refusal, the models the server offers -----------------------
+
+
+def _note(panel: ImagePanel) -> str:
+    return html.unescape(panel.model_note.value)
+
+
+async def test_note_on_the_emulator_says_it_still_serves_a_retired_model(
+        client: iw.ImagesClient) -> None:
+    panel = _panel(client, model="gpt-image-2")
+    assert panel.model_note.value == ""  # a live model needs no note
+    panel.params.model = "dall-e-3"
+    note = _note(panel)
+    assert "dall-e-3" in note and "2026-05-12" in note and "gpt-image-2.5-sunburst" in note
+    assert "emulator still serves it" in note and "Nothing is sent" not in note
+    panel.params.model = "gpt-image-2.6-sunburst"
+    assert panel.model_note.value == ""
+    panel.close()
+
+
+async def test_retired_model_against_the_api_is_refused_before_any_tile() -> None:
+    # Port 9 (discard) is closed: a request would fail with a connection error, not the refusal.
+    async with iw.ImagesClient(api_key="k", base_url="http://127.0.0.1:9/v1",
+                               max_retries=0) as api:
+        panel = ImagePanel(client=api, params=iw.ImageParams(
+            model="dall-e-3", prompt="A red fox <b>", size="1792x1024"))
+        assert "Nothing is sent" in _note(panel)
+        assert "allow_retired=True" in _note(panel)
+        assert panel.model_note._dom_classes == ("iw-model-note",)
+        tiles = await panel.generate()
+        assert tiles == [] and panel.tiles == []
+        status = html.unescape(panel.status.value)
+        assert "gpt-image-2.5-sunburst" in status and "nothing was sent" in status
+        assert panel.params.model == "dall-e-3" and panel.params.prompt == "A red fox <b>"
+        assert panel.params.size == "1792x1024"  # no setting lost
+        panel.close()
+
+
+async def test_retiring_model_is_noted_but_still_generates(client: iw.ImagesClient) -> None:
+    panel = _panel(client, model="gpt-image-1.5")
+    note = _note(panel)
+    assert "shuts gpt-image-1.5 down on 2026-12-01" in note and "gpt-image-2.6-sunburst" in note
+    assert [tile.status for tile in await panel.generate()] == ["done"]
+    panel.close()
+
+
+def _offered(panel: ImagePanel) -> list[str]:
+    return [name for _label, name in panel.controls.widgets["model"].options]
+
+
+async def test_available_models_are_those_the_emulator_lists(
+        client: iw.ImagesClient, http: httpx.Client) -> None:
+    listed = [entry["id"] for entry in http.get("/models").json()["data"]]
+    panel = ImagePanel(client=client, models="available")
+    await panel.load_models()
+    assert sorted(_offered(panel)) == sorted(listed)
+    panel.close()
+
+
+async def test_available_models_leave_out_what_the_api_shut_down() -> None:
+    iw.capabilities.set_today(date(2026, 12, 2))
+    with serve(port=0, as_of="2026-12-02") as later:
+        async with iw.ImagesClient(api_key="k", base_url=later.url, max_retries=0,
+                                   is_emulator=True) as api:
+            panel = ImagePanel(client=api, params=iw.ImageParams(model="dall-e-3"),
+                               models="available")
+            offered = await panel.load_models()
+            assert _offered(panel) == list(offered)
+            assert "dall-e-3" not in offered and "gpt-image-1.5" not in offered
+            assert "gpt-image-2.6-sunburst" in offered
+            # dall-e-3 is no longer offered: the panel moves to the default model
+            assert panel.params.model == iw.capabilities.default_model()
+            assert panel.controls.widgets["model"].value == panel.params.model
+            panel.close()
+
+
+async def test_available_models_name_an_unknown_image_model_and_the_way_in(
+        client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    future = "gpt-image-2.7-comet"
+    real = client.list_models
+
+    async def with_future() -> list[iw.ModelInfo]:
+        return [*await real(), iw.ModelInfo(id=future), iw.ModelInfo(id="whisper-1")]
+
+    monkeypatch.setattr(client, "list_models", with_future)
+    panel = ImagePanel(client=client, models="available")
+    await panel.load_models()
+    assert future not in _offered(panel) and "whisper-1" not in _offered(panel)
+    note = _note(panel)
+    assert f'iw.register_model(iw.ModelSpec.like("gpt-image-2.6-flare", name="{future}"))' in note
+    assert "whisper-1" not in note
+    panel.close()
+
+
+async def test_available_models_load_by_themselves_when_a_loop_runs(
+        client: iw.ImagesClient) -> None:
+    panel = ImagePanel(client=client, params=iw.ImageParams(model="gpt-image-2"),
+                       models="available")
+    await _settle(panel)
+    assert set(_offered(panel)) == set(iw.MODELS)  # the emulator, without as_of, lists all
+    assert panel.params.model == "gpt-image-2"
+    panel.close()
+
+
+def test_models_takes_only_none_or_available() -> None:
+    with pytest.raises(ValueError, match="'everything'"):
+        ImagePanel(client=iw.ImagesClient(api_key="k", base_url="http://127.0.0.1:9/v1"),
+                   models="everything")  # type: ignore[arg-type]

@@ -126,6 +126,7 @@ class Controls(widgets.VBox):
     def __init__(self, params: ImageParams) -> None:
         self.params = params
         self._syncing = False
+        self._models: tuple[str, ...] | None = None  # None: every model of the table
         self._shown_model = params.model  # the model every control was last refreshed for
         self.prompt = PromptBox(value=params.prompt)
         self.prompt.add_class("iw-prompt")
@@ -155,10 +156,8 @@ class Controls(widgets.VBox):
         layout = widgets.Layout(width="245px")
         kind = _kind_of(name)
         if name == "model":
-            # Labels say which models the API shut down: "dall-e-3 · retired 2026-05-12".
-            return widgets.Dropdown(options=[(spec.label(), spec.name) for spec in MODELS.values()],
-                                    value=self.params.model, description=label, style=style,
-                                    layout=layout)
+            return widgets.Dropdown(options=self._model_options(), value=self.params.model,
+                                    description=label, style=style, layout=layout)
         if isinstance(kind, Flag):
             return widgets.Checkbox(description=label, indent=True, style=style, layout=layout)
         if isinstance(kind, Text):
@@ -232,7 +231,11 @@ class Controls(widgets.VBox):
                 return
             control.layout.display = None
             kind = spec.kind(name) if name != "model" else None
-            if isinstance(kind, Choice):
+            if name == "model":
+                options = self._model_options()
+                if tuple(control.options) != options:
+                    control.options = options
+            elif isinstance(kind, Choice):
                 options = params.options(name)
                 if tuple(control.options) != options:
                     control.options = options
@@ -249,6 +252,27 @@ class Controls(widgets.VBox):
             single = isinstance(kind, IntRange) and len(params.options(name)) == 1
             control.disabled = not applies or single
             control.tooltip = self._tooltip(name, applies, single)
+
+    def set_models(self, names: Iterable[str] | None) -> None:
+        """Offer only ``names`` in the model dropdown (None: every model of the table).
+
+        Names the table does not know are left out; the params' own model stays
+        listed even when not among ``names``, since the dropdown shows what the
+        params hold. Options keep their lifecycle labels.
+        """
+        self._models = None if names is None else tuple(n for n in names if n in MODELS)
+        with self._syncing_from_params():
+            self._refresh_control("model")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model names the dropdown offers, in the table's order."""
+        return tuple(name for _label, name in self._model_options())
+
+    def _model_options(self) -> tuple[tuple[str, str], ...]:
+        # Labels say which models the API shut down: "dall-e-3 · retired 2026-05-12".
+        wanted = set(MODELS) if self._models is None else {*self._models, self.params.model}
+        return tuple((spec.label(), spec.name) for spec in MODELS.values() if spec.name in wanted)
 
     def _tooltip(self, name: str, applies: bool, single: bool) -> str:
         spec = self.params.spec

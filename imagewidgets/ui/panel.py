@@ -6,18 +6,25 @@ reported), so the kernel stays responsive (another cell runs while images
 stream). A second Generate while one runs starts a new row; Cancel stops every
 request in flight. The parameters are checked once per Generate, where the
 request body is built; each tile sends that checked body.
+
+A model the API has shut down is named in a note under the controls; against
+a server that is not the emulator, Generate refuses it before building a tile
+(nothing is sent) unless the client has ``allow_retired``. With
+``models="available"`` the model dropdown offers only what ``GET /v1/models``
+lists.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..errors import ParamsError
+from ..capabilities import MODELS, default_model
+from ..errors import ModelRetiredError, ParamsError
 from ..params import ImageParams, RequestBody
 from .controls import Controls
 from .grid import ImageGrid
@@ -28,7 +35,10 @@ from .widgets import STYLE, close_tree
 if TYPE_CHECKING:
     from ..client import ImagesClient
 
-__all__ = ["EMULATOR_BANNER", "ImagePanel"]
+__all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "ImagePanel"]
+
+IMAGE_MODEL_PREFIXES = ("gpt-image", "dall-e", "chatgpt-image")
+"""How a listed model id looks when it is an image model the table may not know yet."""
 
 EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
 
@@ -45,6 +55,10 @@ class ImagePanel(widgets.VBox):
         The parameters the controls edit; defaults to streaming two partials.
     thumbnail_size : int
         Longest side, in pixels, of the thumbnails sent to the browser.
+    models : {None, "available"}
+        None offers every model of the table; ``"available"`` only the image
+        models the server lists (``GET /v1/models``), read in a task started
+        here when a loop runs, or by ``await panel.load_models()``.
 
     Examples
     --------
@@ -54,7 +68,10 @@ class ImagePanel(widgets.VBox):
     """
 
     def __init__(self, client: ImagesClient | None = None, params: ImageParams | None = None,
-                 *, thumbnail_size: int = 384) -> None:
+                 *, thumbnail_size: int = 384,
+                 models: Literal["available"] | None = None) -> None:
+        if models not in (None, "available"):
+            raise ValueError(f"models {models!r} is not allowed; choose None or 'available'")
         if client is None:
             from ..connect import default_client
 
@@ -81,10 +98,23 @@ class ImagePanel(widgets.VBox):
             f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
             if getattr(client, "is_emulator", False) else "")
         self.banner.add_class("iw-banner-box")
+        self.model_note = widgets.HTML("")
+        self.model_note.add_class("iw-model-note")
+        self._unlisted: tuple[str, ...] = ()  # image models the server lists, the table not
         self._style = widgets.HTML(STYLE)
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
-        super().__init__([self._style, self.banner, self.controls, buttons, self.grid])
+        super().__init__([self._style, self.banner, self.controls, self.model_note, buttons,
+                          self.grid])
         self.add_class("iw-panel")
+        self.params.observe(self._on_model, names="model")
+        self._update_note()
+        if models == "available":
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass  # no loop here (a script): ``await panel.load_models()`` does it later
+            else:
+                self.jobs.spawn(self.load_models())
 
     # -- public -----------------------------------------------------------------
 
@@ -106,6 +136,7 @@ class ImagePanel(widgets.VBox):
         """
         try:
             body = self.params.to_request()  # the one check of this request
+            self._check_retired()
         except ParamsError as error:
             self.status.value = '<span class="iw-error">' + "<br>".join(
                 html.escape(problem) for problem in error.problems) + "</span>"
@@ -124,6 +155,31 @@ class ImagePanel(widgets.VBox):
         await self.jobs.run_tiles(tiles, self.client, bodies)
         return tiles
 
+    async def load_models(self) -> tuple[str, ...]:
+        """Offer in the model dropdown only the image models the server lists.
+
+        Listed image models the table does not know are named in the note with
+        the way in (``register_model``). When the current model is not offered,
+        the params switch to the default model if offered, else the first one.
+        Returns the names offered; when the server lists none the table knows,
+        every model stays offered and the note says so.
+        """
+        listed = [info.id for info in await self.client.list_models()]
+        offered = tuple(name for name in MODELS if name in listed)
+        self._unlisted = tuple(dict.fromkeys(
+            name for name in listed
+            if name not in MODELS and name.startswith(IMAGE_MODEL_PREFIXES)))
+        if not offered:
+            self.controls.set_models(None)
+            self._update_note(nothing_offered=True)
+            return tuple(MODELS)
+        if self.params.model not in offered:
+            fallback = default_model()
+            self.params.model = fallback if fallback in offered else offered[0]
+        self.controls.set_models(offered)
+        self._update_note()
+        return offered
+
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""
         self.jobs.cancel_all()
@@ -133,6 +189,7 @@ class ImagePanel(widgets.VBox):
         if self.comm is None:
             return  # already closed (ipywidgets calls close() again from __del__)
         self.cancel()
+        self.params.unobserve(self._on_model, names="model")
         self.controls.close()
         self.grid.close()
         close_tree(self)
@@ -141,6 +198,44 @@ class ImagePanel(widgets.VBox):
         return f"ImagePanel(model={self.params.model!r}, tiles={len(self.tiles)})"
 
     # -- internals --------------------------------------------------------------
+
+    def _sends_retired(self) -> bool:
+        """Whether the client sends a shut-down model (the emulator serves them)."""
+        return bool(getattr(self.client, "is_emulator", False)
+                    or getattr(self.client, "allow_retired", False))
+
+    def _check_retired(self) -> None:
+        # The client refuses too, but only once tiles exist; refusing here leaves none.
+        spec = self.params.spec
+        if spec.retired() and not self._sends_retired():
+            raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
+
+    def _on_model(self, _change: Any) -> None:
+        self._update_note()
+
+    def _update_note(self, *, nothing_offered: bool = False) -> None:
+        lines = []
+        spec = self.params.spec
+        note = spec.retirement_note()
+        if note is not None:
+            if not spec.retired():
+                lines.append(f"{spec.name}: {note}.")
+            elif getattr(self.client, "is_emulator", False):
+                lines.append(f"{spec.name}: {note}; the built-in emulator still serves it.")
+            elif getattr(self.client, "allow_retired", False):
+                lines.append(f"{spec.name}: {note}. ImagesClient(allow_retired=True) sends it "
+                             "anyway; expect the API to refuse it.")
+            else:
+                lines.append(f"{spec.name}: {note}. Nothing is sent "
+                             "(ImagesClient(allow_retired=True) sends it anyway).")
+        if nothing_offered:
+            lines.append("The server lists no image model the table knows; every model is "
+                         "offered.")
+        for name in self._unlisted:
+            lines.append(f"The server offers {name}, which the table does not know; to use it: "
+                         f'iw.register_model(iw.ModelSpec.like("gpt-image-2.6-flare", '
+                         f'name="{name}")), then make a new panel.')
+        self.model_note.value = "<br>".join(html.escape(line) for line in lines)
 
     def _on_generate_click(self, _button: Any = None) -> None:
         try:

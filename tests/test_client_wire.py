@@ -306,16 +306,23 @@ async def test_headers_sent() -> None:
     await client._http.aclose()
 
 
-async def test_url_downloads_carry_no_key() -> None:
-    seen: list[httpx.Request] = []
+def _url_answer(file: httpx.Response,
+                seen: list[httpx.Request] | None = None) -> Callable[[httpx.Request], httpx.Response]:
+    """A server answering with an image URL on files.test, which serves ``file``."""
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
+        if seen is not None:
+            seen.append(request)
         if request.url.host == "files.test":
-            return httpx.Response(200, content=PNG)
+            return file
         return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
 
-    client = _client(handler)
+    return handler
+
+
+async def test_url_downloads_carry_no_key() -> None:
+    seen: list[httpx.Request] = []
+    client = _client(_url_answer(httpx.Response(200, content=PNG), seen))
     result = await client.generate(prompt="x", model="dall-e-2", size="256x256")
     assert result.images[0].data == PNG
     assert "authorization" not in seen[1].headers
@@ -342,24 +349,14 @@ async def test_a_download_that_breaks_is_ours() -> None:
             yield PNG[:100]
             raise httpx.RemoteProtocolError("peer closed connection")
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "files.test":
-            return httpx.Response(200, stream=Broken())
-        return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
-
-    client = _client(handler)
+    client = _client(_url_answer(httpx.Response(200, stream=Broken())))
     with pytest.raises(iw.APIConnectionError, match="while downloading the image URL"):
         await client.generate(prompt="x", model="dall-e-2", size="256x256")
     await _close(client)
 
 
 async def test_a_download_error_status_explains() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "files.test":
-            return httpx.Response(500, text="storage is down")
-        return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
-
-    client = _client(handler)
+    client = _client(_url_answer(httpx.Response(500, text="storage is down")))
     with pytest.raises(iw.ServerError, match="storage is down"):
         await client.generate(prompt="x", model="dall-e-2", size="256x256")
     await _close(client)

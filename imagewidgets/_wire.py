@@ -38,7 +38,7 @@ from .errors import (
 )
 from .imaging import decode_base64
 from .params import ImageParams, RequestBody
-from .results import GeneratedImage, PartialImage, Usage
+from .results import GeneratedImage, PartialImage, Usage, count_or_zero
 
 __all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "ModelInfo", "StreamEvent", "answer_image",
            "api_error", "json_object", "parse_answer", "parse_models", "request_body", "retry_after",
@@ -236,7 +236,7 @@ def parse_answer(raw: bytes) -> Answer:
             images.append(AnswerImage(None, url, revised))
         else:
             images.append(AnswerImage(decode_base64(item.get("b64_json", "")), None, revised))
-    return Answer(images, Usage.from_api(answer.get("usage")), _int(answer.get("created")),
+    return Answer(images, Usage.from_api(answer.get("usage")), count_or_zero(answer.get("created")),
                   _rest(answer))
 
 
@@ -278,12 +278,12 @@ def stream_event(kind: str, data: str) -> StreamEvent | None:
     kind = str(payload.get("type") or kind)
     if kind.endswith("partial_image"):
         return StreamEvent(final=False, data=decode_base64(payload.get("b64_json", "")),
-                           partial_index=_int(payload.get("partial_image_index")),
-                           created=_int(payload.get("created_at")), fields=_rest(payload))
+                           partial_index=count_or_zero(payload.get("partial_image_index")),
+                           created=count_or_zero(payload.get("created_at")), fields=_rest(payload))
     if kind.endswith("completed"):
         return StreamEvent(final=True, data=decode_base64(payload.get("b64_json", "")),
                            usage=Usage.from_api(payload.get("usage")),
-                           created=_int(payload.get("created_at")), fields=_rest(payload))
+                           created=count_or_zero(payload.get("created_at")), fields=_rest(payload))
     raise APIError(f"the server sent an unknown stream event {kind!r}", status=200)
 
 
@@ -424,7 +424,7 @@ def parse_models(raw: bytes) -> list[ModelInfo]:
             continue
         owned_by = item.get("owned_by")
         models.append(ModelInfo(
-            id=item["id"], created=_int(item.get("created")),
+            id=item["id"], created=count_or_zero(item.get("created")),
             owned_by=owned_by if isinstance(owned_by, str) else "",
             shutdown_date=_day(item.get("shutdown_date")),
             extra={key: value for key, value in item.items() if key not in _MODEL_KEYS}))
@@ -483,10 +483,3 @@ def retry_delay(attempt: int, headers: Mapping[str, str] | None = None) -> float
     if asked is not None:
         return asked if asked <= MAX_RETRY_AFTER else None
     return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999 is infinity
-        return 0

@@ -33,15 +33,19 @@ class Usage:
         details = usage.get("input_tokens_details")
         details = details if isinstance(details, Mapping) else {}
         return cls(
-            input_tokens=_count(usage.get("input_tokens")),
-            output_tokens=_count(usage.get("output_tokens")),
-            total_tokens=_count(usage.get("total_tokens")),
-            text_tokens=_count(details.get("text_tokens")),
-            image_tokens=_count(details.get("image_tokens")),
+            input_tokens=count_or_zero(usage.get("input_tokens")),
+            output_tokens=count_or_zero(usage.get("output_tokens")),
+            total_tokens=count_or_zero(usage.get("total_tokens")),
+            text_tokens=count_or_zero(details.get("text_tokens")),
+            image_tokens=count_or_zero(details.get("image_tokens")),
         )
 
 
-def _count(value: Any) -> int:
+def count_or_zero(value: Any) -> int:
+    """A number from a server, leniently: anything missing or malformed is 0.
+
+    ``OverflowError`` too: JSON's ``1e999`` is infinity.
+    """
     try:
         return int(value or 0)
     except (TypeError, ValueError, OverflowError):

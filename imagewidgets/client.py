@@ -138,7 +138,7 @@ class ImagesClient:
         ``stream`` and ``partial_images`` are ignored here.
         """
         body = _wire.request_body(params, fields)
-        self._check_model(body)
+        self.check_model(body)
         return await self._generate_body(body, image_index)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
@@ -161,7 +161,7 @@ class ImagesClient:
             The stream ended, or broke, before its ``completed`` event.
         """
         body = _wire.request_body(params, fields)
-        self._check_model(body)
+        self.check_model(body)
         if not body.get("stream"):
             for image in (await self._generate_body(body, image_index)).images:
                 yield image
@@ -198,8 +198,14 @@ class ImagesClient:
 
     # -- requests ----------------------------------------------------------------
 
-    def _check_model(self, body: Mapping[str, Any]) -> None:
-        """Refuse, before sending, a model the API has shut down (see the class docstring)."""
+    def check_model(self, body: Mapping[str, Any]) -> None:
+        """Refuse, before sending, a model the API has shut down (see the class docstring).
+
+        Raises
+        ------
+        ModelRetiredError
+            Unless this client talks to the emulator or was made with ``allow_retired``.
+        """
         if self.is_emulator or self.allow_retired:
             return
         spec = capabilities.MODELS.get(str(body.get("model")))

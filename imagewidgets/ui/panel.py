@@ -24,7 +24,7 @@ import ipywidgets as widgets
 from traitlets import TraitError
 
 from ..capabilities import MODELS, default_model
-from ..errors import ModelRetiredError, ParamsError
+from ..errors import ParamsError
 from ..params import ImageParams, RequestBody
 from .controls import Controls
 from .grid import ImageGrid
@@ -136,7 +136,8 @@ class ImagePanel(widgets.VBox):
         """
         try:
             body = self.params.to_request()  # the one check of this request
-            self._check_retired()
+            # The client would refuse too, but only once tiles exist; asking it here leaves none.
+            self.client.check_model(body)
         except ParamsError as error:
             self.status.value = '<span class="iw-error">' + "<br>".join(
                 html.escape(problem) for problem in error.problems) + "</span>"
@@ -199,17 +200,6 @@ class ImagePanel(widgets.VBox):
 
     # -- internals --------------------------------------------------------------
 
-    def _sends_retired(self) -> bool:
-        """Whether the client sends a shut-down model (the emulator serves them)."""
-        return bool(getattr(self.client, "is_emulator", False)
-                    or getattr(self.client, "allow_retired", False))
-
-    def _check_retired(self) -> None:
-        # The client refuses too, but only once tiles exist; refusing here leaves none.
-        spec = self.params.spec
-        if spec.retired() and not self._sends_retired():
-            raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
-
     def _on_model(self, _change: Any) -> None:
         self._update_note()
 
@@ -233,7 +223,7 @@ class ImagePanel(widgets.VBox):
                          "offered.")
         for name in self._unlisted:
             lines.append(f"The server offers {name}, which the table does not know; to use it: "
-                         f'iw.register_model(iw.ModelSpec.like("gpt-image-2.6-flare", '
+                         f'iw.register_model(iw.ModelSpec.like("{default_model()}", '
                          f'name="{name}")), then make a new panel.')
         self.model_note.value = "<br>".join(html.escape(line) for line in lines)
 

@@ -363,31 +363,31 @@ class ImageParams(HasTraits):
             else:  # the one the user chose more recently wins; else the first of the pair
                 rank = {name: order.index(name) if name in order else -1 for name in (first, second)}
                 loser = second if rank[first] >= rank[second] else first
-            banned = first_value if loser == first else second_value
-            kind = spec.kind(loser)
-            assert isinstance(kind, Choice)
-            replacement = kind.default if kind.default != banned else next(
-                value for value in kind.values if value != banned
-            )
-            self._chosen.pop(loser, None)  # the later choice overrode it
-            with self._internal():
-                setattr(self, loser, replacement)
+            self._give_way(loser, first_value if loser == first else second_value)
         for rule in spec.requires:
             if rule.problem(self.to_dict()) is None:
                 continue
-            trigger, trigger_value = rule.trigger
+            if winner == rule.field:  # the restricted field was set last: the trigger gives way
+                self._give_way(*rule.trigger)
+                continue
+            # Else the field moves to its nearest allowed value, e.g. n 4 -> 1 for svg.
+            current = getattr(self, rule.field)
             with self._internal():
-                if winner == rule.field:  # the restricted field was set last: the trigger gives way
-                    kind = spec.kind(trigger)
-                    assert isinstance(kind, Choice)
-                    self._chosen.pop(trigger, None)
-                    setattr(self, trigger, kind.default if kind.default != trigger_value else next(
-                        value for value in kind.values if value != trigger_value))
-                else:  # the field moves to its nearest allowed value, e.g. n 4 -> 1 for svg
-                    current = getattr(self, rule.field)
-                    setattr(self, rule.field, min(rule.values, key=lambda value: (
-                        abs(value - current) if isinstance(value, int) and isinstance(current, int)
-                        else 0)))
+                setattr(self, rule.field, min(rule.values, key=lambda value: (
+                    abs(value - current) if isinstance(value, int) and isinstance(current, int)
+                    else 0)))
+
+    def _give_way(self, name: str, banned: Any) -> None:
+        """Move choice field ``name`` off ``banned``: to its default, else its first other value.
+
+        The user's choice of it is forgotten: a later choice overrode it.
+        """
+        kind = self.spec.kind(name)
+        assert isinstance(kind, Choice)
+        self._chosen.pop(name, None)
+        with self._internal():
+            setattr(self, name, kind.default if kind.default != banned else next(
+                value for value in kind.values if value != banned))
 
     def _restricted(self, name: str, value: Any) -> bool:
         """Whether a rule in force allows ``name`` only other values (n while svg is chosen)."""

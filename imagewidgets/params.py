@@ -165,8 +165,25 @@ class ImageParams(HasTraits):
         kind = spec.kind(name)
         if isinstance(kind, Text):
             return ()
-        return tuple(value for value in kind.values if not self._excluded(name, value)
-                     and not self._restricted(name, value))
+        values = self.to_dict()
+        banned, allowed = self._banned(name, values), self._allowed(name, values)
+        return tuple(value for value in kind.values
+                     if value not in banned and (allowed is None or value in allowed))
+
+    def bounds(self, name: str) -> tuple[int, int]:
+        """The lowest and highest value the integer field ``name`` takes now.
+
+        What :meth:`options` would give first and last, without listing them:
+        ``frame_duration_ms`` alone takes 655,341 values.
+        """
+        kind = self.spec.kind(name)
+        if not isinstance(kind, IntRange):
+            raise TypeError(f"{name} is not an integer field of {self.model}")
+        allowed = self._allowed(name, self.to_dict())
+        if allowed is None:
+            return kind.low, kind.high
+        inside = [value for value in allowed if kind.low <= value <= kind.high]
+        return min(inside), max(inside)
 
     def problems(self) -> list[str]:
         """Every reason this request cannot be sent, as sentences; [] when it can."""
@@ -389,14 +406,19 @@ class ImageParams(HasTraits):
             setattr(self, name, kind.default if kind.default != banned else next(
                 value for value in kind.values if value != banned))
 
-    def _restricted(self, name: str, value: Any) -> bool:
-        """Whether a rule in force allows ``name`` only other values (n while svg is chosen)."""
-        values = self.to_dict()
-        return any(rule.field == name and rule.active(values) and value not in rule.values
-                   for rule in self.spec.requires)
+    def _allowed(self, name: str, values: Mapping[str, Any]) -> frozenset[Any] | None:
+        """The only values rules in force leave ``name`` (n while svg is chosen); None: no limit."""
+        allowed: frozenset[Any] | None = None
+        for rule in self.spec.requires:
+            if rule.field == name and rule.active(values):
+                limit = frozenset(rule.values)
+                allowed = limit if allowed is None else allowed & limit
+        return allowed
 
-    def _excluded(self, name: str, value: Any) -> bool:
-        """Whether setting ``name`` to ``value`` would complete an excluded pair."""
-        values = {**self.to_dict(), name: value}
-        return any(name in exclusion.fields and exclusion.holds(values)
-                   for exclusion in self.spec.exclusions)
+    def _banned(self, name: str, values: Mapping[str, Any]) -> frozenset[Any]:
+        """The values of ``name`` that would complete an excluded pair with ``values``."""
+        return frozenset(
+            value for exclusion in self.spec.exclusions for value in (
+                bad for (field, bad), (other, other_value) in (
+                    (exclusion.first, exclusion.second), (exclusion.second, exclusion.first))
+                if field == name and values.get(other) == other_value))

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
+from imagewidgets.capabilities import IntRange
 from imagewidgets.errors import ParamsError
 from imagewidgets.params import OPTION_FIELDS
 
@@ -262,3 +263,16 @@ def test_any_sequence_of_assignments_leaves_a_sendable_or_explained_state(steps:
         assert body["output_format"] in ("jpeg", "webp")
     if "partial_images" in body:
         assert body["stream"] is True
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_bounds_are_the_first_and_last_option_of_every_integer_field(model: str) -> None:
+    # The sliders read bounds(): it must agree with options() without listing 655,341 values.
+    p = ImageParams(model=model, prompt="x")
+    for name, kind in p.spec.fields.items():
+        if isinstance(kind, IntRange):
+            options = p.options(name)
+            assert p.bounds(name) == (options[0], options[-1]), name
+    if p.spec.requires:
+        p.output_format = "svg"
+        assert p.bounds("n") == (1, 1) == (p.options("n")[0], p.options("n")[-1])

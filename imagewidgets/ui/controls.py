@@ -242,14 +242,14 @@ class Controls(widgets.VBox):
             elif isinstance(kind, IntRange):
                 # What applies now (n is 1 while svg is chosen); widen first so neither
                 # bound ever refuses the other.
-                allowed = params.options(name) or (kind.low,)
-                control.max = max(control.max, max(allowed))
-                control.min = min(allowed)
-                control.max = max(allowed)
+                low, high = params.bounds(name)
+                control.max = max(control.max, high)
+                control.min = low
+                control.max = high
             if control.value != value and not (isinstance(kind, Text) and value is None):
                 control.value = value
             applies = params.supports(name)
-            single = isinstance(kind, IntRange) and len(params.options(name)) == 1
+            single = isinstance(kind, IntRange) and len(set(params.bounds(name))) == 1
             control.disabled = not applies or single
             control.tooltip = self._tooltip(name, applies, single)
 

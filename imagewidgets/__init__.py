@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         PartialImage as PartialImage,
         Usage as Usage,
     )
+    from .ui.compare import CompareGrid as CompareGrid, compare as compare
     from .ui.panel import ImagePanel as ImagePanel
     from .ui.tile import ImageTile as ImageTile
 
@@ -71,6 +72,8 @@ _PUBLIC = {
     "PartialImage": "results",
     "Usage": "results",
     "ImagePanel": "ui.panel",
+    "CompareGrid": "ui.compare",
+    "compare": "ui.compare",
     "ImageTile": "ui.tile",
     **dict.fromkeys(_ERRORS, "errors"),
 }

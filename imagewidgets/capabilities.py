@@ -44,6 +44,7 @@ __all__ = [
     "describe_values",
     "image_cost",
     "models_taking",
+    "newest_models",
     "output_tokens",
     "parse_size",
     "register_model",
@@ -564,20 +565,30 @@ def image_cost(
     return output_tokens(quality, size) * price.image_output / 1_000_000
 
 
-def default_model(on: date | None = None) -> str:
-    """The newest general model released and not yet shut down on ``on`` (default: :func:`today`).
+def newest_models(on: date | None = None) -> tuple[str, ...]:
+    """The newest family: general models released last and not shut down on ``on``.
 
-    Snapshots and models the API has shut down are never the default; among
-    models released the same day, the one listed first in the catalog wins.
+    Snapshots are left out; the order is the catalog's. Today: the two
+    gpt-image-2.6 models. A comparison grid's default rows.
     """
     on = on or today()
     candidates = [spec for spec in MODELS.values()
                   if spec.general and spec.snapshot_of is None and spec.released is not None
                   and spec.released <= on and not spec.retired(on)]
     if not candidates:
-        return next(iter(MODELS))
+        return ()
     newest = max(spec.released for spec in candidates if spec.released is not None)
-    return next(spec.name for spec in candidates if spec.released == newest)
+    return tuple(spec.name for spec in candidates if spec.released == newest)
+
+
+def default_model(on: date | None = None) -> str:
+    """The newest general model released and not yet shut down on ``on`` (default: :func:`today`).
+
+    Snapshots and models the API has shut down are never the default; among
+    models released the same day, the one listed first in the catalog wins.
+    """
+    newest = newest_models(on)
+    return newest[0] if newest else next(iter(MODELS))
 
 
 def default_model_for(body: Mapping[str, Any]) -> str:

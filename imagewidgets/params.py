@@ -36,7 +36,7 @@ from .capabilities import (
 )
 from .errors import ParamsError
 
-__all__ = ["OPTION_FIELDS", "ImageParams", "RequestBody"]
+__all__ = ["OPTION_FIELDS", "ImageParams", "RequestBody", "closest_value"]
 
 OPTION_FIELDS = tuple(name for name in FIELDS if name not in ("prompt", "model"))
 """The fields whose allowed values depend on the model."""
@@ -50,7 +50,7 @@ class RequestBody(dict[str, Any]):
     """
 
 
-def _closest(spec: ModelSpec, name: str, wanted: Any) -> Any:
+def closest_value(spec: ModelSpec, name: str, wanted: Any) -> Any:
     """The allowed value of ``name`` nearest to ``wanted`` under ``spec``."""
     kind = spec.kind(name)
     if isinstance(kind, IntRange):
@@ -363,7 +363,7 @@ class ImageParams(HasTraits):
                 kind = spec.kind(name)
                 wanted = self._chosen.get(name, kind.default if current is None else current)
                 if not spec.allows(name, wanted):
-                    wanted = _closest(spec, name, wanted)
+                    wanted = closest_value(spec, name, wanted)
                 setattr(self, name, wanted)
             self._resolve_exclusions(winner=None)
 

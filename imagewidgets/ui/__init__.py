@@ -1,6 +1,7 @@
-"""The widgets: controls, tiles, grid, panel, and the jobs that run them. Imported lazily."""
+"""The widgets: controls, tiles, grid, panel, comparison grid, and the jobs that run them. Imported lazily."""
 
+from .compare import CompareGrid
 from .panel import ImagePanel
 from .tile import ImageTile
 
-__all__ = ["ImagePanel", "ImageTile"]
+__all__ = ["CompareGrid", "ImagePanel", "ImageTile"]

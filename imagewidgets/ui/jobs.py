@@ -139,6 +139,13 @@ class Jobs:
         for task in [*self._requests, *self._spawned]:
             task.cancel()
 
+    def cancel_tiles(self, tiles: Sequence[ImageTile]) -> None:
+        """Cancel the image requests of ``tiles`` only (one grid cell); the rest run on."""
+        wanted = {id(tile) for tile in tiles}
+        for task, tile in list(self._requests.items()):
+            if id(tile) in wanted:
+                task.cancel()
+
     def __repr__(self) -> str:
         return f"Jobs(in_flight={self.in_flight}, spawned={len(self._spawned)})"
 

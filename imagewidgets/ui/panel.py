@@ -34,6 +34,7 @@ from .widgets import STYLE, close_tree
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
+    from .compare import CompareGrid
 
 __all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "ImagePanel"]
 
@@ -106,6 +107,7 @@ class ImagePanel(widgets.VBox):
         super().__init__([self._style, self.banner, self.controls, self.model_note, buttons,
                           self.grid])
         self.add_class("iw-panel")
+        self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
         self._update_note()
         if models == "available":
@@ -181,6 +183,35 @@ class ImagePanel(widgets.VBox):
         self._update_note()
         return offered
 
+    def compare(self, rows: Any = None, columns: Any = None, *, repeats: int = 1,
+                title: str | None = None, adapt: bool = True) -> CompareGrid:
+        """A :class:`~imagewidgets.ui.compare.CompareGrid` from the current settings, started.
+
+        Same client; each sample's "Use settings" puts its settings back into
+        this panel. ``rows`` and ``columns`` as in ``CompareGrid``; show the
+        grid as the cell's value.
+        """
+        from .compare import CompareGrid  # the grid imports this module
+
+        grid = CompareGrid(self.params, rows, columns, repeats=repeats, client=self.client,
+                           title=title, adapt=adapt, on_use=self.use_settings)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # a script: ``await grid.run()``
+        else:
+            grid.start()
+        return grid
+
+    def use_settings(self, params: ImageParams) -> None:
+        """Put ``params`` into the controls (the model first); the panel's image count stays."""
+        settings = params.to_dict()
+        settings.pop("n", None)  # a tile made one image; keep the panel's count
+        try:
+            self.params.update(settings)
+        except TraitError as error:
+            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""
         self.jobs.cancel_all()
@@ -249,9 +280,4 @@ class ImagePanel(widgets.VBox):
             self.status.value = ""
 
     def _reuse(self, tile: ImageTile) -> None:
-        settings = tile.params.to_dict()
-        settings.pop("n", None)  # the tile made one image; keep the panel's count
-        try:
-            self.params.update(settings)
-        except TraitError as error:
-            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+        self.use_settings(tile.params)

@@ -101,6 +101,8 @@ class ImageTile(widgets.VBox):
                                     layout=widgets.Layout(width="auto"))
         self.reuse.add_class("iw-reuse")
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
+        if on_reuse is None:
+            self.reuse.layout.display = "none"  # nowhere to put the settings: no dead button
         self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
                                     layout=widgets.Layout(display="none", flex_flow="row wrap"))
         super().__init__([self.label, self.header, self.image, self.caption, self.actions],
@@ -178,6 +180,23 @@ class ImageTile(widgets.VBox):
             self.actions.layout.display = "flex"
         self._finish_with("done", "done" if self.elapsed is None else f"done in {self.elapsed:.1f} s")
 
+    @property
+    def tokens(self) -> int | None:
+        """The tokens the final image used, as the server reported them; None if unknown."""
+        usage = self.result.usage if self.result is not None else None
+        return usage.total_tokens if usage is not None else None
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars for the final image (from usage when reported); None if unknown or not done."""
+        image = self.result
+        if image is None:
+            return None
+        model, quality = self._model_and_quality(image)
+        usage = image.usage
+        return image_cost(model, quality, f"{image.width}x{image.height}",
+                          usage.__dict__ if usage else None)
+
     def fail(self, error: BaseException) -> None:
         """Mark this tile failed, ``error`` shown (escaped) in its caption.
 
@@ -224,23 +243,24 @@ class ImageTile(widgets.VBox):
     # -- what is shown ----------------------------------------------------------
 
     def _caption_html(self, image: GeneratedImage) -> str:
-        request = image.params or self.params.to_dict()
-        model = str(request.get("model", self.params.model))
-        quality = str(request.get("quality") or "auto")
-        size = f"{image.width}x{image.height}"
-        facts = [model, size, quality]
+        model, quality = self._model_and_quality(image)
+        facts = [model, f"{image.width}x{image.height}", quality]
         if self.elapsed is not None:  # unknown for an image shown from disk
             facts.append(f"{self.elapsed:.1f} s")
-        usage = image.usage
-        if usage is not None:
-            facts.append(f"{usage.total_tokens:,} tokens")
-        cost = image_cost(model, quality, size, usage.__dict__ if usage else None)
+        if self.tokens is not None:
+            facts.append(f"{self.tokens:,} tokens")
+        cost = self.cost
         if cost is not None:
             facts.append(f"${cost:.3f}")
         text = " · ".join(html.escape(fact) for fact in facts)
         if image.revised_prompt:
             text += f'<br><i class="iw-revised">revised: {html.escape(image.revised_prompt)}</i>'
         return text
+
+    def _model_and_quality(self, image: GeneratedImage) -> tuple[str, str]:
+        request = image.params or self.params.to_dict()
+        return (str(request.get("model", self.params.model)),
+                str(request.get("quality") or "auto"))
 
     @staticmethod
     def _error_html(error: BaseException) -> str:

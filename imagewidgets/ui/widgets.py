@@ -33,16 +33,25 @@ def close_tree(widget: Any) -> None:
 
 STYLE = """
 <style>
-.iw-panel .iw-banner { background: #fff4d6; border: 1px solid #e8c66a; padding: 4px 10px;
+.iw-root .iw-banner { background: #fff4d6; border: 1px solid #e8c66a; padding: 4px 10px;
   border-radius: 4px; color: #5c4400; }
-.iw-panel .iw-tile-image { background: repeating-linear-gradient(45deg, #f1f1f1, #f1f1f1 10px,
+.iw-root .iw-tile-image { background: repeating-linear-gradient(45deg, #f1f1f1, #f1f1f1 10px,
   #e6e6e6 10px, #e6e6e6 20px); }
-.iw-panel .iw-tile-caption, .iw-panel .iw-tile-status { font-size: 12px; line-height: 1.35; }
-.iw-panel .iw-error { color: #b00020; }
-.iw-panel .iw-count-over { color: #b00020; font-weight: bold; }
-.iw-panel .iw-status-failed { border-color: #e0a0a0 !important; }
-.iw-panel .iw-status-cancelled { opacity: .6; }
-.iw-panel .iw-prompt textarea { width: 100%; min-height: 4.5em; font-family: inherit;
+.iw-root .iw-tile-caption, .iw-root .iw-tile-status { font-size: 12px; line-height: 1.35; }
+.iw-root .iw-error { color: #b00020; }
+.iw-root .iw-count-over { color: #b00020; font-weight: bold; }
+.iw-root .iw-status-failed { border-color: #e0a0a0 !important; }
+.iw-root .iw-status-cancelled { opacity: .6; }
+.iw-root .iw-prompt textarea { width: 100%; min-height: 4.5em; font-family: inherit;
   font-size: 13px; box-sizing: border-box; }
+.iw-compare .iw-compare-title { font-size: 15px; font-weight: 600; margin: 2px 0; }
+.iw-compare .iw-compare-estimate, .iw-compare .iw-cell-facts, .iw-compare .iw-cell-note {
+  font-size: 12px; line-height: 1.35; }
+.iw-compare .iw-col-header, .iw-compare .iw-row-header, .iw-compare .iw-corner {
+  font-weight: 600; font-size: 13px; padding: 4px; }
+.iw-compare .iw-corner { color: #666; font-weight: normal; }
+.iw-compare .iw-row-header { max-width: 12em; overflow-wrap: anywhere; }
+.iw-compare .iw-cell-unavailable { border: 1px dashed #bbb; padding: 8px; max-width: 260px;
+  color: #666; }
 </style>
 """

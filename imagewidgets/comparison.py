@@ -1,0 +1,229 @@
+"""What a comparison grid asks for: its two axes, its cells, and their cost before running.
+
+Pure data over the parameter model, no widgets: :class:`~imagewidgets.ui.compare.CompareGrid`
+shows and runs the cells planned here. A cell is the base parameters plus its
+row's and its column's value. A value the cell's model does not take is mapped
+to the nearest one it does (``adapt=True``: quality ``high`` becomes ``hd`` on
+dall-e-3), and the cell says so; where nothing fits (``style`` on a GPT image
+model) the cell is not available, says why, and sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .capabilities import (
+    FIELDS,
+    MODELS,
+    Choice,
+    IntRange,
+    ModelSpec,
+    image_cost,
+    newest_models,
+)
+from .errors import ParamsError
+from .params import ImageParams, closest_value
+
+__all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "estimate",
+           "plan_cells"]
+
+AXIS_FIELDS = tuple(name for name in FIELDS if name not in ("n", "user"))
+"""The fields an axis may vary: every request field but ``n`` (see ``repeats``) and ``user``."""
+
+DEFAULT_QUALITIES = ("low", "medium", "high")
+"""The default columns."""
+
+MAX_REPEATS = 10
+"""Samples per cell at most: each is a request, and billed."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One side of the grid: a request field (or ``"prompt"``) and the values it takes."""
+
+    field: str
+    values: tuple[Any, ...]
+
+    @classmethod
+    def read(cls, given: Any, side: str) -> Axis:
+        """An axis from ``(field, values)``; a clear ParamsError for anything else."""
+        if isinstance(given, Axis):
+            return given
+        if not (isinstance(given, Sequence) and not isinstance(given, str) and len(given) == 2):
+            raise ParamsError([f"{side} must be (field, values), e.g. ('quality', ['low', 'high']); "
+                               f"got {given!r}"])
+        name, values = given
+        if name not in AXIS_FIELDS:
+            raise ParamsError([f"{side} field {name!r} is unknown; choose one of: "
+                               f"{', '.join(AXIS_FIELDS)}"])
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            raise ParamsError([f"{side} values of {name} must be a list, e.g. [{values!r}]; "
+                               f"got {values!r}"])
+        if not values:
+            raise ParamsError([f"{side}: {name} has no values; give at least one"])
+        return cls(name, tuple(dict.fromkeys(values)))  # a value twice is one row
+
+    def label(self, value: Any) -> str:
+        """How a header shows ``value``: a long prompt is shortened."""
+        text = str(value)
+        return text if len(text) <= 60 else text[:57] + "…"
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """One cell: what it sends, what was adapted, or why it sends nothing."""
+
+    row: Any
+    column: Any
+    params: ImageParams
+    notes: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether the cell sends a request."""
+        return self.reason is None
+
+
+def default_axes(rows: Any, columns: Any) -> tuple[Any, Any]:
+    """Fill a missing axis: models of the newest family as rows, qualities as columns.
+
+    A missing axis takes whichever of the two the other axis does not vary.
+    """
+    models = ("model", list(newest_models()))
+    qualities = ("quality", list(DEFAULT_QUALITIES))
+    given = Axis.read(rows, "rows").field if rows is not None else (
+        Axis.read(columns, "columns").field if columns is not None else None)
+    if rows is None:
+        rows = qualities if given == "model" else models
+    if columns is None:
+        columns = models if Axis.read(rows, "rows").field == "quality" else qualities
+    return rows, columns
+
+
+def check_axes(base: ImageParams, rows: Axis, columns: Axis) -> None:
+    """Refuse, before anything is sent, axes that no cell could use.
+
+    Raises
+    ------
+    ParamsError
+        Naming the side, the field, the value and what is allowed.
+    """
+    if rows.field == columns.field:
+        raise ParamsError([f"rows and columns both vary {rows.field}; choose two different fields"])
+    models = _grid_models(base, rows, columns)
+    for side, axis in (("rows", rows), ("columns", columns)):
+        for value in axis.values:
+            if axis.field == "model":
+                if value not in MODELS:
+                    raise ParamsError([f"{side}: model {value!r} is unknown; known models: "
+                                       f"{', '.join(MODELS)}"])
+            elif axis.field == "prompt":
+                if not isinstance(value, str) or not value.strip():
+                    raise ParamsError([f"{side}: prompt {value!r} is empty; each prompt must "
+                                       "describe an image"])
+            elif not any(spec.allows(axis.field, value) for spec in models):
+                names = ", ".join(spec.name for spec in models)
+                raise ParamsError([f"{side}: {axis.field} {value!r} is not taken by any model in "
+                                   f"the grid ({names}); {_offered(models, axis.field)}"])
+    if "prompt" not in (rows.field, columns.field) and not base.prompt.strip():
+        raise ParamsError(["prompt is empty; describe the image to generate"])
+
+
+def plan_cells(base: ImageParams, rows: Axis, columns: Axis, *, adapt: bool = True
+               ) -> list[list[CellPlan]]:
+    """Every cell, row by row: ``base`` with the row's and the column's value.
+
+    Axes are checked first (:func:`check_axes`). Each cell asks for one
+    image: ``repeats`` in the grid sends one request per sample.
+    """
+    check_axes(base, rows, columns)
+    return [[_cell(base, (rows.field, row), (columns.field, column), adapt)
+             for column in columns.values] for row in rows.values]
+
+
+def estimate(params: ImageParams) -> float | None:
+    """Dollars for one image of ``params`` before it runs; None when the price is unknown."""
+    spec = params.spec
+    quality = spec.resolve("quality", params.quality or "auto")
+    return image_cost(params.model, str(quality), params.size or "auto")
+
+
+# -- internals -----------------------------------------------------------------
+
+
+def _grid_models(base: ImageParams, rows: Axis, columns: Axis) -> list[ModelSpec]:
+    for axis in (rows, columns):
+        if axis.field == "model":
+            return [MODELS[name] for name in axis.values if name in MODELS]
+    return [base.spec]
+
+
+def _offered(models: Sequence[ModelSpec], name: str) -> str:
+    """What the models of a grid take for ``name``, as a sentence."""
+    values: dict[Any, None] = {}
+    ranges = []
+    for spec in models:
+        if not spec.takes(name):
+            continue
+        kind = spec.kind(name)
+        if isinstance(kind, Choice):
+            values.update(dict.fromkeys(kind.values))
+        elif isinstance(kind, IntRange):
+            ranges.append(f"{kind.low} to {kind.high}")
+        if name == "size" and spec.custom_sizes:
+            ranges.append(f"{spec.name}: {spec.custom_sizes.describe()}")
+    offered = [repr(value) for value in values] + ranges
+    return f"they take {', '.join(offered)}" if offered else f"none of them takes {name}"
+
+
+def _cell(base: ImageParams, row: tuple[str, Any], column: tuple[str, Any], adapt: bool
+          ) -> CellPlan:
+    params = base.copy()
+    if params.spec.takes("n"):
+        params.n = 1  # one image per request: repeats are separate samples
+    notes: list[str] = []
+    wanted: dict[str, Any] = {}
+
+    def unavailable(reason: str) -> CellPlan:
+        return CellPlan(row[1], column[1], params, tuple(notes), reason)
+
+    # The model first: the other value is read against it.
+    for name, value in sorted((row, column), key=lambda pair: pair[0] != "model"):
+        if name in ("model", "prompt"):
+            setattr(params, name, value)
+            continue
+        spec = params.spec
+        if not spec.takes(name):
+            return unavailable(f"{spec.name} does not take {name}")
+        if not spec.allows(name, value):
+            if not adapt:
+                return unavailable(str(spec.value_problem(name, value)))
+            nearest = closest_value(spec, name, value)
+            notes.append(f"{name} {value!r} → {nearest!r}: {spec.name} has no {value!r}")
+            value = nearest
+        setattr(params, name, value)  # set last, so a value it excludes gives way
+        wanted[name] = value
+    spec = params.spec
+    values = {**params.to_dict(), **wanted}
+    for exclusion in spec.exclusions:
+        if exclusion.holds(values):
+            (first, first_value), (second, second_value) = exclusion.first, exclusion.second
+            return unavailable(f"{first} {first_value!r} cannot go with {second} "
+                               f"{second_value!r}: {exclusion.reason}")
+    for rule in spec.requires:
+        if rule.field in wanted and (why := rule.problem(values)):
+            return unavailable(why)
+    for name, value in wanted.items():
+        if getattr(params, name) != value:  # moved by the other axis's value
+            return unavailable(f"{name} {value!r} cannot go with the other axis's value")
+        condition = spec.when.get(name)
+        if condition is not None and not params.supports(name):
+            allowed = " or ".join(map(str, condition.values))
+            return unavailable(f"{name} applies only when {condition.field} is {allowed}")
+    problems = params.problems()
+    if problems:
+        return unavailable(problems[0])
+    return CellPlan(row[1], column[1], params, tuple(notes))

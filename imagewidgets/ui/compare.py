@@ -1,0 +1,512 @@
+"""CompareGrid: two settings side by side, every cell filled concurrently, cost shown up front.
+
+Each cell is the base parameters plus its row's and its column's value
+(planned in :mod:`imagewidgets.comparison`), filled by the same
+:class:`~imagewidgets.ui.tile.ImageTile` the panel uses, run by a
+:class:`~imagewidgets.ui.jobs.Jobs`: there is no second code path for
+generating. All cells run at once, bounded by the client's ``max_concurrency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import statistics
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from PIL import Image
+
+from ..capabilities import PRICES_READ_ON
+from ..comparison import MAX_REPEATS, Axis, CellPlan, default_axes, estimate, plan_cells
+from ..errors import ParamsError
+from ..imaging import SheetCell, contact_sheet, sheet_png
+from ..params import ImageParams, RequestBody
+from ..store import download_name
+from .download import FullImageButton
+from .jobs import Jobs
+from .tile import ImageTile
+from .widgets import STYLE, close_tree
+
+if TYPE_CHECKING:
+    from ..client import ImagesClient
+
+__all__ = ["CompareGrid", "GridCell", "compare"]
+
+
+class GridCell:
+    """One cell of a :class:`CompareGrid`: its settings, its samples, and the box showing them.
+
+    Attributes
+    ----------
+    row, column : Any
+        The cell's row and column values.
+    params : ImageParams
+        What the cell sends (after any adaptation): ``panel.params.update(cell.params.to_dict())``
+        puts it into a panel.
+    notes : tuple of str
+        Values mapped to the nearest one the model takes.
+    reason : str or None
+        Why the cell sends nothing; None when it runs.
+    tiles : list of ImageTile
+        Its samples, once run.
+    """
+
+    def __init__(self, plan: CellPlan, index: int, on_rerun: Callable[[int], None]) -> None:
+        self.row, self.column, self.params = plan.row, plan.column, plan.params
+        self.notes, self.reason = plan.notes, plan.reason
+        self.index = index
+        self.tiles: list[ImageTile] = []
+        self.estimate = estimate(plan.params) if plan.available else None
+        note_lines = [f"adapted: {note}" for note in self.notes]
+        if self.reason is not None:
+            note_lines.append(f"not available: {self.reason}")
+        self.note = widgets.HTML("<br>".join(html.escape(line) for line in note_lines))
+        self.note.add_class("iw-cell-note")
+        self.strip = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
+        self.facts = widgets.HTML("")
+        self.facts.add_class("iw-cell-facts")
+        self.rerun_button = widgets.Button(description="Rerun", icon="refresh",
+                                           tooltip=f"Run this cell again ({self.title})",
+                                           layout=widgets.Layout(width="auto"))
+        self.rerun_button.add_class("iw-rerun")
+        self.rerun_button.on_click(lambda _button: on_rerun(self.index))
+        footer = widgets.HBox([self.facts, self.rerun_button] if self.available else [self.facts],
+                              layout=widgets.Layout(align_items="center"))
+        self.box = widgets.VBox([self.note, self.strip, footer])
+        self.box.add_class("iw-cell")
+        self.box.add_class("iw-cell-available" if self.available else "iw-cell-unavailable")
+        self.refresh()
+
+    @property
+    def available(self) -> bool:
+        """Whether the cell sends requests."""
+        return self.reason is None
+
+    @property
+    def title(self) -> str:
+        return f"{self.row} × {self.column}"
+
+    @property
+    def status(self) -> str:
+        """``not available``, ``not run``, ``running``, ``done``, ``failed`` or ``cancelled``."""
+        if not self.available:
+            return "not available"
+        statuses = {tile.status for tile in self.tiles}
+        if not statuses:
+            return "not run"
+        if statuses & {"queued", "running", "partial"}:
+            return "running"
+        for status in ("failed", "cancelled"):
+            if status in statuses:
+                return status
+        return "done"
+
+    @property
+    def seconds(self) -> float | None:
+        """Mean seconds per finished sample; None before any finished."""
+        times = [tile.elapsed for tile in self.tiles if tile.result is not None and tile.elapsed]
+        return statistics.mean(times) if times else None
+
+    @property
+    def tokens(self) -> int | None:
+        """Tokens of its finished samples, as the server reported them; None if not reported."""
+        counts = [tile.tokens for tile in self.tiles if tile.tokens is not None]
+        return sum(counts) if counts else None
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars of its finished samples; None when none finished or the price is unknown."""
+        costs = [tile.cost for tile in self.tiles if tile.result is not None]
+        return None if not costs or None in costs else sum(c for c in costs if c is not None)
+
+    def caption(self) -> str:
+        """One line of facts: time, tokens, cost, or what happened instead."""
+        if not self.available:
+            return f"not available: {self.reason}"
+        status = self.status
+        if status == "not run":
+            return ("not run yet" if self.estimate is None
+                    else f"not run yet · estimated ${self.estimate:.3f} each")
+        facts = [status]
+        if self.seconds is not None:
+            facts.append(f"{self.seconds:.1f} s")
+        if self.tokens is not None:
+            facts.append(f"{self.tokens:,} tokens")
+        if self.cost is not None:
+            facts.append(f"${self.cost:.3f}")
+        errors = [tile.error for tile in self.tiles if tile.error is not None]
+        if errors:
+            facts.append(type(errors[0]).__name__)
+        return " · ".join(facts)
+
+    def refresh(self) -> None:
+        self.facts.value = html.escape(self.caption())
+        self.rerun_button.disabled = self.status == "running"
+
+    def close(self) -> None:
+        """Close its widgets, the Rerun button of an unavailable cell (never shown) too."""
+        close_tree(self.box)
+        close_tree(self.rerun_button)
+
+    def __repr__(self) -> str:
+        return f"GridCell(row={self.row!r}, column={self.column!r}, status={self.status!r})"
+
+
+class CompareGrid(widgets.VBox):
+    """Two settings side by side: rows × columns of cells, each the base parameters plus its values.
+
+    Parameters
+    ----------
+    prompt_or_params : str or ImageParams
+        A prompt (streaming two partial images, the default model), or
+        parameters to start from (copied; later edits don't reach the grid).
+    rows, columns : (field, values), optional
+        Any request field (``model``, ``quality``, ``size``, ``style``,
+        ``background``, ``output_format``, ``moderation``, ``complexity`` ...)
+        or ``"prompt"``, with the values to compare. Defaults: the models of
+        the newest family as rows, qualities low, medium and high as columns.
+    repeats : int
+        Samples per cell (1 to 10), to show how much one setting varies.
+    client : ImagesClient, optional
+        Defaults as the panel's (the API with a key, else the built-in emulator).
+        Its ``max_concurrency`` bounds how many cells run at once.
+    title : str, optional
+        Shown above the grid and on the contact sheet; default: the prompt.
+    adapt : bool
+        Map a value a cell's model does not take to the nearest one it does
+        (default), and say so in the cell; False leaves such cells not available.
+    thumbnail_size : int
+        Longest side of each sample's thumbnail, in pixels.
+    on_use : callable, optional
+        Called with a sample's parameters by its "Use settings" button
+        (``panel.compare`` passes the panel's); without it the button is hidden.
+
+    Raises
+    ------
+    ParamsError
+        An unknown field, an empty axis, or a value no model in the grid
+        takes: nothing is sent.
+
+    Examples
+    --------
+    >>> grid = CompareGrid("a lighthouse", rows=("model", ["gpt-image-2", "gpt-image-2.6-flare"]),
+    ...                    columns=("quality", ["low", "high"]))       # doctest: +SKIP
+    >>> grid                                  # shows it, with the cost estimate
+    >>> await grid.run()                      # or click Run
+    >>> grid.summary()                        # one dict per cell
+    """
+
+    def __init__(self, prompt_or_params: str | ImageParams = "", rows: Any = None,
+                 columns: Any = None, *, repeats: int = 1, client: ImagesClient | None = None,
+                 title: str | None = None, adapt: bool = True, thumbnail_size: int = 256,
+                 on_use: Callable[[ImageParams], None] | None = None) -> None:
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or not (
+                1 <= repeats <= MAX_REPEATS):
+            raise ParamsError([f"repeats {repeats!r} is out of range; choose 1 to {MAX_REPEATS}"])
+        base = _base_params(prompt_or_params)
+        rows, columns = default_axes(rows, columns)
+        self.rows, self.columns = Axis.read(rows, "rows"), Axis.read(columns, "columns")
+        plans = plan_cells(base, self.rows, self.columns, adapt=adapt)  # refuses bad axes first
+        if client is None:
+            from ..connect import default_client
+
+            client = default_client()
+        self.client = client
+        self.base = base
+        self.repeats = repeats
+        self.thumbnail_size = thumbnail_size
+        self.title = title if title is not None else base.prompt
+        self._on_use = on_use
+        self.jobs = Jobs(on_change=self._refresh, on_error=self._show_error)
+        self.cells = [GridCell(plan, index, self._rerun_click)
+                      for index, plan in enumerate(cell for row in plans for cell in row)]
+
+        self.heading = widgets.HTML(f'<div class="iw-compare-title">{html.escape(self.title)}</div>')
+        self.estimate_line = widgets.HTML(html.escape(self._estimate_text()))
+        self.estimate_line.add_class("iw-compare-estimate")
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
+                                         tooltip="Run every cell")
+        self.run_button.add_class("iw-run")
+        self.run_button.on_click(lambda _button: self.start())
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
+                                            tooltip="Stop every request in flight")
+        self.cancel_button.add_class("iw-cancel")
+        self.cancel_button.on_click(lambda _button: self.cancel())
+        self.sheet_button = FullImageButton(action="download", label="Contact sheet",
+                                            disabled=True, tooltip_text="Download the grid as PNG")
+        self.sheet_button.add_class("iw-sheet")
+        self.sheet_button.source = self._sheet_file
+        self.progress = widgets.IntProgress(value=0, min=0, max=max(self._total(), 1),
+                                            description="", layout=widgets.Layout(width="200px"))
+        self.progress_text = widgets.HTML("")
+        self.progress_text.add_class("iw-progress-text")
+        self.summary_line = widgets.HTML("")
+        self.summary_line.add_class("iw-compare-summary")
+        self.table = self._table()
+        from .panel import EMULATOR_BANNER
+
+        banner = widgets.HTML(f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
+                              if getattr(client, "is_emulator", False) else "")
+        bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
+                            self.progress, self.progress_text],
+                           layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        super().__init__([widgets.HTML(STYLE), banner, self.heading, self.estimate_line, bar,
+                          self.table, self.summary_line])
+        self.add_class("iw-compare")
+        self.add_class("iw-root")  # the stylesheet's scope, shared with the panel
+        self._refresh()
+
+    # -- running -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run every available cell at once (again, if it ran) and wait for all of them."""
+        await asyncio.gather(*(self._run_cell(cell) for cell in self.cells if cell.available))
+
+    def start(self) -> asyncio.Task[None]:
+        """Start :meth:`run` as a task on the running loop (what Run does)."""
+        return self.jobs.spawn(self.run())
+
+    async def rerun(self, index: int) -> None:
+        """Run cell ``index`` of :attr:`cells` again; its running samples are cancelled first."""
+        cell = self.cells[index]
+        if not cell.available:
+            raise ParamsError([f"cell {cell.title} is not available: {cell.reason}"])
+        await self._run_cell(cell)
+
+    def cancel(self) -> None:
+        """Stop every request in flight; their tiles show cancelled."""
+        self.jobs.cancel_all()
+
+    # -- reading it ----------------------------------------------------------------
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One dict per cell, row by row: what the summary under the grid is made of.
+
+        Keys: ``row``, ``column``, ``model``, ``status``, ``images``, ``failed``,
+        ``seconds`` (mean per image), ``tokens``, ``cost`` (dollars, from usage
+        when reported), ``estimate`` (dollars per image before running),
+        ``notes``, ``reason``, ``error``, and ``fastest`` / ``cheapest`` (True
+        for the cells that were).
+        """
+        rows = []
+        for cell in self.cells:
+            errors = [tile.error for tile in cell.tiles if tile.error is not None]
+            rows.append({
+                "row": cell.row, "column": cell.column, "model": cell.params.model,
+                "status": cell.status,
+                "images": sum(tile.result is not None for tile in cell.tiles),
+                "failed": len(errors), "seconds": cell.seconds, "tokens": cell.tokens,
+                "cost": cell.cost, "estimate": cell.estimate, "notes": list(cell.notes),
+                "reason": cell.reason,
+                "error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
+                "fastest": False, "cheapest": False})
+        for key, flag in (("seconds", "fastest"), ("cost", "cheapest")):
+            measured = [row for row in rows if row[key] is not None and row["status"] == "done"]
+            if measured:
+                best = min(row[key] for row in measured)
+                for row in measured:
+                    row[flag] = row[key] == best
+        return rows
+
+    def contact_sheet(self, image_size: int = 256) -> Image.Image:
+        """The grid as one picture: title, row and column labels, each cell's images and caption."""
+        sheet_cells = [[self._sheet_cell(self.cells[r * len(self.columns.values) + c])
+                        for c in range(len(self.columns.values))]
+                       for r in range(len(self.rows.values))]
+        return contact_sheet(sheet_cells, title=self.title,
+                             row_labels=[self.rows.label(value) for value in self.rows.values],
+                             column_labels=[self.columns.label(value)
+                                            for value in self.columns.values],
+                             image_size=image_size)
+
+    def close(self) -> None:
+        """Cancel what runs and close every widget the grid made."""
+        if self.comm is None:
+            return  # already closed
+        self.cancel()
+        for cell in self.cells:
+            cell.close()
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        return (f"CompareGrid(rows={self.rows.field!r} × {len(self.rows.values)}, "
+                f"columns={self.columns.field!r} × {len(self.columns.values)}, "
+                f"repeats={self.repeats})")
+
+    # -- internals ---------------------------------------------------------------
+
+    async def _run_cell(self, cell: GridCell) -> None:
+        self.jobs.cancel_tiles(cell.tiles)
+        old = cell.tiles
+        cell.tiles = [ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
+                                on_reuse=self._use if self._on_use else None)
+                      for _ in range(self.repeats)]
+        cell.strip.children = tuple(cell.tiles)
+        for tile in old:
+            tile.close()
+        body = cell.params.to_request()  # planned cells have no problems: this cannot raise
+        try:
+            self.client.check_model(body)  # a retired model against the API: refused, not sent
+        except ParamsError as error:
+            for tile in cell.tiles:
+                tile.fail(error)
+            self._refresh()
+            return
+        await self.jobs.run_tiles(cell.tiles, self.client,
+                                  [RequestBody(body) for _ in cell.tiles])
+
+    def _rerun_click(self, index: int) -> None:
+        try:
+            self.jobs.spawn(self.rerun(index))
+        except RuntimeError:
+            self._show_error(RuntimeError("no running event loop here; use await grid.rerun(i)"))
+
+    def _use(self, tile: ImageTile) -> None:
+        if self._on_use is not None:
+            self._on_use(tile.params)
+
+    def _total(self) -> int:
+        return sum(self.repeats for cell in self.cells if cell.available)
+
+    def _table(self) -> widgets.GridBox:
+        corner = widgets.HTML(f'<div class="iw-corner">{html.escape(self.rows.field)} ↓ · '
+                              f'{html.escape(self.columns.field)} →</div>')
+        children: list[widgets.Widget] = [corner]
+        for value in self.columns.values:
+            header = widgets.HTML(f'<div class="iw-col-header">{html.escape(self.columns.label(value))}'
+                                  "</div>")
+            header.add_class("iw-col-header-box")
+            children.append(header)
+        width = len(self.columns.values)
+        for r, value in enumerate(self.rows.values):
+            header = widgets.HTML(f'<div class="iw-row-header">{html.escape(self.rows.label(value))}'
+                                  "</div>")
+            header.add_class("iw-row-header-box")
+            children.append(header)
+            children.extend(cell.box for cell in self.cells[r * width:(r + 1) * width])
+        table = widgets.GridBox(children, layout=widgets.Layout(
+            grid_template_columns=f"max-content repeat({width}, max-content)",
+            grid_gap="6px 10px", align_items="flex-start", overflow="auto"))
+        table.add_class("iw-compare-table")
+        return table
+
+    def _estimate_text(self) -> str:
+        available = [cell for cell in self.cells if cell.available]
+        requests = len(available) * self.repeats
+        text = (f"{len(self.cells)} cells · {self.repeats} sample{'s' if self.repeats > 1 else ''} "
+                f"each · {requests} request{'s' if requests != 1 else ''}")
+        priced = [cell.estimate for cell in available if cell.estimate is not None]
+        if priced:
+            text += (f" · estimated ${sum(priced) * self.repeats:.2f} before running "
+                     f"(prices read {PRICES_READ_ON})")
+        unpriced = len(available) - len(priced)
+        if unpriced:
+            text += f" · {unpriced} cell{'s' if unpriced > 1 else ''} with no known price"
+        missing = len(self.cells) - len(available)
+        if missing:
+            text += f" · {missing} cell{'s' if missing > 1 else ''} not available"
+        return text
+
+    def _refresh(self) -> None:
+        tiles = [tile for cell in self.cells for tile in cell.tiles]
+        done = sum(tile.status == "done" for tile in tiles)
+        failed = sum(tile.status == "failed" for tile in tiles)
+        cancelled = sum(tile.status == "cancelled" for tile in tiles)
+        total = self._total()
+        with self.hold_sync():
+            for cell in self.cells:
+                cell.refresh()
+            self.progress.max = max(total, 1)
+            self.progress.value = min(done + failed + cancelled, total)
+            self.progress.bar_style = ("danger" if failed else
+                                       "success" if done == total and total else "")
+            text = f"{done} done · {failed} failed · {total} total"
+            if cancelled:
+                text += f" · {cancelled} cancelled"
+            self.progress_text.value = html.escape(text)
+            self.cancel_button.disabled = not self.jobs.busy
+            self.run_button.disabled = self.jobs.busy
+            self.sheet_button.disabled = done == 0
+            self.summary_line.value = self._summary_html()
+
+    def _summary_html(self) -> str:
+        rows = self.summary()
+        parts = []
+        for flag, key, unit in (("fastest", "seconds", "{:.1f} s"), ("cheapest", "cost", "${:.3f}")):
+            best = [row for row in rows if row[flag]]
+            if best:
+                names = ", ".join(f"{row['row']} × {row['column']}" for row in best)
+                parts.append(f"{flag}: {names} ({unit.format(best[0][key])})")
+        failures = [row for row in rows if row["failed"]]
+        if failures:
+            parts.append("failures: " + ", ".join(
+                f"{row['row']} × {row['column']} ({row['error']})" for row in failures))
+        costs = [row["cost"] for row in rows if row["cost"] is not None]
+        if costs:
+            parts.append(f"total cost: ${sum(costs):.3f}")
+        return "<br>".join(html.escape(part) for part in parts)
+
+    def _sheet_cell(self, cell: GridCell) -> SheetCell:
+        images = tuple(tile.result.data for tile in cell.tiles if tile.result is not None)
+        caption = f"{cell.params.model} · {cell.caption()}" if cell.available else ""
+        note = "" if images else cell.caption()
+        return SheetCell(images=images, caption=caption, note=note)
+
+    def _sheet_file(self) -> tuple[bytes, str, str] | None:
+        if not any(tile.result is not None for cell in self.cells for tile in cell.tiles):
+            return None
+        sheet = self.contact_sheet()
+        labels = {"rows": f"{self.rows.field} = " + ", ".join(map(str, self.rows.values)),
+                  "columns": f"{self.columns.field} = " + ", ".join(map(str, self.columns.values))}
+        name = download_name(self.title, "contact-sheet", time.time(), "png")
+        return sheet_png(sheet, title=self.title, labels=labels), name, "image/png"
+
+    def _show_error(self, error: BaseException) -> None:
+        self.summary_line.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+
+
+def _base_params(given: str | ImageParams) -> ImageParams:
+    if isinstance(given, ImageParams):
+        return given.copy()
+    if not isinstance(given, str):
+        raise TypeError(f"CompareGrid takes a prompt or ImageParams, not {type(given).__name__}")
+    params = ImageParams(prompt=given)
+    if params.spec.takes("stream"):
+        params.stream, params.partial_images = True, 2
+    return params
+
+
+def compare(prompt: str | ImageParams, models: list[str] | None = None,
+            qualities: list[str] | None = None, *, rows: Any = None, columns: Any = None,
+            repeats: int = 1, client: ImagesClient | None = None, title: str | None = None,
+            **fields: Any) -> CompareGrid:
+    """Build a :class:`CompareGrid` and start it: the cell's value shows it filling.
+
+    ``models`` and ``qualities`` are shorthands for ``rows=("model", models)``
+    and ``columns=("quality", qualities)``; ``fields`` set the base parameters
+    (``size="1536x1024"``). Without a running event loop (a script) it runs
+    the grid to the end before returning.
+
+    Examples
+    --------
+    >>> iw.compare("a lighthouse", models=["gpt-image-2", "gpt-image-2.6-flare"],
+    ...            qualities=["low", "high"])                           # doctest: +SKIP
+    """
+    base = _base_params(prompt)
+    if fields:
+        base.update(fields)
+    if models is not None:
+        rows = ("model", models)
+    if qualities is not None:
+        columns = ("quality", qualities)
+    grid = CompareGrid(base, rows, columns, repeats=repeats, client=client, title=title)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(grid.run())
+    else:
+        grid.start()
+    return grid

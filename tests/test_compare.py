@@ -1,0 +1,319 @@
+"""The comparison grid, headless: real widgets, a real emulator on 127.0.0.1, no browser."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from ipywidgets.widgets.widget import _instances
+from PIL import Image
+
+import imagewidgets as iw
+from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.errors import ModelRetiredError, ParamsError, ServerError
+from imagewidgets.imaging import SHEET_LABEL_WIDTH
+from imagewidgets.ui.compare import CompareGrid
+from imagewidgets.ui.panel import ImagePanel
+
+MODELS_2 = ("model", ["gpt-image-1", "gpt-image-2"])
+QUALITIES_3 = ("quality", ["low", "medium", "high"])
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[EmulatorServer]:
+    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
+    with serve(port=0, latency=5.0) as slow:
+        yield slow
+
+
+@pytest.fixture
+async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
+    async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test", max_retries=0,
+                               max_concurrency=6, is_emulator=True) as made:
+        yield made
+
+
+def _grid(client: iw.ImagesClient, rows: Any = MODELS_2, columns: Any = QUALITIES_3,
+          **options: Any) -> CompareGrid:
+    params = iw.ImageParams(model="gpt-image-1", prompt="A lighthouse at dusk",
+                            size="1024x1024", stream=True, partial_images=1)
+    return CompareGrid(params, rows, columns, client=client, **options)
+
+
+async def _until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+def _texts(grid: CompareGrid) -> list[str]:
+    return [child.value for child in grid.table.children if isinstance(child, widgets.HTML)]
+
+
+async def test_a_two_by_three_grid_fills_every_cell_with_its_own_settings(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    before = server.request_count
+    grid = _grid(client)
+    assert [cell.status for cell in grid.cells] == ["not run"] * 6
+    await grid.run()
+    assert [cell.status for cell in grid.cells] == ["done"] * 6
+    assert server.request_count - before == 6
+    sent = {(r["json"]["model"], r["json"]["quality"]) for r in server.requests[-6:]}
+    assert sent == {(m, q) for m in MODELS_2[1] for q in QUALITIES_3[1]}
+    for cell in grid.cells:
+        (tile,) = cell.tiles
+        assert tile.result is not None and tile.last_partial is not None  # it streamed
+        assert (tile.result.params or {})["quality"] == cell.column
+        assert cell.params.model == cell.row
+    headers = _texts(grid)
+    assert "low" in headers[1] and "medium" in headers[2] and "high" in headers[3]
+    assert "gpt-image-1" in headers[4] and "gpt-image-2" in headers[5] and len(headers) == 6
+    assert grid.progress.value == grid.progress.max == 6
+    assert grid.progress_text.value == "6 done · 0 failed · 6 total"
+    assert not grid.sheet_button.disabled and not grid.run_button.disabled
+    grid.close()
+
+
+async def test_the_header_shows_the_cost_estimate_before_anything_runs(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    before = server.request_count
+    grid = _grid(client, rows=("model", ["dall-e-3", "gpt-image-1"]), repeats=2)
+    expected = sum(cell.estimate or 0 for cell in grid.cells) * 2
+    assert f"estimated ${expected:.2f} before running" in grid.estimate_line.value
+    assert "6 cells · 2 samples each · 12 requests" in grid.estimate_line.value
+    assert server.request_count == before  # nothing was sent to say so
+    grid.close()
+
+
+async def test_all_cells_run_at_once_bounded_by_the_client(slow_client: iw.ImagesClient) -> None:
+    grid = _grid(slow_client)
+    task = grid.start()
+    await _until(lambda: grid.jobs.in_flight == 6)
+    assert grid.run_button.disabled and not grid.cancel_button.disabled
+    grid.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    grid.close()
+
+
+async def test_adapted_and_unavailable_cells(client: iw.ImagesClient, server: EmulatorServer) -> None:
+    before = server.request_count
+    grid = _grid(client, rows=("model", ["dall-e-3", "gpt-image-1"]),
+                 columns=("style", ["vivid"]))
+    dalle, gpt = grid.cells
+    assert not gpt.available and gpt.status == "not available"
+    assert "not available: gpt-image-1 does not take style" in gpt.note.value
+    assert gpt.tiles == [] and gpt.rerun_button not in gpt.box.children[2].children
+    await grid.run()
+    assert server.request_count - before == 1  # the unavailable cell sent nothing
+    assert dalle.status == "done" and gpt.status == "not available"
+    assert "1 cell not available" in grid.estimate_line.value
+
+    adapted = _grid(client, rows=("model", ["dall-e-3", "gpt-image-1"]),
+                    columns=("quality", ["high"]))
+    cell = adapted.cells[0]
+    assert "adapted: quality &#x27;high&#x27; → &#x27;hd&#x27;: dall-e-3 has no" in cell.note.value
+    await adapted.run()
+    assert {r["json"]["quality"] for r in server.requests[-2:]} == {"hd", "high"}
+    assert adapted.summary()[0]["notes"] == ["quality 'high' → 'hd': dall-e-3 has no 'high'"]
+    grid.close()
+    adapted.close()
+
+
+async def test_a_fault_in_one_cell_fails_that_cell_and_the_others_finish(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    grid = _grid(client)
+    server.inject("status_500", times=1)
+    await grid.run()
+    statuses = [cell.status for cell in grid.cells]
+    assert statuses.count("failed") == 1 and statuses.count("done") == 5
+    (failed,) = [cell for cell in grid.cells if cell.status == "failed"]
+    assert isinstance(failed.tiles[0].error, ServerError)
+    assert grid.progress_text.value == "5 done · 1 failed · 6 total"
+    assert grid.progress.bar_style == "danger"
+    assert f"failures: {failed.row} × {failed.column} (ServerError" in grid.summary_line.value
+    assert [row["failed"] for row in grid.summary()].count(1) == 1
+
+    await grid.rerun(failed.index)  # the failed cell alone, again: it works now
+    assert [cell.status for cell in grid.cells] == ["done"] * 6
+    assert grid.progress_text.value == "6 done · 0 failed · 6 total"
+    grid.close()
+
+
+async def test_cancel_all_then_rerun_one_cell(slow_client: iw.ImagesClient,
+                                               slow_server: EmulatorServer) -> None:
+    grid = _grid(slow_client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]))
+    task = grid.start()
+    await _until(lambda: grid.jobs.in_flight == 2)
+    grid.cancel_button.click()
+    await asyncio.gather(task, return_exceptions=True)
+    assert [cell.status for cell in grid.cells] == ["cancelled", "cancelled"]
+    assert "2 cancelled" in grid.progress_text.value and not grid.jobs.busy
+
+    first, second = grid.cells
+    old_tile = first.tiles[0]
+    slow_server.state.latency = 0.0
+    try:
+        first.rerun_button.click()
+        await _until(lambda: first.status == "done")
+    finally:
+        slow_server.state.latency = 5.0
+    assert slow_server.requests[-1]["json"]["quality"] == "low"  # the first cell's, again
+    assert len(first.tiles) == 1 and first.tiles[0] is not old_tile
+    assert old_tile.comm is None  # replaced, and closed
+    assert second.status == "cancelled"
+    grid.close()
+
+
+async def test_repeats_put_several_samples_in_each_cell(client: iw.ImagesClient,
+                                                         server: EmulatorServer) -> None:
+    before = server.request_count
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]),
+                 repeats=3)
+    await grid.run()
+    assert [len(cell.tiles) for cell in grid.cells] == [3, 3]
+    assert server.request_count - before == 6
+    assert all(body.get("n", 1) == 1 for body in (r["json"] for r in server.requests[-6:]))
+    assert grid.progress.max == 6 and [row["images"] for row in grid.summary()] == [3, 3]
+    assert len(grid.cells[0].strip.children) == 3
+    grid.close()
+
+
+@pytest.mark.parametrize("repeats", [0, 11, 1.5, True])
+def test_bad_repeats_are_refused(client: iw.ImagesClient, repeats: Any) -> None:
+    with pytest.raises(ParamsError, match=f"repeats {repeats!r} is out of range; choose 1 to 10"):
+        _grid(client, repeats=repeats)
+
+
+def test_bad_axes_are_refused_before_any_widget_or_request(client: iw.ImagesClient) -> None:
+    before = set(_instances)
+    with pytest.raises(ParamsError, match="columns field 'colour' is unknown"):
+        _grid(client, columns=("colour", ["red"]))
+    with pytest.raises(ParamsError, match="rows: model 'dall-e-9' is unknown"):
+        _grid(client, rows=("model", ["dall-e-9"]))
+    assert set(_instances) == before
+
+
+async def test_summary_names_the_fastest_and_cheapest_and_the_total(
+        client: iw.ImagesClient) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]))
+    await grid.run()
+    rows = grid.summary()
+    assert [(row["row"], row["column"], row["status"]) for row in rows] == [
+        ("gpt-image-1", "low", "done"), ("gpt-image-1", "medium", "done"),
+        ("gpt-image-1", "high", "done")]
+    low, medium, high = rows
+    assert low["cost"] < medium["cost"] < high["cost"]  # from the usage the emulator reported
+    assert low["cheapest"] and not high["cheapest"] and low["tokens"] < high["tokens"]
+    assert sum(row["fastest"] for row in rows) >= 1
+    assert all(row["seconds"] > 0 for row in rows)
+    total = sum(row["cost"] for row in rows)
+    assert f"total cost: ${total:.3f}" in grid.summary_line.value
+    assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
+    assert f"${low['cost']:.3f}" in grid.cells[0].facts.value
+    grid.close()
+
+
+async def test_the_contact_sheet_holds_every_cell_and_the_button_sends_it(
+        client: iw.ImagesClient) -> None:
+    grid = _grid(client)
+    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    grid.sheet_button.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    assert not grid.sheet_button.deliver()  # nothing to put on it yet
+    await grid.run()
+    sheet = grid.contact_sheet(image_size=128)
+    assert sheet.width >= SHEET_LABEL_WIDTH + 3 * 128 and sheet.height >= 2 * 128
+    assert grid.sheet_button.deliver()
+    ((content, buffers),) = sent
+    assert content["mime"] == "image/png" and content["filename"].endswith(".png")
+    assert content["filename"].startswith("a-lighthouse-at-dusk_contact-sheet_")
+    image = Image.open(io.BytesIO(buffers[0]))
+    assert image.format == "PNG" and image.text["Title"] == "A lighthouse at dusk"
+    assert "model = gpt-image-1, gpt-image-2" in image.text["Description"]
+    grid.close()
+
+
+async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesClient) -> None:
+    panel = ImagePanel(client=client, params=iw.ImageParams(
+        model="gpt-image-1", prompt="A lighthouse at dusk", quality="low", size="1536x1024"))
+    grid = panel.compare(rows=("model", ["dall-e-3"]), columns=("quality", ["hd"]))
+    await _until(lambda: grid.cells[0].status == "done")
+    (tile,) = grid.cells[0].tiles
+    assert tile.reuse.layout.display != "none"
+    panel.params.prompt = "something else"
+    tile.reuse.click()
+    assert (panel.params.model, panel.params.quality, panel.params.size, panel.params.prompt) == (
+        "dall-e-3", "hd", "1792x1024", "A lighthouse at dusk")
+    # A grid with nowhere to put settings shows no dead button.
+    alone = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
+    await alone.run()
+    assert alone.cells[0].tiles[0].reuse.layout.display == "none"
+    grid.close()
+    alone.close()
+    panel.close()
+
+
+async def test_a_retired_model_against_the_api_fails_its_cell_and_sends_nothing(
+        server: EmulatorServer, api_key: str) -> None:
+    before = server.request_count
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as api_like:
+        grid = _grid(api_like, rows=("model", ["dall-e-3", "gpt-image-2"]),
+                     columns=("quality", ["auto"]))
+        await grid.run()
+    retired, live = grid.cells
+    assert isinstance(retired.tiles[0].error, ModelRetiredError) and retired.status == "failed"
+    assert live.status == "done" and server.request_count - before == 1
+    grid.close()
+
+
+async def test_markup_in_prompts_and_titles_is_escaped(client: iw.ImagesClient) -> None:
+    grid = _grid(client, rows=("prompt", ["<img src=x onerror=alert(1)>"]),
+                 columns=("quality", ["low"]), title="<b>mine</b>")
+    assert "<img" not in "".join(_texts(grid)) and "&lt;img" in "".join(_texts(grid))
+    assert "<b>mine" not in grid.heading.value
+    grid.close()
+
+
+async def test_no_widget_left_alive_after_close(client: iw.ImagesClient) -> None:
+    before = set(_instances)
+    grid = _grid(client, rows=("model", ["dall-e-3", "gpt-image-1"]), columns=("style", ["vivid"]),
+                 repeats=2)
+    await grid.run()
+    await grid.rerun(0)
+    grid.close()
+    grid.close()  # twice is harmless
+    assert set(_instances) - before == set()
+
+
+async def test_compare_one_liner_starts_the_grid(client: iw.ImagesClient) -> None:
+    grid = iw.compare("a red fox", models=["gpt-image-1", "gpt-image-2"], qualities=["low"],
+                      client=client, size="1024x1024")
+    assert isinstance(grid, iw.CompareGrid) and grid.jobs.busy  # started, not waited for
+    await _until(lambda: not grid.jobs.busy)
+    assert [cell.status for cell in grid.cells] == ["done", "done"]
+    assert all(cell.params.size == "1024x1024" for cell in grid.cells)
+    grid.close()
+
+
+def test_compare_in_a_script_runs_to_the_end(server: EmulatorServer, api_key: str) -> None:
+    client = iw.ImagesClient(api_key=api_key, base_url=server.url, is_emulator=True)
+    grid = iw.compare("a red fox", models=["gpt-image-1"], qualities=["low", "high"],
+                      client=client)
+    assert [row["status"] for row in grid.summary()] == ["done", "done"]
+    grid.close()
+
+
+async def test_default_axes_are_the_newest_family_by_three_qualities(
+        client: iw.ImagesClient) -> None:
+    grid = CompareGrid("a lighthouse", client=client)
+    assert [(cell.row, cell.column) for cell in grid.cells[:3]] == [
+        ("gpt-image-2.6-flare", "low"), ("gpt-image-2.6-flare", "medium"),
+        ("gpt-image-2.6-flare", "high")]
+    assert {cell.row for cell in grid.cells} == {"gpt-image-2.6-flare", "gpt-image-2.6-sunburst"}
+    assert all(cell.params.to_request()["stream"] for cell in grid.cells)
+    grid.close()

@@ -167,7 +167,8 @@ class CompareGrid(widgets.VBox):
         Any request field (``model``, ``quality``, ``size``, ``style``,
         ``background``, ``output_format``, ``moderation``, ``complexity`` ...)
         or ``"prompt"``, with the values to compare. Defaults: the models of
-        the newest family as rows, qualities low, medium and high as columns.
+        the newest family as rows, qualities low, medium and high as columns;
+        with one axis given, the other is whichever of those two it does not vary.
     repeats : int
         Samples per cell (1 to 10), to show how much one setting varies.
     client : ImagesClient, optional

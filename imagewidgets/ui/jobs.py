@@ -4,7 +4,7 @@ Every task the widgets start goes through a :class:`Jobs`: it holds each task
 by a strong reference until it ends (the event loop keeps only weak ones),
 cancels them all on request, counts the image requests in flight, runs one
 elapsed-time ticker for the tiles it runs, and reports the failures that no
-tile shows. The panel uses it; the comparison grid and the gallery will.
+tile shows. The panel and the comparison grid use it; the gallery will.
 
 Two kinds of work are kept apart:
 

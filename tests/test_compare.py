@@ -181,6 +181,9 @@ async def test_repeats_put_several_samples_in_each_cell(client: iw.ImagesClient,
     assert all(body.get("n", 1) == 1 for body in (r["json"] for r in server.requests[-6:]))
     assert grid.progress.max == 6 and [row["images"] for row in grid.summary()] == [3, 3]
     assert len(grid.cells[0].strip.children) == 3
+    low = grid.cells[0]
+    assert low.tokens == sum(tile.tokens or 0 for tile in low.tiles)
+    assert f"done · {low.seconds:.1f} s · {low.tokens:,} tokens · ${low.cost:.3f}" == low.facts.value
     grid.close()
 
 
@@ -215,7 +218,7 @@ async def test_summary_names_the_fastest_and_cheapest_and_the_total(
     total = sum(row["cost"] for row in rows)
     assert f"total cost: ${total:.3f}" in grid.summary_line.value
     assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
-    assert f"${low['cost']:.3f}" in grid.cells[0].facts.value
+    assert f"${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
     grid.close()
 
 

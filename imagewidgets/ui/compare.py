@@ -27,7 +27,7 @@ from ..params import ImageParams, RequestBody
 from ..store import download_name
 from .download import FullImageButton
 from .jobs import Jobs
-from .tile import ImageTile
+from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import STYLE, close_tree
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ class GridCell:
         Its samples, once run.
     """
 
-    def __init__(self, plan: CellPlan, index: int, on_rerun: Callable[[int], None]) -> None:
+    def __init__(self, plan: CellPlan, index: int, on_rerun: Callable[[int], None],
+                 thumbnail_size: int = 224) -> None:
         self.row, self.column, self.params = plan.row, plan.column, plan.params
         self.notes, self.reason = plan.notes, plan.reason
         self.index = index
@@ -73,8 +74,11 @@ class GridCell:
                                            layout=widgets.Layout(width="auto"))
         self.rerun_button.add_class("iw-rerun")
         self.rerun_button.on_click(lambda _button: on_rerun(self.index))
+        # Wraps inside the tile's width: a long facts line must not widen the column.
+        width = max(thumbnail_size, MIN_TILE_WIDTH) + 16  # a tile's
         footer = widgets.HBox([self.facts, self.rerun_button] if self.available else [self.facts],
-                              layout=widgets.Layout(align_items="center"))
+                              layout=widgets.Layout(align_items="center", flex_flow="row wrap",
+                                                    max_width=f"{width}px"))
         self.box = widgets.VBox([self.note, self.strip, footer])
         self.box.add_class("iw-cell")
         self.box.add_class("iw-cell-available" if self.available else "iw-cell-unavailable")
@@ -143,7 +147,9 @@ class GridCell:
         return " · ".join(facts)
 
     def refresh(self) -> None:
-        self.facts.value = html.escape(self.caption())
+        # One finished sample's tile caption already says all of it: don't say it twice.
+        alone_done = len(self.tiles) == 1 and self.status == "done"
+        self.facts.value = "" if alone_done else html.escape(self.caption())
         self.rerun_button.disabled = self.status == "running"
 
     def close(self) -> None:
@@ -180,7 +186,8 @@ class CompareGrid(widgets.VBox):
         Map a value a cell's model does not take to the nearest one it does
         (default), and say so in the cell; False leaves such cells not available.
     thumbnail_size : int
-        Longest side of each sample's thumbnail, in pixels.
+        Longest side of each sample's thumbnail, in pixels; the default fits
+        three columns in a notebook.
     on_use : callable, optional
         Called with a sample's parameters by its "Use settings" button
         (``panel.compare`` passes the panel's); without it the button is hidden.
@@ -202,7 +209,7 @@ class CompareGrid(widgets.VBox):
 
     def __init__(self, prompt_or_params: str | ImageParams = "", rows: Any = None,
                  columns: Any = None, *, repeats: int = 1, client: ImagesClient | None = None,
-                 title: str | None = None, adapt: bool = True, thumbnail_size: int = 256,
+                 title: str | None = None, adapt: bool = True, thumbnail_size: int = 224,
                  on_use: Callable[[ImageParams], None] | None = None) -> None:
         if isinstance(repeats, bool) or not isinstance(repeats, int) or not (
                 1 <= repeats <= MAX_REPEATS):
@@ -222,7 +229,7 @@ class CompareGrid(widgets.VBox):
         self.title = title if title is not None else base.prompt
         self._on_use = on_use
         self.jobs = Jobs(on_change=self._refresh, on_error=self._show_error)
-        self.cells = [GridCell(plan, index, self._rerun_click)
+        self.cells = [GridCell(plan, index, self._rerun_click, thumbnail_size)
                       for index, plan in enumerate(cell for row in plans for cell in row)]
 
         self.heading = widgets.HTML(f'<div class="iw-compare-title">{html.escape(self.title)}</div>')
@@ -373,7 +380,7 @@ class CompareGrid(widgets.VBox):
         return sum(self.repeats for cell in self.cells if cell.available)
 
     def _table(self) -> widgets.GridBox:
-        corner = widgets.HTML(f'<div class="iw-corner">{html.escape(self.rows.field)} ↓ · '
+        corner = widgets.HTML(f'<div class="iw-corner">{html.escape(self.rows.field)} ↓<br>'
                               f'{html.escape(self.columns.field)} →</div>')
         children: list[widgets.Widget] = [corner]
         for value in self.columns.values:
@@ -390,7 +397,7 @@ class CompareGrid(widgets.VBox):
             children.extend(cell.box for cell in self.cells[r * width:(r + 1) * width])
         table = widgets.GridBox(children, layout=widgets.Layout(
             grid_template_columns=f"max-content repeat({width}, max-content)",
-            grid_gap="6px 10px", align_items="flex-start", overflow="auto"))
+            grid_gap="6px", align_items="flex-start", overflow="auto"))
         table.add_class("iw-compare-table")
         return table
 

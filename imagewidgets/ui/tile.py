@@ -37,7 +37,10 @@ from .widgets import close_tree
 if TYPE_CHECKING:
     from ..client import ImagesClient
 
-__all__ = ["STATUSES", "ImageTile"]
+__all__ = ["MIN_TILE_WIDTH", "STATUSES", "ImageTile"]
+
+MIN_TILE_WIDTH = 224
+"""A tile is at least this wide (pixels, inside its border): its buttons fit on two rows."""
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
 
@@ -106,7 +109,7 @@ class ImageTile(widgets.VBox):
         self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
                                     layout=widgets.Layout(display="none", flex_flow="row wrap"))
         super().__init__([self.label, self.header, self.image, self.caption, self.actions],
-                         layout=widgets.Layout(width=f"{max(width, 260) + 16}px", margin="4px",
+                         layout=widgets.Layout(width=f"{max(width, MIN_TILE_WIDTH) + 16}px", margin="4px",
                                                padding="6px", border="1px solid #ddd"))
         self.add_class("iw-tile")
         self.add_class("iw-status-queued")

@@ -50,8 +50,9 @@ STYLE = """
 .iw-compare .iw-col-header, .iw-compare .iw-row-header, .iw-compare .iw-corner {
   font-weight: 600; font-size: 13px; padding: 4px; }
 .iw-compare .iw-corner { color: #666; font-weight: normal; }
-.iw-compare .iw-row-header { max-width: 12em; overflow-wrap: anywhere; }
-.iw-compare .iw-cell-unavailable { border: 1px dashed #bbb; padding: 8px; max-width: 260px;
+.iw-compare .iw-row-header { max-width: 7em; overflow-wrap: anywhere; }
+.iw-root .iw-full-image-button { width: auto; padding: 0 12px; }
+.iw-compare .iw-cell-unavailable { border: 1px dashed #bbb; padding: 8px; max-width: 224px;
   color: #666; }
 </style>
 """

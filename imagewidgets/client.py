@@ -17,7 +17,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -129,28 +129,32 @@ class ImagesClient:
     # -- public ------------------------------------------------------------------
 
     async def generate(self, params: ImageParams | Mapping[str, Any] | None = None, *,
-                       image_index: int = 0, **fields: Any) -> Generation:
+                       image_index: int = 0, on_sent: Callable[[], None] | None = None,
+                       **fields: Any) -> Generation:
         """Generate images without streaming; returns a :class:`Generation`.
 
         Parameters that cannot succeed raise :class:`ParamsError` and nothing
         is sent; a :class:`~imagewidgets.params.RequestBody` (from
         ``ImageParams.to_request()``) with no ``fields`` is sent as it is.
-        ``stream`` and ``partial_images`` are ignored here.
+        ``stream`` and ``partial_images`` are ignored here. ``on_sent`` is
+        called each time the request goes out: after waiting for one of the
+        ``max_concurrency`` slots, so time spent queued is not counted as the
+        server's.
         """
         body = _wire.request_body(params, fields)
         self.check_model(body)
-        return await self._generate_body(body, image_index)
+        return await self._generate_body(body, image_index, on_sent)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
-                     image_index: int = 0, **fields: Any
-                     ) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
+                     image_index: int = 0, on_sent: Callable[[], None] | None = None,
+                     **fields: Any) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
         """Partial images as they arrive, then the final image(s).
 
         With ``stream`` off or a model that cannot stream, yields the final
         images of one ordinary request. With ``n > 1`` the request is fanned
         out as ``n`` concurrent requests of one image, events tagged by
-        ``image_index`` (starting at ``image_index``). Parameters are read as
-        by :meth:`generate`.
+        ``image_index`` (starting at ``image_index``). Parameters and
+        ``on_sent`` are read as by :meth:`generate`.
 
         Consume it under ``contextlib.aclosing`` to leave early: closing it
         releases its responses and this client's slots at once.
@@ -163,14 +167,14 @@ class ImagesClient:
         body = _wire.request_body(params, fields)
         self.check_model(body)
         if not body.get("stream"):
-            for image in (await self._generate_body(body, image_index)).images:
+            for image in (await self._generate_body(body, image_index, on_sent)).images:
                 yield image
             return
         # The only async generator on this path: everything below it is a plain object
         # closed from this ``finally``. A nested generator could be finalized by the
         # garbage collector while this one closes it ("aclose(): asynchronous generator
         # is already running").
-        source = self._stream_body(body, image_index)
+        source = self._stream_body(body, image_index, on_sent)
         try:
             while (event := await source.next()) is not None:
                 yield event
@@ -212,13 +216,15 @@ class ImagesClient:
         if spec is not None and spec.retired(capabilities.today()):
             raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
 
-    async def _generate_body(self, body: Mapping[str, Any], image_index: int) -> Generation:
+    async def _generate_body(self, body: Mapping[str, Any], image_index: int,
+                             on_sent: Callable[[], None] | None = None) -> Generation:
         """One non-streaming request of a checked body."""
         body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await self._open(GENERATIONS, body, image_index=image_index)
+                response = await self._open(GENERATIONS, body, image_index=image_index,
+                                            on_sent=on_sent)
                 try:
                     raw = await read_body(response)
                 finally:
@@ -231,16 +237,19 @@ class ImagesClient:
                           request_id=response.headers.get("x-request-id"),
                           elapsed=time.monotonic() - started)
 
-    def _stream_body(self, body: Mapping[str, Any], image_index: int) -> _Stream | _FanOut:
+    def _stream_body(self, body: Mapping[str, Any], image_index: int,
+                     on_sent: Callable[[], None] | None = None) -> _Stream | _FanOut:
         """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
         count = int(body.get("n") or 1)
         one = {name: value for name, value in body.items() if name != "n"}
         if count == 1:
-            return _Stream(self, one, image_index)
-        return _FanOut([_Stream(self, one, image_index + offset) for offset in range(count)])
+            return _Stream(self, one, image_index, on_sent)
+        return _FanOut([_Stream(self, one, image_index + offset, on_sent)
+                        for offset in range(count)])
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
-                    method: str = "POST") -> httpx.Response:
+                    method: str = "POST", on_sent: Callable[[], None] | None = None
+                    ) -> httpx.Response:
         """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
 
         Returns a response below 400 that holds one of this client's slots until
@@ -261,6 +270,8 @@ class ImagesClient:
             response: httpx.Response | None = None
             await self._slots.acquire()
             try:
+                if on_sent is not None:
+                    on_sent()  # inside the try: a hook that raises still frees the slot
                 logger.debug("%s %s (model %s, attempt %d)", method, url,
                              body.get("model") if body else None, attempt + 1)
                 request = self._http.build_request(method, url, json=body, headers=headers)
@@ -333,8 +344,10 @@ class _Stream:
     which may be called any number of times.
     """
 
-    def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int) -> None:
+    def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int,
+                 on_sent: Callable[[], None] | None = None) -> None:
         self._client, self._body, self._index = client, body, image_index
+        self._on_sent = on_sent
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._events = EventStream()
@@ -366,8 +379,8 @@ class _Stream:
         return self._ready.pop(0) if self._ready else None
 
     async def _start(self) -> None:
-        self._response = response = await self._client._open(GENERATIONS, self._body,
-                                                               image_index=self._index)
+        self._response = response = await self._client._open(
+            GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent)
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = response.aiter_bytes()
             return

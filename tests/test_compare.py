@@ -101,6 +101,22 @@ async def test_all_cells_run_at_once_bounded_by_the_client(slow_client: iw.Image
     grid.close()
 
 
+async def test_a_cell_s_time_is_the_server_s_not_the_queue_s() -> None:
+    # One request at a time: the third cell waits two requests' time for its turn.
+    with serve(port=0, latency=0.4) as server:
+        async with iw.ImagesClient(base_url=server.url, api_key="sk-test", max_concurrency=1,
+                                   is_emulator=True) as one_at_a_time:
+            grid = _grid(one_at_a_time, rows=("model", ["gpt-image-1"]))
+            task = grid.start()
+            await _until(lambda: grid.cells[0].status == "running")
+            assert [tile.status for cell in grid.cells for tile in cell.tiles] == [
+                "running", "queued", "queued"]
+            await task
+    seconds = [row["seconds"] for row in grid.summary()]
+    assert all(0.4 <= value < 0.75 for value in seconds), seconds  # queued: 0.8 s and 1.2 s
+    grid.close()
+
+
 async def test_adapted_and_unavailable_cells(client: iw.ImagesClient, server: EmulatorServer) -> None:
     before = server.request_count
     grid = _grid(client, rows=("model", ["dall-e-3", "gpt-image-1"]),

@@ -123,9 +123,12 @@ async def test_the_status_line_counts_images_in_flight(slow_client: iw.ImagesCli
                                                        shown: str) -> None:
     panel = _panel(slow_client, n=count)
     panel.generate_button.click()  # the click's own task is no image
-    while len(panel.tiles) < count or any(tile.status != "running" for tile in panel.tiles):
+    sending = min(count, 4)  # the client's max_concurrency: the rest wait, queued
+    while len(panel.tiles) < count or sum(t.status == "running" for t in panel.tiles) < sending:
         await asyncio.sleep(0.01)
     assert panel.status.value == shown and panel.running == count
+    assert [tile.status for tile in panel.tiles].count("queued") == count - sending
+    assert all(tile.header.value == "queued" for tile in panel.tiles if tile.status == "queued")
     panel.cancel()
     await _settle(panel, timeout=5)
     assert panel.status.value == "" and panel.cancel_button.disabled

@@ -57,8 +57,11 @@ class _Stream:
         self.sent: list[tuple[Any, int]] = []
         self.reached_end = False
 
-    async def stream(self, body: Any, *, image_index: int = 0) -> AsyncIterator[Any]:
+    async def stream(self, body: Any, *, image_index: int = 0,
+                     on_sent: Any = None) -> AsyncIterator[Any]:
         self.sent.append((body, image_index))
+        if on_sent is not None:
+            on_sent()
         try:
             for event in self.events:
                 yield event

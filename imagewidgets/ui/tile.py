@@ -142,11 +142,13 @@ class ImageTile(widgets.VBox):
             except ParamsError as error:
                 self.fail(error)
                 return
-        self._set_status("running")
-        self.started = time.monotonic()
-        self.tick()
+        # Queued until the client sends it (it may wait for a free slot): the time
+        # shown, and compared across a grid, is the server's, not the queue's.
+        self.started = None
+        self.header.value = "queued"
         try:
-            async with contextlib.aclosing(client.stream(body, image_index=image_index)) as events:
+            async with contextlib.aclosing(client.stream(body, image_index=image_index,
+                                                         on_sent=self._sent)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
                         await self.show(event)
@@ -163,6 +165,13 @@ class ImageTile(widgets.VBox):
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
+
+    def _sent(self) -> None:
+        """The request went out (a retry sends it again: the clock keeps its first start)."""
+        if self.started is None:
+            self.started = time.monotonic()
+        self._set_status("running")
+        self.tick()
 
     async def show(self, image: GeneratedImage) -> None:
         """Show ``image`` as this tile's final result: thumbnail, caption, actions, done.

@@ -17,14 +17,16 @@ from typing import Any
 from .capabilities import (
     FIELDS,
     MODELS,
+    QUALITY_RANK,
     Choice,
     IntRange,
     ModelSpec,
     image_cost,
+    models_taking,
     newest_models,
 )
 from .errors import ParamsError
-from .params import ImageParams, closest_value
+from .params import OPTION_FIELDS, ImageParams, closest_value
 
 __all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "estimate",
            "plan_cells"]
@@ -33,7 +35,10 @@ AXIS_FIELDS = tuple(name for name in FIELDS if name not in ("n", "user"))
 """The fields an axis may vary: every request field but ``n`` (see ``repeats``) and ``user``."""
 
 DEFAULT_QUALITIES = ("low", "medium", "high")
-"""The default columns."""
+"""The default columns, when a model of the grid takes them (else the qualities its models take)."""
+
+_NOT_AXES = {"n": "n is not an axis: repeats=k puts k samples in each cell",
+             "user": "user is not an axis: it names who asked, not how the picture looks"}
 
 MAX_REPEATS = 10
 """Samples per cell at most: each is a request, and billed."""
@@ -55,12 +60,14 @@ class Axis:
             raise ParamsError([f"{side} must be (field, values), e.g. ('quality', ['low', 'high']); "
                                f"got {given!r}"])
         name, values = given
+        if name in _NOT_AXES:
+            raise ParamsError([f"{side}: {_NOT_AXES[name]}"])
         if name not in AXIS_FIELDS:
             raise ParamsError([f"{side} field {name!r} is unknown; choose one of: "
                                f"{', '.join(AXIS_FIELDS)}"])
         if isinstance(values, str) or not isinstance(values, Sequence):
-            raise ParamsError([f"{side} values of {name} must be a list, e.g. [{values!r}]; "
-                               f"got {values!r}"])
+            raise ParamsError([f"{side} values of {name} must be a list in the order to show "
+                               f"them, e.g. ['low', 'high']; got {values!r}"])
         if not values:
             raise ParamsError([f"{side}: {name} has no values; give at least one"])
         return cls(name, tuple(dict.fromkeys(values)))  # a value twice is one row
@@ -87,20 +94,46 @@ class CellPlan:
         return self.reason is None
 
 
-def default_axes(rows: Any, columns: Any) -> tuple[Any, Any]:
+def default_axes(rows: Any, columns: Any, base: ImageParams) -> tuple[Any, Any]:
     """Fill a missing axis: models of the newest family as rows, qualities as columns.
 
-    A missing axis takes whichever of the two the other axis does not vary.
+    With one axis given, the missing one is whichever of the two it does not
+    vary, with values the grid can use: the newest models that take the given
+    field (else the general models that do); low / medium / high when a model of
+    the grid takes them (else the qualities its models take: DALL·E's standard, hd).
     """
-    models = ("model", list(newest_models()))
-    qualities = ("quality", list(DEFAULT_QUALITIES))
-    given = Axis.read(rows, "rows").field if rows is not None else (
-        Axis.read(columns, "columns").field if columns is not None else None)
+    if rows is not None and columns is not None:
+        return rows, columns
+    if rows is None and columns is None:
+        models = _default_models(None)
+        return ("model", models), ("quality", _default_qualities(models))
+    given = Axis.read(rows, "rows") if rows is not None else Axis.read(columns, "columns")
+    models = list(given.values) if given.field == "model" else [base.model]
     if rows is None:
-        rows = qualities if given == "model" else models
-    if columns is None:
-        columns = models if Axis.read(rows, "rows").field == "quality" else qualities
+        rows = (("quality", _default_qualities(models)) if given.field == "model"
+                else ("model", _default_models(given.field)))
+    else:
+        columns = (("model", _default_models(given.field)) if given.field == "quality"
+                   else ("quality", _default_qualities(models)))
     return rows, columns
+
+
+def _default_models(field: str | None) -> list[str]:
+    newest = list(newest_models())
+    if field is None or field == "prompt" or all(MODELS[name].takes(field) for name in newest):
+        return newest
+    taking = [name for name in newest if MODELS[name].takes(field)]
+    return taking or [name for name in models_taking(field)
+                      if MODELS[name].general and MODELS[name].snapshot_of is None]
+
+
+def _default_qualities(names: Sequence[str]) -> list[str]:
+    models = [MODELS[name] for name in names if name in MODELS]
+    if any(spec.allows("quality", value) for spec in models for value in DEFAULT_QUALITIES):
+        return list(DEFAULT_QUALITIES)
+    taken = {value for spec in models if isinstance(kind := spec.fields.get("quality"), Choice)
+             for value in kind.values if value != "auto"}
+    return sorted(taken, key=lambda value: QUALITY_RANK.get(value, 0)) or ["auto"]
 
 
 def check_axes(base: ImageParams, rows: Axis, columns: Axis) -> None:
@@ -140,12 +173,22 @@ def plan_cells(base: ImageParams, rows: Axis, columns: Axis, *, adapt: bool = Tr
     image: ``repeats`` in the grid sends one request per sample.
     """
     check_axes(base, rows, columns)
-    return [[_cell(base, (rows.field, row), (columns.field, column), adapt)
-             for column in columns.values] for row in rows.values]
+    cells = [[_cell(base, (rows.field, row), (columns.field, column), adapt)
+              for column in columns.values] for row in rows.values]
+    if not any(cell.available for row in cells for cell in row):
+        first = cells[0][0]
+        raise ParamsError([f"no cell of this grid can be sent; {first.row} × {first.column}: "
+                           f"{first.reason}"])
+    return cells
 
 
 def estimate(params: ImageParams) -> float | None:
-    """Dollars for one image of ``params`` before it runs; None when the price is unknown."""
+    """Dollars for one image of ``params`` before it runs; None when the price is unknown.
+
+    An animated GIF's price per frame is published nowhere yet: unknown.
+    """
+    if params.output_format == "gif":
+        return None
     spec = params.spec
     quality = spec.resolve("quality", params.quality or "auto")
     return image_cost(params.model, str(quality), params.size or "auto")
@@ -179,6 +222,14 @@ def _offered(models: Sequence[ModelSpec], name: str) -> str:
     return f"they take {', '.join(offered)}" if offered else f"none of them takes {name}"
 
 
+def _adaptable(spec: ModelSpec, name: str) -> bool:
+    """Whether ``name`` has a nearest value: a quality by rank, a size, a number.
+
+    Other choices have no order: png is no nearer to gif than webp is.
+    """
+    return name in ("quality", "size") or isinstance(spec.kind(name), IntRange)
+
+
 def _cell(base: ImageParams, row: tuple[str, Any], column: tuple[str, Any], adapt: bool
           ) -> CellPlan:
     params = base.copy()
@@ -199,7 +250,7 @@ def _cell(base: ImageParams, row: tuple[str, Any], column: tuple[str, Any], adap
         if not spec.takes(name):
             return unavailable(f"{spec.name} does not take {name}")
         if not spec.allows(name, value):
-            if not adapt:
+            if not (adapt and _adaptable(spec, name)):
                 return unavailable(str(spec.value_problem(name, value)))
             nearest = closest_value(spec, name, value)
             notes.append(f"{name} {value!r} → {nearest!r}: {spec.name} has no {value!r}")
@@ -223,6 +274,22 @@ def _cell(base: ImageParams, row: tuple[str, Any], column: tuple[str, Any], adap
         if condition is not None and not params.supports(name):
             allowed = " or ".join(map(str, condition.values))
             return unavailable(f"{name} applies only when {condition.field} is {allowed}")
+    # The base's own choices the cell's model or values moved: said, never silent.
+    axes = dict((row, column))
+    for name, chosen in base.chosen.items():
+        if name in axes or name not in OPTION_FIELDS or name == "n" or not params.supports(name):
+            continue
+        now = getattr(params, name)
+        if now == chosen:
+            continue
+        if not spec.allows(name, chosen):
+            why = f"{spec.name} has no {chosen!r}"
+            if not (adapt and _adaptable(spec, name)):
+                return unavailable(f"{name} {chosen!r} is not available for {spec.name}")
+        else:
+            causes = [f"{field} {value!r}" for field, value in axes.items() if field != "model"]
+            why = "with " + " and ".join(causes) if causes else f"on {spec.name}"
+        notes.append(f"{name} {chosen!r} → {now!r}: {why}")
     problems = params.problems()
     if problems:
         return unavailable(problems[0])

@@ -185,6 +185,11 @@ class ImageParams(HasTraits):
         inside = [value for value in allowed if kind.low <= value <= kind.high]
         return min(inside), max(inside)
 
+    @property
+    def chosen(self) -> dict[str, Any]:
+        """The fields the user set (not derived from the model), with the values set."""
+        return dict(self._chosen)
+
     def problems(self) -> list[str]:
         """Every reason this request cannot be sent, as sentences; [] when it can."""
         spec = self.spec

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,8 +16,8 @@ from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.emulator import EmulatorServer, serve
-from imagewidgets.errors import ModelRetiredError, ParamsError, ServerError
-from imagewidgets.imaging import SHEET_LABEL_WIDTH
+from imagewidgets.errors import ParamsError, ServerError
+from imagewidgets.imaging import MAX_PIXELS, MAX_SIDE, SHEET_LABEL_WIDTH
 from imagewidgets.ui.compare import CompareGrid
 from imagewidgets.ui.panel import ImagePanel
 
@@ -61,6 +62,8 @@ async def test_a_two_by_three_grid_fills_every_cell_with_its_own_settings(
     before = server.request_count
     grid = _grid(client)
     assert [cell.status for cell in grid.cells] == ["not run"] * 6
+    # The grid's shape shows before anything runs: a placeholder per sample.
+    assert [tile.header.value for cell in grid.cells for tile in cell.tiles] == ["not run yet"] * 6
     await grid.run()
     assert [cell.status for cell in grid.cells] == ["done"] * 6
     assert server.request_count - before == 6
@@ -170,6 +173,8 @@ async def test_cancel_all_then_rerun_one_cell(slow_client: iw.ImagesClient,
     await asyncio.gather(task, return_exceptions=True)
     assert [cell.status for cell in grid.cells] == ["cancelled", "cancelled"]
     assert "2 cancelled" in grid.progress_text.value and not grid.jobs.busy
+    assert grid.progress.value == 0 and grid.progress.bar_style == "warning"  # nothing done
+    assert "cancelled: 2 cells" in grid.summary_line.value
 
     first, second = grid.cells
     old_tile = first.tiles[0]
@@ -277,16 +282,19 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
     panel.close()
 
 
-async def test_a_retired_model_against_the_api_fails_its_cell_and_sends_nothing(
+async def test_a_retired_model_against_the_api_is_not_available_and_not_priced(
         server: EmulatorServer, api_key: str) -> None:
     before = server.request_count
     async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as api_like:
         grid = _grid(api_like, rows=("model", ["dall-e-3", "gpt-image-2"]),
                      columns=("quality", ["auto"]))
+        retired, live = grid.cells
+        assert not retired.available and "shut down by the API on 2026-05-12" in str(retired.reason)
+        assert f"estimated ${live.estimate:.2f} before running" in grid.estimate_line.value
         await grid.run()
-    retired, live = grid.cells
-    assert isinstance(retired.tiles[0].error, ModelRetiredError) and retired.status == "failed"
-    assert live.status == "done" and server.request_count - before == 1
+        assert live.status == "done" and server.request_count - before == 1
+        with pytest.raises(ParamsError, match=r"no cell of this grid can be sent: .*dall-e-3"):
+            _grid(api_like, rows=("model", ["dall-e-3"]), columns=("quality", ["hd"]))
     grid.close()
 
 
@@ -336,3 +344,72 @@ async def test_default_axes_are_the_newest_family_by_three_qualities(
     assert {cell.row for cell in grid.cells} == {"gpt-image-2.6-flare", "gpt-image-2.6-sunburst"}
     assert all(cell.params.to_request()["stream"] for cell in grid.cells)
     grid.close()
+
+
+async def test_an_error_outside_the_tiles_is_shown_and_stays(client: iw.ImagesClient,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
+
+    def broken(_body: Any) -> None:
+        raise RuntimeError("the <client> broke")
+
+    monkeypatch.setattr(client, "check_model", broken)
+    await grid.run()
+    (cell,) = grid.cells
+    assert cell.status == "failed" and not cell.rerun_button.disabled  # not left running
+    assert "the &lt;client&gt; broke" in cell.tiles[0].caption.value
+    grid._show_error(RuntimeError("lost <task>"))
+    grid._refresh()  # later refreshes keep it
+    assert "RuntimeError: lost &lt;task&gt;" in grid.summary_line.value
+    grid.close()
+
+
+async def test_the_contact_sheet_is_made_off_the_loop_and_its_errors_are_shown(
+        client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
+    await grid.run()
+    sent: list[Any] = []
+    grid.sheet_button.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    real = grid.contact_sheet
+
+    def recording(image_size: int = 256) -> Any:
+        threads.append(threading.get_ident())
+        return real(image_size)
+
+    monkeypatch.setattr(grid, "contact_sheet", recording)
+    grid.sheet_button._on_request(grid.sheet_button, {"event": "request"}, [])  # a click
+    await _until(lambda: bool(sent))
+    assert threads and threads[0] != loop_thread
+
+    def failing(image_size: int = 256) -> Any:
+        raise ValueError("a <huge> sheet")
+
+    monkeypatch.setattr(grid, "contact_sheet", failing)
+    grid.sheet_button._on_request(grid.sheet_button, {"event": "request"}, [])
+    await _until(lambda: "a &lt;huge&gt; sheet" in grid.summary_line.value)
+    grid.close()
+
+
+async def test_a_wide_grid_s_contact_sheet_shrinks_its_images_to_fit(
+        client: iw.ImagesClient) -> None:
+    prompts = [f"a fox number {i}" for i in range(7)]
+    grid = CompareGrid(iw.ImageParams(model="gpt-image-1", prompt="x", quality="low"),
+                       rows=("model", ["gpt-image-1"]), columns=("prompt", prompts),
+                       repeats=10, client=client)
+    await grid.run()
+    sheet = grid.contact_sheet()
+    assert sheet.width <= MAX_SIDE and sheet.width * sheet.height <= MAX_PIXELS
+    assert sheet.width > 7 * 10 * 64  # smaller images, still a picture of each
+    grid.close()
+
+
+def test_compare_reads_fields_against_the_grid_s_models(client: iw.ImagesClient) -> None:
+    grid = CompareGrid(iw.ImageParams(model="dall-e-3", prompt="a fox", style="natural"),
+                       rows=("model", ["dall-e-3", "gpt-image-2"]), columns=("quality", ["hd"]),
+                       client=client)
+    assert grid.cells[0].params.style == "natural"
+    grid.close()
+    with pytest.raises(ParamsError, match="style 'sepia' is not available for dall-e-3"):
+        iw.compare("a fox", models=["dall-e-3", "gpt-image-2"], style="sepia", client=client)

@@ -95,14 +95,61 @@ def test_gif_cells_stop_streaming_on_their_own() -> None:
 
 
 def test_default_axes_are_the_newest_models_by_three_qualities() -> None:
-    rows, columns = default_axes(None, None)
+    rows, columns = default_axes(None, None, BASE)
     assert rows == ("model", list(newest_models()))
     assert newest_models() == ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst")
     assert columns == ("quality", ["low", "medium", "high"])
-    # One axis given: the other is whichever of the two it does not vary.
-    assert default_axes(("quality", ["low"]), None)[1] == ("model", list(newest_models()))
-    assert default_axes(None, ("model", ["gpt-image-2"]))[0] == ("quality", ["low", "medium", "high"])
-    assert default_axes(("size", ["1024x1024"]), None)[1][0] == "quality"
+
+
+@pytest.mark.parametrize(("rows", "columns", "filled"), [
+    # One axis given: the other is whichever of the two it does not vary...
+    (("quality", ["low"]), None, ("model", ["gpt-image-2.6-flare", "gpt-image-2.6-sunburst"])),
+    (None, ("model", ["gpt-image-2"]), ("quality", ["low", "medium", "high"])),
+    (("size", ["1024x1024"]), None, ("quality", ["low", "medium", "high"])),
+    # ... with values the grid can use: DALL·E's own qualities, the models that take style.
+    (("model", ["dall-e-3", "dall-e-2"]), None, ("quality", ["standard", "hd"])),
+    (None, ("style", ["vivid"]), ("model", ["dall-e-3"])),
+])
+def test_a_missing_axis_is_filled_with_values_the_grid_can_use(
+        rows: Any, columns: Any, filled: Any) -> None:
+    made = default_axes(rows, columns, BASE)
+    assert made[1 if rows is not None else 0] == filled
+    _plan(*made)  # and the grid is accepted
+
+
+def test_the_base_s_own_choices_moved_by_a_cell_are_said() -> None:
+    base = BASE.copy(quality="high", size="1536x1024")
+    dalle, _gpt = _plan(("model", ["dall-e-3", "gpt-image-1"]), ("style", ["natural"]), base)
+    assert dalle.params.to_request()["size"] == "1792x1024"
+    assert dalle.notes == ("quality 'high' → 'hd': dall-e-3 has no 'high'",
+                           "size '1536x1024' → '1792x1024': dall-e-3 has no '1536x1024'")
+    strict = _plan(("model", ["dall-e-3", "gpt-image-2"]), ("quality", ["hd", "high"]), base,
+                   adapt=False)
+    assert strict[0].reason == "size '1536x1024' is not available for dall-e-3"
+    jpeg = BASE.copy(output_format="jpeg", output_compression=40)
+    (transparent,) = _plan(("model", ["gpt-image-1"]), ("background", ["transparent"]), jpeg)
+    assert transparent.params.to_request()["output_format"] == "png"
+    assert transparent.notes == ("output_format 'jpeg' → 'png': with background 'transparent'",)
+    gif = _plan(("model", ["gpt-image-2.6-flare"]), ("output_format", ["gif"]))[0]
+    assert gif.notes == ("stream True → False: with output_format 'gif'",)
+
+
+def test_a_choice_with_no_nearest_value_is_not_adapted() -> None:
+    # png is no nearer to gif than webp is: a gif column on gpt-image-2 is not a png.
+    png, gif = _plan(("model", ["gpt-image-2", "gpt-image-2.6-flare"]),
+                     ("output_format", ["png", "gif"]))[:2]
+    assert png.available and not gif.available
+    assert str(gif.reason).startswith("output_format 'gif' is not available for gpt-image-2")
+
+
+def test_a_grid_where_no_cell_can_be_sent_is_refused() -> None:
+    with pytest.raises(ParamsError, match=r"no cell of this grid can be sent; .*1,000"):
+        _plan(("prompt", ["x" * 1500]), ("model", ["dall-e-2"]))
+
+
+def test_the_estimate_of_a_gif_is_unknown() -> None:
+    (gif,) = _plan(("model", ["gpt-image-2.6-flare"]), ("output_format", ["gif"]))
+    assert estimate(gif.params) is None  # no price per frame is published
 
 
 @pytest.mark.parametrize(("rows", "columns", "message"), [
@@ -114,6 +161,7 @@ def test_default_axes_are_the_newest_models_by_three_qualities() -> None:
      "rows: quality 'ultra' is not taken by any model in the grid (gpt-image-1, dall-e-3); "
      "they take 'auto', 'high', 'medium', 'low', 'hd', 'standard'"),
     (("model", ["gpt-image-9"]), ("quality", ["low"]), "rows: model 'gpt-image-9' is unknown"),
+    (("n", [1, 2]), ("quality", ["low"]), "rows: n is not an axis: repeats=k puts k samples"),
     (("quality", ["low"]), ("quality", ["high"]), "rows and columns both vary quality"),
     (("prompt", ["a fox", "  "]), ("quality", ["low"]), "rows: prompt '  ' is empty"),
     (("model", ["gpt-image-1"]), ("style", ["vivid"]),

@@ -256,7 +256,9 @@ async def _respond(state: EmulatorState, request: Request, spec: ModelSpec,
                    fields: dict[str, Any], resolved: _Resolved, first_index: int,
                    fault: Fault) -> Response:
     n = int(fields.get("n") or 1)
-    await asyncio.sleep(_seconds(state, resolved))
+    # The latency is when the answer is due, drawing included: six requests at once take
+    # one latency, as the API's do, not one latency plus six drawings queued behind it.
+    due = asyncio.get_running_loop().time() + _seconds(state, resolved)
     data: list[dict[str, Any]] = []
     for offset in range(n):
         render = resolved.render(fields["prompt"], spec.name, first_index + offset)
@@ -273,6 +275,7 @@ async def _respond(state: EmulatorState, request: Request, spec: ModelSpec,
             item["revised_prompt"] = (f"{fields['prompt']}, as a detailed "
                                       f"{resolved.style or 'vivid'} digital illustration")
         data.append(item)
+    await _until(due)
     answer: dict[str, Any] = {"created": int(time.time()), "data": data}
     if spec.reports_usage:
         answer.update(resolved.wire(), usage=_usage(fields["prompt"], resolved, n))
@@ -290,13 +293,16 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
     pause = _seconds(state, resolved) / (partials + 1)  # partials spread over the time
     cut_after = fault.cut_after()  # always before a completed event, at the latest
     sent = 0
+    # Each event is due at a fixed time from the start, its drawing included (see _respond).
+    start, ticks = asyncio.get_running_loop().time(), 0
     for offset in range(n):
         render = resolved.render(fields["prompt"], spec.name, first_index + offset)
         for step in range(partials):
-            await asyncio.sleep(pause)
+            data = await run_in_threadpool(partial_bytes, render, step + 1, partials)
+            ticks += 1
+            await _until(start + ticks * pause)
             if cut_after is not None and sent >= cut_after:
                 raise DropConnection
-            data = await run_in_threadpool(partial_bytes, render, step + 1, partials)
             payload = {"type": "image_generation.partial_image", "b64_json": _b64(data, fault),
                        "partial_image_index": step, "created_at": int(time.time()),
                        **resolved.wire()}
@@ -304,16 +310,22 @@ async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
             async for chunk in fault.deliver_event(event):
                 yield chunk
             sent += 1
-        await asyncio.sleep(pause)
+        data = await run_in_threadpool(final_bytes, render)
+        ticks += 1
+        await _until(start + ticks * pause)
         if cut_after is not None:
             raise DropConnection
-        data = await run_in_threadpool(final_bytes, render)
         payload = {"type": "image_generation.completed", "b64_json": _b64(data, fault),
                    "created_at": int(time.time()), **resolved.wire(),
                    "usage": _usage(fields["prompt"], resolved, 1)}
         async for chunk in fault.deliver_event(fault.event(_event("image_generation.completed",
                                                                   payload))):
             yield chunk
+
+
+async def _until(due: float) -> None:
+    """Sleep until the loop's clock reads ``due``; at once when it already has."""
+    await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
 
 
 _MIME = {"svg": "image/svg+xml"}

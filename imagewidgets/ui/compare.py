@@ -10,6 +10,7 @@ generating. All cells run at once, bounded by the client's ``max_concurrency``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import statistics
 import time
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from PIL import Image
+from traitlets import TraitError
 
 from ..capabilities import PRICES_READ_ON
 from ..comparison import MAX_REPEATS, Axis, CellPlan, default_axes, estimate, plan_cells
 from ..errors import ParamsError
-from ..imaging import SheetCell, contact_sheet, sheet_png
+from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
 from ..params import ImageParams, RequestBody
 from ..store import download_name
 from .download import FullImageButton
@@ -60,6 +62,7 @@ class GridCell:
         self.notes, self.reason = plan.notes, plan.reason
         self.index = index
         self.tiles: list[ImageTile] = []
+        self.ran = False
         self.estimate = estimate(plan.params) if plan.available else None
         note_lines = [f"adapted: {note}" for note in self.notes]
         if self.reason is not None:
@@ -99,7 +102,7 @@ class GridCell:
         if not self.available:
             return "not available"
         statuses = {tile.status for tile in self.tiles}
-        if not statuses:
+        if not self.ran or not statuses:
             return "not run"
         if statuses & {"queued", "running", "partial"}:
             return "running"
@@ -215,7 +218,7 @@ class CompareGrid(widgets.VBox):
                 1 <= repeats <= MAX_REPEATS):
             raise ParamsError([f"repeats {repeats!r} is out of range; choose 1 to {MAX_REPEATS}"])
         base = _base_params(prompt_or_params)
-        rows, columns = default_axes(rows, columns)
+        rows, columns = default_axes(rows, columns, base)
         self.rows, self.columns = Axis.read(rows, "rows"), Axis.read(columns, "columns")
         plans = plan_cells(base, self.rows, self.columns, adapt=adapt)  # refuses bad axes first
         if client is None:
@@ -223,14 +226,21 @@ class CompareGrid(widgets.VBox):
 
             client = default_client()
         self.client = client
+        plans = [[self._refused_by_client(plan) for plan in row] for row in plans]
+        if not any(plan.available for row in plans for plan in row):
+            raise ParamsError([f"no cell of this grid can be sent: {plans[0][0].reason}"])
         self.base = base
         self.repeats = repeats
         self.thumbnail_size = thumbnail_size
         self.title = title if title is not None else base.prompt
         self._on_use = on_use
+        self.last_error: BaseException | None = None
         self.jobs = Jobs(on_change=self._refresh, on_error=self._show_error)
         self.cells = [GridCell(plan, index, self._rerun_click, thumbnail_size)
                       for index, plan in enumerate(cell for row in plans for cell in row)]
+        for cell in self.cells:  # placeholders now: Run sends at once, the shape shows before
+            if cell.available:
+                self._new_tiles(cell, "not run yet")
 
         self.heading = widgets.HTML(f'<div class="iw-compare-title">{html.escape(self.title)}</div>')
         self.estimate_line = widgets.HTML(html.escape(self._estimate_text()))
@@ -244,7 +254,8 @@ class CompareGrid(widgets.VBox):
         self.cancel_button.add_class("iw-cancel")
         self.cancel_button.on_click(lambda _button: self.cancel())
         self.sheet_button = FullImageButton(action="download", label="Contact sheet",
-                                            disabled=True, tooltip_text="Download the grid as PNG")
+                                            disabled=True, tooltip_text="Download the grid as PNG",
+                                            off_loop=True, on_error=self._show_error)
         self.sheet_button.add_class("iw-sheet")
         self.sheet_button.source = self._sheet_file
         self.progress = widgets.IntProgress(value=0, min=0, max=max(self._total(), 1),
@@ -271,6 +282,7 @@ class CompareGrid(widgets.VBox):
 
     async def run(self) -> None:
         """Run every available cell at once (again, if it ran) and wait for all of them."""
+        self.last_error = None
         await asyncio.gather(*(self._run_cell(cell) for cell in self.cells if cell.available))
 
     def start(self) -> asyncio.Task[None]:
@@ -320,11 +332,21 @@ class CompareGrid(widgets.VBox):
         return rows
 
     def contact_sheet(self, image_size: int = 256) -> Image.Image:
-        """The grid as one picture: title, row and column labels, each cell's images and caption."""
-        sheet_cells = [[self._sheet_cell(self.cells[r * len(self.columns.values) + c])
-                        for c in range(len(self.columns.values))]
+        """The grid as one picture: title, row and column labels, each cell's images and caption.
+
+        A grid too wide for ``image_size`` gets smaller images, so the sheet
+        stays within the size limits of decoded images.
+        """
+        width = len(self.columns.values)
+        sheet_cells = [[self._sheet_cell(self.cells[r * width + c]) for c in range(width)]
                        for r in range(len(self.rows.values))]
-        return contact_sheet(sheet_cells, title=self.title,
+        per_row = width * max(self.repeats, 1)
+        fits = (MAX_SIDE - SHEET_LABEL_WIDTH) // per_row - SHEET_GAP
+        # Height grows with the rows too: keep the area under the limit as well.
+        by_area = int((MAX_PIXELS / (per_row * max(len(self.rows.values), 1) * 1.6)) ** 0.5)
+        image_size = max(16, min(image_size, fits, by_area))
+        corner = f"{self.rows.field} ↓ · {self.columns.field} →"
+        return contact_sheet(sheet_cells, title=f"{self.title}  ({corner})",
                              row_labels=[self.rows.label(value) for value in self.rows.values],
                              column_labels=[self.columns.label(value)
                                             for value in self.columns.values],
@@ -347,24 +369,44 @@ class CompareGrid(widgets.VBox):
     # -- internals ---------------------------------------------------------------
 
     async def _run_cell(self, cell: GridCell) -> None:
-        self.jobs.cancel_tiles(cell.tiles)
-        old = cell.tiles
-        cell.tiles = [ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
-                                on_reuse=self._use if self._on_use else None)
-                      for _ in range(self.repeats)]
-        cell.strip.children = tuple(cell.tiles)
-        for tile in old:
-            tile.close()
-        body = cell.params.to_request()  # planned cells have no problems: this cannot raise
+        if cell.ran:  # a second run: fresh tiles, the old ones cancelled and closed
+            self.jobs.cancel_tiles(cell.tiles)
+            self._new_tiles(cell, "queued")
+        else:
+            for tile in cell.tiles:
+                tile.header.value = "queued"
+        cell.ran = True
         try:
-            self.client.check_model(body)  # a retired model against the API: refused, not sent
-        except ParamsError as error:
+            body = cell.params.to_request()  # planned cells have no problems: this cannot raise
+            self.client.check_model(body)
+        except Exception as error:  # whatever it is, the cell shows it: no tile left queued
             for tile in cell.tiles:
                 tile.fail(error)
             self._refresh()
             return
         await self.jobs.run_tiles(cell.tiles, self.client,
                                   [RequestBody(body) for _ in cell.tiles])
+
+    def _new_tiles(self, cell: GridCell, header: str) -> None:
+        old, cell.tiles = cell.tiles, [
+            ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
+                      on_reuse=self._use if self._on_use else None)
+            for _ in range(self.repeats)]
+        for tile in cell.tiles:
+            tile.header.value = header
+        cell.strip.children = tuple(cell.tiles)
+        for tile in old:
+            tile.close()
+
+    def _refused_by_client(self, plan: CellPlan) -> CellPlan:
+        """A cell the client would refuse (a retired model against the API) is not available."""
+        if not plan.available:
+            return plan
+        try:
+            self.client.check_model(plan.params.to_request())
+        except ParamsError as error:
+            return dataclasses.replace(plan, reason=str(error))
+        return plan
 
     def _rerun_click(self, index: int) -> None:
         try:
@@ -428,8 +470,8 @@ class CompareGrid(widgets.VBox):
             for cell in self.cells:
                 cell.refresh()
             self.progress.max = max(total, 1)
-            self.progress.value = min(done + failed + cancelled, total)
-            self.progress.bar_style = ("danger" if failed else
+            self.progress.value = min(done + failed, total)  # cancelled is not progress
+            self.progress.bar_style = ("danger" if failed else "warning" if cancelled else
                                        "success" if done == total and total else "")
             text = f"{done} done · {failed} failed · {total} total"
             if cancelled:
@@ -438,7 +480,11 @@ class CompareGrid(widgets.VBox):
             self.cancel_button.disabled = not self.jobs.busy
             self.run_button.disabled = self.jobs.busy
             self.sheet_button.disabled = done == 0
-            self.summary_line.value = self._summary_html()
+            summary = self._summary_html()
+            if self.last_error is not None:  # kept until the next run: never overwritten
+                summary += (f'<br><span class="iw-error">{html.escape(type(self.last_error).__name__)}: '
+                            f"{html.escape(str(self.last_error))}</span>")
+            self.summary_line.value = summary
 
     def _summary_html(self) -> str:
         rows = self.summary()
@@ -446,12 +492,17 @@ class CompareGrid(widgets.VBox):
         for flag, key, unit in (("fastest", "seconds", "{:.1f} s"), ("cheapest", "cost", "${:.3f}")):
             best = [row for row in rows if row[flag]]
             if best:
-                names = ", ".join(f"{row['row']} × {row['column']}" for row in best)
+                names = ", ".join(f"{row['row']} × {row['column']}" for row in best[:3])
+                if len(best) > 3:
+                    names += f" and {len(best) - 3} more"
                 parts.append(f"{flag}: {names} ({unit.format(best[0][key])})")
         failures = [row for row in rows if row["failed"]]
         if failures:
             parts.append("failures: " + ", ".join(
                 f"{row['row']} × {row['column']} ({row['error']})" for row in failures))
+        cancelled = [row for row in rows if row["status"] == "cancelled"]
+        if cancelled:
+            parts.append(f"cancelled: {len(cancelled)} cell{'s' if len(cancelled) > 1 else ''}")
         costs = [row["cost"] for row in rows if row["cost"] is not None]
         if costs:
             parts.append(f"total cost: ${sum(costs):.3f}")
@@ -460,6 +511,8 @@ class CompareGrid(widgets.VBox):
     def _sheet_cell(self, cell: GridCell) -> SheetCell:
         images = tuple(tile.result.data for tile in cell.tiles if tile.result is not None)
         caption = f"{cell.params.model} · {cell.caption()}" if cell.available else ""
+        if cell.notes:
+            caption += " · adapted: " + "; ".join(cell.notes)
         note = "" if images else cell.caption()
         return SheetCell(images=images, caption=caption, note=note)
 
@@ -473,7 +526,8 @@ class CompareGrid(widgets.VBox):
         return sheet_png(sheet, title=self.title, labels=labels), name, "image/png"
 
     def _show_error(self, error: BaseException) -> None:
-        self.summary_line.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+        self.last_error = error
+        self._refresh()
 
 
 def _base_params(given: str | ImageParams) -> ImageParams:
@@ -503,9 +557,13 @@ def compare(prompt: str | ImageParams, models: list[str] | None = None,
     >>> iw.compare("a lighthouse", models=["gpt-image-2", "gpt-image-2.6-flare"],
     ...            qualities=["low", "high"])                           # doctest: +SKIP
     """
+    if models is not None and isinstance(prompt, str) and models and "model" not in fields:
+        fields = {"model": models[0], **fields}  # fields are read against the grid's first model
     base = _base_params(prompt)
-    if fields:
+    try:
         base.update(fields)
+    except TraitError as error:
+        raise ParamsError([str(error)]) from None
     if models is not None:
         rows = ("model", models)
     if qualities is not None:

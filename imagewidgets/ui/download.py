@@ -14,6 +14,8 @@ in new tab" cannot open an SVG as a document of the notebook's origin.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,8 @@ import anywidget
 import traitlets
 
 __all__ = ["FullImageButton"]
+
+logger = logging.getLogger("imagewidgets")
 
 _ESM = """
 function render({ model, el }) {
@@ -95,6 +99,12 @@ class FullImageButton(anywidget.AnyWidget):
         What the browser does with the bytes.
     label : str
         The button's text.
+    off_loop : bool
+        Make the bytes on a worker thread (a contact sheet takes a second to
+        draw): the kernel keeps answering meanwhile. ``source`` must then only
+        read plain objects, never change a widget.
+    on_error : callable, optional
+        Told of an error making the bytes; without it the error is logged.
     """
 
     _esm = _ESM
@@ -103,25 +113,58 @@ class FullImageButton(anywidget.AnyWidget):
     tooltip_text = traitlets.Unicode("", help="Shown on hover.").tag(sync=True)
     disabled = traitlets.Bool(False, help="Greyed out until an image exists.").tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, off_loop: bool = False,
+                 on_error: Callable[[BaseException], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # What to send, asked for only on click: (bytes, filename, mime type).
         self.source: Callable[[], tuple[bytes, str, str] | None] = lambda: None
+        self.off_loop = off_loop
+        self.on_error = on_error
+        self._making: asyncio.Task[bool] | None = None  # held: the loop keeps only weak refs
         self.on_msg(self._on_request)
 
     def _on_request(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("event") != "request":
             return
-        self.deliver()
+        if self.off_loop and (self._making is None or self._making.done()):
+            try:
+                self._making = asyncio.get_running_loop().create_task(self.deliver_off_loop())
+                return
+            except RuntimeError:
+                pass  # no loop in this thread: make it here
+        self._guarded(self.deliver)
 
     def deliver(self) -> bool:
         """Send the image to the browser now (what a click does); False if none yet."""
-        found = self.source()
+        return self._hand_over(self.source())
+
+    async def deliver_off_loop(self) -> bool:
+        """:meth:`deliver`, the bytes made on a worker thread; False if none yet or it failed."""
+        try:
+            found = await asyncio.to_thread(self.source)
+        except Exception as error:
+            self._report(error)
+            return False
+        return self._hand_over(found)
+
+    def _hand_over(self, found: tuple[bytes, str, str] | None) -> bool:
         if found is None:
             return False
         data, filename, mime = found
         self.send({"event": "image", "filename": filename, "mime": mime}, buffers=[data])
         return True
+
+    def _guarded(self, make: Callable[[], bool]) -> None:
+        try:
+            make()
+        except Exception as error:  # a click's failure must not vanish in a comm handler
+            self._report(error)
+
+    def _report(self, error: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(error)
+        else:
+            logger.error("could not make the file to download: %s", error, exc_info=error)
 
     def __repr__(self) -> str:
         return f"FullImageButton(action={self.action!r})"

@@ -513,8 +513,13 @@ def _wrap(text: str, size: int, width: int, lines: int) -> list[str]:
     return out
 
 
+# Pillow's bundled font has no arrows: drawn, they would be empty boxes.
+_NO_GLYPH = str.maketrans({"→": "->", "←": "<-", "↓": "v", "↑": "^"})
+
+
 def _text(draw: ImageDraw.ImageDraw, x: int, y: int, text: str, size: int, width: int,
           lines: int, *, centre: bool = False, fill: str = _INK) -> None:
+    text = text.translate(_NO_GLYPH)
     for index, line in enumerate(_wrap(text, size, width, max(1, lines))):
         draw.text((x + width // 2 if centre else x, y + index * _line(size)), line, fill=fill,
                   font=_font(size), anchor="ma" if centre else "la")
@@ -537,13 +542,14 @@ def _cell_image(data: bytes, size: int) -> Image.Image | str:
 
 def contact_sheet(cells: Sequence[Sequence[SheetCell]], *, title: str = "",
                   row_labels: Sequence[str], column_labels: Sequence[str],
-                  image_size: int = 256) -> Image.Image:
+                  image_size: int = 256, corner: str = "") -> Image.Image:
     """A grid of results as one RGB image: ``cells[row][column]`` under labels.
 
     Every cell is as wide as the fullest cell: each image fitted into an
     ``image_size`` square, side by side, the caption under them; a cell with
     no images shows its note in a grey box. Text is wrapped and cut with an
-    ellipsis, never spilling into a neighbour.
+    ellipsis, never spilling into a neighbour. ``corner`` goes above the row
+    labels: what the rows and columns vary.
 
     Raises
     ------
@@ -571,6 +577,9 @@ def contact_sheet(cells: Sequence[Sequence[SheetCell]], *, title: str = "",
     if title:
         _text(draw, SHEET_GAP, (SHEET_TITLE_HEIGHT - SHEET_TITLE_FONT) // 2, title,
               SHEET_TITLE_FONT, width - 2 * SHEET_GAP, 1)
+    if corner:
+        _text(draw, SHEET_GAP, top - SHEET_HEADER_HEIGHT + SHEET_GAP, corner, SHEET_CAPTION_FONT,
+              SHEET_LABEL_WIDTH - 2 * SHEET_GAP, 3, fill=_FAINT)
     for column, label in enumerate(column_labels):
         x = SHEET_LABEL_WIDTH + column * cell_width
         draw.line([(x, top - SHEET_HEADER_HEIGHT), (x, height)], fill=_RULE)

@@ -345,8 +345,11 @@ class CompareGrid(widgets.VBox):
         # Height grows with the rows too: keep the area under the limit as well.
         by_area = int((MAX_PIXELS / (per_row * max(len(self.rows.values), 1) * 1.6)) ** 0.5)
         image_size = max(16, min(image_size, fits, by_area))
-        corner = f"{self.rows.field} ↓ · {self.columns.field} →"
-        return contact_sheet(sheet_cells, title=f"{self.title}  ({corner})",
+        title = self.title
+        if "model" not in (self.rows.field, self.columns.field):
+            title += f" · {self.base.model}"  # the same in every cell: said once
+        return contact_sheet(sheet_cells, title=title,
+                             corner=f"rows: {self.rows.field} · columns: {self.columns.field}",
                              row_labels=[self.rows.label(value) for value in self.rows.values],
                              column_labels=[self.columns.label(value)
                                             for value in self.columns.values],
@@ -510,7 +513,8 @@ class CompareGrid(widgets.VBox):
 
     def _sheet_cell(self, cell: GridCell) -> SheetCell:
         images = tuple(tile.result.data for tile in cell.tiles if tile.result is not None)
-        caption = f"{cell.params.model} · {cell.caption()}" if cell.available else ""
+        # Its row and column name the cell: the caption holds the figures, then what was adapted.
+        caption = cell.caption().removeprefix("done · ") if cell.available else ""
         if cell.notes:
             caption += " · adapted: " + "; ".join(cell.notes)
         note = "" if images else cell.caption()

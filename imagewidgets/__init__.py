@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         APITimeoutError as APITimeoutError,
         AuthenticationError as AuthenticationError,
         BadRequestError as BadRequestError,
+        BudgetExceededError as BudgetExceededError,
         ContentPolicyError as ContentPolicyError,
         ImageDecodeError as ImageDecodeError,
         ImageExpiredError as ImageExpiredError,
@@ -54,6 +55,7 @@ _ERRORS = (
     "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
     "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
     "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError", "ModelRetiredError",
+    "BudgetExceededError",
 )
 
 # The one list of public names: name -> the module that defines it. Names of the

@@ -329,18 +329,20 @@ class EventStream:
 
 
 def answer_image(answer: Answer, offset: int, data: bytes, inspected: Inspected,
-                 body: Mapping[str, Any], first_index: int) -> GeneratedImage:
+                 body: Mapping[str, Any], first_index: int,
+                 request_id: str | None = None) -> GeneratedImage:
     """The result for ``answer.images[offset]``, its (downloaded) bytes ``data`` checked."""
     item = answer.images[offset]
     fmt, width, height = inspected
     return GeneratedImage(data=data, format=fmt, width=width, height=height,
                           image_index=first_index + offset, revised_prompt=item.revised_prompt,
                           usage=answer.usage if len(answer.images) == 1 else None, params=body,
-                          created=answer.created or int(time.time()), url=item.url)
+                          created=answer.created or int(time.time()), url=item.url,
+                          request_id=request_id)
 
 
 def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, Any],
-                 image_index: int) -> PartialImage | GeneratedImage:
+                 image_index: int, request_id: str | None = None) -> PartialImage | GeneratedImage:
     """The result for a stream event, its bytes checked; a final one records ``n`` as 1."""
     fmt, width, height = inspected
     if not event.final:
@@ -348,7 +350,7 @@ def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, An
                             image_index=image_index, partial_index=event.partial_index)
     return GeneratedImage(data=event.data, format=fmt, width=width, height=height,
                           image_index=image_index, usage=event.usage, params={**body, "n": 1},
-                          created=event.created or int(time.time()))
+                          created=event.created or int(time.time()), request_id=request_id)
 
 
 # -- the models a server offers -------------------------------------------------------------

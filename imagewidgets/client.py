@@ -230,7 +230,8 @@ class ImagesClient:
                 finally:
                     await self._close(response)
                 answer = _wire.parse_answer(raw)
-                images = await self._images(answer, body, image_index)
+                images = await self._images(answer, body, image_index,
+                                            response.headers.get("x-request-id"))
         except TimeoutError:
             raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
         return Generation(images=images, usage=answer.usage, created=answer.created,
@@ -307,12 +308,13 @@ class ImagesClient:
         finally:
             self._slots.release()
 
-    async def _images(self, answer: Answer, body: Mapping[str, Any],
-                      first_index: int) -> list[GeneratedImage]:
+    async def _images(self, answer: Answer, body: Mapping[str, Any], first_index: int,
+                      request_id: str | None) -> list[GeneratedImage]:
         images = []
         for offset, item in enumerate(answer.images):
             data = item.data if item.data is not None else await self._download(item.url or "")
-            images.append(_wire.answer_image(answer, offset, data, await _inspect(data), body, first_index))
+            images.append(_wire.answer_image(answer, offset, data, await _inspect(data), body,
+                                             first_index, request_id))
         return images
 
     async def _download(self, url: str) -> bytes:
@@ -353,6 +355,7 @@ class _Stream:
         self._events = EventStream()
         self._ready: list[GeneratedImage] | None = None  # once finished: what is left to give
         self._last: PartialImage | None = None
+        self._request_id: str | None = None
         self._started = False
         self._deadline = time.monotonic() + client.timeouts.total
 
@@ -369,7 +372,8 @@ class _Stream:
             if event is None:
                 self._events.feed(await self._chunk())
                 continue
-            result = _wire.stream_image(event, await _inspect(event.data), self._body, self._index)
+            result = _wire.stream_image(event, await _inspect(event.data), self._body, self._index,
+                                        self._request_id)
             if isinstance(result, GeneratedImage):
                 self._ready = []
                 await self.aclose()  # the rest of the stream is not needed: free the slot now
@@ -381,12 +385,14 @@ class _Stream:
     async def _start(self) -> None:
         self._response = response = await self._client._open(
             GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent)
+        self._request_id = response.headers.get("x-request-id")
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = response.aiter_bytes()
             return
         # A server that ignored stream=true answered in one piece: still one code path.
         answer = _wire.parse_answer(await read_body(response))
-        self._ready = await self._client._images(answer, self._body, self._index)
+        self._ready = await self._client._images(answer, self._body, self._index,
+                                                 self._request_id)
         await self.aclose()
 
     async def _chunk(self) -> bytes:

@@ -21,7 +21,6 @@ from .capabilities import (
     Choice,
     IntRange,
     ModelSpec,
-    image_cost,
     models_taking,
     newest_models,
 )
@@ -187,11 +186,8 @@ def estimate(params: ImageParams) -> float | None:
 
     An animated GIF's price per frame is published nowhere yet: unknown.
     """
-    if params.output_format == "gif":
-        return None
-    spec = params.spec
-    quality = spec.resolve("quality", params.quality or "auto")
-    return image_cost(params.model, str(quality), params.size or "auto")
+    found = params.estimate()
+    return found.per_image if found is not None else None
 
 
 # -- internals -----------------------------------------------------------------

@@ -9,9 +9,11 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 from .client import ImagesClient
 from .results import GeneratedImage
+from .store import DEFAULT_STORE, StoreChoice, store_from
 
 __all__ = ["default_client", "generate"]
 
@@ -35,17 +37,30 @@ def default_client(**options: Any) -> ImagesClient:
     return ImagesClient(api_key="emulator", base_url=_emulator.url, is_emulator=True, **options)
 
 
-def generate(prompt: str, **fields: Any) -> list[GeneratedImage]:
+def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
+             **fields: Any) -> list[GeneratedImage]:
     """Generate images synchronously: in a script, or in a notebook cell.
 
     Uses the API with ``OPENAI_API_KEY`` set, else the built-in emulator.
     Inside a running event loop (a notebook cell) the request runs on a
-    private loop in a worker thread; nothing is patched.
+    private loop in a worker thread; nothing is patched. Every image is
+    written to ``store`` (as a panel's: ``imagewidgets-output/`` by default,
+    None for nothing on disk) with a sidecar of its settings.
     """
+    where = store_from(store)
 
     async def run() -> list[GeneratedImage]:
         async with default_client() as client:
-            return (await client.generate({"prompt": prompt, **fields})).images
+            generation = await client.generate({"prompt": prompt, **fields})
+            server = {"host": urlsplit(client.base_url).hostname, "emulator": client.is_emulator}
+        for image in generation.images:
+            if where is None:
+                break
+            await asyncio.to_thread(where.save, image, {
+                "params": dict(image.params), "revised_prompt": image.revised_prompt,
+                "usage": image.usage, "request_id": image.request_id, "server": server,
+                "timings": {"seconds": generation.elapsed, "created": image.created}})
+        return generation.images
 
     try:
         asyncio.get_running_loop()

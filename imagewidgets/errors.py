@@ -2,7 +2,8 @@
 
     ImagesError
      ├── ParamsError              the request cannot succeed; never sent (also a ValueError)
-     │    └── ModelRetiredError   the API has shut the model down (allow_retired=True sends it)
+     │    ├── ModelRetiredError   the API has shut the model down (allow_retired=True sends it)
+     │    └── BudgetExceededError  the estimate would take the spending past budget= (USD)
      ├── APIError                 the server answered with an error, or an answer we cannot read
      │    ├── BadRequestError          400
      │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
@@ -33,6 +34,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ContentPolicyError",
     "ImageDecodeError",
     "ImageExpiredError",
@@ -91,6 +93,32 @@ class ModelRetiredError(ParamsError):
             f"model {model!r} was shut down by the API{when}: the API refuses it, so nothing "
             f"was sent ({instead}; ImagesClient(allow_retired=True) sends it anyway; the "
             "built-in emulator still serves it)"])
+
+
+class BudgetExceededError(ParamsError):
+    """The request's estimate would take the spending past the budget; nothing was sent.
+
+    Attributes
+    ----------
+    spent : float
+        Dollars already spent.
+    estimate : float or None
+        The request's estimated dollars; None when its price is unknown.
+    budget : float
+        The budget in dollars.
+    """
+
+    def __init__(self, spent: float, estimate: float | None, budget: float,
+                 what: str = "this request") -> None:
+        self.spent, self.estimate, self.budget = spent, estimate, budget
+        # Two decimals read as a budget ("$1.00"), unless that would misstate it.
+        shown = f"${budget:.2f}" if round(budget, 2) == budget else f"${budget:.3f}"
+        cost = (f"{what} is estimated at ${estimate:.3f}" if estimate is not None
+                else f"the price of {what} is unknown")
+        super().__init__([
+            f"budget exceeded: {cost}, and ${spent:.3f} of the {shown} budget is spent "
+            f"(${max(budget - spent, 0):.3f} left), so nothing was sent (raise the budget with "
+            "budget=... or choose a cheaper setting)"])
 
 
 class APIError(ImagesError):

@@ -26,11 +26,13 @@ from .capabilities import (
     MODELS,
     QUALITY_RANK,
     Choice,
+    Estimate,
     IntRange,
     ModelSpec,
     Text,
     default_model,
     describe_values,
+    estimate_cost,
     models_taking,
     parse_size,
 )
@@ -214,6 +216,17 @@ class ImageParams(HasTraits):
                              f"{exclusion.second[0]} {exclusion.second[1]!r}: {exclusion.reason}")
         found.extend(why for rule in spec.requires if (why := rule.problem(values)))
         return found
+
+    def estimate(self) -> Estimate | None:
+        """What this request should cost (:func:`~imagewidgets.capabilities.estimate_cost`).
+
+        None when the price is unknown (an animated GIF, a model without prices).
+        """
+        def applied(name: str) -> Any:
+            return getattr(self, name) if self.supports(name) else None
+
+        return estimate_cost(self.model, applied("quality"), applied("size"), n=applied("n") or 1,
+                             prompt=self.prompt, output_format=applied("output_format"))
 
     def to_request(self) -> RequestBody:
         """The JSON body: only fields the model takes and that apply, no None.

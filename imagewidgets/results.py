@@ -95,6 +95,8 @@ class GeneratedImage(_Encoded):
         The encoded image exactly as the server sent it.
     params : dict
         The request body that produced it (never holds the API key).
+    request_id : str or None
+        The server's ``x-request-id`` for the request, to quote to support.
     """
 
     image_index: int = 0
@@ -103,6 +105,7 @@ class GeneratedImage(_Encoded):
     params: Mapping[str, Any] = field(default_factory=dict)
     created: int = 0
     url: str | None = None
+    request_id: str | None = None
 
     def __repr__(self) -> str:
         return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"

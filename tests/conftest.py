@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 
 import imagewidgets as iw
-from imagewidgets import capabilities
+from imagewidgets import capabilities, spending
 from imagewidgets.emulator import EmulatorServer, serve
 
 KEY = "sk-test-0123456789abcdefSECRET"
@@ -29,6 +30,20 @@ def fixed_today() -> Iterator[date]:
     capabilities.set_today(TODAY)
     yield TODAY
     capabilities.set_today(None)
+
+
+@pytest.fixture(autouse=True)
+def output_folder(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Where panels and grids store images by default: a fresh folder per test, never the
+    checkout; and the session's spending starts at zero, with no budget."""
+    folder = tmp_path_factory.mktemp("imagewidgets-output")
+    monkeypatch.setenv("IMAGEWIDGETS_DIR", str(folder))
+    spending.SESSION.reset()
+    spending.SESSION.budget = None
+    yield folder
+    spending.SESSION.reset()
+    spending.SESSION.budget = None
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import http.server
 import io
 import json
 import logging
+import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -552,3 +553,14 @@ async def test_a_refused_provisional_field_says_where_it_came_from(
         with pytest.raises(iw.BadRequestError) as plain:
             await client.generate(prompt="x", model="gpt-image-9-preview")
         assert "provisional" not in str(plain.value)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_each_image_carries_its_request_id(client: iw.ImagesClient, stream: bool) -> None:
+    # To quote to support, and kept in the image's sidecar: one id per request of a fan-out.
+    images = [event async for event in client.stream(
+        model="gpt-image-1", prompt="A lighthouse", quality="low", n=2, stream=stream)
+        if isinstance(event, iw.GeneratedImage)]
+    ids = [image.request_id for image in images]
+    assert all(re.fullmatch(r"req_[0-9a-f]{24}", str(found)) for found in ids), ids
+    assert len(set(ids)) == (2 if stream else 1)  # without streaming, one request made both

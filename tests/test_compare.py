@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -16,7 +18,7 @@ from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.emulator import EmulatorServer, serve
-from imagewidgets.errors import ParamsError, ServerError
+from imagewidgets.errors import BudgetExceededError, ParamsError, ServerError
 from imagewidgets.imaging import MAX_PIXELS, MAX_SIDE, SHEET_LABEL_WIDTH
 from imagewidgets.ui.compare import CompareGrid
 from imagewidgets.ui.panel import ImagePanel
@@ -413,3 +415,33 @@ def test_compare_reads_fields_against_the_grid_s_models(client: iw.ImagesClient)
     grid.close()
     with pytest.raises(ParamsError, match="style 'sepia' is not available for dall-e-3"):
         iw.compare("a fox", models=["dall-e-3", "gpt-image-2"], style="sepia", client=client)
+
+
+async def test_each_sample_is_saved_with_its_place_in_the_grid(client: iw.ImagesClient,
+                                                               output_folder: Path) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]),
+                 repeats=2, title="lighthouses")
+    await grid.run()
+    places = sorted((record["place"]["column"]["quality"], record["place"]["sample"])
+                    for record in (json.loads(path.read_text())
+                                   for path in output_folder.glob("*.json")))
+    assert places == [("high", 0), ("high", 1), ("low", 0), ("low", 1)]
+    record = json.loads(next(output_folder.glob("*.json")).read_text())
+    assert record["place"]["grid"] == "lighthouses"
+    assert record["place"]["row"] == {"model": "gpt-image-1"}
+    grid.close()
+
+
+async def test_run_refuses_past_a_budget_and_sends_nothing(client: iw.ImagesClient,
+                                                           server: EmulatorServer) -> None:
+    grid = _grid(client, rows=("model", ["dall-e-3"]), columns=("quality", ["hd", "standard"]),
+                 budget=0.10)
+    before = server.request_count
+    with pytest.raises(BudgetExceededError, match=r"this run of 2 requests is estimated at \$0\.120"):
+        await grid.run()
+    assert server.request_count == before and grid.cells[0].status == "not run"
+    grid.run_button.click()  # the button says so under the grid
+    await _until(lambda: "budget exceeded" in grid.summary_line.value)
+    await grid.rerun(1)  # one standard image, $0.04, fits
+    assert grid.cells[1].status == "done" and grid.spending.total == pytest.approx(0.04)
+    grid.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from imagewidgets.capabilities import MODELS, image_cost, newest_models
+from imagewidgets.capabilities import MODELS, estimate_cost, image_cost, newest_models
 from imagewidgets.comparison import (
     AXIS_FIELDS,
     Axis,
@@ -193,7 +193,9 @@ def test_the_estimate_is_the_price_of_what_each_cell_sends() -> None:
                   BASE.copy(size="1024x1024"))
     dalle_hd, dalle_auto, gpt_high, gpt_auto = (estimate(cell.params) for cell in cells)
     assert (dalle_hd, dalle_auto) == (0.08, 0.04)  # auto on dall-e-3 is standard
-    assert gpt_high == image_cost("gpt-image-1", "high", "1024x1024")
-    assert gpt_auto == image_cost("gpt-image-1", "medium", "1024x1024")  # auto means medium
+    prompt = BASE.prompt  # its tokens are billed too
+    assert gpt_high == estimate_cost("gpt-image-1", "high", "1024x1024", prompt=prompt).per_image
+    assert gpt_auto == estimate_cost("gpt-image-1", "medium", "1024x1024", prompt=prompt).per_image
+    assert gpt_high > image_cost("gpt-image-1", "high", "1024x1024")  # the prompt's share
     assert gpt_high is not None and gpt_auto is not None and gpt_high > gpt_auto
     assert MODELS["gpt-image-1"].resolve("quality", "auto") == "medium"

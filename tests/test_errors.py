@@ -59,7 +59,8 @@ def test_the_tree_parser_sees_nesting() -> None:
     assert "stream" not in lines["APIConnectionError"]  # a broken stream is StreamIncompleteError
     assert "broke" in lines["StreamIncompleteError"]
     assert drawn["ModelRetiredError"] == "ParamsError"
-    assert len(drawn) == 17
+    assert len(drawn) == 18
+    assert drawn["BudgetExceededError"] == "ParamsError"
 
 
 def test_the_drawn_image_formats_are_those_imaging_accepts() -> None:
@@ -147,6 +148,7 @@ def _one_of_each() -> list[BaseException]:
         iw.ImageExpiredError(403),
         iw.ImageDecodeError("the image is damaged or truncated"),
         errors.ModelRetiredError("dall-e-3", date(2026, 5, 12), "gpt-image-2.6-sunburst"),
+        errors.BudgetExceededError(0.98, 0.044, 1.0),
     ]
     return made
 

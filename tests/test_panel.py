@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import json
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,7 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets import spending
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.params import ImageParams
 from imagewidgets.ui.panel import EMULATOR_BANNER, ImagePanel
@@ -42,6 +47,13 @@ async def _settle(panel: ImagePanel, timeout: float = 20.0) -> None:
     await asyncio.sleep(0)
     while panel.jobs.busy:
         assert time.monotonic() < deadline, "generation did not finish"
+        await asyncio.sleep(0.01)
+
+
+async def _until_true(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
         await asyncio.sleep(0.01)
 
 
@@ -394,3 +406,100 @@ def test_models_takes_only_none_or_available() -> None:
     with pytest.raises(ValueError, match="'everything'"):
         ImagePanel(client=iw.ImagesClient(api_key="k", base_url="http://127.0.0.1:9/v1"),
                    models="everything")  # type: ignore[arg-type]
+
+
+async def test_every_final_image_is_on_disk_with_its_settings_before_its_tile_says_done(
+        client: iw.ImagesClient, output_folder: Path, api_key: str, server: EmulatorServer) -> None:
+    panel = _panel(client, n=2, stream=True, partial_images=1)
+    done_seen_on_disk: list[bool] = []
+    for_each = panel.generate()
+    tiles_task = asyncio.ensure_future(for_each)
+    while not panel.tiles:
+        await asyncio.sleep(0.005)
+    for tile in panel.tiles:  # the moment a tile says done, its file is already there
+        tile.observe(lambda change: done_seen_on_disk.append(
+            change["owner"].saved is not None and change["owner"].saved.path.exists())
+            if change["new"] == "done" else None, names="status")
+    tiles = await tiles_task
+    assert done_seen_on_disk == [True, True]
+    sidecars = sorted(output_folder.glob("*.json"))
+    assert len(sidecars) == 2 and len(list(output_folder.glob("*.png"))) == 2
+    record = json.loads(sidecars[0].read_text())
+    assert record["params"]["model"] == "gpt-image-1" and record["params"]["quality"] == "low"
+    assert record["cost"]["actual"] > 0 and record["cost"]["estimated"] > 0
+    assert record["server"] == {"host": "127.0.0.1", "emulator": True}
+    assert record["request_id"] in {r["headers"].get("x-request-id") for r in server.requests} | {
+        tile.result.request_id for tile in tiles}
+    assert record["request_id"] and record["timings"]["seconds"] > 0
+    assert tiles[0].saved.path.name.endswith(".png") and "_gpt-image-1_a-lighthouse-at-dusk_" in (
+        tiles[0].saved.path.name)
+    # A new process finds every image and its settings; the key is in none of the files.
+    found = subprocess.run(
+        [sys.executable, "-c", "import sys, imagewidgets.store as s; st = s.ImageStore(sys.argv[1]);"
+         " print(sum(st.read(p) is not None for p in st.folder.glob('*.png')))", str(output_folder)],
+        capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "2"
+    assert all(api_key.encode() not in path.read_bytes() for path in output_folder.iterdir())
+    panel.close()
+
+
+async def test_a_failed_write_is_shown_the_image_kept_and_a_retry_offered(
+        client: iw.ImagesClient, tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    panel = ImagePanel(client=client, params=iw.ImageParams(
+        model="gpt-image-1", prompt="A lighthouse", quality="low"), store=blocked)
+    (tile,) = await panel.generate()
+    assert tile.status == "done" and tile.result is not None and tile.saved is None
+    assert "not saved to" in tile.save_note.value and "Retry save" in tile.save_note.value
+    assert tile.retry_save.layout.display != "none" and not tile.download.disabled
+    blocked.unlink()  # the user frees the path
+    tile.retry_save.click()
+    await _until_true(lambda: tile.saved is not None)
+    assert tile.saved.path.parent == blocked and tile.save_note.value == ""
+    assert tile.retry_save.layout.display == "none"
+    panel.close()
+
+
+async def test_store_none_keeps_nothing_on_disk(client: iw.ImagesClient, output_folder: Path) -> None:
+    panel = ImagePanel(client=client, params=iw.ImageParams(
+        model="gpt-image-1", prompt="A lighthouse", quality="low"), store=None)
+    (tile,) = await panel.generate()
+    assert tile.status == "done" and tile.saved is None and not list(output_folder.iterdir())
+    panel.close()
+
+
+async def test_the_cost_is_shown_before_and_the_spending_after(client: iw.ImagesClient) -> None:
+    panel = _panel(client, n=2)
+    estimate = panel.params.estimate()
+    assert estimate is not None
+    assert panel.cost_line.value.startswith(f"≈ ${estimate.dollars:.3f} for 2 images (estimate, "
+                                            "prices of 2026-11-25)")
+    panel.params.quality = "high"  # the estimate follows the settings, before anything is sent
+    assert f"≈ ${panel.params.estimate().dollars:.3f}" in panel.cost_line.value
+    tiles = await panel.generate()
+    spent = sum(tile.cost for tile in tiles)
+    assert spending.SESSION.total == pytest.approx(spent) and panel.spending.total == pytest.approx(spent)
+    assert f"spent this session: ${spent:.3f}" in panel.cost_line.value
+    panel.close()
+
+
+async def test_generate_refuses_past_a_budget_and_sends_nothing(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    panel = ImagePanel(client=client, params=iw.ImageParams(
+        model="dall-e-3", prompt="A lighthouse", quality="hd", size="1792x1024"), budget=0.20)
+    await panel.generate()  # $0.12
+    before = server.request_count
+    assert await panel.generate() == []  # another $0.12 would pass $0.20
+    assert server.request_count == before and len(panel.tiles) == 1
+    message = html.unescape(panel.status.value)
+    assert "budget exceeded: this request is estimated at $0.120" in message
+    assert "$0.120 of the $0.20 budget is spent" in message
+    assert panel.params.model == "dall-e-3" and panel.params.quality == "hd"  # nothing lost
+    spending.SESSION.budget = 0.10  # the session's budget holds for every panel
+    other = ImagePanel(client=client, params=iw.ImageParams(model="gpt-image-1", prompt="x",
+                                                            quality="low"))
+    assert await other.generate() == []
+    assert "budget exceeded" in other.status.value
+    panel.close()
+    other.close()

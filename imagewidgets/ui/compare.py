@@ -26,7 +26,8 @@ from ..comparison import MAX_REPEATS, Axis, CellPlan, default_axes, estimate, pl
 from ..errors import ParamsError
 from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
 from ..params import ImageParams, RequestBody
-from ..store import download_name
+from ..spending import SESSION, Spending
+from ..store import DEFAULT_STORE, StoreChoice, download_name, store_from
 from .download import FullImageButton
 from .jobs import Jobs
 from .tile import MIN_TILE_WIDTH, ImageTile
@@ -194,6 +195,12 @@ class CompareGrid(widgets.VBox):
     on_use : callable, optional
         Called with a sample's parameters by its "Use settings" button
         (``panel.compare`` passes the panel's); without it the button is hidden.
+    store : ImageStore, str, path or None
+        Where every final image is written, as the panel's; its sidecar names
+        the grid, the row, the column and the sample.
+    budget : float, optional
+        Dollars this grid may spend: Run refuses when the estimate of what it
+        would send passes it (as it does past ``iw.spending.SESSION.budget``).
 
     Raises
     ------
@@ -213,7 +220,8 @@ class CompareGrid(widgets.VBox):
     def __init__(self, prompt_or_params: str | ImageParams = "", rows: Any = None,
                  columns: Any = None, *, repeats: int = 1, client: ImagesClient | None = None,
                  title: str | None = None, adapt: bool = True, thumbnail_size: int = 224,
-                 on_use: Callable[[ImageParams], None] | None = None) -> None:
+                 on_use: Callable[[ImageParams], None] | None = None,
+                 store: StoreChoice = DEFAULT_STORE, budget: float | None = None) -> None:
         if isinstance(repeats, bool) or not isinstance(repeats, int) or not (
                 1 <= repeats <= MAX_REPEATS):
             raise ParamsError([f"repeats {repeats!r} is out of range; choose 1 to {MAX_REPEATS}"])
@@ -226,6 +234,8 @@ class CompareGrid(widgets.VBox):
 
             client = default_client()
         self.client = client
+        self.store = store_from(store)
+        self.spending = Spending(budget)  # this grid's; the session's is SESSION
         plans = [[self._refused_by_client(plan) for plan in row] for row in plans]
         if not any(plan.available for row in plans for plan in row):
             raise ParamsError([f"no cell of this grid can be sent: {plans[0][0].reason}"])
@@ -281,8 +291,15 @@ class CompareGrid(widgets.VBox):
     # -- running -----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run every available cell at once (again, if it ran) and wait for all of them."""
+        """Run every available cell at once (again, if it ran) and wait for all of them.
+
+        Raises
+        ------
+        BudgetExceededError
+            When the estimate of the whole grid would pass a budget: nothing is sent.
+        """
         self.last_error = None
+        self._check_budget([cell for cell in self.cells if cell.available])
         await asyncio.gather(*(self._run_cell(cell) for cell in self.cells if cell.available))
 
     def start(self) -> asyncio.Task[None]:
@@ -294,6 +311,7 @@ class CompareGrid(widgets.VBox):
         cell = self.cells[index]
         if not cell.available:
             raise ParamsError([f"cell {cell.title} is not available: {cell.reason}"])
+        self._check_budget([cell])
         await self._run_cell(cell)
 
     def cancel(self) -> None:
@@ -390,11 +408,20 @@ class CompareGrid(widgets.VBox):
         await self.jobs.run_tiles(cell.tiles, self.client,
                                   [RequestBody(body) for _ in cell.tiles])
 
+    def _check_budget(self, cells: list[GridCell]) -> None:
+        priced = [cell.estimate for cell in cells if cell.estimate is not None]
+        for ledger in (self.spending, SESSION):
+            ledger.check(sum(priced) * self.repeats if priced else None,
+                         what=f"this run of {len(cells) * self.repeats} requests")
+
     def _new_tiles(self, cell: GridCell, header: str) -> None:
+        place = {"grid": self.title, "row": {self.rows.field: cell.row},
+                 "column": {self.columns.field: cell.column}}
         old, cell.tiles = cell.tiles, [
             ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
-                      on_reuse=self._use if self._on_use else None)
-            for _ in range(self.repeats)]
+                      on_reuse=self._use if self._on_use else None, store=self.store,
+                      place={**place, "sample": sample}, spending=(self.spending, SESSION))
+            for sample in range(self.repeats)]
         for tile in cell.tiles:
             tile.header.value = header
         cell.strip.children = tuple(cell.tiles)
@@ -548,6 +575,7 @@ def _base_params(given: str | ImageParams) -> ImageParams:
 def compare(prompt: str | ImageParams, models: list[str] | None = None,
             qualities: list[str] | None = None, *, rows: Any = None, columns: Any = None,
             repeats: int = 1, client: ImagesClient | None = None, title: str | None = None,
+            store: StoreChoice = DEFAULT_STORE, budget: float | None = None,
             **fields: Any) -> CompareGrid:
     """Build a :class:`CompareGrid` and start it: the cell's value shows it filling.
 
@@ -572,7 +600,8 @@ def compare(prompt: str | ImageParams, models: list[str] | None = None,
         rows = ("model", models)
     if qualities is not None:
         columns = ("quality", qualities)
-    grid = CompareGrid(base, rows, columns, repeats=repeats, client=client, title=title)
+    grid = CompareGrid(base, rows, columns, repeats=repeats, client=client, title=title,
+                       store=store, budget=budget)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

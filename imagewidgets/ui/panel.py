@@ -26,6 +26,8 @@ from traitlets import TraitError
 from ..capabilities import MODELS, default_model
 from ..errors import ParamsError
 from ..params import ImageParams, RequestBody
+from ..spending import SESSION, Spending
+from ..store import DEFAULT_STORE, StoreChoice, store_from
 from .controls import Controls
 from .grid import ImageGrid
 from .jobs import Jobs
@@ -60,6 +62,13 @@ class ImagePanel(widgets.VBox):
         None offers every model of the table; ``"available"`` only the image
         models the server lists (``GET /v1/models``), read in a task started
         here when a loop runs, or by ``await panel.load_models()``.
+    store : ImageStore, str, path or None
+        Where every final image is written with its settings: by default
+        ``imagewidgets-output/`` beside the notebook (or ``$IMAGEWIDGETS_DIR``);
+        a folder or an ``ImageStore``; None keeps nothing on disk.
+    budget : float, optional
+        Dollars this panel may spend: Generate refuses a request whose
+        estimate would pass it (as it does past ``iw.spending.SESSION.budget``).
 
     Examples
     --------
@@ -70,7 +79,8 @@ class ImagePanel(widgets.VBox):
 
     def __init__(self, client: ImagesClient | None = None, params: ImageParams | None = None,
                  *, thumbnail_size: int = 384,
-                 models: Literal["available"] | None = None) -> None:
+                 models: Literal["available"] | None = None,
+                 store: StoreChoice = DEFAULT_STORE, budget: float | None = None) -> None:
         if models not in (None, "available"):
             raise ValueError(f"models {models!r} is not allowed; choose None or 'available'")
         if client is None:
@@ -80,6 +90,8 @@ class ImagePanel(widgets.VBox):
         self.client = client
         self.params = params if params is not None else ImageParams(stream=True, partial_images=2)
         self.thumbnail_size = thumbnail_size
+        self.store = store_from(store)
+        self.spending = Spending(budget)  # this panel's; the session's is SESSION
         self.jobs = Jobs(on_change=self._update_status, on_error=self._show_error)
 
         self.controls = Controls(self.params)
@@ -94,6 +106,8 @@ class ImagePanel(widgets.VBox):
         self.cancel_button.on_click(lambda _button: self.cancel())
         self.status = widgets.HTML("")
         self.status.add_class("iw-status")
+        self.cost_line = widgets.HTML("")
+        self.cost_line.add_class("iw-cost")
         self.grid = ImageGrid()
         self.banner = widgets.HTML(
             f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
@@ -105,11 +119,13 @@ class ImagePanel(widgets.VBox):
         self._style = widgets.HTML(STYLE)
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
         super().__init__([self._style, self.banner, self.controls, self.model_note, buttons,
-                          self.grid])
+                          self.cost_line, self.grid])
         self.add_class("iw-panel")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
+        self.params.observe(self._update_cost)
         self._update_note()
+        self._update_cost()
         if models == "available":
             try:
                 asyncio.get_running_loop()
@@ -140,6 +156,9 @@ class ImagePanel(widgets.VBox):
             body = self.params.to_request()  # the one check of this request
             # The client would refuse too, but only once tiles exist; asking it here leaves none.
             self.client.check_model(body)
+            estimate = self.params.estimate()
+            for ledger in (self.spending, SESSION):
+                ledger.check(estimate.dollars if estimate else None)
         except ParamsError as error:
             self.status.value = '<span class="iw-error">' + "<br>".join(
                 html.escape(problem) for problem in error.problems) + "</span>"
@@ -148,7 +167,7 @@ class ImagePanel(widgets.VBox):
         count = snapshot.n or 1
         tiles = [
             ImageTile(snapshot.copy(n=1), thumbnail_size=self.thumbnail_size,
-                      on_reuse=self._reuse)
+                      on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION))
             for _ in range(count)
         ]
         self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
@@ -222,6 +241,7 @@ class ImagePanel(widgets.VBox):
             return  # already closed (ipywidgets calls close() again from __del__)
         self.cancel()
         self.params.unobserve(self._on_model, names="model")
+        self.params.unobserve(self._update_cost)
         self.controls.close()
         self.grid.close()
         close_tree(self)
@@ -258,6 +278,16 @@ class ImagePanel(widgets.VBox):
                          f'name="{name}")), then make a new panel.')
         self.model_note.value = "<br>".join(html.escape(line) for line in lines)
 
+    def _update_cost(self, _change: Any = None) -> None:
+        """The estimate of what Generate would cost, and what was spent: before, not after."""
+        estimate = self.params.estimate()
+        parts = [str(estimate) if estimate else "price unknown for these settings"]
+        parts.append(f"spent this session: ${SESSION.total:.3f}")
+        for name, ledger in (("panel", self.spending), ("session", SESSION)):
+            if ledger.budget is not None:
+                parts.append(f"{name} budget ${ledger.budget:.2f}")
+        self.cost_line.value = html.escape(" · ".join(parts))
+
     def _on_generate_click(self, _button: Any = None) -> None:
         try:
             asyncio.get_running_loop()
@@ -272,6 +302,7 @@ class ImagePanel(widgets.VBox):
         self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
 
     def _update_status(self) -> None:
+        self._update_cost()  # a finished image adds to what was spent
         self.cancel_button.disabled = not self.jobs.busy
         running = self.jobs.in_flight
         if running:

@@ -17,25 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import image_cost, parse_size
+from ..capabilities import PRICES_READ_ON, image_cost, parse_size
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
-from ..store import download_name
+from ..store import ImageStore, SavedImage, download_name
 from .download import FullImageButton
 from .widgets import close_tree
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
+    from ..spending import Spending
 
 __all__ = ["MIN_TILE_WIDTH", "STATUSES", "ImageTile"]
 
@@ -65,6 +68,11 @@ class ImageTile(widgets.VBox):
         What went wrong, once failed.
     params : ImageParams
         The parameters this tile asked for (its own copy).
+    saved : SavedImage or None
+        Where the final image was written, once done with a ``store``.
+    save_error : Exception or None
+        Why writing it failed; the image stays shown and downloadable, and
+        "Retry save" tries again.
     """
 
     status = Unicode("queued", help="queued, running, partial, done, failed or cancelled")
@@ -72,8 +80,17 @@ class ImageTile(widgets.VBox):
     error = AnyTrait(None, allow_none=True, help="The error, once failed.")
 
     def __init__(self, params: ImageParams, *, label: str = "", thumbnail_size: int = 384,
-                 on_reuse: Callable[[ImageTile], None] | None = None) -> None:
+                 on_reuse: Callable[[ImageTile], None] | None = None,
+                 store: ImageStore | None = None, place: Mapping[str, Any] | None = None,
+                 spending: Sequence[Spending] = ()) -> None:
         self.params = params
+        self.store = store
+        self.place = dict(place or {})  # where in a grid, for the sidecar
+        self.spending = tuple(spending)  # ledgers the final image's cost is added to
+        self.saved: SavedImage | None = None
+        self.save_error: Exception | None = None
+        self._server: dict[str, Any] = {}
+        self._saving: asyncio.Task[None] | None = None
         self.thumbnail_size = thumbnail_size
         self.last_partial: PartialImage | None = None
         self.started: float | None = None
@@ -108,7 +125,15 @@ class ImageTile(widgets.VBox):
             self.reuse.layout.display = "none"  # nowhere to put the settings: no dead button
         self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
                                     layout=widgets.Layout(display="none", flex_flow="row wrap"))
-        super().__init__([self.label, self.header, self.image, self.caption, self.actions],
+        self.save_note = widgets.HTML("")
+        self.save_note.add_class("iw-save-note")
+        self.retry_save = widgets.Button(description="Retry save", icon="save",
+                                         tooltip="Write this image to disk again",
+                                         layout=widgets.Layout(width="auto", display="none"))
+        self.retry_save.add_class("iw-retry-save")
+        self.retry_save.on_click(lambda _button: self._retry_save())
+        super().__init__([self.label, self.header, self.image, self.caption, self.save_note,
+                          self.retry_save, self.actions],
                          layout=widgets.Layout(width=f"{max(width, MIN_TILE_WIDTH) + 16}px", margin="4px",
                                                padding="6px", border="1px solid #ddd"))
         self.add_class("iw-tile")
@@ -142,6 +167,8 @@ class ImageTile(widgets.VBox):
             except ParamsError as error:
                 self.fail(error)
                 return
+        host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
+        self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
         # Queued until the client sends it (it may wait for a free slot): the time
         # shown, and compared across a grid, is the server's, not the queue's.
         self.started = None
@@ -177,20 +204,68 @@ class ImageTile(widgets.VBox):
         """Show ``image`` as this tile's final result: thumbnail, caption, actions, done.
 
         For an image at hand (one loaded from disk) as much as for one just
-        generated. The thumbnail is made on a worker thread.
+        generated. The thumbnail is made on a worker thread. With a ``store``
+        the image is written to disk before the tile says done; a failed write
+        is shown on the tile, the image kept.
         """
         thumb = await asyncio.to_thread(thumbnail, image.data, self.thumbnail_size)
         if self.started is not None:
             self.elapsed = time.monotonic() - self.started
+        self.result = image
+        for ledger in self.spending:
+            ledger.record(self.cost)
+        if self.store is not None:
+            await self._save(image)
         with self.hold_sync():
             self._set_image(thumb)
             self.image.layout.height = "auto"
-            self.result = image
             self.caption.value = self._caption_html(image)
             for action in (self.download, self.enlarge, self.reuse):
                 action.disabled = False
             self.actions.layout.display = "flex"
         self._finish_with("done", "done" if self.elapsed is None else f"done in {self.elapsed:.1f} s")
+
+    def record(self) -> dict[str, Any]:
+        """What the sidecar beside the saved image holds: never the key."""
+        image = self.result
+        if image is None:
+            raise ValueError("no final image yet")
+        estimate = self.params.estimate()
+        return {
+            "params": dict(image.params) or self.params.to_request(),
+            "revised_prompt": image.revised_prompt,
+            "usage": dataclasses.asdict(image.usage) if image.usage else None,
+            "cost": {"estimated": estimate.per_image if estimate else None, "actual": self.cost,
+                     "prices_read_on": PRICES_READ_ON.isoformat()},
+            "timings": {"seconds": self.elapsed, "created": image.created},
+            "request_id": image.request_id,
+            "server": self._server or None,
+            "place": self.place or None,
+        }
+
+    async def _save(self, image: GeneratedImage) -> None:
+        assert self.store is not None
+        try:
+            self.saved = await asyncio.to_thread(self.store.save, image, self.record())
+        except (OSError, ValueError) as error:  # a full disk, a read-only folder
+            self.save_error = error
+            self.save_note.value = (
+                f'<span class="iw-error">not saved to {html.escape(str(self.store.folder))}: '
+                f"{html.escape(str(error))}. The image is still here: Download it, or "
+                "Retry save.</span>")
+            self.retry_save.layout.display = "flex"
+        else:
+            self.save_error = None
+            self.save_note.value = ""
+            self.retry_save.layout.display = "none"
+
+    def _retry_save(self) -> None:
+        if self.result is None or (self._saving is not None and not self._saving.done()):
+            return
+        try:
+            self._saving = asyncio.get_running_loop().create_task(self._save(self.result))
+        except RuntimeError:  # no loop here (a script): save in this thread
+            asyncio.run(self._save(self.result))
 
     @property
     def tokens(self) -> int | None:

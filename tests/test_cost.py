@@ -1,0 +1,131 @@
+"""Cost before Generate: the issue's known figures, n, auto, unknown prices, and the label."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import imagewidgets as iw
+from imagewidgets.capabilities import (
+    MODELS,
+    PRICES_READ_ON,
+    Estimate,
+    estimate_cost,
+    image_cost,
+    register_model,
+)
+
+PROMPT = "A lighthouse at dusk"  # 20 characters: 5 prompt tokens at about 4 characters a token
+
+
+def _dollars(estimate: Estimate | None) -> float:
+    assert estimate is not None, "a known price was expected"
+    return estimate.dollars
+
+
+def test_gpt_image_1_low_square_is_272_tokens_about_a_cent() -> None:
+    estimate = estimate_cost("gpt-image-1", "low", "1024x1024", prompt=PROMPT)
+    assert estimate is not None
+    assert (estimate.output_tokens, estimate.prompt_tokens) == (272, 5)
+    # 272 tokens at $40 per 1M, plus 5 prompt tokens at $5 per 1M
+    assert estimate.dollars == pytest.approx(0.01088 + 0.000025)
+    assert f"{estimate.dollars:.3f}" == "0.011"
+
+
+def test_gpt_image_1_high_landscape_is_6208_tokens_about_a_quarter() -> None:
+    estimate = estimate_cost("gpt-image-1", "high", "1536x1024", prompt=PROMPT)
+    assert estimate is not None and estimate.output_tokens == 6208
+    assert estimate.dollars == pytest.approx(0.24832 + 0.000025)
+    assert str(estimate).startswith("≈ $0.248 ")
+
+
+def test_dall_e_3_hd_wide_is_twelve_cents_exactly() -> None:
+    estimate = estimate_cost("dall-e-3", "hd", "1792x1024", prompt=PROMPT)
+    assert estimate is not None
+    assert estimate.dollars == estimate.per_image == 0.12  # priced per image: the prompt is free
+    assert (estimate.output_tokens, estimate.prompt_tokens) == (None, None)
+
+
+def test_n_multiplies_the_images_and_bills_the_prompt_once() -> None:
+    one = estimate_cost("gpt-image-1", "low", "1024x1024", prompt=PROMPT)
+    four = estimate_cost("gpt-image-1", "low", "1024x1024", n=4, prompt=PROMPT)
+    assert one is not None and four is not None
+    assert four.dollars == pytest.approx(4 * 0.01088 + 0.000025)
+    assert four.per_image == pytest.approx(four.dollars / 4) and four.per_image < one.per_image
+    dall_e_2 = estimate_cost("dall-e-2", None, "512x512", n=3)
+    assert dall_e_2 is not None and dall_e_2.dollars == pytest.approx(3 * 0.018)
+    with pytest.raises(ValueError, match="at least 1"):
+        estimate_cost("dall-e-2", None, "512x512", n=0)
+
+
+def test_auto_costs_what_the_server_makes_of_it() -> None:
+    assert estimate_cost("dall-e-3", "auto", "1024x1024") == estimate_cost("dall-e-3", "standard",
+                                                                          "1024x1024")
+    assert _dollars(estimate_cost("dall-e-3", "auto", "1024x1024")) == 0.04
+    auto = estimate_cost("gpt-image-1", "auto", "auto")
+    assert auto is not None and auto == estimate_cost("gpt-image-1", "medium", "1024x1024")
+    assert auto.output_tokens == 1056
+    assert estimate_cost("gpt-image-1", None, None) == auto  # a field not set counts as auto
+    # dall-e-2 has a single quality: any quality asked for costs the same.
+    assert estimate_cost("dall-e-2", "auto", "1024x1024") == estimate_cost("dall-e-2", "standard",
+                                                                          "1024x1024")
+
+
+def test_unknown_prices_are_none_not_zero() -> None:
+    assert estimate_cost("no-such-model", "low", "1024x1024") is None
+    spec = register_model(dataclasses.replace(MODELS["gpt-image-1"], name="unpriced", price=None))
+    try:
+        assert estimate_cost(spec.name, "low", "1024x1024") is None
+        assert iw.ImageParams(model=spec.name, prompt="x").estimate() is None
+    finally:
+        del MODELS[spec.name]
+    assert estimate_cost("dall-e-3", "hd", "512x512") is None  # a size with no price
+    assert estimate_cost("gpt-image-1", "low", "big") is None
+
+
+def test_an_animated_gif_has_no_published_price() -> None:
+    assert estimate_cost("gpt-image-2.6-flare", "low", "1024x1024", output_format="gif") is None
+    assert estimate_cost("gpt-image-2.6-flare", "low", "1024x1024", output_format="png") is not None
+    params = iw.ImageParams(model="gpt-image-2.6-flare", prompt=PROMPT, output_format="gif")
+    assert params.estimate() is None
+    params.output_format = "svg"  # one still: priced as one image
+    assert params.estimate() == estimate_cost("gpt-image-2.6-flare", "auto", "auto", prompt=PROMPT)
+
+
+def test_the_label_says_estimate_and_the_price_date() -> None:
+    one = estimate_cost("gpt-image-1", "low", "1024x1024", prompt=PROMPT)
+    four = estimate_cost("gpt-image-1", "low", "1024x1024", n=4, prompt=PROMPT)
+    assert str(one) == f"≈ $0.011 (estimate, prices of {PRICES_READ_ON})"
+    assert str(four) == f"≈ $0.044 for 4 images (estimate, prices of {PRICES_READ_ON})"
+    assert one is not None and one.prices_read_on == PRICES_READ_ON
+
+
+def test_image_cost_without_usage_is_the_estimate_of_the_image_alone() -> None:
+    assert image_cost("dall-e-3", "hd", "1792x1024") == 0.12
+    assert image_cost("gpt-image-1", "high", "1536x1024") == pytest.approx(0.24832)
+    assert image_cost("gpt-image-1", "auto", "auto") == image_cost("gpt-image-1", "medium", "1024x1024")
+    usage = {"text_tokens": 5, "image_tokens": 0, "output_tokens": 272}
+    assert image_cost("gpt-image-1", "low", "1024x1024", usage) == pytest.approx(0.01088 + 0.000025)
+
+
+def test_image_params_estimate_follows_the_settings_and_model_switches() -> None:
+    params = iw.ImageParams(model="dall-e-3", prompt=PROMPT, quality="hd", size="1792x1024")
+    assert params.estimate() == estimate_cost("dall-e-3", "hd", "1792x1024")
+    assert _dollars(params.estimate()) == 0.12
+    params.model = "gpt-image-1"  # hd -> high, 1792x1024 -> 1536x1024
+    estimate = params.estimate()
+    assert estimate is not None and estimate.output_tokens == 6208 and f"{estimate.dollars:.3f}" == "0.248"
+    params.update({"quality": "low", "size": "1024x1024", "n": 4})
+    assert str(params.estimate()).startswith("≈ $0.044 for 4 images")
+    params.prompt = PROMPT * 10  # a longer prompt costs a little more
+    assert _dollars(params.estimate()) > _dollars(
+        estimate_cost("gpt-image-1", "low", "1024x1024", n=4, prompt=PROMPT))
+
+
+async def test_the_estimate_is_what_the_emulator_bills(client: iw.ImagesClient) -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt=PROMPT, quality="low", n=2)
+    generation = await client.generate(params)
+    assert generation.usage is not None
+    billed = image_cost("gpt-image-1", "low", "1024x1024", generation.usage.__dict__)
+    assert _dollars(params.estimate()) == pytest.approx(billed)

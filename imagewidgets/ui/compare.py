@@ -30,6 +30,7 @@ from ..spending import SESSION, Spending
 from ..store import DEFAULT_STORE, StoreChoice, download_name, store_from
 from .download import FullImageButton
 from .jobs import Jobs
+from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import STYLE, close_tree
 
@@ -275,6 +276,8 @@ class CompareGrid(widgets.VBox):
         self.summary_line = widgets.HTML("")
         self.summary_line.add_class("iw-compare-summary")
         self.table = self._table()
+        self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
+        self.record = SavedRecord(f"imagewidgets grid: {self.title}")
         from .panel import EMULATOR_BANNER
 
         banner = widgets.HTML(f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
@@ -282,8 +285,8 @@ class CompareGrid(widgets.VBox):
         bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
                             self.progress, self.progress_text],
                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        super().__init__([widgets.HTML(STYLE), banner, self.heading, self.estimate_line, bar,
-                          self.table, self.summary_line])
+        super().__init__([widgets.HTML(STYLE), banner, self.watch, self.heading,
+                          self.estimate_line, bar, self.table, self.summary_line])
         self.add_class("iw-compare")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the panel
         self._refresh()
@@ -382,6 +385,9 @@ class CompareGrid(widgets.VBox):
             cell.close()
         close_tree(self)
 
+    def _ipython_display_(self) -> None:
+        display_with_record(self, self.record)
+
     def __repr__(self) -> str:
         return (f"CompareGrid(rows={self.rows.field!r} × {len(self.rows.values)}, "
                 f"columns={self.columns.field!r} × {len(self.columns.values)}, "
@@ -424,9 +430,16 @@ class CompareGrid(widgets.VBox):
             for sample in range(self.repeats)]
         for tile in cell.tiles:
             tile.header.value = header
+            tile.observe(self._on_tile_status, names="status")
         cell.strip.children = tuple(cell.tiles)
         for tile in old:
             tile.close()
+
+    def _on_tile_status(self, change: Any) -> None:
+        tile = change["owner"]
+        if change["new"] == "done" and tile.saved is not None:
+            self.record.add(tile.saved.path, f"{tile.params.prompt} ({tile.params.model}, "
+                                             f"{tile.params.quality})")
 
     def _refused_by_client(self, plan: CellPlan) -> CellPlan:
         """A cell the client would refuse (a retired model against the API) is not available."""

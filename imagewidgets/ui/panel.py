@@ -31,6 +31,7 @@ from ..store import DEFAULT_STORE, StoreChoice, store_from
 from .controls import Controls
 from .grid import ImageGrid
 from .jobs import Jobs
+from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
 from .widgets import STYLE, close_tree
 
@@ -117,9 +118,12 @@ class ImagePanel(widgets.VBox):
         self.model_note.add_class("iw-model-note")
         self._unlisted: tuple[str, ...] = ()  # image models the server lists, the table not
         self._style = widgets.HTML(STYLE)
+        folder = self.store.folder if self.store is not None else None
+        self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
+        self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
-        super().__init__([self._style, self.banner, self.controls, self.model_note, buttons,
-                          self.cost_line, self.grid])
+        super().__init__([self._style, self.banner, self.watch, self.controls, self.model_note,
+                          buttons, self.cost_line, self.grid])
         self.add_class("iw-panel")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
@@ -170,6 +174,8 @@ class ImagePanel(widgets.VBox):
                       on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION))
             for _ in range(count)
         ]
+        for tile in tiles:
+            tile.observe(self._on_tile_status, names="status")
         self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
         # One image per tile; each its own body, so nothing a request does to it is shared.
         bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
@@ -246,6 +252,9 @@ class ImagePanel(widgets.VBox):
         self.grid.close()
         close_tree(self)
 
+    def _ipython_display_(self) -> None:
+        display_with_record(self, self.record)
+
     def __repr__(self) -> str:
         return f"ImagePanel(model={self.params.model!r}, tiles={len(self.tiles)})"
 
@@ -309,6 +318,11 @@ class ImagePanel(widgets.VBox):
             self.status.value = f"{running} image{'s' if running != 1 else ''} in progress…"
         elif self.status.value.endswith("in progress…"):
             self.status.value = ""
+
+    def _on_tile_status(self, change: Any) -> None:
+        tile = change["owner"]
+        if change["new"] == "done" and tile.saved is not None:
+            self.record.add(tile.saved.path, f"{tile.params.prompt} ({tile.params.model})")
 
     def _reuse(self, tile: ImageTile) -> None:
         self.use_settings(tile.params)

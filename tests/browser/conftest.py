@@ -108,6 +108,23 @@ class Lab:
             page.wait_for_timeout(250)
         return True
 
+    def kernel_id(self, name: str) -> str:
+        """The id of the kernel of notebook ``name``."""
+        sessions = httpx.get(f"{self.url}/api/sessions", headers=self._auth, timeout=10).json()
+        return str(next(s["kernel"]["id"] for s in sessions if s["path"].endswith(name)))
+
+    def restart_kernel(self, name: str) -> None:
+        httpx.post(f"{self.url}/api/kernels/{self.kernel_id(name)}/restart", headers=self._auth,
+                   timeout=60).raise_for_status()
+
+    def shut_down_kernel(self, name: str) -> None:
+        httpx.delete(f"{self.url}/api/kernels/{self.kernel_id(name)}", headers=self._auth,
+                     timeout=60).raise_for_status()
+
+    @property
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
     def save(self, page: Any, name: str) -> dict[str, Any]:
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
         path = self.root / name
@@ -124,7 +141,10 @@ class Lab:
 # which would stop pytest-asyncio from running the async tests of later modules.
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace."""
+    """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace.
+
+    Widget state is not saved with the notebook: JupyterLab's default.
+    """
     base = tmp_path_factory.mktemp("lab")
     root, home = base / "root", base / "home"
     root.mkdir()
@@ -132,7 +152,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     for folder, content in (
         ("@jupyterlab/apputils-extension/notification.jupyterlab-settings",
          {"fetchNews": "false", "checkForUpdates": False}),
-        ("@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings", {"saveState": True}),
         # Start the notebook's own kernel without asking (the "Select Kernel" dialog).
         ("@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
          {"autoStartDefaultKernel": True}),
@@ -141,8 +160,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(content))
     port, token = _free_port(), secrets.token_hex(16)
+    # The kernel uses the emulator, and stores images beside the notebook, as a user's does.
     env = {key: value for key, value in os.environ.items()
-           if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}  # the kernel uses the emulator
+           if key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "IMAGEWIDGETS_DIR")}
     env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
                JUPYTER_PLATFORM_DIRS="1", IMAGEWIDGETS_EMULATOR_LATENCY="1.0",

@@ -1,0 +1,196 @@
+"""What a panel leaves behind when its kernel is gone: a saved record and buttons that say why.
+
+Two parts, because a notebook outlives its kernel:
+
+* :class:`SavedRecord` is a plain output beside the widget, updated as images
+  are saved, naming each file by its path relative to the notebook. When the
+  notebook is reopened without a kernel (and without saved widget state, the
+  default) the widget cannot be drawn, but this output still shows the images,
+  fetched from the files on disk: nothing but paths is stored in the notebook.
+  While the widget is live it hides that output (no picture shown twice).
+* :class:`KernelWatch` is a small front-end part inside the widget: on any
+  button click it asks the kernel for an answer, and when none comes (the
+  kernel restarted, stopped, or is busy) it says so in the widget, with where
+  the images are, instead of leaving buttons that silently do nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["RECORD_CLASS", "KernelWatch", "SavedRecord", "display_with_record", "folder_hint"]
+
+RECORD_CLASS = "iw-saved-record"
+"""The class of a saved record's outer element; the live widget hides outputs holding it."""
+
+_ESM = """
+function render({ model, el }) {
+  const note = document.createElement("div");
+  note.className = "iw-kernel-note";
+  note.setAttribute("role", "status");
+  note.hidden = true;
+  el.appendChild(note);
+  const area = el.closest(".jp-OutputArea, .output_area, .jp-Cell") || document.body;
+  const root = el.closest(".iw-root") || el.parentElement;
+  // While the widget is live, its saved record (a plain output of the same cell) is hidden.
+  const hideRecords = () => {
+    area.querySelectorAll(".__RECORD__").forEach((record) => {
+      const child = record.closest(".jp-OutputArea-child") || record;
+      if (child.style.display !== "none") child.style.display = "none";
+    });
+  };
+  hideRecords();
+  const observer = new MutationObserver(hideRecords);
+  observer.observe(area, { childList: true, subtree: true });
+
+  let waiting = null;
+  const silent = () => {
+    waiting = null;
+    note.textContent = model.get("silent_text");
+    note.hidden = false;
+  };
+  const ask = () => {
+    if (waiting !== null) return;
+    waiting = setTimeout(silent, model.get("timeout_ms"));
+    try {
+      model.send({ event: "ping" });
+    } catch (error) {  // the connection to the kernel is gone
+      clearTimeout(waiting);
+      silent();
+    }
+  };
+  const onClick = (event) => {
+    if (event.target instanceof Element && event.target.closest("button")) ask();
+  };
+  if (root) root.addEventListener("click", onClick, true);
+  const onMessage = (msg) => {
+    if (!msg || msg.event !== "pong") return;
+    if (waiting !== null) clearTimeout(waiting);
+    waiting = null;
+    note.hidden = true;
+  };
+  model.on("msg:custom", onMessage);
+  return () => {
+    if (root) root.removeEventListener("click", onClick, true);
+    observer.disconnect();
+    model.off("msg:custom", onMessage);
+  };
+}
+export default { render };
+""".replace("__RECORD__", RECORD_CLASS)
+
+
+class KernelWatch(anywidget.AnyWidget):
+    """Says so in the widget when a click gets no answer from the kernel.
+
+    Parameters
+    ----------
+    folder : str
+        Where the images are, named in the message.
+    timeout_ms : int
+        How long a click waits for the kernel's answer before the message shows.
+    """
+
+    _esm = _ESM
+    silent_text = traitlets.Unicode("", help="Shown when the kernel does not answer.").tag(sync=True)
+    timeout_ms = traitlets.Int(4000, help="Milliseconds to wait for the kernel.").tag(sync=True)
+
+    def __init__(self, folder: str = "", *, timeout_ms: int = 4000) -> None:
+        where = f"; your images are in {folder}" if folder else ""
+        super().__init__(
+            silent_text=("The kernel did not answer: it restarted, stopped or is busy. If it "
+                         f"restarted, run the cell again{where}."),
+            timeout_ms=timeout_ms)
+        self.on_msg(self._answer)
+
+    def _answer(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "ping":
+            self.send({"event": "pong"})
+
+    def __repr__(self) -> str:
+        return f"KernelWatch(timeout_ms={self.timeout_ms})"
+
+
+class SavedRecord:
+    """A plain output naming the saved images by relative path: what a reopened notebook shows.
+
+    Parameters
+    ----------
+    title : str
+        Said above the images (escaped).
+    thumbnail_width : int
+        Pixels each image is drawn wide.
+    """
+
+    def __init__(self, title: str, thumbnail_width: int = 128) -> None:
+        self.title = title
+        self.thumbnail_width = thumbnail_width
+        self.display_id = f"imagewidgets-{uuid.uuid4().hex}"
+        self.entries: list[tuple[str, str]] = []  # (relative path, alt text)
+        self._shown = False
+
+    def add(self, path: Path, alt: str) -> None:
+        """Name one more saved image; the output, once shown, is updated in place."""
+        self.entries.append((_relative(path), alt))
+        if self._shown:
+            _ipython("update_display")({"text/html": self.html()}, raw=True,
+                                       display_id=self.display_id)
+
+    def show(self) -> None:
+        """Display the record as an output of the current cell (under the widget)."""
+        _ipython("display")({"text/html": self.html()}, raw=True, display_id=self.display_id)
+        self._shown = True
+
+    def html(self) -> str:
+        """The record: a line of text, then each image from its file (nothing inline)."""
+        if not self.entries:
+            return f'<div class="{RECORD_CLASS}"></div>'
+        images = "".join(
+            f'<img src="{html.escape(path)}" alt="{html.escape(alt)}" title="{html.escape(path)}" '
+            f'width="{self.thumbnail_width}" style="margin:2px">'
+            for path, alt in self.entries)
+        return (f'<div class="{RECORD_CLASS}"><div>{html.escape(self.title)}: '
+                f"{len(self.entries)} image{'s' if len(self.entries) != 1 else ''} saved (run the "
+                f"cell again for the live panel)</div>{images}</div>")
+
+    def __repr__(self) -> str:
+        return f"SavedRecord({len(self.entries)} images)"
+
+
+def _ipython(name: str) -> Callable[..., Any]:
+    """``IPython.display.<name>``, imported when first needed (IPython's own types are loose)."""
+    from IPython import display
+
+    found: Callable[..., Any] = getattr(display, name)
+    return found
+
+
+def _relative(path: Path) -> str:
+    """``path`` as the notebook names it: relative to the kernel's folder, which is the notebook's."""
+    try:
+        return Path(os.path.relpath(path, Path.cwd())).as_posix()
+    except ValueError:  # another drive on Windows: only the absolute path names it
+        return path.as_posix()
+
+
+def display_with_record(widget: Any, record: SavedRecord) -> None:
+    """Display ``widget`` and, as a second output of the cell, its saved record.
+
+    What a widget's ``_ipython_display_`` does: a widget's own output cannot
+    fall back to anything when its model is gone, a plain output can.
+    """
+    _ipython("display")(widget._repr_mimebundle_(), raw=True)
+    record.show()
+
+
+def folder_hint(folder: Path | None) -> str:
+    """How a message names the folder: relative to the notebook when inside it."""
+    return "" if folder is None else _relative(folder) + "/"

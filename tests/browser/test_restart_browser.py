@@ -1,0 +1,72 @@
+"""After the kernel: a restarted kernel's buttons say why, a reopened notebook shows its images."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "import imagewidgets as iw\n"
+    "panel = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-1', prompt='A lighthouse at dusk',\n"
+    "                                            quality='low', size='1024x1024', n=6))\n"
+    "panel",
+]
+
+
+def _generate_six(lab: Any, page: Any, name: str) -> None:
+    lab.write_notebook(name, CELLS)
+    lab.open(page, name, ready=".iw-panel")
+    page.click("button.iw-generate")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 6", timeout=60_000)
+
+
+def test_a_click_after_a_kernel_restart_says_why(lab: Any, page: Any) -> None:
+    _generate_six(lab, page, "restart.ipynb")
+    page.click(".iw-tile .iw-enlarge button")  # the kernel answers: no message
+    page.wait_for_selector(".iw-enlarged img")
+    page.keyboard.press("Escape")
+    assert page.locator(".iw-kernel-note").is_hidden()
+
+    lab.restart_kernel("restart.ipynb")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.click(".iw-tile .iw-download button")
+    note = page.locator(".iw-panel .iw-kernel-note")
+    note.wait_for(state="visible", timeout=15_000)
+    text = note.inner_text()
+    assert "The kernel did not answer" in text and "run the cell again" in text
+    assert "imagewidgets-output/" in text  # where the images are
+
+
+def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any, page: Any) -> None:
+    _generate_six(lab, page, "reopen.ipynb")
+    # While the panel is live its record (the same images, named by path) stays hidden.
+    assert page.locator(".iw-saved-record").count() == 1
+    assert page.locator(".iw-saved-record").is_hidden()
+    notebook = lab.save(page, "reopen.ipynb")
+    deadline = time.monotonic() + 20
+    while "imagewidgets-output/" not in json.dumps(notebook) and time.monotonic() < deadline:
+        notebook = lab.save(page, "reopen.ipynb")  # the record's last update may still be on its way
+    lab.shut_down_kernel("reopen.ipynb")
+
+    size = (lab.root / "reopen.ipynb").stat().st_size
+    text = (lab.root / "reopen.ipynb").read_text()
+    assert size < 50_000 and "data:image" not in text and "base64" not in text
+    saved = sorted((lab.root / "imagewidgets-output").glob("*_gpt-image-1_a-lighthouse-at-dusk_*.png"))
+    assert len(saved) >= 6
+
+    page.goto(f"{lab.url}/lab/tree/reopen.ipynb?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook")
+    # The widget cannot be drawn without its kernel; the record can, from the files.
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('.jp-OutputArea-output img')]"
+        "  .filter(img => (img.getAttribute('src') || '').includes('imagewidgets-output'));"
+        " return imgs.length === 6 && imgs.every(img => img.complete && img.naturalWidth > 0); }",
+        timeout=60_000)
+    record = page.locator(".jp-OutputArea-output", has_text="6 images saved")
+    assert record.count() == 1 and record.is_visible()

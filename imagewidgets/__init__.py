@@ -15,7 +15,7 @@ from .params import ImageParams as ImageParams
 # "X as X" marks a re-export for type checkers and linters, which cannot read a derived
 # __all__; tests/test_package.py checks these imports against _PUBLIC.
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
-    from . import emulator as emulator
+    from . import emulator as emulator, spending as spending
     from .client import ImagesClient as ImagesClient, ModelInfo as ModelInfo
     from .connect import generate as generate
     from .errors import (
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         PartialImage as PartialImage,
         Usage as Usage,
     )
+    from .store import ImageStore as ImageStore
     from .ui.compare import CompareGrid as CompareGrid, compare as compare
     from .ui.panel import ImagePanel as ImagePanel
     from .ui.tile import ImageTile as ImageTile
@@ -73,13 +74,14 @@ _PUBLIC = {
     "Generation": "results",
     "PartialImage": "results",
     "Usage": "results",
+    "ImageStore": "store",
     "ImagePanel": "ui.panel",
     "CompareGrid": "ui.compare",
     "compare": "ui.compare",
     "ImageTile": "ui.tile",
     **dict.fromkeys(_ERRORS, "errors"),
 }
-_SUBMODULES = ("emulator",)
+_SUBMODULES = ("emulator", "spending")
 
 __all__ = sorted([*_PUBLIC, *_SUBMODULES])  # derived: one list of names
 

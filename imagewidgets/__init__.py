@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     )
     from .store import ImageStore as ImageStore
     from .ui.compare import CompareGrid as CompareGrid, compare as compare
+    from .ui.gallery import Gallery as Gallery
     from .ui.panel import ImagePanel as ImagePanel
     from .ui.tile import ImageTile as ImageTile
 
@@ -76,6 +77,7 @@ _PUBLIC = {
     "Usage": "results",
     "ImageStore": "store",
     "ImagePanel": "ui.panel",
+    "Gallery": "ui.gallery",
     "CompareGrid": "ui.compare",
     "compare": "ui.compare",
     "ImageTile": "ui.tile",

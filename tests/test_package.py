@@ -17,7 +17,7 @@ EXPECTED = {
     "PermissionDeniedError", "NotFoundError", "RateLimitError", "InsufficientQuotaError",
     "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
     "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError", "ModelRetiredError",
-    "ModelInfo", "CompareGrid", "compare", "BudgetExceededError", "ImageStore", "spending",
+    "ModelInfo", "CompareGrid", "compare", "BudgetExceededError", "ImageStore", "spending", "Gallery",
 }
 
 

@@ -503,3 +503,21 @@ async def test_generate_refuses_past_a_budget_and_sends_nothing(
     assert "budget exceeded" in other.status.value
     panel.close()
     other.close()
+
+
+async def test_history_shows_the_earlier_images_of_the_folder_under_the_panel(
+        client: iw.ImagesClient, output_folder: Path) -> None:
+    first = _panel(client, n=2)
+    await first.generate()
+    first.close()
+    rerun = ImagePanel(client=client, params=iw.ImageParams(prompt="x"), history=True)  # a re-run cell
+    assert rerun.history is not None and rerun.history.selected_index is None  # collapsed
+    assert rerun.history.get_title(0).endswith("(2)") and rerun.gallery is None  # made when opened
+    rerun.history.selected_index = 0
+    assert rerun.gallery is not None and len(rerun.gallery.items) == 2
+    rerun.gallery.items[0].use.click()  # its settings go into this panel
+    assert (rerun.params.model, rerun.params.prompt) == ("gpt-image-1", "A lighthouse at dusk")
+    nothing_kept = ImagePanel(client=client, history=True, store=None)
+    assert nothing_kept.history is None
+    nothing_kept.close()
+    rerun.close()

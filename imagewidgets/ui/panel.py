@@ -25,10 +25,12 @@ from traitlets import TraitError
 
 from ..capabilities import MODELS, default_model
 from ..errors import ParamsError
+from ..index import ImageIndex
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending
 from ..store import DEFAULT_STORE, StoreChoice, store_from
 from .controls import Controls
+from .gallery import Gallery
 from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
@@ -70,6 +72,9 @@ class ImagePanel(widgets.VBox):
     budget : float, optional
         Dollars this panel may spend: Generate refuses a request whose
         estimate would pass it (as it does past ``iw.spending.SESSION.budget``).
+    history : bool
+        Show the earlier images of the store's folder under the panel, in a
+        collapsed gallery (made when opened): a re-run cell does not start empty.
 
     Examples
     --------
@@ -81,7 +86,8 @@ class ImagePanel(widgets.VBox):
     def __init__(self, client: ImagesClient | None = None, params: ImageParams | None = None,
                  *, thumbnail_size: int = 384,
                  models: Literal["available"] | None = None,
-                 store: StoreChoice = DEFAULT_STORE, budget: float | None = None) -> None:
+                 store: StoreChoice = DEFAULT_STORE, budget: float | None = None,
+                 history: bool = False) -> None:
         if models not in (None, "available"):
             raise ValueError(f"models {models!r} is not allowed; choose None or 'available'")
         if client is None:
@@ -122,8 +128,19 @@ class ImagePanel(widgets.VBox):
         self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
         self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
+        self.history: widgets.Accordion | None = None
+        self.gallery: Gallery | None = None
+        extra = []
+        if history and self.store is not None:
+            earlier = len(ImageIndex(self.store.folder).refresh())
+            self.history = widgets.Accordion([widgets.VBox([])], selected_index=None)
+            self.history.set_title(0, f"Earlier images in {folder_hint(self.store.folder)} "
+                                      f"({earlier})")
+            self.history.add_class("iw-history")
+            self.history.observe(self._open_history, names="selected_index")
+            extra.append(self.history)
         super().__init__([self._style, self.banner, self.watch, self.controls, self.model_note,
-                          buttons, self.cost_line, self.grid])
+                          buttons, self.cost_line, self.grid, *extra])
         self.add_class("iw-panel")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
@@ -250,6 +267,8 @@ class ImagePanel(widgets.VBox):
         self.params.unobserve(self._update_cost)
         self.controls.close()
         self.grid.close()
+        if self.gallery is not None:
+            self.gallery.close()
         close_tree(self)
 
     def _ipython_display_(self) -> None:
@@ -318,6 +337,15 @@ class ImagePanel(widgets.VBox):
             self.status.value = f"{running} image{'s' if running != 1 else ''} in progress…"
         elif self.status.value.endswith("in progress…"):
             self.status.value = ""
+
+    def _open_history(self, change: Any) -> None:
+        if change["new"] != 0 or self.history is None:
+            return
+        if self.gallery is None:
+            self.gallery = Gallery(self.store, on_use=self.use_settings)
+            self.history.children = (self.gallery,)
+        else:
+            self.gallery.refresh()  # images made since it was last opened
 
     def _on_tile_status(self, change: Any) -> None:
         tile = change["owner"]

@@ -1,0 +1,379 @@
+"""The index of a store's folder: every saved image with its settings, newest first.
+
+No widgets here: the gallery shows what this finds. A refresh lists the folder once
+(``os.scandir``); an image's settings come from its sidecar, else from the settings
+embedded in the file, else it shows with none. What was read is kept in
+:data:`INDEX_FILE` in the folder, keyed by each file's size and modification time,
+so reopening a folder of thousands of images reads one file, not thousands; a
+missing or damaged index is simply made again. Thumbnails are made when first
+asked for and kept under :data:`THUMBNAIL_DIR`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from . import imaging
+from .errors import ImageDecodeError
+from .store import embedded_metadata
+
+__all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
+"""What a refresh lists as images (in any case)."""
+INDEX_FILE = ".imagewidgets-index.json"
+"""In the folder: what every image's sidecar (or embedded settings) said, and when."""
+THUMBNAIL_DIR = ".thumbnails"
+"""In the folder: thumbnails, ``<stem>-<size>.<png|gif|svg>``."""
+SORTS = ("newest", "oldest", "cost high", "cost low", "model")
+"""What :meth:`ImageIndex.select` sorts by."""
+
+INDEX_VERSION = 1
+MAX_IMAGE_BYTES = imaging.MAX_BASE64_CHARS * 3 // 4
+"""Largest file a thumbnail is made of: the largest image accepted from a server."""
+_MAX_SIDECAR_BYTES = 16 * 1024 * 1024  # a sidecar is a few KB; a larger one is not ours
+_WHOLE = imaging.MAX_SVG_BYTES  # files read whole for their settings: every SVG the store embeds in
+_TAIL = 1024 * 1024  # holds the longest record: prompt and revised prompt are each at most 32,000 characters
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One saved image and what is known of it.
+
+    Attributes
+    ----------
+    path : Path
+        The image file.
+    record : mapping
+        Its sidecar's record, else the one embedded in the file, else empty.
+    created : float
+        Seconds since the epoch: the record's ``saved_at``, else the file's modification time.
+    model, prompt : str
+        From the record's params; empty when unknown.
+    cost : float or None
+        In USD: the actual cost, else the estimate, else None.
+    """
+
+    path: Path
+    record: Mapping[str, Any] = field(hash=False)  # a dict cannot be hashed; the path tells entries apart
+    created: float
+    model: str
+    prompt: str
+    cost: float | None
+
+    @property
+    def day(self) -> date:
+        """The local date it was made."""
+        return date.fromtimestamp(self.created)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """A copy of the record's params; empty when none."""
+        params = self.record.get("params")
+        return dict(params) if isinstance(params, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _created(record: Mapping[str, Any], mtime: float) -> float:
+    """``saved_at`` as epoch seconds, else ``mtime``."""
+    try:
+        stamp = datetime.fromisoformat(_text(record.get("saved_at"))).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return mtime
+    # A date outside this range could not be shown as a local date (Entry.day).
+    return stamp if 0 <= stamp < 32_503_680_000 else mtime
+
+
+def _entry(path: Path, record: Mapping[str, Any], created: float) -> Entry:
+    params = record.get("params")
+    params = params if isinstance(params, Mapping) else {}
+    cost = record.get("cost")
+    cost = cost if isinstance(cost, Mapping) else {}
+    actual = _number(cost.get("actual"))
+    return Entry(path, record, created, _text(params.get("model")), _text(params.get("prompt")),
+                 actual if actual is not None else _number(cost.get("estimated")))
+
+
+def _embedded_text(path: Path, size: int) -> str | None:
+    """The settings embedded in an image file, read from the part of the file they are in."""
+    kind = path.suffix[1:].lower().replace("jpg", "jpeg")
+    with path.open("rb") as file:
+        if size <= _WHOLE or kind in ("jpeg", "gif"):
+            # JPEG and GIF: the store puts them before the pixels, so the head holds them.
+            return embedded_metadata(file.read(_WHOLE), kind)
+        if kind not in ("png", "webp"):
+            return None  # an SVG this large holds none: the store leaves SVGs over 4 MB as they are
+        # PNG and WEBP: the store puts them in the last chunk (before IEND for a PNG). That
+        # chunk is read from the file's tail and handed over inside a minimal file of its kind.
+        file.seek(size - _TAIL)
+        tail = file.read()
+    if kind == "png":
+        # Found by its type and keyword; the JSON text after them can hold no NUL byte.
+        at = tail.rfind(b"iTXtimagewidgets\x00") - 4
+        data = _PNG_SIGNATURE + tail[at:]
+    else:
+        # Found by the packet's start, which XML escaping keeps out of the text inside it.
+        at = tail.rfind(b'<?xpacket begin="') - 8
+        body = b"WEBP" + tail[at:]
+        data = b"RIFF" + len(body).to_bytes(4, "little") + body
+    return embedded_metadata(data, kind) if at >= 0 else None
+
+
+def _read_record(path: str, size: int, sidecar: str | None, sidecar_size: int) -> dict[str, Any]:
+    """The sidecar's record, else the embedded one, else ``{}``; never raises on junk."""
+    # Paths as text: a Path made for each of 10,000 files is a noticeable part of a cold refresh.
+    # RecursionError: JSON nested deeper than the parser goes.
+    if sidecar is not None and sidecar_size <= _MAX_SIDECAR_BYTES:
+        with contextlib.suppress(OSError, ValueError, RecursionError), open(sidecar, "rb") as file:
+            found = json.loads(file.read())
+            if isinstance(found, dict):
+                return found
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        text = _embedded_text(Path(path), size)
+        found = json.loads(text) if text is not None else None
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def _reusable(known: Any, key: list[Any]) -> dict[str, Any] | None:
+    """An index item, if well formed and made when the files had this ``key`` (sizes, times)."""
+    if (isinstance(known, dict) and known.get("stat") == key and isinstance(known.get("record"), dict)
+            and isinstance(known.get("created"), int | float)):
+        return known
+    return None
+
+
+def _write(path: Path, data: bytes, mtime_ns: int | None = None) -> None:
+    """Write ``data`` at ``path`` whole or not at all: a temporary file, then a rename.
+
+    The temporary name starts with ``.`` and ends with ``.tmp``, as the store's do. No
+    fsync: these are caches, and one lost or damaged in a crash is made again.
+    """
+    temporary = path.with_name(f".{path.name}.{uuid4().hex[:8]}.tmp")
+    try:
+        temporary.write_bytes(data)
+        if mtime_ns is not None:
+            os.utime(temporary, ns=(mtime_ns, mtime_ns))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+class ImageIndex:
+    """Every image in a store's folder, with its settings, newest first.
+
+    Parameters
+    ----------
+    folder : str or path
+        The store's folder; it need not exist yet. Nothing is read until :meth:`refresh`.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder).expanduser()
+        self.entries: list[Entry] = []
+
+    def __repr__(self) -> str:
+        return f"ImageIndex(folder={str(self.folder)!r}, entries={len(self.entries)})"
+
+    def _load(self) -> dict[str, Any]:
+        """The cached records by image name; ``{}`` when the index is missing or damaged."""
+        try:
+            found = json.loads((self.folder / INDEX_FILE).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(found, dict) or found.get("version") != INDEX_VERSION:
+            return {}
+        images = found.get("images")
+        return images if isinstance(images, dict) else {}
+
+    def refresh(self) -> list[Entry]:
+        """List the folder again and return :attr:`entries`, newest first.
+
+        A file whose size and modification time, and its sidecar's, are as the index
+        recorded is not read again; any other is, and the index is written back. Names
+        starting with ``.`` (the store's temporary files, the index, thumbnails) are
+        skipped. A missing folder has no entries; an unreadable file shows with an
+        empty record.
+        """
+        try:
+            with os.scandir(self.folder) as listing:
+                files = {item.name: item for item in listing if not item.name.startswith(".")}
+        except OSError:  # no folder (yet), or not one
+            self.entries = []
+            return self.entries
+        cached = self._load()
+        fresh: dict[str, Any] = {}
+        entries = []
+        changed = False
+        for name, item in files.items():
+            stem, dot, suffix = name.rpartition(".")
+            if not dot or f".{suffix.lower()}" not in IMAGE_SUFFIXES:
+                continue
+            sidecar = files.get(f"{stem}.json")
+            try:
+                if not item.is_file():
+                    continue
+                image = item.stat()
+                side = sidecar.stat() if sidecar is not None else None
+            except OSError:
+                continue  # deleted since the listing
+            key = [image.st_size, image.st_mtime_ns,
+                   side.st_size if side else None, side.st_mtime_ns if side else None]
+            known = _reusable(cached.get(name), key)
+            if known is None:
+                record = _read_record(item.path, image.st_size, sidecar.path if sidecar else None,
+                                      side.st_size if side else 0)
+                known = {"stat": key, "created": _created(record, image.st_mtime), "record": record}
+                changed = True
+            fresh[name] = known
+            entries.append(_entry(self.folder / name, known["record"], known["created"]))
+        if changed or fresh.keys() != cached.keys():
+            text = json.dumps({"version": INDEX_VERSION, "images": fresh}, separators=(",", ":"))
+            with contextlib.suppress(OSError):  # a read-only folder: shown all the same, just not cached
+                _write(self.folder / INDEX_FILE, text.encode())
+        entries.sort(key=lambda entry: (entry.created, entry.path.name), reverse=True)
+        self.entries = entries
+        return entries
+
+    def select(self, *, model: str | None = None, text: str = "", since: date | None = None,
+               until: date | None = None, sort: str = "newest") -> list[Entry]:
+        """The entries that match, in the order asked for.
+
+        Parameters
+        ----------
+        model : str, optional
+            Only this model's images (``""``: those whose model is unknown).
+        text : str
+            Found, in any case, in the prompt or the revised prompt.
+        since, until : date, optional
+            The first and last local day, both included.
+        sort : str
+            One of :data:`SORTS`; ties, and images of unknown cost (last), go newest first.
+
+        Raises
+        ------
+        ValueError
+            For a sort not in :data:`SORTS`.
+        """
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(map(repr, SORTS))}, not {sort!r}")
+        needle = text.casefold()
+        chosen = [entry for entry in self.entries
+                  if (model is None or entry.model == model)
+                  and (not needle or needle in entry.prompt.casefold()
+                       or needle in _text(entry.record.get("revised_prompt")).casefold())
+                  and (since is None or entry.day >= since) and (until is None or entry.day <= until)]
+        # self.entries is newest first and sorting is stable: ties stay newest first.
+        if sort == "oldest":
+            chosen.reverse()
+        elif sort == "cost high":
+            chosen.sort(key=lambda entry: (entry.cost is None, -(entry.cost or 0.0)))
+        elif sort == "cost low":
+            chosen.sort(key=lambda entry: (entry.cost is None, entry.cost or 0.0))
+        elif sort == "model":
+            chosen.sort(key=lambda entry: (entry.model == "", entry.model))
+        return chosen
+
+    def models(self) -> list[str]:
+        """The models of the entries, each once, sorted; unknown ones left out."""
+        return sorted({entry.model for entry in self.entries} - {""})
+
+    def totals_per_day(self) -> dict[date, float]:
+        """Cost in USD per local day, newest day first; days with no known cost left out."""
+        totals: dict[date, float] = {}
+        for entry in self.entries:
+            if entry.cost is not None:
+                totals[entry.day] = totals.get(entry.day, 0.0) + entry.cost
+        return totals
+
+    def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:
+        """A thumbnail whose longest side is at most ``size``, made once and kept on disk.
+
+        Kept as ``THUMBNAIL_DIR/<stem>-<size>.<png|gif|svg>`` with the image's own
+        modification time, and reused while the two agree: an image replaced, even by
+        an older file, gets a new one. A folder that cannot be written to still gets
+        its thumbnails, made each time.
+
+        Raises
+        ------
+        ValueError
+            For a size under 1.
+        ImageDecodeError
+            When the image is broken or too large: show a placeholder.
+        OSError
+            When the image cannot be read (deleted since the refresh).
+        """
+        if size < 1:
+            raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
+        extension = {"gif": "gif", "svg": "svg"}.get(entry.path.suffix[1:].lower(), "png")
+        cached = self.folder / THUMBNAIL_DIR / f"{entry.path.stem}-{size}.{extension}"
+        image = entry.path.stat()
+        with contextlib.suppress(OSError):
+            if cached.stat().st_mtime_ns == image.st_mtime_ns:
+                return imaging.Thumbnail(cached.read_bytes(), "svg+xml" if extension == "svg" else extension)
+        if image.st_size > MAX_IMAGE_BYTES:
+            raise ImageDecodeError(f"the image is {image.st_size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
+        made = imaging.thumbnail(entry.path.read_bytes(), size)
+        # Named by what was made: a file whose suffix lies about its format is simply remade each time.
+        made_as = cached.with_suffix(".svg" if made.format == "svg+xml" else f".{made.format}")
+        with contextlib.suppress(OSError):
+            made_as.parent.mkdir(exist_ok=True)
+            _write(made_as, made.data, image.st_mtime_ns)
+        return made
+
+    def delete(self, entry: Entry) -> None:
+        """Delete the image, its sidecar and its thumbnails, and drop it from :attr:`entries`.
+
+        Raises
+        ------
+        OSError
+            When the image cannot be deleted (a read-only folder); nothing else is then touched.
+        """
+        entry.path.unlink(missing_ok=True)  # first: once it is gone the image no longer shows
+        entry.path.with_suffix(".json").unlink(missing_ok=True)
+        stem = entry.path.stem
+        with contextlib.suppress(OSError):
+            for thumbnail in (self.folder / THUMBNAIL_DIR).glob(f"{glob.escape(stem)}-*"):
+                # Only <stem>-<size>: another image's stem may start with this one's.
+                if thumbnail.stem[len(stem) + 1:].isdigit():
+                    thumbnail.unlink(missing_ok=True)
+        self.entries = [kept for kept in self.entries if kept.path != entry.path]
+
+    def zip(self, entries: Sequence[Entry]) -> bytes:
+        """A zip of each entry's image (stored: it is compressed already) and sidecar (deflated).
+
+        Files deleted since the refresh are left out; each file goes in once.
+        """
+        buffer = io.BytesIO()
+        names: set[str] = set()
+        with zipfile.ZipFile(buffer, "w", strict_timestamps=False) as archive:
+            for entry in entries:
+                for path, method in ((entry.path, zipfile.ZIP_STORED),
+                                     (entry.path.with_suffix(".json"), zipfile.ZIP_DEFLATED)):
+                    if path.name not in names:
+                        with contextlib.suppress(FileNotFoundError):
+                            archive.write(path, path.name, compress_type=method)
+                            names.add(path.name)
+        return buffer.getvalue()

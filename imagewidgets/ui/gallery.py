@@ -1,0 +1,363 @@
+"""Gallery: the images saved in a folder, newest first, to filter, open, reuse, delete and zip.
+
+It reads the folder, not the kernel's memory, so it opens after a kernel
+restart or in a new notebook. Thumbnails are made (and cached on disk by
+:class:`~imagewidgets.index.ImageIndex`) only for the items shown; the full
+file crosses to the browser only when Open or Download is clicked. Every
+string from a file or its record is escaped before it goes into HTML, and
+images are only ever shown by ``Image`` widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..index import SORTS, Entry, ImageIndex
+from ..params import ImageParams
+from ..store import ImageStore
+from .download import FullImageButton
+from .widgets import STYLE, close_tree
+
+__all__ = ["Gallery", "GalleryItem"]
+
+ALL_MODELS = "all models"
+TOTAL_DAYS = 7
+"""How many days (the latest with images) the per-day totals line names."""
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+         ".gif": "image/gif", ".svg": "image/svg+xml"}
+
+# Only JupyterLab's variables for colours: the gallery follows the light and dark themes.
+_GALLERY_STYLE = """
+<style>
+.iw-gallery .iw-gallery-grid { display: flex; flex-flow: row wrap; }
+.iw-gallery .iw-gallery-item { border: 1px solid var(--jp-border-color2); margin: 4px; padding: 6px; }
+.iw-gallery .iw-gallery-caption, .iw-gallery .iw-gallery-totals, .iw-gallery .iw-gallery-count {
+  font-size: 12px; line-height: 1.35; color: var(--jp-ui-font-color1); overflow-wrap: anywhere; }
+.iw-gallery .iw-gallery-unreadable { color: var(--jp-ui-font-color2); font-size: 12px; }
+.iw-gallery .iw-gallery-confirm { border-top: 1px solid var(--jp-border-color2); }
+.iw-gallery .iw-gallery-confirm .widget-html { color: var(--jp-error-color1); }
+</style>
+"""
+
+
+def _file(entry: Entry) -> tuple[bytes, str, str]:
+    """The saved file as it is on disk, its name and type: what Open and Download send."""
+    return entry.path.read_bytes(), entry.path.name, _MIME.get(entry.path.suffix.lower(),
+                                                               "application/octet-stream")
+
+
+class GalleryItem(widgets.VBox):
+    """One saved image: thumbnail, caption, select, Open, Download, Use settings, Delete.
+
+    Parameters
+    ----------
+    entry : Entry
+        The saved image.
+    index : ImageIndex
+        Makes its thumbnail (cached on disk).
+    thumbnail_size : int
+        Longest side of the thumbnail, in pixels.
+    on_use, on_delete : callable, optional
+        Told of this item when "Use settings" or the confirming Delete is clicked;
+        without ``on_use`` the button is hidden.
+    on_error : callable, optional
+        Told of an error making the file for Open or Download.
+
+    Attributes
+    ----------
+    image, placeholder : Image, HTML
+        The thumbnail; "unreadable image" in its place when it cannot be made.
+    select : Checkbox
+        Ticked to put the image in the gallery's zip.
+    enlarge, download : FullImageButton
+        Open (full size, over the page) and Download: the file as it is on disk.
+    use, delete : Button
+        Use settings; Delete, which shows ``confirm`` (Delete or Keep) first.
+    """
+
+    def __init__(self, entry: Entry, index: ImageIndex, *, thumbnail_size: int = 160,
+                 on_use: Callable[[GalleryItem], None] | None = None,
+                 on_delete: Callable[[GalleryItem], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.entry = entry
+        name = entry.path.name
+        side = f"{thumbnail_size}px"
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=side, height=side,
+                                                                       object_fit="contain"))
+        self.image.add_class("iw-gallery-image")
+        self.placeholder = widgets.HTML("", layout=widgets.Layout(display="none"))
+        self.placeholder.add_class("iw-gallery-unreadable")
+        try:
+            thumb = index.thumbnail(entry, thumbnail_size)
+        except Exception:  # a broken or vanished file must not stop the rest of the page
+            self.image.layout.display = "none"
+            self.placeholder.value = "unreadable image"
+            self.placeholder.layout.display = "flex"
+        else:
+            with self.image.hold_sync():  # format and bytes in one message
+                self.image.format = thumb.format
+                self.image.value = thumb.data
+        self.caption = widgets.HTML(self._caption_html(), layout=widgets.Layout(width=side))
+        self.caption.add_class("iw-gallery-caption")
+        self.select = widgets.Checkbox(False, description="", indent=False, tooltip=f"Select {name}",
+                                       layout=widgets.Layout(width="auto"))
+        self.select.add_class("iw-gallery-select")
+        # Named as on a tile: ``open`` is taken (``Widget.open`` makes the comm).
+        self.enlarge = FullImageButton(action="enlarge", label="Open", tooltip_text="Show the full image",
+                                       off_loop=True, on_error=on_error)
+        self.enlarge.source = lambda: _file(entry)
+        self.enlarge.add_class("iw-gallery-open")
+        self.download = FullImageButton(action="download", label="Download",
+                                        tooltip_text=f"Save {name}", off_loop=True, on_error=on_error)
+        self.download.source = lambda: _file(entry)
+        self.download.add_class("iw-gallery-download")
+        self.use = widgets.Button(description="Use settings", layout=widgets.Layout(width="auto"),
+                                  tooltip="Load this image's settings into the panel")
+        self.use.add_class("iw-gallery-use")
+        if on_use is None:
+            self.use.layout.display = "none"  # nowhere to put the settings: no dead button
+        else:
+            self.use.on_click(lambda _button: on_use(self))
+        self.delete = widgets.Button(description="Delete", layout=widgets.Layout(width="auto"),
+                                     tooltip=f"Delete {name} and its settings")
+        self.delete.add_class("iw-gallery-delete")
+        self.delete.on_click(lambda _button: self._ask())
+        # Deleting is for good: it takes a second click on a row that names the file.
+        self.confirm_yes = widgets.Button(description="Delete", button_style="danger",
+                                          layout=widgets.Layout(width="auto"))
+        self.confirm_no = widgets.Button(description="Keep", layout=widgets.Layout(width="auto"))
+        if on_delete is not None:
+            self.confirm_yes.on_click(lambda _button: on_delete(self))
+        self.confirm_no.on_click(lambda _button: self._keep())
+        self.confirm = widgets.HBox(
+            [widgets.HTML(f"Delete {html.escape(name)}?"), self.confirm_yes, self.confirm_no],
+            layout=widgets.Layout(display="none", flex_flow="row wrap", align_items="center"))
+        self.confirm.add_class("iw-gallery-confirm")
+        actions = widgets.HBox([self.select, self.enlarge, self.download, self.use, self.delete],
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+                                                     width=side))
+        super().__init__([self.image, self.placeholder, self.caption, actions, self.confirm])
+        self.add_class("iw-gallery-item")
+
+    def _ask(self) -> None:
+        self.confirm.layout.display = "flex"
+
+    def _keep(self) -> None:
+        self.confirm.layout.display = "none"
+
+    def _caption_html(self) -> str:
+        entry = self.entry
+        facts = [entry.model, datetime.fromtimestamp(entry.created).strftime("%Y-%m-%d %H:%M")]
+        if entry.cost is not None:
+            facts.append(f"${entry.cost:.3f}")
+        prompt = entry.prompt if len(entry.prompt) <= 60 else entry.prompt[:59] + "…"
+        if prompt:
+            facts.append(prompt)
+        return " · ".join(html.escape(fact) for fact in facts)
+
+    def close(self) -> None:
+        """Close this item and every widget it made."""
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        return f"GalleryItem({self.entry.path.name!r})"
+
+
+class Gallery(widgets.VBox):
+    """Saved images of a folder, newest first: filter, open, download, reuse, delete, zip.
+
+    Parameters
+    ----------
+    folder : str, path, ImageStore or None
+        Where the images are; None is the default store's folder
+        (``$IMAGEWIDGETS_DIR``, else ``imagewidgets-output/`` beside the notebook),
+        so the gallery opens after a kernel restart or in a new notebook.
+    page_size : int
+        How many items are shown first, and how many more "Show more" adds.
+    thumbnail_size : int
+        Longest side of each thumbnail, in pixels.
+    on_use : callable, optional
+        Given an image's saved :class:`ImageParams` when its "Use settings" is
+        clicked (``panel.use_settings``); without it the button is hidden.
+
+    Examples
+    --------
+    >>> gallery = Gallery()                                     # doctest: +SKIP
+    >>> gallery = Gallery(on_use=panel.use_settings)            # into a panel
+    >>> gallery.text.value = "lighthouse"                       # what the filter box does
+    """
+
+    def __init__(self, folder: str | os.PathLike[str] | ImageStore | None = None, *,
+                 page_size: int = 24, thumbnail_size: int = 160,
+                 on_use: Callable[[ImageParams], None] | None = None) -> None:
+        store = folder if isinstance(folder, ImageStore) else ImageStore(folder)
+        self.index = ImageIndex(store.folder)
+        self.page_size = page_size
+        self.thumbnail_size = thumbnail_size
+        self.on_use = on_use
+        self.items: list[GalleryItem] = []
+        self._matches: list[Entry] = []
+        self._chosen: list[Entry] = []  # the ticked entries, as plain data for the zip's thread
+        self._quiet = False  # set while refresh() changes the model choices itself
+
+        self.model = widgets.Dropdown(options=[ALL_MODELS], value=ALL_MODELS, description="Model",
+                                      layout=widgets.Layout(width="220px"))
+        self.text = widgets.Text("", placeholder="prompt contains…", continuous_update=False,
+                                 description="Prompt", layout=widgets.Layout(width="260px"))
+        self.since = widgets.DatePicker(description="From", layout=widgets.Layout(width="200px"))
+        self.until = widgets.DatePicker(description="To", layout=widgets.Layout(width="200px"))
+        self.sort = widgets.Dropdown(options=SORTS, value="newest", description="Sort",
+                                     layout=widgets.Layout(width="180px"))
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+                                             tooltip="Read the folder again")
+        self.refresh_button.add_class("iw-gallery-refresh")
+        self.refresh_button.on_click(lambda _button: self.refresh())
+        self.zip_button = FullImageButton(action="download", label="Download selected (zip)",
+                                          disabled=True, off_loop=True, on_error=self._show_error,
+                                          tooltip_text="The selected images and their settings, zipped")
+        self.zip_button.source = self._zip_file
+        self.zip_button.add_class("iw-gallery-zip")
+        self.count_line = widgets.HTML("")
+        self.count_line.add_class("iw-gallery-count")
+        self.totals = widgets.HTML("", tooltip=f"Spent per day, the last {TOTAL_DAYS} days with images: "
+                                               "actual where the server reported usage, else estimated")
+        self.totals.add_class("iw-gallery-totals")
+        self.message = widgets.HTML("")
+        self.message.add_class("iw-gallery-message")
+        self.grid = widgets.Box([])
+        self.grid.add_class("iw-gallery-grid")
+        self.more_button = widgets.Button(description="Show more", tooltip="Show the next page",
+                                          layout=widgets.Layout(display="none"))
+        self.more_button.add_class("iw-gallery-more")
+        self.more_button.on_click(lambda _button: self.show_more())
+
+        filters = widgets.HBox([self.model, self.text, self.since, self.until, self.sort],
+                               layout=widgets.Layout(flex_flow="row wrap"))
+        bar = widgets.HBox([self.refresh_button, self.zip_button, self.count_line],
+                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        super().__init__([widgets.HTML(STYLE), widgets.HTML(_GALLERY_STYLE), filters, bar,
+                          self.totals, self.message, self.grid, self.more_button])
+        self.add_class("iw-gallery")
+        self.add_class("iw-root")  # the shared stylesheet's scope
+        for control in (self.model, self.text, self.since, self.until, self.sort):
+            control.observe(self._filtered, names="value")
+        self.refresh()
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def selected(self) -> list[Entry]:
+        """The entries whose checkbox is ticked, in the order shown."""
+        return list(self._chosen)
+
+    def refresh(self) -> None:
+        """Read the folder again and show the same number of items, filters kept."""
+        self.index.refresh()
+        models = [ALL_MODELS, *self.index.models()]
+        current = self.model.value if self.model.value in models else ALL_MODELS
+        # New options reset a Dropdown's value: one render below, not one per change.
+        self._quiet = True
+        try:
+            self.model.options = models
+            self.model.value = current
+        finally:
+            self._quiet = False
+        self._render(max(len(self.items), self.page_size))
+
+    def show_more(self) -> None:
+        """Add the next page of items below those shown."""
+        self._add(self._matches[len(self.items):len(self.items) + self.page_size])
+
+    def close(self) -> None:
+        """Close every widget the gallery made."""
+        if self.comm is None:
+            return  # already closed (ipywidgets calls close() again from __del__)
+        close_tree(self)
+
+    def __repr__(self) -> str:
+        return f"Gallery(folder={str(self.index.folder)!r}, shown={len(self.items)})"
+
+    # -- internals ----------------------------------------------------------------
+
+    def _filtered(self, _change: Any) -> None:
+        if not self._quiet:
+            self._render(self.page_size)
+
+    def _render(self, count: int) -> None:
+        """Show the first ``count`` entries matching the filters; the old items are closed."""
+        model = self.model.value
+        self._matches = self.index.select(model=None if model == ALL_MODELS else model,
+                                          text=self.text.value, since=self.since.value,
+                                          until=self.until.value, sort=self.sort.value)
+        old, self.items = self.items, []
+        self.grid.children = ()
+        for item in old:
+            item.close()
+        self.message.value = ""
+        self._add(self._matches[:count])
+
+    def _add(self, entries: Sequence[Entry]) -> None:
+        new = [GalleryItem(entry, self.index, thumbnail_size=self.thumbnail_size,
+                           on_use=self._use if self.on_use is not None else None,
+                           on_delete=self._delete, on_error=self._show_error)
+               for entry in entries]
+        for item in new:
+            item.select.observe(lambda _change: self._update(), names="value")
+        self.items.extend(new)
+        self.grid.children = tuple(self.items)
+        self._update()
+
+    def _update(self) -> None:
+        """The count line, the per-day totals, Show more and the zip button, as things are."""
+        total, matching, shown = len(self.index.entries), len(self._matches), len(self.items)
+        text = f"{matching} image{'' if matching == 1 else 's'} · shown {shown}"
+        if matching != total:
+            text += f" · {total} in the folder"
+        self.count_line.value = html.escape(text)
+        days = sorted(self.index.totals_per_day().items(), reverse=True)[:TOTAL_DAYS]
+        self.totals.value = html.escape(" · ".join(f"{day.isoformat()}: ${dollars:.2f}"
+                                                   for day, dollars in days))
+        self.more_button.layout.display = "flex" if shown < matching else "none"
+        self._chosen = [item.entry for item in self.items if item.select.value]
+        self.zip_button.disabled = not self._chosen
+
+    def _use(self, item: GalleryItem) -> None:
+        assert self.on_use is not None
+        try:
+            self.on_use(ImageParams.from_dict(item.entry.params))
+        except Exception as error:  # settings a model no longer takes: said, not raised in a comm
+            self._show_error(error)
+        else:
+            self.message.value = ""
+
+    def _delete(self, item: GalleryItem) -> None:
+        try:
+            self.index.delete(item.entry)
+        except OSError as error:
+            self._show_error(error)
+            return
+        self.items.remove(item)
+        self._matches = [entry for entry in self._matches if entry.path != item.entry.path]
+        self.grid.children = tuple(self.items)
+        item.close()
+        self.message.value = f"deleted {html.escape(item.entry.path.name)}"
+        self._update()
+
+    def _zip_file(self) -> tuple[bytes, str, str] | None:
+        # Runs on a worker thread: it reads the plain list kept by _update, never a widget.
+        entries = self._chosen
+        if not entries:
+            return None
+        return self.index.zip(entries), f"imagewidgets-{date.today().isoformat()}.zip", "application/zip"
+
+    def _show_error(self, error: BaseException) -> None:
+        kind = type(error).__name__
+        self.message.value = (f'<span class="iw-error"><b>{html.escape(kind)}</b>: '
+                              f"{html.escape(str(error))}</span>")

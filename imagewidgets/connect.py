@@ -6,14 +6,17 @@ Also the synchronous :func:`generate`, for scripts and quick notebook cells.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from .capabilities import image_cost
 from .client import ImagesClient
+from .params import ImageParams
 from .results import GeneratedImage
-from .store import DEFAULT_STORE, StoreChoice, store_from
+from .store import DEFAULT_STORE, StoreChoice, sidecar_record, store_from
 
 __all__ = ["default_client", "generate"]
 
@@ -56,10 +59,14 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
         for image in generation.images:
             if where is None:
                 break
-            await asyncio.to_thread(where.save, image, {
-                "params": dict(image.params), "revised_prompt": image.revised_prompt,
-                "usage": image.usage, "request_id": image.request_id, "server": server,
-                "timings": {"seconds": generation.elapsed, "created": image.created}})
+            asked = ImageParams.from_dict(image.params)
+            estimate = asked.estimate()
+            cost = image_cost(asked.model, str(image.params.get("quality") or "auto"),
+                              f"{image.width}x{image.height}",
+                              dataclasses.asdict(image.usage) if image.usage else None)
+            record = sidecar_record(image, cost=cost, server=server, seconds=generation.elapsed,
+                                    estimated=estimate.per_image if estimate else None)
+            await asyncio.to_thread(where.save, image, record)
         return generation.images
 
     try:

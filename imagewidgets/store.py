@@ -35,6 +35,7 @@ from uuid import uuid4
 from xml.sax.saxutils import escape
 
 from . import imaging
+from .capabilities import PRICES_READ_ON
 from .errors import ImageDecodeError
 from .results import GeneratedImage
 
@@ -47,6 +48,7 @@ __all__ = [
     "embed_metadata",
     "embedded_metadata",
     "image_name",
+    "sidecar_record",
     "store_from",
 ]
 
@@ -559,3 +561,31 @@ def store_from(choice: StoreChoice) -> ImageStore | None:
     if isinstance(choice, (str, os.PathLike)):
         return ImageStore(choice)
     raise TypeError(f"store must be an ImageStore, a folder or None, not {type(choice).__name__}")
+
+
+def sidecar_record(image: GeneratedImage, *, cost: float | None, estimated: float | None,
+                   seconds: float | None, server: Mapping[str, Any] | None,
+                   place: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a sidecar holds beside the file's own facts; built from the request, never the key.
+
+    Parameters
+    ----------
+    cost, estimated : float or None
+        Dollars: actual (from the usage reported) and estimated before sending.
+    seconds : float or None
+        How long the server took.
+    server : mapping or None
+        ``{"host": ..., "emulator": ...}``: the host only, never a URL's userinfo.
+    place : mapping or None
+        Where in a grid: its title, row, column and sample.
+    """
+    return {
+        "params": dict(image.params),
+        "revised_prompt": image.revised_prompt,
+        "usage": dataclasses.asdict(image.usage) if image.usage else None,
+        "cost": {"estimated": estimated, "actual": cost, "prices_read_on": PRICES_READ_ON.isoformat()},
+        "timings": {"seconds": seconds, "created": image.created},
+        "request_id": image.request_id,
+        "server": dict(server) if server else None,
+        "place": dict(place) if place else None,
+    }

@@ -24,6 +24,7 @@ def test_sync_generate_in_a_script(monkeypatch: pytest.MonkeyPatch, server: Emul
     (sidecar,) = output_folder.glob("*.json")
     record = json.loads(sidecar.read_text())
     assert record["params"]["prompt"] == "A cute cat" and record["usage"]["output_tokens"] > 0
+    assert record["cost"]["actual"] > 0 and record["cost"]["estimated"] > 0  # the gallery's totals
     assert (output_folder / record["file"]).read_bytes().startswith(images[0].data[:8])
     assert api_key not in sidecar.read_text()
     assert iw.generate("A cute cat", model="gpt-image-2.6-flare", store=None)

@@ -284,7 +284,7 @@ def test_per_day_totals(tmp_path: Path) -> None:
     _save(tmp_path, when=WHEN - 2 * DAY, cost=None)
     gallery = Gallery(tmp_path)
     assert "iw-gallery-totals" in gallery.totals._dom_classes
-    assert gallery.totals.value.startswith("2026-11-25: $0.26 · 2026-11-24: $0.12")
+    assert gallery.totals.value.startswith("spent per day: 2026-11-25: $0.26 · 2026-11-24: $0.12")
     gallery.close()
 
 

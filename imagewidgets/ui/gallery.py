@@ -322,8 +322,8 @@ class Gallery(widgets.VBox):
             text += f" · {total} in the folder"
         self.count_line.value = html.escape(text)
         days = sorted(self.index.totals_per_day().items(), reverse=True)[:TOTAL_DAYS]
-        self.totals.value = html.escape(" · ".join(f"{day.isoformat()}: ${dollars:.2f}"
-                                                   for day, dollars in days))
+        self.totals.value = html.escape("spent per day: " + " · ".join(
+            f"{day.isoformat()}: ${dollars:.2f}" for day, dollars in days)) if days else ""
         self.more_button.layout.display = "flex" if shown < matching else "none"
         self._chosen = [item.entry for item in self.items if item.select.value]
         self.zip_button.disabled = not self._chosen

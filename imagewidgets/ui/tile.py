@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import html
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,12 +26,12 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import PRICES_READ_ON, image_cost, parse_size
+from ..capabilities import image_cost, parse_size
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
-from ..store import ImageStore, SavedImage, download_name
+from ..store import ImageStore, SavedImage, download_name, sidecar_record
 from .download import FullImageButton
 from .widgets import close_tree
 
@@ -227,21 +226,12 @@ class ImageTile(widgets.VBox):
 
     def record(self) -> dict[str, Any]:
         """What the sidecar beside the saved image holds: never the key."""
-        image = self.result
-        if image is None:
+        if self.result is None:
             raise ValueError("no final image yet")
         estimate = self.params.estimate()
-        return {
-            "params": dict(image.params) or self.params.to_request(),
-            "revised_prompt": image.revised_prompt,
-            "usage": dataclasses.asdict(image.usage) if image.usage else None,
-            "cost": {"estimated": estimate.per_image if estimate else None, "actual": self.cost,
-                     "prices_read_on": PRICES_READ_ON.isoformat()},
-            "timings": {"seconds": self.elapsed, "created": image.created},
-            "request_id": image.request_id,
-            "server": self._server or None,
-            "place": self.place or None,
-        }
+        return sidecar_record(self.result, cost=self.cost,
+                              estimated=estimate.per_image if estimate else None,
+                              seconds=self.elapsed, server=self._server, place=self.place)
 
     async def _save(self, image: GeneratedImage) -> None:
         assert self.store is not None

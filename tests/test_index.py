@@ -6,6 +6,9 @@ import builtins
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -400,3 +403,64 @@ def test_zip_holds_each_image_and_its_sidecar(tmp_path: Path) -> None:
             assert archive.read(path.name) == path.read_bytes()
         assert infos[first.path.name].compress_type == zipfile.ZIP_STORED
         assert infos[first.sidecar.name].compress_type == zipfile.ZIP_DEFLATED
+
+
+_KILLED_WRITER = """
+import io, os, sys, time
+from PIL import Image
+from imagewidgets.results import GeneratedImage
+from imagewidgets.store import ImageStore
+
+picture = Image.frombytes("RGB", (512, 512), os.urandom(512 * 512 * 3))
+buffer = io.BytesIO()
+picture.save(buffer, "PNG")
+real_fdopen = os.fdopen
+
+
+class Slow:  # the file grows a piece at a time: killed, it is cut short
+    def __init__(self, file):
+        self.file = file
+
+    def write(self, data):
+        for start in range(0, len(data), 4096):
+            self.file.write(data[start:start + 4096])
+            self.file.flush()
+            print("writing", flush=True)
+            time.sleep(0.05)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self.file.__exit__(*exc)
+
+
+os.fdopen = lambda fd, *args, **kwargs: Slow(real_fdopen(fd, *args, **kwargs))
+image = GeneratedImage(data=buffer.getvalue(), format="png", width=512, height=512,
+                       params={"model": "gpt-image-1", "prompt": "cut short"})
+ImageStore(sys.argv[1]).save(image, {"params": dict(image.params)})
+"""
+
+
+def test_a_writer_killed_midway_leaves_no_truncated_image_in_the_gallery(tmp_path: Path) -> None:
+    _save(tmp_path, prompt="A finished one")
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        for _ in range(3):  # a few pieces are on disk
+            assert writer.stdout.readline() == "writing\n"
+        os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        writer.wait(10)
+        if writer.stdout is not None:
+            writer.stdout.close()
+    leftovers = [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]
+    assert leftovers, "the writer was killed mid-write"  # a cut-short temporary file is there...
+    entries = ImageIndex(tmp_path).refresh()
+    assert [entry.prompt for entry in entries] == ["A finished one"]  # ...and never shows
+    assert all(imaging.inspect(entry.path.read_bytes()) for entry in entries)

@@ -22,6 +22,7 @@ from ..index import SORTS, Entry, ImageIndex
 from ..params import ImageParams
 from ..store import ImageStore
 from .download import FullImageButton
+from .liveness import KernelWatch, folder_hint
 from .widgets import STYLE, close_tree
 
 __all__ = ["Gallery", "GalleryItem"]
@@ -242,8 +243,9 @@ class Gallery(widgets.VBox):
                                layout=widgets.Layout(flex_flow="row wrap"))
         bar = widgets.HBox([self.refresh_button, self.zip_button, self.count_line],
                            layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        super().__init__([widgets.HTML(STYLE), widgets.HTML(_GALLERY_STYLE), filters, bar,
-                          self.totals, self.message, self.grid, self.more_button])
+        self.watch = KernelWatch(folder_hint(store.folder))  # no silently dead buttons
+        super().__init__([widgets.HTML(STYLE), widgets.HTML(_GALLERY_STYLE), self.watch, filters,
+                          bar, self.totals, self.message, self.grid, self.more_button])
         self.add_class("iw-gallery")
         self.add_class("iw-root")  # the shared stylesheet's scope
         for control in (self.model, self.text, self.since, self.until, self.sort):

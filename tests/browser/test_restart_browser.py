@@ -35,6 +35,9 @@ def test_a_click_after_a_kernel_restart_says_why(lab: Any, page: Any) -> None:
 
     lab.restart_kernel("restart.ipynb")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    # As a person would: look at the page a moment after the restart, then click. (Within the
+    # first second JupyterLab may still be reconnecting the widgets to the new kernel.)
+    page.wait_for_timeout(2000)
     page.click(".iw-tile .iw-download button")
     note = page.locator(".iw-panel .iw-kernel-note")
     note.wait_for(state="visible", timeout=15_000)

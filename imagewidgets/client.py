@@ -46,6 +46,7 @@ logger = logging.getLogger("imagewidgets")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
+VARIATION_HEADER = "x-emulator-variation"  # the emulator draws another picture; sent to it only
 _ERROR_BODY_LIMIT = 65_536
 
 
@@ -76,6 +77,10 @@ class ImagesClient:
     is_emulator : bool
         Whether ``base_url`` is the built-in emulator, which serves every model:
         no model is refused before sending. ``connect.default_client`` sets it.
+
+    With no key and no base URL given (nor ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``
+    set) the client uses the built-in emulator, started on 127.0.0.1, and logs a
+    warning saying so.
     """
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None,
@@ -84,6 +89,13 @@ class ImagesClient:
                  max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
                  allow_retired: bool = False, is_emulator: bool = False) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if key is None and not (base_url or os.environ.get("OPENAI_BASE_URL")):
+            # Nowhere to go but the API, and no key for it: the built-in emulator, as the panel.
+            from .connect import emulator_url
+
+            key, base_url, is_emulator = "emulator", emulator_url(), True
+            logger.warning("no OPENAI_API_KEY: using the built-in emulator at %s (synthetic "
+                           "images); set OPENAI_API_KEY to use the API", base_url)
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.timeouts = Timeouts.of(timeout)
         self.max_retries = max_retries
@@ -130,7 +142,7 @@ class ImagesClient:
 
     async def generate(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                        image_index: int = 0, on_sent: Callable[[], None] | None = None,
-                       **fields: Any) -> Generation:
+                       variation: int = 0, **fields: Any) -> Generation:
         """Generate images without streaming; returns a :class:`Generation`.
 
         Parameters that cannot succeed raise :class:`ParamsError` and nothing
@@ -139,22 +151,24 @@ class ImagesClient:
         ``stream`` and ``partial_images`` are ignored here. ``on_sent`` is
         called each time the request goes out: after waiting for one of the
         ``max_concurrency`` slots, so time spent queued is not counted as the
-        server's.
+        server's. ``variation`` (the emulator only) asks for another picture of
+        the same request: a panel's Generate again; 0 is the usual one.
         """
         body = _wire.request_body(params, fields)
         self.check_model(body)
-        return await self._generate_body(body, image_index, on_sent)
+        return await self._generate_body(body, image_index, on_sent, variation)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, on_sent: Callable[[], None] | None = None,
+                     variation: int = 0,
                      **fields: Any) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
         """Partial images as they arrive, then the final image(s).
 
         With ``stream`` off or a model that cannot stream, yields the final
         images of one ordinary request. With ``n > 1`` the request is fanned
         out as ``n`` concurrent requests of one image, events tagged by
-        ``image_index`` (starting at ``image_index``). Parameters and
-        ``on_sent`` are read as by :meth:`generate`.
+        ``image_index`` (starting at ``image_index``). Parameters, ``on_sent``
+        and ``variation`` are read as by :meth:`generate`.
 
         Consume it under ``contextlib.aclosing`` to leave early: closing it
         releases its responses and this client's slots at once.
@@ -167,14 +181,14 @@ class ImagesClient:
         body = _wire.request_body(params, fields)
         self.check_model(body)
         if not body.get("stream"):
-            for image in (await self._generate_body(body, image_index, on_sent)).images:
+            for image in (await self._generate_body(body, image_index, on_sent, variation)).images:
                 yield image
             return
         # The only async generator on this path: everything below it is a plain object
         # closed from this ``finally``. A nested generator could be finalized by the
         # garbage collector while this one closes it ("aclose(): asynchronous generator
         # is already running").
-        source = self._stream_body(body, image_index, on_sent)
+        source = self._stream_body(body, image_index, on_sent, variation)
         try:
             while (event := await source.next()) is not None:
                 yield event
@@ -217,14 +231,15 @@ class ImagesClient:
             raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
 
     async def _generate_body(self, body: Mapping[str, Any], image_index: int,
-                             on_sent: Callable[[], None] | None = None) -> Generation:
+                             on_sent: Callable[[], None] | None = None,
+                             variation: int = 0) -> Generation:
         """One non-streaming request of a checked body."""
         body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeouts.total):
                 response = await self._open(GENERATIONS, body, image_index=image_index,
-                                            on_sent=on_sent)
+                                            on_sent=on_sent, variation=variation)
                 try:
                     raw = await read_body(response)
                 finally:
@@ -239,18 +254,19 @@ class ImagesClient:
                           elapsed=time.monotonic() - started)
 
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
-                     on_sent: Callable[[], None] | None = None) -> _Stream | _FanOut:
+                     on_sent: Callable[[], None] | None = None,
+                     variation: int = 0) -> _Stream | _FanOut:
         """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
         count = int(body.get("n") or 1)
         one = {name: value for name, value in body.items() if name != "n"}
         if count == 1:
-            return _Stream(self, one, image_index, on_sent)
-        return _FanOut([_Stream(self, one, image_index + offset, on_sent)
+            return _Stream(self, one, image_index, on_sent, variation)
+        return _FanOut([_Stream(self, one, image_index + offset, on_sent, variation)
                         for offset in range(count)])
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
-                    method: str = "POST", on_sent: Callable[[], None] | None = None
-                    ) -> httpx.Response:
+                    method: str = "POST", on_sent: Callable[[], None] | None = None,
+                    variation: int = 0) -> httpx.Response:
         """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
 
         Returns a response below 400 that holds one of this client's slots until
@@ -265,6 +281,8 @@ class ImagesClient:
             headers["Idempotency-Key"] = f"imagewidgets-retry-{uuid.uuid4()}"
         if image_index:
             headers[IMAGE_INDEX_HEADER] = str(image_index)
+        if variation and self.is_emulator:  # the API has no such thing: never sent there
+            headers[VARIATION_HEADER] = str(variation)
         attempt = 0
         while True:
             error: ImagesError
@@ -347,9 +365,9 @@ class _Stream:
     """
 
     def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int,
-                 on_sent: Callable[[], None] | None = None) -> None:
+                 on_sent: Callable[[], None] | None = None, variation: int = 0) -> None:
         self._client, self._body, self._index = client, body, image_index
-        self._on_sent = on_sent
+        self._on_sent, self._variation = on_sent, variation
         self._response: httpx.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._events = EventStream()
@@ -384,7 +402,8 @@ class _Stream:
 
     async def _start(self) -> None:
         self._response = response = await self._client._open(
-            GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent)
+            GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent,
+            variation=self._variation)
         self._request_id = response.headers.get("x-request-id")
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = response.aiter_bytes()

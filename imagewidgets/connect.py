@@ -18,9 +18,20 @@ from .params import ImageParams
 from .results import GeneratedImage
 from .store import DEFAULT_STORE, StoreChoice, sidecar_record, store_from
 
-__all__ = ["default_client", "generate"]
+__all__ = ["default_client", "emulator_url", "generate"]
 
 _emulator: Any = None  # the shared built-in emulator, started on first need
+
+
+def emulator_url() -> str:
+    """The URL of the built-in emulator shared by this process, started on first need."""
+    global _emulator
+    if _emulator is None:
+        from .emulator import serve  # only here: the core never needs the server
+
+        # A little latency per request, so partial images can be watched arriving.
+        _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
+    return str(_emulator.url)
 
 
 def default_client(**options: Any) -> ImagesClient:
@@ -29,15 +40,9 @@ def default_client(**options: Any) -> ImagesClient:
 
     The client's ``is_emulator`` says which.
     """
-    global _emulator
     if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
         return ImagesClient(**options)
-    if _emulator is None:
-        from .emulator import serve  # only here: the core never needs the server
-
-        # A little latency per request, so partial images can be watched arriving.
-        _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
-    return ImagesClient(api_key="emulator", base_url=_emulator.url, is_emulator=True, **options)
+    return ImagesClient(api_key="emulator", base_url=emulator_url(), is_emulator=True, **options)
 
 
 def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,

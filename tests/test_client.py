@@ -259,11 +259,23 @@ async def _instant(_seconds: float) -> None:
     return None
 
 
-async def test_no_key_for_the_real_api_is_refused_before_sending(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_key_and_no_url_uses_the_emulator_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    async with iw.ImagesClient() as client:
+    monkeypatch.setenv("IMAGEWIDGETS_EMULATOR_LATENCY", "0")
+    with caplog.at_level(logging.WARNING, logger="imagewidgets"):
+        client = iw.ImagesClient()
+    async with client:
+        assert client.is_emulator and client.base_url.startswith("http://127.0.0.1:")
+        assert "no OPENAI_API_KEY: using the built-in emulator" in caplog.text
+        assert (await client.generate(prompt="x", model="gpt-image-1", quality="low")).images
+
+
+async def test_an_empty_key_for_the_real_api_is_refused_before_sending(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    async with iw.ImagesClient(api_key="") as client:
         with pytest.raises(iw.AuthenticationError, match="OPENAI_API_KEY"):
             await client.generate(prompt="x")
 

@@ -173,6 +173,7 @@ async def test_cancel_all_then_rerun_one_cell(slow_client: iw.ImagesClient,
     await _until(lambda: grid.jobs.in_flight == 2)
     grid.cancel_button.click()
     await asyncio.gather(task, return_exceptions=True)
+    await _until(lambda: not grid.jobs.busy)  # every request has let go
     assert [cell.status for cell in grid.cells] == ["cancelled", "cancelled"]
     assert "2 cancelled" in grid.progress_text.value and not grid.jobs.busy
     assert grid.progress.value == 0 and grid.progress.bar_style == "warning"  # nothing done
@@ -444,4 +445,16 @@ async def test_run_refuses_past_a_budget_and_sends_nothing(client: iw.ImagesClie
     await _until(lambda: "budget exceeded" in grid.summary_line.value)
     await grid.rerun(1)  # one standard image, $0.04, fits
     assert grid.cells[1].status == "done" and grid.spending.total == pytest.approx(0.04)
+    grid.close()
+
+
+async def test_repeats_and_reruns_draw_different_samples_on_the_emulator(
+        client: iw.ImagesClient) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]), repeats=2)
+    await grid.run()
+    (cell,) = grid.cells
+    first, second = (tile.result.data for tile in cell.tiles)
+    assert first != second  # two samples, two pictures
+    await grid.rerun(0)
+    assert {tile.result.data for tile in cell.tiles}.isdisjoint({first, second})
     grid.close()

@@ -819,3 +819,18 @@ def test_command_line_as_of(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--as-of", "2026-13-01"])
     assert "is not a date such as" in capsys.readouterr().err
+
+
+def test_a_variation_draws_another_picture_and_none_keeps_the_usual_one(http: httpx.Client) -> None:
+    body = {"model": "gpt-image-1", "prompt": "A lighthouse", "quality": "low", "size": "1024x1024"}
+
+    def picture(**headers: str) -> bytes:
+        answer = http.post("/images/generations", json=body, headers=headers).json()
+        return base64.b64decode(answer["data"][0]["b64_json"])
+
+    usual = picture()
+    assert picture(**{"x-emulator-variation": "0"}) == usual  # the raw request stays deterministic
+    first = picture(**{"x-emulator-variation": "1"})
+    assert first != usual and picture(**{"x-emulator-variation": "1"}) == first
+    assert picture(**{"x-emulator-variation": "2"}) not in (usual, first)
+    assert picture(**{"x-emulator-variation": "junk"}) == usual

@@ -521,3 +521,25 @@ async def test_history_shows_the_earlier_images_of_the_folder_under_the_panel(
     assert nothing_kept.history is None
     nothing_kept.close()
     rerun.close()
+
+
+async def test_generate_again_gives_a_new_picture_on_the_emulator(client: iw.ImagesClient,
+                                                                   server: EmulatorServer) -> None:
+    panel = _panel(client)
+    (first,) = await panel.generate()
+    (again,) = await panel.generate()
+    assert first.result.data != again.result.data  # a new picture, same settings
+    assert server.last_headers.get("x-emulator-variation") == "1"
+    raw = await client.generate(panel.params.to_request())  # the raw request: the first picture
+    assert raw.images[0].data == first.result.data
+    panel.close()
+
+
+async def test_the_variation_is_never_sent_to_the_api(server: EmulatorServer, api_key: str) -> None:
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url) as api_like:
+        panel = ImagePanel(client=api_like, params=iw.ImageParams(
+            model="gpt-image-2", prompt="A lighthouse", quality="low"))
+        await panel.generate()
+        await panel.generate()
+        assert "x-emulator-variation" not in server.last_headers
+        panel.close()

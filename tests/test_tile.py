@@ -58,7 +58,7 @@ class _Stream:
         self.reached_end = False
 
     async def stream(self, body: Any, *, image_index: int = 0,
-                     on_sent: Any = None) -> AsyncIterator[Any]:
+                     on_sent: Any = None, variation: int = 0) -> AsyncIterator[Any]:
         self.sent.append((body, image_index))
         if on_sent is not None:
             on_sent()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import math
 import re
@@ -64,9 +65,11 @@ from .validation import (
 )
 
 # Refusal and validate live in .validation; imported from here they still work.
-__all__ = ["IMAGE_INDEX_HEADER", "EmulatorState", "create_app"]
+__all__ = ["IMAGE_INDEX_HEADER", "VARIATION_HEADER", "EmulatorState", "create_app"]
 
 IMAGE_INDEX_HEADER = "x-emulator-image-index"
+VARIATION_HEADER = "x-emulator-variation"
+"""Another picture for the same request (a panel's Generate again); absent: the usual one."""
 """Sent by clients that fan ``n`` out into ``n = 1`` requests, so each gets its own picture."""
 
 # Seconds a request takes with realistic timing, by quality, for a 1024x1024 image.
@@ -123,6 +126,7 @@ class _Resolved:
     complexity: str | None = None  # None: the model takes no complexity
     frame_count: int = 9
     frame_duration_ms: int = 200
+    variation: int = 0  # from VARIATION_HEADER: another picture, nothing else changed
 
     @classmethod
     def of(cls, spec: ModelSpec, fields: Mapping[str, Any]) -> _Resolved:
@@ -161,7 +165,7 @@ class _Resolved:
     def render(self, prompt: str, model: str, index: int) -> Render:
         return Render(prompt, model, self.size, self.quality, self.style, self.background, index,
                       self.output_format, self.compression, self.complexity, self.frame_count,
-                      self.frame_duration_ms)
+                      self.frame_duration_ms, self.variation)
 
 
 def _usage(prompt: str, resolved: _Resolved, n: int) -> dict[str, Any]:
@@ -240,16 +244,22 @@ async def generations(request: Request) -> Response:
     except Refusal as refusal:
         return refusal.response()
 
-    try:
-        first_index = max(0, int(request.headers.get(IMAGE_INDEX_HEADER) or 0))
-    except ValueError:
-        first_index = 0
-    resolved = _Resolved.of(spec, fields)
+    first_index = _header_number(request, IMAGE_INDEX_HEADER)
+    resolved = dataclasses.replace(_Resolved.of(spec, fields),
+                                   variation=_header_number(request, VARIATION_HEADER))
     if fields.get("stream"):
         return StreamingResponse(_stream(state, spec, fields, resolved, first_index, fault),
                                  media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})
     return await _respond(state, request, spec, fields, resolved, first_index, fault)
+
+
+def _header_number(request: Request, name: str) -> int:
+    """A small non-negative number from header ``name``; 0 when absent or not one."""
+    try:
+        return min(max(0, int(request.headers.get(name) or 0)), 2**31)
+    except ValueError:
+        return 0
 
 
 async def _respond(state: EmulatorState, request: Request, spec: ModelSpec,

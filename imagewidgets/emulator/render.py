@@ -106,12 +106,14 @@ class _Scene:
 
 @lru_cache(maxsize=16)
 def _scene(prompt: str, model: str, size: str, quality: str, index: int,
-           complexity: str | None) -> _Scene:
+           complexity: str | None, variation: int = 0) -> _Scene:
     parsed = parse_size(size)
     if parsed is None:
         raise ValueError(f"size {size!r} is not WIDTHxHEIGHT")
     width, height = parsed
-    rng = random.Random(_seed(prompt, model, size, quality, str(index)))
+    # A variation (Generate again) draws another picture; none keeps the one a raw request gets.
+    sample = f"{index}/{variation}" if variation else str(index)
+    rng = random.Random(_seed(prompt, model, size, quality, sample))
     # The prompt alone picks the palette, so one prompt looks alike across models and options.
     look = random.Random(_seed(prompt))
     hue = look.random()
@@ -137,7 +139,7 @@ def _scene(prompt: str, model: str, size: str, quality: str, index: int,
     disc(sun_x, sun_y, w * 0.06, sun)
     # Complexity adds its own shapes from its own generator: the landscape stays the same.
     clouds, trees, birds = _EXTRAS.get(complexity or "", (0, 0, 0))
-    extra = random.Random(_seed(prompt, model, size, quality, str(index), "extras"))
+    extra = random.Random(_seed(prompt, model, size, quality, sample, "extras"))
     for _ in range(clouds):
         x, y, r = extra.uniform(0.05, 0.95) * w, extra.uniform(0.08, 0.35) * h, w * 0.025
         for puff in range(5):
@@ -164,12 +166,13 @@ def _scene(prompt: str, model: str, size: str, quality: str, index: int,
 
 @lru_cache(maxsize=8)  # full-size bitmaps are large; partials and formats share these
 def picture(prompt: str, model: str, size: str, quality: str, style: str | None,
-            background: str | None, index: int, complexity: str | None = None) -> Image.Image:
+            background: str | None, index: int, complexity: str | None = None,
+            variation: int = 0) -> Image.Image:
     """The final picture, RGBA when the background is transparent, else RGB.
 
     Callers must not change the returned image: it is cached and shared.
     """
-    scene = _scene(prompt, model, size, quality, index, complexity)
+    scene = _scene(prompt, model, size, quality, index, complexity, variation)
     w, h = scene.width, scene.height
     gradient = Image.linear_gradient("L").resize((w, h))  # 0 at the top, 255 at the bottom
     canvas = Image.composite(Image.new("RGB", (w, h), scene.sky_bottom),
@@ -249,10 +252,11 @@ class Render:
     complexity: str | None = None
     frame_count: int = 9
     frame_duration_ms: int = 200
+    variation: int = 0
 
     def picture(self) -> Image.Image:
         return picture(self.prompt, self.model, self.size, self.quality, self.style,
-                       self.background, self.index, self.complexity)
+                       self.background, self.index, self.complexity, self.variation)
 
 
 @lru_cache(maxsize=64)
@@ -351,7 +355,7 @@ def svg_bytes(render: Render) -> bytes:
     """
     width, height = parse_size(render.size) or (1024, 1024)
     scene = _scene(render.prompt, render.model, render.size, render.quality, render.index,
-                   render.complexity)
+                   render.complexity, render.variation)
     sx, sy = width / scene.width, height / scene.height
 
     def points(shape: _Shape) -> str:

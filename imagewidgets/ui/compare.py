@@ -65,6 +65,7 @@ class GridCell:
         self.index = index
         self.tiles: list[ImageTile] = []
         self.ran = False
+        self.runs = 0  # each run asks the emulator for new samples
         self.estimate = estimate(plan.params) if plan.available else None
         note_lines = [f"adapted: {note}" for note in self.notes]
         if self.reason is not None:
@@ -411,8 +412,10 @@ class CompareGrid(widgets.VBox):
                 tile.fail(error)
             self._refresh()
             return
+        # A rerun draws other samples on the emulator; the first run is the raw requests'.
+        variation, cell.runs = cell.runs, cell.runs + 1
         await self.jobs.run_tiles(cell.tiles, self.client,
-                                  [RequestBody(body) for _ in cell.tiles])
+                                  [RequestBody(body) for _ in cell.tiles], variation=variation)
 
     def _check_budget(self, cells: list[GridCell]) -> None:
         priced = [cell.estimate for cell in cells if cell.estimate is not None]

@@ -106,11 +106,12 @@ class Jobs:
         return task
 
     def run_tiles(self, tiles: Sequence[ImageTile], client: ImagesClient,
-                  bodies: Sequence[Mapping[str, Any]]) -> asyncio.Future[list[Any]]:
+                  bodies: Sequence[Mapping[str, Any]], *,
+                  variation: int = 0) -> asyncio.Future[list[Any]]:
         """Start one image request per tile now; await the result to wait for all of them.
 
-        Tile ``i`` runs ``tile.run(client, bodies[i], image_index=i)`` and shows
-        its own outcome (done, failed, cancelled); the awaitable never raises
+        Tile ``i`` runs ``tile.run(client, bodies[i], image_index=i, variation=variation)``
+        and shows its own outcome (done, failed, cancelled); the awaitable never raises
         for a tile's failure. Cancelling it cancels its tiles' requests.
 
         Raises
@@ -125,7 +126,7 @@ class Jobs:
         loop = asyncio.get_running_loop()
         started = []
         for index, (tile, body) in enumerate(zip(tiles, bodies, strict=True)):
-            task = loop.create_task(tile.run(client, body, image_index=index))
+            task = loop.create_task(tile.run(client, body, image_index=index, variation=variation))
             self._requests[task] = tile
             task.add_done_callback(self._request_done)
             started.append(task)

@@ -100,6 +100,7 @@ class ImagePanel(widgets.VBox):
         self.store = store_from(store)
         self.spending = Spending(budget)  # this panel's; the session's is SESSION
         self.jobs = Jobs(on_change=self._update_status, on_error=self._show_error)
+        self._generations = 0  # how many Generates ran: each asks the emulator for a new picture
 
         self.controls = Controls(self.params)
         self.controls.prompt.on_submit(self._on_generate_click)
@@ -197,7 +198,9 @@ class ImagePanel(widgets.VBox):
         # One image per tile; each its own body, so nothing a request does to it is shared.
         bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
                   for _ in tiles]
-        await self.jobs.run_tiles(tiles, self.client, bodies)
+        # Generate again draws another picture on the emulator; the first is the raw request's.
+        variation, self._generations = self._generations, self._generations + 1
+        await self.jobs.run_tiles(tiles, self.client, bodies, variation=variation)
         return tiles
 
     async def load_models(self) -> tuple[str, ...]:

@@ -142,7 +142,7 @@ class ImageTile(widgets.VBox):
 
     async def run(self, client: ImagesClient,
                   body: Mapping[str, Any] | ImageParams | None = None, *,
-                  image_index: int = 0) -> None:
+                  image_index: int = 0, variation: int = 0) -> None:
         """Fill this tile from ``client.stream(body)``; errors are shown in place.
 
         Parameters
@@ -155,6 +155,9 @@ class ImageTile(widgets.VBox):
             when given instead; None means this tile's own ``params``.
         image_index : int
             This tile's place in its row: the request is tagged with it.
+        variation : int
+            Which picture the emulator draws for this request (Generate again
+            gives another); the API ignores it.
 
         Cancelling the task marks the tile cancelled and propagates. The
         response is closed as soon as the tile stops reading (the final
@@ -174,7 +177,8 @@ class ImageTile(widgets.VBox):
         self.header.value = "queued"
         try:
             async with contextlib.aclosing(client.stream(body, image_index=image_index,
-                                                         on_sent=self._sent)) as events:
+                                                         on_sent=self._sent,
+                                                         variation=variation)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
                         await self.show(event)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m imagewidgets serve`` and ``python -m imagewidgets demo``."""
+"""Command line: ``python -m imagewidgets serve``, ``demo``, ``models`` and ``--version``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["demo_command", "main"]
 
 _HOW_TO = """\
 imagewidgets emulator: an OpenAI-compatible Images API on {url}
@@ -21,7 +21,7 @@ imagewidgets emulator: an OpenAI-compatible Images API on {url}
                      {auth}-d '{{"model": "{model}", "prompt": "A lighthouse"}}'
 Faults for one request: add a header such as 'x-emulator-fault: status_429;retry_after=1'.
 {models}
-Press Ctrl+C to stop."""
+{activity}Press Ctrl+C to stop."""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,7 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
-                       realistic=args.realistic, host=args.host, as_of=args.as_of)
+                       realistic=args.realistic, host=args.host, as_of=args.as_of,
+                       log=not args.quiet)
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error} "
               "(choose another --port, or 0 for any free one)", file=sys.stderr)
@@ -41,7 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
     models = (f"Models: as the API on {args.as_of}; those shut down by then are refused."
               if args.as_of else "Models: every model, those the API has shut down too "
                                  "(--as-of DATE refuses them as the API does).")
-    print(_HOW_TO.format(url=server.url, key=key, auth=auth, models=models,
+    activity = "" if args.quiet else ("One line per request follows: time, method, path, model, size, "
+                                      "status, milliseconds (--quiet hides them).\n")
+    print(_HOW_TO.format(url=server.url, key=key, auth=auth, models=models, activity=activity,
                          model=default_model(args.as_of)), flush=True)
     try:
         threading.Event().wait()
@@ -52,14 +55,49 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+"""The notebooks of a source checkout; a wheel installs none."""
+QUICKSTART = "01_quickstart.ipynb"
+
+
+def demo_command(notebook: str | None = None) -> list[str]:
+    """The command starting JupyterLab on ``notebook``, from whatever the working directory.
+
+    Parameters
+    ----------
+    notebook : str, optional
+        A path (relative to the working directory), or the name of one of the
+        repository's notebooks; None is the quickstart.
+
+    Raises
+    ------
+    FileNotFoundError
+        Saying every place looked in.
+    """
+    name = notebook or QUICKSTART
+    candidates = [Path(notebook)] if notebook else []
+    if Path(name).name == name:  # a bare name may be one of the repository's notebooks
+        candidates.append(NOTEBOOKS / name)
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        looked = " nor ".join(str(path.absolute()) for path in candidates)
+        raise FileNotFoundError(f"no notebook at {looked} (the notebooks come with the source "
+                                "repository, not the installed package: give a notebook's path)")
+    command = [sys.executable, "-m", "jupyterlab", str(found.absolute())]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # JupyterLab refuses root otherwise (containers, Colab-like VMs)
+    return command
+
+
 def _demo(args: argparse.Namespace) -> int:
-    notebook = Path(args.notebook)
-    if not notebook.exists():
-        print(f"no notebook at {notebook}", file=sys.stderr)
+    try:
+        command = demo_command(args.notebook)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
         return 2
     if not os.environ.get("OPENAI_API_KEY"):
         print("OPENAI_API_KEY is not set: the panel uses the built-in emulator.", flush=True)
-    return subprocess.call([sys.executable, "-m", "jupyterlab", str(notebook)])
+    return subprocess.call(command)
 
 
 def _models(_args: argparse.Namespace) -> int:
@@ -78,7 +116,10 @@ def _day(text: str) -> date:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="python -m imagewidgets")
+    parser.add_argument("--version", action="version", version=f"imagewidgets {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the built-in emulator in the foreground")
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
@@ -91,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--as-of", type=_day, default=None, metavar="DATE",
                        help="answer as the API on this day (YYYY-MM-DD): refuse the models "
                             "shut down by then (default: serve every model)")
+    serve.add_argument("--quiet", action="store_true", help="print no line per request")
     serve.set_defaults(run=_serve)
     models = commands.add_parser("models", help="print the README's table of every known model")
     models.set_defaults(run=_models)
     demo = commands.add_parser("demo", help="JupyterLab on the quickstart notebook")
-    demo.add_argument("notebook", nargs="?", default="notebooks/01_quickstart.ipynb")
+    demo.add_argument("notebook", nargs="?", default=None,
+                      help=f"a notebook's path, or a repository notebook's name (default {QUICKSTART})")
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     return int(args.run(args))

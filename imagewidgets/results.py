@@ -7,8 +7,12 @@ encoded and 6 MB decoded, and a notebook keeps many of them.
 from __future__ import annotations
 
 import base64
+import mimetypes
+import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
@@ -70,6 +74,37 @@ class _Encoded:
     def _repr_fields(self) -> str:
         return f"{self.format} {self.width}x{self.height}, {len(self.data):,} bytes"
 
+    # What a notebook shows for a cell's value, for partial and final images alike.
+
+    def _repr_png_(self) -> bytes | None:
+        return self.data if self.format == "png" else None
+
+    def _repr_jpeg_(self) -> bytes | None:
+        return self.data if self.format == "jpeg" else None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str] | None:
+        """A GIF (animated) or WEBP as it is; IPython has no ``_repr_gif_``. Base64 text, as
+        ``IPython.display.Image`` sends it: JupyterLab draws both in an ``<img>``."""
+        if self.format not in ("gif", "webp"):
+            return None
+        return {self.mime_type: base64.b64encode(self.data).decode("ascii")}
+
+    def _repr_html_(self) -> str | None:
+        """An SVG as an ``<img>`` of a ``data:`` URL, the only way it is shown.
+
+        Never as ``image/svg+xml``: JupyterLab draws that in an ``<img>`` too, but
+        classic Notebook, VS Code and nbconvert's HTML put the markup inline, where an
+        ``onload`` runs, and JupyterLab shows nothing for it once the notebook is
+        reopened (untrusted). In an ``<img>`` an SVG runs no script and fetches
+        nothing, and its ``data:`` URL, opened on its own, has no origin to attack.
+        The base64 alphabet holds no quote: the attribute cannot be broken out of.
+        """
+        if self.format != "svg":
+            return None
+        source = base64.b64encode(self.data).decode("ascii")
+        return (f'<img src="data:image/svg+xml;base64,{source}" width="{self.width}" '
+                f'style="max-width:100%;height:auto" alt="generated SVG image">')
+
 
 @dataclass(frozen=True, repr=False)
 class PartialImage(_Encoded):
@@ -110,34 +145,67 @@ class GeneratedImage(_Encoded):
     def __repr__(self) -> str:
         return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"
 
-    def _repr_png_(self) -> bytes | None:
-        return self.data if self.format == "png" else None
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the image's bytes, exactly as the server sent them, to a file.
 
-    def _repr_jpeg_(self) -> bytes | None:
-        return self.data if self.format == "jpeg" else None
+        Parameters
+        ----------
+        path : str or path-like
+            A file name (overwritten if it exists, as Pillow's ``save`` does); the
+            format's extension is added when it has no known one. Or an existing folder:
+            the file is named there from the prompt, the model and the time, as
+            the panel's Download names it, never over an existing file.
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str] | None:
-        """A GIF (animated) or WEBP as it is; IPython has no ``_repr_gif_``. Base64 text, as
-        ``IPython.display.Image`` sends it: JupyterLab draws both in an ``<img>``."""
-        if self.format not in ("gif", "webp"):
-            return None
-        return {self.mime_type: base64.b64encode(self.data).decode("ascii")}
+        Returns
+        -------
+        pathlib.Path
+            The file written.
 
-    def _repr_html_(self) -> str | None:
-        """An SVG as an ``<img>`` of a ``data:`` URL, the only way it is shown.
-
-        Never as ``image/svg+xml``: JupyterLab draws that in an ``<img>`` too, but
-        classic Notebook, VS Code and nbconvert's HTML put the markup inline, where an
-        ``onload`` runs, and JupyterLab shows nothing for it once the notebook is
-        reopened (untrusted). In an ``<img>`` an SVG runs no script and fetches
-        nothing, and its ``data:`` URL, opened on its own, has no origin to attack.
-        The base64 alphabet holds no quote: the attribute cannot be broken out of.
+        Raises
+        ------
+        ValueError
+            When the name's extension is another type's, e.g. ``.jpg`` for a PNG.
         """
-        if self.format != "svg":
-            return None
-        source = base64.b64encode(self.data).decode("ascii")
-        return (f'<img src="data:image/svg+xml;base64,{source}" width="{self.width}" '
-                f'style="max-width:100%;height:auto" alt="generated SVG image">')
+        target = Path(path).expanduser()
+        if target.is_dir():
+            return self._save_in(target)
+        if os.fspath(path).endswith(("/", os.sep)):  # meant as a folder: never "name.png" beside it
+            raise FileNotFoundError(f"no folder {os.fspath(path)!r}")
+        suffix = target.suffix.lower()
+        if suffix in _SUFFIXES.get(self.format, {f".{self.extension}"}):
+            pass
+        elif mimetypes.guess_type(target.name, strict=False)[0]:
+            # A .jpg holding PNG bytes misleads every program that opens it.
+            raise ValueError(f"{target.name!r} names a {suffix} file but the image is {self.format}: "
+                             f"use .{self.extension}, or no extension to have it added")
+        else:  # no extension, or a dot that is part of the name ("dusk.v2")
+            target = target.with_name(f"{target.name}.{self.extension}")
+        target.write_bytes(self.data)
+        return target
+
+    def _save_in(self, folder: Path) -> Path:
+        # Imported here: the store imports this module.
+        from .store import download_name
+
+        name = download_name(str(self.params.get("prompt") or ""), str(self.params.get("model") or ""),
+                             self.created or time.time(), self.extension)
+        stem = name.removesuffix(f".{self.extension}")
+        # The n images of one request share prompt, model and second: number them, and
+        # "x" mode makes taking a name and writing it one step.
+        for number in range(1, 10_000):
+            target = folder / (name if number == 1 else f"{stem}-{number}.{self.extension}")
+            try:
+                with target.open("xb") as file:
+                    file.write(self.data)
+            except FileExistsError:
+                continue
+            return target
+        raise FileExistsError(f"no free name for {name} in {folder}")
+
+
+_SUFFIXES = {"png": {".png"}, "jpeg": {".jpg", ".jpeg", ".jpe"}, "webp": {".webp"},
+             "gif": {".gif"}, "svg": {".svg"}}
+"""The extensions each format's files may have (lower case)."""
 
 
 @dataclass(frozen=True)

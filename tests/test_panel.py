@@ -216,6 +216,19 @@ async def test_ctrl_enter_in_the_prompt_generates(client: iw.ImagesClient) -> No
     panel.close()
 
 
+async def test_ctrl_enter_sends_the_text_in_the_box_not_a_late_sync(client: iw.ImagesClient,
+                                                                    server: EmulatorServer) -> None:
+    # The browser's value update for the last keys may still be held back when Ctrl+Enter's
+    # message arrives: the message carries the text itself.
+    panel = _panel(client)
+    panel.controls.prompt.value = "A fo"  # what the kernel has heard so far
+    panel.controls.prompt._on_message(None, {"event": "submit", "value": "A fox in the snow"}, [])
+    await _settle(panel)
+    assert server.last_body["prompt"] == "A fox in the snow"
+    assert panel.params.prompt == "A fox in the snow"
+    panel.close()
+
+
 def test_a_click_with_no_running_loop_explains_itself() -> None:
     panel = ImagePanel(client=_NoClient(), params=iw.ImageParams(prompt="x"))  # type: ignore[arg-type]
     panel.generate_button.click()

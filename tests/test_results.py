@@ -150,3 +150,72 @@ def test_raster_images_keep_their_own_reprs() -> None:
     png = _encoded("PNG")
     shown = _shown(iw.GeneratedImage(data=png, format="png", width=16, height=8))
     assert shown["image/png"] == png and "text/html" not in shown and "image/gif" not in shown
+
+
+_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="16" height="8"/>'
+_SHOWN_AS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
+             "svg": "text/html"}
+
+
+@pytest.mark.parametrize("fmt", list(_SHOWN_AS))
+@pytest.mark.parametrize("kind", [iw.GeneratedImage, iw.PartialImage])
+def test_every_format_shows_as_a_picture(fmt: str, kind: type[iw.GeneratedImage]) -> None:
+    data = _SVG if fmt == "svg" else _encoded(fmt.upper())
+    shown = _shown(kind(data=data, format=fmt, width=16, height=8))
+    assert set(shown) == {_SHOWN_AS[fmt], "text/plain"}
+    picture = shown[_SHOWN_AS[fmt]]
+    if fmt == "svg":
+        assert base64.b64encode(data).decode() in picture and picture.startswith("<img ")
+    else:  # IPython base64-encodes the bytes of _repr_png_ and _repr_jpeg_ when it sends them
+        assert (picture if isinstance(picture, bytes) else base64.b64decode(picture)) == data
+
+
+def _image(fmt: str = "png", **fields: Any) -> iw.GeneratedImage:
+    data = _SVG if fmt == "svg" else _encoded(fmt.upper())
+    return iw.GeneratedImage(data=data, format=fmt, width=16, height=8, **fields)
+
+
+def test_save_writes_the_exact_bytes(tmp_path: Any) -> None:
+    image = _image("webp")
+    written = image.save(tmp_path / "fox.webp")
+    assert written == tmp_path / "fox.webp" and written.read_bytes() == image.data
+    assert image.save(str(tmp_path / "fox.WEBP")) == tmp_path / "fox.WEBP"  # a str, any case
+    (tmp_path / "old.webp").write_bytes(b"old")
+    assert image.save(tmp_path / "old.webp").read_bytes() == image.data  # a named file is replaced
+
+
+@pytest.mark.parametrize(("fmt", "name", "expected"), [
+    ("png", "fox", "fox.png"), ("jpeg", "fox", "fox.jpg"), ("jpeg", "fox.jpeg", "fox.jpeg"),
+    ("svg", "fox", "fox.svg"), ("gif", "fox.v2", "fox.v2.gif"), ("png", "dusk_1.5x", "dusk_1.5x.png")])
+def test_save_adds_the_extension_when_there_is_none(tmp_path: Any, fmt: str, name: str,
+                                                     expected: str) -> None:
+    image = _image(fmt)
+    assert image.save(tmp_path / name) == tmp_path / expected
+    assert (tmp_path / expected).read_bytes() == image.data
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("png", "fox.jpg"), ("jpeg", "fox.png"), ("webp", "fox.gif"),
+                                           ("svg", "fox.png"), ("png", "fox.txt")])
+def test_save_refuses_another_formats_extension(tmp_path: Any, fmt: str, name: str) -> None:
+    with pytest.raises(ValueError, match=rf"{re.escape(name)}.*\.{name.rsplit('.')[1]}.*{fmt}"):
+        _image(fmt).save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_into_a_folder_names_the_file_and_never_overwrites(tmp_path: Any) -> None:
+    created = int(time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1)))
+    image = _image("jpeg", params={"prompt": "A lighthouse at dusk, oil", "model": "gpt-image-1"},
+                   created=created)
+    first, second = image.save(tmp_path), image.save(tmp_path)  # the n images of one request
+    assert first.name == "a-lighthouse-at-dusk-oil_gpt-image-1_20261125-142233.jpg"
+    assert second.name == "a-lighthouse-at-dusk-oil_gpt-image-1_20261125-142233-2.jpg"
+    assert first.read_bytes() == second.read_bytes() == image.data
+    unnamed = _image("png").save(tmp_path)  # no settings, no time: "image", "model", now
+    assert re.fullmatch(r"image_model_\d{8}-\d{6}\.png", unnamed.name)
+
+
+def test_save_to_a_missing_folder_says_so(tmp_path: Any) -> None:
+    with pytest.raises(FileNotFoundError, match="no folder"):
+        _image().save(f"{tmp_path}/missing/")
+    with pytest.raises(FileNotFoundError):
+        _image().save(tmp_path / "missing" / "fox.png")

@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from .activity import ActivityLog
 from .app import EmulatorState, create_app
 from .faults import DropConnection, Fault
 
@@ -69,7 +70,8 @@ class EmulatorServer:
         Settings, pending faults and the log of received requests.
     """
 
-    def __init__(self, state: EmulatorState, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, state: EmulatorState, host: str = "127.0.0.1", port: int = 0,
+                 log: bool = False) -> None:
         self.state = state
         # Bound here, not by uvicorn: port 0 is then known before start, and start-up
         # needs no polling of the port.
@@ -83,7 +85,9 @@ class EmulatorServer:
         self.host, self.port = self._socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}/v1"
         # Warning level and no access log: nothing the server prints can hold a key.
-        config = uvicorn.Config(create_app(state), log_level="warning", access_log=False,
+        # ActivityLog prints no header either.
+        app = ActivityLog(create_app(state)) if log else create_app(state)
+        config = uvicorn.Config(app, log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -164,7 +168,7 @@ class EmulatorServer:
 def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
           refuse_word: str | None = "forbidden", url_ttl: float = 3600.0,
           realistic: bool = False, *, host: str = "127.0.0.1",
-          as_of: date | str | None = None) -> EmulatorServer:
+          as_of: date | str | None = None, log: bool = False) -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -189,6 +193,9 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
         shut down by then are refused with its 404 ``model_not_found`` and left
         out of ``/v1/models``. None (the default) serves every model, as a
         teacher showing the reference's models wants.
+    log : bool
+        Print a line per request to stdout (time, method, path, model, size,
+        status, milliseconds), as ``python -m imagewidgets serve`` does.
 
     Examples
     --------
@@ -198,4 +205,4 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
                           refuse_word=refuse_word, url_ttl=url_ttl, as_of=day)
-    return EmulatorServer(state, host=host, port=port).start()
+    return EmulatorServer(state, host=host, port=port, log=log).start()

@@ -48,7 +48,9 @@ function render({ model, el }) {
       event.preventDefault();
       event.stopPropagation();
       push();
-      model.send({ event: "submit" });
+      // The text travels with the submit: ipywidgets holds value updates back while the
+      // kernel is busy with an earlier one, but sends custom messages at once.
+      model.send({ event: "submit", value: box.value });
     }
   });
   model.on("change:value", () => {
@@ -83,6 +85,8 @@ class PromptBox(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "submit":
+            if isinstance(content.get("value"), str):
+                self.value = content["value"]  # what the box holds now, typed a moment ago
             self.submit()
 
     def __repr__(self) -> str:

@@ -338,7 +338,7 @@ def answer_image(answer: Answer, offset: int, data: bytes, inspected: Inspected,
                           image_index=first_index + offset, revised_prompt=item.revised_prompt,
                           usage=answer.usage if len(answer.images) == 1 else None, params=body,
                           created=answer.created or int(time.time()), url=item.url,
-                          request_id=request_id)
+                          request_id=request_id, resolved=_settings(answer.fields))
 
 
 def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, Any],
@@ -350,7 +350,14 @@ def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, An
                             image_index=image_index, partial_index=event.partial_index)
     return GeneratedImage(data=event.data, format=fmt, width=width, height=height,
                           image_index=image_index, usage=event.usage, params={**body, "n": 1},
-                          created=event.created or int(time.time()), request_id=request_id)
+                          created=event.created or int(time.time()), request_id=request_id,
+                          resolved=_settings(event.fields))
+
+
+def _settings(fields: Mapping[str, Any]) -> dict[str, str]:
+    """The settings the server says it used (``auto`` resolved), where they are plain text."""
+    return {name: value for name in ("size", "quality", "background", "output_format")
+            if isinstance(value := fields.get(name), str) and len(value) <= 40}
 
 
 # -- the models a server offers -------------------------------------------------------------

@@ -132,6 +132,10 @@ class GeneratedImage(_Encoded):
         The request body that produced it (never holds the API key).
     request_id : str or None
         The server's ``x-request-id`` for the request, to quote to support.
+    resolved : dict
+        The settings the server says it used (``size``, ``quality``,
+        ``background``, ``output_format``), ``auto`` resolved; empty when it
+        says nothing (DALL·E).
     """
 
     image_index: int = 0
@@ -141,6 +145,7 @@ class GeneratedImage(_Encoded):
     created: int = 0
     url: str | None = None
     request_id: str | None = None
+    resolved: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"

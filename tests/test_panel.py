@@ -556,3 +556,23 @@ async def test_the_variation_is_never_sent_to_the_api(server: EmulatorServer, ap
         await panel.generate()
         assert "x-emulator-variation" not in server.last_headers
         panel.close()
+
+
+async def test_the_caption_shows_the_quality_actually_used(client: iw.ImagesClient) -> None:
+    panel = ImagePanel(client=client, params=iw.ImageParams(
+        model="gpt-image-1", prompt="A lighthouse", quality="auto", size="1024x1024"))
+    (tile,) = await panel.generate()
+    assert tile.result is not None and tile.result.resolved["quality"] == "medium"  # the server's
+    assert "1024x1024 · medium (auto)" in tile.caption.value  # not "auto"
+    dalle = ImagePanel(client=client, params=iw.ImageParams(model="dall-e-3", prompt="A fox"))
+    (shown,) = await dalle.generate()  # DALL·E says nothing: auto means standard there
+    assert "standard (auto)" in shown.caption.value
+    panel.close()
+    dalle.close()
+
+
+def test_a_new_tile_shows_a_blank_picture_not_a_broken_one() -> None:
+    tile = iw.ImageTile(iw.ImageParams(prompt="x"))
+    with Image.open(io.BytesIO(bytes(tile.image.value))) as blank:  # a real, decodable image
+        assert blank.size == (1, 1) and blank.getpixel((0, 0))[-1] == 0  # and transparent
+    tile.close()

@@ -18,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import io
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ipywidgets as widgets
+from PIL import Image
 from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import image_cost, parse_size
+from ..capabilities import MODELS, image_cost, parse_size
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail
 from ..params import ImageParams
@@ -45,6 +47,16 @@ MIN_TILE_WIDTH = 224
 """A tile is at least this wide (pixels, inside its border): its buttons fit on two rows."""
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
+
+
+def _blank_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("LA", (1, 1), (0, 0)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+_BLANK = _blank_png()
+"""A transparent 1x1 PNG: the placeholder until a partial or final image arrives."""
 
 
 def _box_size(size: str | None, longest: int) -> tuple[int, int]:
@@ -101,8 +113,8 @@ class ImageTile(widgets.VBox):
         self.header = widgets.HTML("queued")
         self.header.add_class("iw-tile-status")
         self.image = widgets.Image(
-            format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px",
-                                                object_fit="contain"))
+            value=_BLANK, format="png",  # a real (transparent) picture: no broken-image icon
+            layout=widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain"))
         self.image.add_class("iw-tile-image")
         self.caption = widgets.HTML("")
         self.caption.add_class("iw-tile-caption")
@@ -325,7 +337,9 @@ class ImageTile(widgets.VBox):
 
     def _caption_html(self, image: GeneratedImage) -> str:
         model, quality = self._model_and_quality(image)
-        facts = [model, f"{image.width}x{image.height}", quality]
+        asked = (image.params or {}).get("quality")
+        facts = [model, f"{image.width}x{image.height}",
+                 f"{quality} (auto)" if asked in (None, "auto") and quality != "auto" else quality]
         if self.elapsed is not None:  # unknown for an image shown from disk
             facts.append(f"{self.elapsed:.1f} s")
         if self.tokens is not None:
@@ -339,9 +353,13 @@ class ImageTile(widgets.VBox):
         return text
 
     def _model_and_quality(self, image: GeneratedImage) -> tuple[str, str]:
+        """The model and the quality actually used: the server's word, else what auto means."""
         request = image.params or self.params.to_dict()
-        return (str(request.get("model", self.params.model)),
-                str(request.get("quality") or "auto"))
+        model = str(request.get("model", self.params.model))
+        asked = str(request.get("quality") or "auto")
+        spec = MODELS.get(model)
+        used = image.resolved.get("quality") or (spec.resolve("quality", asked) if spec else asked)
+        return model, str(used)
 
     @staticmethod
     def _error_html(error: BaseException) -> str:

@@ -51,7 +51,7 @@ def test_model_switch_updates_every_control(spy_sends: Any) -> None:
     assert controls["size"].value == "1792x1024" and controls["quality"].value == "hd"
     assert controls["style"].layout.display is None
     assert controls["background"].layout.display == "none"
-    assert "gpt-image-1" in controls["background"].tooltip
+    assert controls["background"].tooltip == "transparent or opaque background"
     assert controls["n"].disabled and controls["n"].value == 1
     # one state message for the switch: options and index together, never the first option alone
     states = [msg["state"] for msg in sent if msg.get("method") == "update"]
@@ -162,4 +162,64 @@ def test_set_models_restricts_the_dropdown_and_keeps_labels() -> None:
     assert controls.models == ("dall-e-3", "gpt-image-2", "gpt-image-2.6-sunburst")
     controls.set_models(None)
     assert controls.models == tuple(iw.MODELS)
+    controls.close()
+
+
+def test_the_explain_line_says_what_the_model_hides_and_why() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="x")
+    controls = Controls(params)
+    explain = controls.explain
+    assert "iw-controls-explain" in explain._dom_classes
+    assert list(controls.children).index(explain) == list(controls.children).index(controls.message) - 1
+    params.model = "dall-e-2"
+    line = explain.value.split("<br>")[0]
+    assert line.startswith("dall-e-2 does not take ")
+    for word in ("background", "format", "compression", "moderation", "streaming", "partial images"):
+        assert word in line
+    assert "size" not in line and "quality" not in line  # dall-e-2 takes those
+
+    params.model = "gpt-image-1"
+    assert "background" not in explain.value.split("<br>")[0]  # taken again
+    assert "style" in explain.value  # only the DALL·E models take it
+    assert "compression applies only with format jpeg or webp" in explain.value  # png
+    assert "partial images apply only with streaming on" in explain.value
+
+    controls.widgets["output_format"].value = "jpeg"
+    assert ("background transparent is not offered with format jpeg: "
+            "a transparent background needs png or webp") in explain.value
+    assert "compression applies" not in explain.value
+    controls.close()
+
+
+def test_the_explain_line_names_rules() -> None:
+    params = iw.ImageParams(model="gpt-image-2.6-flare", prompt="x", output_format="svg")
+    controls = Controls(params)
+    assert "number of images is only 1 with format svg: SVG generation requires n=1" in (
+        controls.explain.value)
+    params.output_format = "png"
+    assert "SVG" not in controls.explain.value
+    controls.close()
+
+
+def test_the_explain_line_is_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    odd = iw.ModelSpec.like("dall-e-2", name="<b>odd</b>")
+    monkeypatch.setitem(iw.MODELS, odd.name, odd)
+    controls = Controls(iw.ImageParams(model=odd.name, prompt="x"))
+    assert "&lt;b&gt;odd&lt;/b&gt; does not take" in controls.explain.value
+    assert "<b>" not in controls.explain.value
+    controls.close()
+
+
+def test_tooltips_say_what_a_field_does_not_who_takes_it() -> None:
+    for model in ("gpt-image-1", "dall-e-2"):
+        controls = Controls(iw.ImageParams(model=model, prompt="x"))
+        for name, control in controls.widgets.items():
+            if name == "prompt":
+                continue
+            assert control.tooltip, name
+            assert not any(known in control.tooltip for known in iw.MODELS), (name, control.tooltip)
+        controls.close()
+    controls = Controls(iw.ImageParams(model="gpt-image-1", prompt="x"))
+    assert controls.widgets["size"].tooltip == "Width x height in pixels"
+    assert controls.widgets["output_compression"].tooltip.startswith("JPEG/WebP compression")
     controls.close()

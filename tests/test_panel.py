@@ -250,7 +250,7 @@ async def test_download_enlarge_and_reuse(client: iw.ImagesClient) -> None:
     assert content["filename"].startswith("a-b-bold-b-fox_dall-e-3_")
     assert content["filename"].endswith(".png")
     assert "revised" in tile.caption.value and "<b>bold</b>" not in tile.caption.value
-    assert "&lt;b&gt;" in panel.grid.children[0].children[0].value  # the row title is escaped
+    assert "&lt;b&gt;" in panel.grid.children[0].children[0].children[2].value  # title escaped
     # no image bytes in any widget's state but the thumbnail's
     assert tile.result.data not in [w.get_state().get("value") for w in tile.children]
 
@@ -576,3 +576,34 @@ def test_a_new_tile_shows_a_blank_picture_not_a_broken_one() -> None:
     with Image.open(io.BytesIO(bytes(tile.image.value))) as blank:  # a real, decodable image
         assert blank.size == (1, 1) and blank.getpixel((0, 0))[-1] == 0  # and transparent
     tile.close()
+
+
+async def test_rows_fold_and_dismiss_and_clear_removes_them_all(
+        client: iw.ImagesClient, slow_client: iw.ImagesClient, output_folder: Path) -> None:
+    before = set(_instances)
+    panel = _panel(client)
+    await panel.generate()
+    await panel.generate()
+    newest, older = panel.grid.rows
+    fold = newest.children[0].children[0]
+    fold.click()
+    assert newest.children[1].layout.display == "none" and len(panel.tiles) == 2  # hidden, kept
+    fold.click()
+    assert newest.children[1].layout.display == "flex"
+    older.children[0].children[1].click()  # dismiss
+    assert panel.grid.rows == [newest] and len(panel.tiles) == 1
+    panel.clear_button.click()
+    assert panel.tiles == [] and panel.grid.children == ()
+    assert len(list(output_folder.glob("*.png"))) == 2  # the files stay
+    assert "the files stay in" in panel.clear_button.tooltip
+
+    running = _panel(slow_client)  # a row still generating: dismissing it cancels its request
+    running.generate_button.click()
+    await _until_true(lambda: bool(running.tiles) and running.running == 1)
+    (tile,) = running.tiles
+    running.grid.rows[0].children[0].children[1].click()
+    await _settle(running)
+    assert tile.status == "cancelled" and running.tiles == []
+    panel.close()
+    running.close()
+    assert set(_instances) - before == set()

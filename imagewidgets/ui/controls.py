@@ -107,8 +107,46 @@ def _kind_of(name: str) -> object:
     return next((spec.kind(name) for spec in MODELS.values() if name in spec.fields), None)
 
 
-def _takers(name: str) -> str:
-    return ", ".join(models_taking(name))
+# What each field does, for its tooltip: the explain line says which models take it.
+_DOES = {
+    "model": "The image model that makes the picture",
+    "n": "How many images to make", "quality": "How much detail and time go into the image",
+    "response_format": "url or base64 data", "size": "Width x height in pixels",
+    "style": "vivid or natural look (DALL·E 3)", "background": "transparent or opaque background",
+    "output_format": "File format of the image", "output_compression": "JPEG/WebP compression, 0-100",
+    "moderation": "How strict the content filter is",
+    "stream": "Show partial images while the image is made",
+    "partial_images": "How many partial images to show",
+    "user": "An id for your end user, for abuse monitoring",
+    "complexity": "How much planning goes into the picture",
+    "frame_count": "Frames of the animated GIF", "frame_duration_ms": "Milliseconds each GIF frame shows",
+}
+
+# A field as a sentence names it; else its label in lower case.
+_WORDS = {"n": "number of images", "response_format": "response format", "stream": "streaming",
+          "partial_images": "partial images", "frame_count": "GIF frames",
+          "frame_duration_ms": "frame duration", "output_format": "format"}
+
+
+def _word(name: str) -> str:
+    return _WORDS.get(name, _LABELS.get(name, name).lower())
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _setting(name: str, values: Iterable[Any]) -> str:
+    """``name`` holding any of ``values``, in words: "format jpeg or webp", "streaming on"."""
+    return f"{_word(name)} {' or '.join(_value(v) for v in values)}"
+
+
+def _applies_only(name: str, field: str, values: Iterable[Any]) -> str:
+    word = _word(name)
+    verb = "apply" if word.endswith("s") else "applies"
+    return f"{word} {verb} only with {_setting(field, values)}"
 
 
 class Controls(widgets.VBox):
@@ -123,6 +161,8 @@ class Controls(widgets.VBox):
     ----------
     widgets : dict
         Field name to its control, e.g. ``controls.widgets["size"]``.
+    explain : ipywidgets.HTML
+        Why controls are hidden or disabled and options left out, one line each.
     message : ipywidgets.HTML
         Where a refused value is explained.
     """
@@ -136,6 +176,8 @@ class Controls(widgets.VBox):
         self.prompt.add_class("iw-prompt")
         self.count = widgets.HTML()
         self.count.add_class("iw-prompt-count")
+        self.explain = widgets.HTML()
+        self.explain.add_class("iw-controls-explain")
         self.message = widgets.HTML()
         self.message.add_class("iw-controls-message")
         self.widgets: dict[str, widgets.Widget] = {"prompt": self.prompt}
@@ -150,7 +192,7 @@ class Controls(widgets.VBox):
         grid = widgets.GridBox(
             settings, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 250px)",
                                             grid_gap="4px 12px"))
-        super().__init__([self.prompt, self.count, grid, self.message])
+        super().__init__([self.prompt, self.count, grid, self.explain, self.message])
         self.add_class("iw-controls")
         self.refresh()
 
@@ -222,6 +264,37 @@ class Controls(widgets.VBox):
             for name in FIELDS:
                 if name != "prompt" and name in chosen:
                     self._refresh_control(name)
+            self._refresh_explain()
+
+    def _explanations(self) -> list[str]:
+        """Why controls are hidden or disabled and options left out now, as sentences."""
+        params, spec = self.params, self.params.spec
+        values = params.to_dict()
+        lines = []
+        hidden = [_word(name) for name in FIELDS
+                  if not spec.takes(name) and models_taking(name)]
+        if hidden:
+            lines.append(f"{spec.name} does not take {', '.join(hidden)}")
+        for name in FIELDS:
+            condition = spec.when.get(name)
+            if spec.takes(name) and condition is not None and not params.supports(name):
+                lines.append(_applies_only(name, condition.field, condition.values))
+        for exclusion in spec.exclusions:
+            for (field, bad), (other, other_value) in ((exclusion.first, exclusion.second),
+                                                       (exclusion.second, exclusion.first)):
+                if spec.takes(field) and values.get(other) == other_value:
+                    lines.append(f"{_setting(field, [bad])} is not offered with "
+                                 f"{_setting(other, [other_value])}: {exclusion.reason}")
+        for rule in spec.requires:
+            if spec.takes(rule.field) and rule.active(values):
+                lines.append(f"{_word(rule.field)} is only {' or '.join(map(_value, rule.values))} "
+                             f"with {_setting(rule.trigger[0], [rule.trigger[1]])}: {rule.reason}")
+        return lines
+
+    def _refresh_explain(self) -> None:
+        text = "<br>".join(html.escape(line) for line in self._explanations())
+        if self.explain.value != text:
+            self.explain.value = text
 
     def _refresh_control(self, name: str) -> None:
         params, spec = self.params, self.params.spec
@@ -231,7 +304,7 @@ class Controls(widgets.VBox):
             if not spec.takes(name):
                 control.layout.display = "none"
                 control.disabled = True
-                control.tooltip = f"{spec.name} does not take {name}; {_takers(name)} do"
+                control.tooltip = _DOES.get(name, name)
                 return
             control.layout.display = None
             kind = spec.kind(name) if name != "model" else None
@@ -279,19 +352,20 @@ class Controls(widgets.VBox):
         return tuple((spec.label(), spec.name) for spec in MODELS.values() if spec.name in wanted)
 
     def _tooltip(self, name: str, applies: bool, single: bool) -> str:
+        """What the field does; for a disabled one, also why."""
+        does = _DOES.get(name, name)
         spec = self.params.spec
         if single:
             values = self.params.to_dict()
             for rule in spec.requires:
                 if rule.field == name and rule.active(values):
-                    return (f"{name} is {getattr(self.params, name)} while {rule.trigger[0]} is "
-                            f"{rule.trigger[1]}: {rule.reason}")
-            return f"{spec.name} takes only {getattr(self.params, name)}"
+                    return (f"{does} ({_word(name)} is only {_value(getattr(self.params, name))} "
+                            f"with {_setting(rule.trigger[0], [rule.trigger[1]])}: {rule.reason})")
+            return f"{does} (only {getattr(self.params, name)} with this model)"
         condition = spec.when.get(name)
         if not applies and condition is not None:
-            wanted = " or ".join(str(v).lower() for v in condition.values)
-            return f"{name} applies only when {condition.field} is {wanted}"
-        return f"{name}: taken by {_takers(name)}" if name != "model" else "the model"
+            return f"{does} ({_applies_only(name, condition.field, condition.values)})"
+        return does
 
     def _refresh_count(self) -> None:
         kind = self.params.spec.kind("prompt")

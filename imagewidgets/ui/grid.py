@@ -1,9 +1,9 @@
-"""The grid of tiles: one row per Generate, newest on top."""
+"""The grid of tiles: one row per Generate, newest on top, each row folded or dismissed at will."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
@@ -16,22 +16,48 @@ __all__ = ["ImageGrid"]
 class ImageGrid(widgets.VBox):
     """Rows of :class:`ImageTile`, newest first.
 
+    Each row has a title, a button that folds it (the tiles stay, hidden) and
+    one that dismisses it (its tiles are closed; the files they saved stay).
     Rows are added by reassigning ``children`` as a tuple (never mutated in
     place: that would not notify the front end).
+
+    Parameters
+    ----------
+    on_dismiss : callable, optional
+        Called with a row's tiles before they are closed: the panel cancels
+        the ones still running.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_dismiss: Callable[[list[ImageTile]], None] | None = None) -> None:
         super().__init__([])
         self.add_class("iw-grid")
+        self.on_dismiss = on_dismiss
         self._rows: list[tuple[widgets.VBox, list[ImageTile]]] = []
 
     def add_row(self, tiles: Sequence[ImageTile], title: str = "") -> widgets.VBox:
         """Put a new row of ``tiles`` on top; ``title`` is escaped."""
         heading = widgets.HTML(f'<div class="iw-row-title">{html.escape(title)}</div>')
         strip = widgets.HBox(list(tiles), layout=widgets.Layout(flex_flow="row wrap"))
-        row = widgets.VBox([heading, strip])
+        fold = widgets.Button(icon="chevron-down", tooltip=f"Fold this row: {title}",
+                              layout=widgets.Layout(width="32px"))
+        fold.add_class("iw-row-fold")
+        dismiss = widgets.Button(icon="times", tooltip=f"Dismiss this row: {title} "
+                                 "(its saved files stay on disk)", layout=widgets.Layout(width="32px"))
+        dismiss.add_class("iw-row-dismiss")
+        row = widgets.VBox([widgets.HBox([fold, dismiss, heading],
+                                         layout=widgets.Layout(align_items="center")), strip])
         row.add_class("iw-row")
-        self._rows.insert(0, (row, list(tiles)))
+        kept = list(tiles)
+
+        def toggle(_button: widgets.Button) -> None:
+            folded = strip.layout.display == "none"
+            strip.layout.display = "flex" if folded else "none"
+            fold.icon = "chevron-down" if folded else "chevron-right"
+            fold.tooltip = f"{'Fold' if folded else 'Unfold'} this row: {title}"
+
+        fold.on_click(toggle)
+        dismiss.on_click(lambda _button: self.dismiss(row))
+        self._rows.insert(0, (row, kept))
         self.children = tuple(shown for shown, _tiles in self._rows)
         return row
 
@@ -40,9 +66,27 @@ class ImageGrid(widgets.VBox):
         """Every tile, newest row first, left to right within a row."""
         return [tile for _row, tiles in self._rows for tile in tiles]
 
+    @property
+    def rows(self) -> list[widgets.VBox]:
+        """Every row, newest first."""
+        return [row for row, _tiles in self._rows]
+
+    def dismiss(self, row: widgets.VBox) -> None:
+        """Remove ``row`` and close its widgets (running tiles are cancelled first)."""
+        for index, (shown, tiles) in enumerate(self._rows):
+            if shown is row:
+                if self.on_dismiss is not None:
+                    self.on_dismiss(tiles)
+                del self._rows[index]
+                self.children = tuple(kept for kept, _tiles in self._rows)
+                close_tree(row)
+                return
+
     def clear(self) -> None:
         """Remove and close every row."""
         rows, self._rows = self._rows, []
+        if self.on_dismiss is not None:
+            self.on_dismiss([tile for _row, tiles in rows for tile in tiles])
         self.children = ()
         for row, _tiles in rows:
             close_tree(row)

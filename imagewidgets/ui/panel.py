@@ -112,11 +112,16 @@ class ImagePanel(widgets.VBox):
                                             tooltip="Stop every request in flight")
         self.cancel_button.add_class("iw-cancel")
         self.cancel_button.on_click(lambda _button: self.cancel())
+        kept_in = f" (the files stay in {folder_hint(self.store.folder)})" if self.store else ""
+        self.clear_button = widgets.Button(description="Clear", icon="trash",
+                                           tooltip=f"Remove every result from view{kept_in}")
+        self.clear_button.add_class("iw-clear")
+        self.clear_button.on_click(lambda _button: self.clear())
         self.status = widgets.HTML("")
         self.status.add_class("iw-status")
         self.cost_line = widgets.HTML("")
         self.cost_line.add_class("iw-cost")
-        self.grid = ImageGrid()
+        self.grid = ImageGrid(on_dismiss=self.jobs.cancel_tiles)
         self.banner = widgets.HTML(
             f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
             if getattr(client, "is_emulator", False) else "")
@@ -128,7 +133,8 @@ class ImagePanel(widgets.VBox):
         folder = self.store.folder if self.store is not None else None
         self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
         self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
-        buttons = widgets.HBox([self.generate_button, self.cancel_button, self.status])
+        buttons = widgets.HBox([self.generate_button, self.cancel_button, self.clear_button,
+                                self.status])
         self.history: widgets.Accordion | None = None
         self.gallery: Gallery | None = None
         extra = []
@@ -256,6 +262,13 @@ class ImagePanel(widgets.VBox):
             self.params.update(settings)
         except TraitError as error:
             self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+
+    def clear(self) -> None:
+        """Remove every row of results from view; requests still running are cancelled.
+
+        The images saved on disk stay there (``iw.Gallery()`` shows them).
+        """
+        self.grid.clear()
 
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""

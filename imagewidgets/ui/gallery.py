@@ -38,12 +38,14 @@ _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".web
 _GALLERY_STYLE = """
 <style>
 .iw-gallery .iw-gallery-grid { display: flex; flex-flow: row wrap; }
-.iw-gallery .iw-gallery-item { border: 1px solid var(--jp-border-color2); margin: 4px; padding: 6px; }
+.iw-gallery .iw-gallery-item { border: 1px solid var(--jp-border-color2, #e0e0e0); margin: 4px;
+  padding: 6px; }
 .iw-gallery .iw-gallery-caption, .iw-gallery .iw-gallery-totals, .iw-gallery .iw-gallery-count {
-  font-size: 12px; line-height: 1.35; color: var(--jp-ui-font-color1); overflow-wrap: anywhere; }
-.iw-gallery .iw-gallery-unreadable { color: var(--jp-ui-font-color2); font-size: 12px; }
-.iw-gallery .iw-gallery-confirm { border-top: 1px solid var(--jp-border-color2); }
-.iw-gallery .iw-gallery-confirm .widget-html { color: var(--jp-error-color1); }
+  font-size: 12px; line-height: 1.35; color: var(--jp-ui-font-color1, rgba(0, 0, 0, .87));
+  overflow-wrap: anywhere; }
+.iw-gallery .iw-gallery-unreadable { color: var(--jp-ui-font-color2, rgba(0, 0, 0, .54)); font-size: 12px; }
+.iw-gallery .iw-gallery-confirm { border-top: 1px solid var(--jp-border-color2, #e0e0e0); }
+.iw-gallery .iw-gallery-confirm .widget-html { color: var(--jp-error-color1, #d32f2f); }
 </style>
 """
 

@@ -55,6 +55,7 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     _thumbnail_loaded(page, ".iw-tile.iw-status-done img", 384)
     assert "gpt-image-1" in page.inner_text(".iw-tile .iw-tile-caption")
     if os.environ.get("IMAGEWIDGETS_SCREENSHOT"):
+        page.set_viewport_size({"width": 1400, "height": 2000})  # the whole panel, not cut off
         page.locator(".iw-panel").screenshot(path=os.environ["IMAGEWIDGETS_SCREENSHOT"])
 
     with page.expect_download() as download:

@@ -348,3 +348,23 @@ async def test_a_partial_then_a_final_of_another_format_switch_the_image_type() 
     await tile.run(client)  # type: ignore[arg-type]
     assert tile.status == "done" and formats == ["gif"] and tile.image.format == "gif"
     tile.close()
+
+
+async def test_the_thumbnail_and_the_buttons_name_the_image() -> None:
+    params = iw.ImageParams(model="gpt-image-1", prompt="A lighthouse at dusk", quality="low")
+    tile = ImageTile(params, on_reuse=lambda _tile: None)
+    assert tile.download.image_alt == "A lighthouse at dusk — gpt-image-1 — queued"
+    assert tile.download.aria_label == "Download image: A lighthouse at dusk (gpt-image-1)"
+    await tile.run(_Stream(_image()), image_index=2)  # type: ignore[arg-type]
+    assert tile.status == "done"
+    assert tile.download.image_alt == tile.enlarge.image_alt == "A lighthouse at dusk — gpt-image-1 — done"
+    assert tile.download.aria_label == "Download image 3: A lighthouse at dusk (gpt-image-1)"
+    assert tile.enlarge.aria_label == "Enlarge image 3: A lighthouse at dusk (gpt-image-1)"
+    assert "image 3: A lighthouse at dusk" in tile.reuse.tooltip
+    tile.fail(RuntimeError("boom"))
+    assert tile.enlarge.image_alt.endswith("— failed")
+    long = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="word " * 40))
+    assert len(long.download.aria_label) < 120 and long.download.aria_label.endswith("… (gpt-image-1)")
+    assert long.download.image_alt.startswith("word " * 40)  # the alt keeps the whole prompt
+    for each in (tile, long):
+        each.close()

@@ -30,11 +30,25 @@ _ESM = """
 function render({ model, el }) {
   const button = document.createElement("button");
   button.className = "jupyter-button widget-button iw-full-image-button";
+  let tries = 0;
+  const applyAlt = () => {
+    // The tile's picture is an ipywidgets Image, which has no alt trait: set it here.
+    const alt = model.get("image_alt");
+    if (!alt) return;
+    const img = el.closest(".iw-tile")?.querySelector("img.iw-tile-image");
+    if (img) img.alt = alt;
+    else if (tries++ < 50) setTimeout(applyAlt, 100);  // not in the page yet
+  };
   const sync = () => {
     button.textContent = model.get("label");
     button.title = model.get("tooltip_text");
+    const name = model.get("aria_label");
+    if (name) button.setAttribute("aria-label", name);
+    else button.removeAttribute("aria-label");
     button.disabled = model.get("disabled");
     button.dataset.action = model.get("action");
+    tries = 0;
+    applyAlt();
   };
   sync();
   model.on("change", sync);
@@ -55,14 +69,14 @@ function render({ model, el }) {
       setTimeout(() => URL.revokeObjectURL(url), 60000);
       return;
     }
-    showOverlay(url, msg.filename);
+    showOverlay(url, msg.filename, button);
   };
   model.on("msg:custom", onMessage);
   el.appendChild(button);
   return () => model.off("msg:custom", onMessage);
 }
 
-function showOverlay(url, title) {
+function showOverlay(url, title, opener) {
   const overlay = document.createElement("div");
   overlay.className = "iw-enlarged";
   overlay.tabIndex = 0;
@@ -79,9 +93,18 @@ function showOverlay(url, title) {
   img.alt = title;
   img.style.cssText = "max-width:95vw;max-height:95vh;box-shadow:0 0 24px #000";
   overlay.appendChild(img);
-  const close = () => { overlay.remove(); revoke(); };
+  const close = () => {
+    overlay.remove();
+    revoke();
+    if (opener && opener.isConnected) opener.focus();  // back where the person was
+  };
   overlay.addEventListener("click", close);
-  overlay.addEventListener("keydown", (e) => { if (e.key === "Escape") close(); });
+  overlay.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    e.preventDefault();
+    e.stopPropagation();  // JupyterLab's own Escape handling would move focus elsewhere
+    close();
+  });
   document.body.appendChild(overlay);
   overlay.focus();
 }
@@ -99,6 +122,11 @@ class FullImageButton(anywidget.AnyWidget):
         What the browser does with the bytes.
     label : str
         The button's text.
+    aria_label : str
+        Its accessible name, e.g. which image it acts on; empty means its text.
+    image_alt : str
+        Alt text for the tile image beside it (``img.iw-tile-image`` in the
+        same ``.iw-tile``): the ``Image`` widget has no alt of its own.
     off_loop : bool
         Make the bytes on a worker thread (a contact sheet takes a second to
         draw): the kernel keeps answering meanwhile. ``source`` must then only
@@ -111,6 +139,12 @@ class FullImageButton(anywidget.AnyWidget):
     action = traitlets.Unicode("download", help="download or enlarge").tag(sync=True)
     label = traitlets.Unicode("Download", help="The button's text.").tag(sync=True)
     tooltip_text = traitlets.Unicode("", help="Shown on hover.").tag(sync=True)
+    aria_label = traitlets.Unicode(
+        "", help="The button's accessible name, when its text alone does not say what it acts on."
+    ).tag(sync=True)
+    image_alt = traitlets.Unicode(
+        "", help="Alt text set on the ``img.iw-tile-image`` of the tile holding this button."
+    ).tag(sync=True)
     disabled = traitlets.Bool(False, help="Greyed out until an image exists.").tag(sync=True)
 
     def __init__(self, *, off_loop: bool = False,

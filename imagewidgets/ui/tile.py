@@ -149,6 +149,8 @@ class ImageTile(widgets.VBox):
                                                padding="6px", border="1px solid #ddd"))
         self.add_class("iw-tile")
         self.add_class("iw-status-queued")
+        self.number: int | None = None  # its place in its row, from 1, once run
+        self._describe()
 
     # -- filling ----------------------------------------------------------------
 
@@ -181,6 +183,8 @@ class ImageTile(widgets.VBox):
             except ParamsError as error:
                 self.fail(error)
                 return
+        self.number = image_index + 1
+        self._describe()
         host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
         self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
         # Queued until the client sends it (it may wait for a free slot): the time
@@ -332,8 +336,28 @@ class ImageTile(widgets.VBox):
         self.remove_class(f"iw-status-{self.status}")
         self.status = status
         self.add_class(f"iw-status-{status}")
+        self._describe()
 
     # -- what is shown ----------------------------------------------------------
+
+    @property
+    def alt_text(self) -> str:
+        """The thumbnail's alt text: prompt, model and status."""
+        return f"{self.params.prompt or 'no prompt'} — {self.params.model} — {self.status}"
+
+    def _describe(self) -> None:
+        """Name the image on the thumbnail (alt) and on each button acting on it."""
+        prompt = self.params.prompt or "no prompt"
+        if len(prompt) > 80:
+            prompt = prompt[:79].rstrip() + "…"
+        which = f"image {self.number}" if self.number is not None else "image"
+        what = f"{which}: {prompt} ({self.params.model})"
+        for button, verb in ((self.download, "Download"), (self.enlarge, "Enlarge")):
+            with button.hold_sync():
+                button.aria_label = f"{verb} {what}"
+                button.image_alt = self.alt_text
+        # ipywidgets shows the tooltip as the title (the button's description), not its name.
+        self.reuse.tooltip = f"Use the settings of {what}: load them into the controls"
 
     def _caption_html(self, image: GeneratedImage) -> str:
         model, quality = self._model_and_quality(image)

@@ -12,36 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
 import httpx
 import openai
+from _shared import emulator
 
 import imagewidgets as iw
 
 BODY = {"model": "gpt-image-1", "prompt": "A lighthouse at dusk", "size": "1024x1024",
         "quality": "high", "output_format": "png"}
-
-
-@contextlib.contextmanager
-def emulator() -> Iterator[str]:
-    """The emulator in its own process, so it never competes with the clients for the GIL."""
-    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0"],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 async def main(rounds: int) -> tuple[dict[str, float], int]:

@@ -21,18 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import openai
+from _shared import emulator, save
 
 import imagewidgets as iw
 from imagewidgets.ui.compare import CompareGrid
@@ -42,26 +39,10 @@ BASE = {"prompt": "A lighthouse at dusk", "size": "1024x1024", "output_format": 
 ROWS = ("model", ["gpt-image-1", "gpt-image-2"])
 COLUMNS = ("quality", ["low", "medium", "high"])
 GOALS = {"B3": 1.10, "B3-sdk": 1.05}
-RESULTS = Path(__file__).with_name("results.json")
-
-
-@contextlib.contextmanager
-def emulator(latency: float) -> Iterator[str]:
-    """The emulator in its own process, so it never competes with the clients for the GIL."""
-    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0",
-                                "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().rsplit(" ", 1)[-1].strip()
-    finally:
-        process.terminate()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 async def main(rounds: int, latency: float) -> dict[str, float]:
-    with emulator(latency) as url:
+    with emulator("--latency", str(latency)) as url:
         params = iw.ImageParams(model="gpt-image-1", **BASE)
         async with iw.ImagesClient(api_key="bench", base_url=url, max_concurrency=6,
                                    is_emulator=True) as ours, \
@@ -131,14 +112,6 @@ def report(medians: dict[str, float], values: dict[str, float], rounds: int,
     return "\n".join(lines)
 
 
-def save(values: dict[str, float]) -> None:
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for key, value in values.items():
-        results[key] = {"value": round(value, 4), "goal": GOALS[key], "unit": "ratio",
-                        "pass": value <= GOALS[key]}
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -148,5 +121,5 @@ if __name__ == "__main__":
     medians = asyncio.run(main(args.rounds, args.latency))
     values = figures(medians)
     print(report(medians, values, args.rounds, args.latency))
-    save(values)
+    save(values, GOALS)
     sys.exit(1 if args.check and any(v > GOALS[k] for k, v in values.items()) else 0)

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
+from _shared import save
 from PIL import Image
 
 from imagewidgets.index import INDEX_FILE, THUMBNAIL_DIR, ImageIndex
@@ -40,7 +41,6 @@ from imagewidgets.store import ImageStore
 PAGE = 24
 """Thumbnails on the gallery's first page."""
 GOALS: dict[str, float | None] = {"B9": 3.0, "B9-cold": None}
-RESULTS = Path(__file__).with_name("results.json")
 MODELS = ("gpt-image-1", "gpt-image-2", "gpt-image-1-mini", "dall-e-3")
 WORDS = ("a", "lighthouse", "at", "dusk", "over", "a", "calm", "sea", "with", "gulls", "and", "a", "red",
          "fox", "in", "deep", "snow")
@@ -148,15 +148,6 @@ def report(medians: dict[str, float], values: dict[str, float], count: int, roun
     return "\n".join(lines)
 
 
-def save(values: dict[str, float]) -> None:
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for key, value in values.items():
-        goal = GOALS[key]
-        results[key] = {"value": round(value, 4), "goal": goal, "unit": "ratio",
-                        "pass": None if goal is None else value <= goal}
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
@@ -177,6 +168,6 @@ if __name__ == "__main__":
         index_bytes = (folder / INDEX_FILE).stat().st_size
     values = figures(medians)
     print(report(medians, values, count, args.rounds, index_bytes, made))
-    save(values)
+    save(values, GOALS)
     goals = {key: goal for key, goal in GOALS.items() if goal is not None}
     sys.exit(1 if args.check and any(values[key] > goal for key, goal in goals.items()) else 0)

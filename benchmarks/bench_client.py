@@ -31,7 +31,7 @@ async def main(rounds: int) -> tuple[dict[str, float], int]:
     with emulator() as url:
         server = SimpleNamespace(url=url)
         params = iw.ImageParams(**BODY)
-        async with iw.ImagesClient(api_key="bench", base_url=server.url) as ours, \
+        async with iw.ImagesClient(api_key="bench", base_url=server.url, is_emulator=True) as ours, \
                 httpx.AsyncClient(timeout=60) as bare, \
                 openai.AsyncOpenAI(api_key="bench", base_url=server.url) as sdk:
 

@@ -74,3 +74,18 @@ def http(server: EmulatorServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=20,
                       headers={"Authorization": f"Bearer {KEY}"}) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[EmulatorServer]:
+    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
+    with serve(port=0, latency=5.0) as slow:
+        yield slow
+
+
+@pytest.fixture
+async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
+    """A client of ``slow_server`` that never retries; ``max_concurrency`` is the default, 4."""
+    async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test", max_retries=0,
+                               is_emulator=True) as made:
+        yield made

@@ -7,7 +7,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,6 @@ from imagewidgets.ui.panel import ImagePanel
 
 MODELS_2 = ("model", ["gpt-image-1", "gpt-image-2"])
 QUALITIES_3 = ("quality", ["low", "medium", "high"])
-
-
-@pytest.fixture(scope="module")
-def slow_server() -> Iterator[EmulatorServer]:
-    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
-    with serve(port=0, latency=5.0) as slow:
-        yield slow
-
-
-@pytest.fixture
-async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
-    async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test", max_retries=0,
-                               max_concurrency=6, is_emulator=True) as made:
-        yield made
 
 
 def _grid(client: iw.ImagesClient, rows: Any = MODELS_2, columns: Any = QUALITIES_3,

@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,20 +25,6 @@ from imagewidgets import spending
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.params import ImageParams
 from imagewidgets.ui.panel import EMULATOR_BANNER, ImagePanel
-
-
-@pytest.fixture(scope="module")
-def slow_server() -> Iterator[EmulatorServer]:
-    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
-    with serve(port=0, latency=5.0) as slow:
-        yield slow
-
-
-@pytest.fixture
-async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
-    async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test",
-                               max_retries=0, is_emulator=True) as made:
-        yield made
 
 
 async def _settle(panel: ImagePanel, timeout: float = 20.0) -> None:

@@ -6,13 +6,11 @@ Also the synchronous :func:`generate`, for scripts and quick notebook cells.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from .capabilities import image_cost
 from .client import ImagesClient
 from .params import ImageParams
 from .results import GeneratedImage
@@ -66,10 +64,8 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
                 break
             asked = ImageParams.from_dict(image.params)
             estimate = asked.estimate()
-            cost = image_cost(asked.model, str(image.params.get("quality") or "auto"),
-                              f"{image.width}x{image.height}",
-                              dataclasses.asdict(image.usage) if image.usage else None)
-            record = sidecar_record(image, cost=cost, server=server, seconds=generation.elapsed,
+            record = sidecar_record(image, cost=image.cost(), server=server,
+                                    seconds=generation.elapsed,
                                     estimated=estimate.per_image if estimate else None)
             await asyncio.to_thread(where.save, image, record)
         return generation.images

@@ -7,6 +7,7 @@ encoded and 6 MB decoded, and a notebook keeps many of them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import mimetypes
 import os
 import time
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .capabilities import MODELS, image_cost
 
 __all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
 
@@ -146,6 +149,24 @@ class GeneratedImage(_Encoded):
     url: str | None = None
     request_id: str | None = None
     resolved: Mapping[str, str] = field(default_factory=dict)
+
+    def settings_used(self, asked: Mapping[str, Any] | None = None) -> tuple[str, str]:
+        """The model and the quality actually used: the server's word, else what ``auto`` means.
+
+        ``asked`` stands in for :attr:`params` when the image carries none.
+        """
+        request = self.params or asked or {}
+        model = str(request.get("model", ""))
+        quality = str(request.get("quality") or "auto")
+        spec = MODELS.get(model)
+        used = self.resolved.get("quality") or (spec.resolve("quality", quality) if spec else quality)
+        return model, str(used)
+
+    def cost(self, asked: Mapping[str, Any] | None = None) -> float | None:
+        """Dollars for this image: from the usage reported, else estimated; None if unpriced."""
+        model, quality = self.settings_used(asked)
+        return image_cost(model, quality, f"{self.width}x{self.height}",
+                          dataclasses.asdict(self.usage) if self.usage else None)
 
     def __repr__(self) -> str:
         return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"

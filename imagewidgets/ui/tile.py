@@ -28,7 +28,7 @@ import ipywidgets as widgets
 from PIL import Image
 from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import MODELS, image_cost, parse_size
+from ..capabilities import parse_size
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail
 from ..params import ImageParams
@@ -286,13 +286,10 @@ class ImageTile(widgets.VBox):
     @property
     def cost(self) -> float | None:
         """Dollars for the final image (from usage when reported); None if unknown or not done."""
-        image = self.result
+        image: GeneratedImage | None = self.result
         if image is None:
             return None
-        model, quality = self._model_and_quality(image)
-        usage = image.usage
-        return image_cost(model, quality, f"{image.width}x{image.height}",
-                          usage.__dict__ if usage else None)
+        return image.cost(self.params.to_dict())
 
     def fail(self, error: BaseException) -> None:
         """Mark this tile failed, ``error`` shown (escaped) in its caption.
@@ -360,7 +357,7 @@ class ImageTile(widgets.VBox):
         self.reuse.tooltip = f"Use the settings of {what}: load them into the controls"
 
     def _caption_html(self, image: GeneratedImage) -> str:
-        model, quality = self._model_and_quality(image)
+        model, quality = image.settings_used(self.params.to_dict())
         asked = (image.params or {}).get("quality")
         facts = [model, f"{image.width}x{image.height}",
                  f"{quality} (auto)" if asked in (None, "auto") and quality != "auto" else quality]
@@ -375,15 +372,6 @@ class ImageTile(widgets.VBox):
         if image.revised_prompt:
             text += f'<br><i class="iw-revised">revised: {html.escape(image.revised_prompt)}</i>'
         return text
-
-    def _model_and_quality(self, image: GeneratedImage) -> tuple[str, str]:
-        """The model and the quality actually used: the server's word, else what auto means."""
-        request = image.params or self.params.to_dict()
-        model = str(request.get("model", self.params.model))
-        asked = str(request.get("quality") or "auto")
-        spec = MODELS.get(model)
-        used = image.resolved.get("quality") or (spec.resolve("quality", asked) if spec else asked)
-        return model, str(used)
 
     @staticmethod
     def _error_html(error: BaseException) -> str:

@@ -261,6 +261,7 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
     tile.reuse.click()
     assert (panel.params.model, panel.params.quality, panel.params.size, panel.params.prompt) == (
         "dall-e-3", "hd", "1792x1024", "A lighthouse at dusk")
+    assert "settings loaded into the controls" in tile.reuse_note.value  # said by the cell
     # A grid with nowhere to put settings shows no dead button.
     alone = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
     await alone.run()

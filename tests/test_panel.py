@@ -19,6 +19,7 @@ import ipywidgets as widgets
 import pytest
 from ipywidgets.widgets.widget import _instances
 from PIL import Image
+from traitlets import TraitError
 
 import imagewidgets as iw
 from imagewidgets import spending
@@ -593,3 +594,54 @@ async def test_rows_fold_and_dismiss_and_clear_removes_them_all(
     panel.close()
     running.close()
     assert set(_instances) - before == set()
+
+
+async def test_use_settings_confirms_next_to_the_tile_and_shows_the_controls(
+        client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    panel = _panel(client, n=2)
+    first, second = await panel.generate()
+    sent: list[Any] = []
+    monkeypatch.setattr(panel.assist, "send", lambda content, buffers=None: sent.append(content))
+    panel.params.quality = "high"
+    first.reuse.click()
+    assert panel.params.quality == "low"
+    assert "settings loaded into the controls" in first.reuse_note.value
+    assert sent == [{"event": "show", "selector": ".iw-controls"}]  # scrolled into view
+    second.reuse.click()  # only the tile clicked last says so
+    assert first.reuse_note.value == "" and "settings loaded" in second.reuse_note.value
+
+    def refuse(_settings: Any) -> None:
+        raise TraitError("size '7x7' <b>is</b> not allowed")
+
+    monkeypatch.setattr(panel.params, "update", refuse)
+    first.reuse.click()
+    assert "not loaded: size &#x27;7x7&#x27; &lt;b&gt;is&lt;/b&gt; not allowed" in first.reuse_note.value
+    assert "iw-error" in first.reuse_note.value and second.reuse_note.value == ""
+    assert len(sent) == 2  # nothing to show when nothing was loaded
+    panel.close()
+
+
+async def test_the_thumbnail_slider_resizes_every_tile_and_keeps_it_sharp(
+        client: iw.ImagesClient) -> None:
+    panel = _panel(client, size="1536x1024")
+    (tile,) = await panel.generate()
+    with Image.open(io.BytesIO(bytes(tile.image.value))) as small:
+        assert small.size == (384, 256)
+    panel.thumbnail_slider.value = 640
+    await _settle(panel)
+    assert tile.image.layout.width == "640px" and tile.layout.width == "656px"
+    with Image.open(io.BytesIO(bytes(tile.image.value))) as large:
+        assert large.size == (640, 427)  # made again from the image, not stretched
+    panel.thumbnail_slider.value = 128
+    await _settle(panel)
+    assert tile.image.layout.width == "128px"
+    (later,) = await panel.generate()  # a new row comes at the size chosen
+    assert later.image.layout.width == "128px"
+    panel.close()
+
+
+@pytest.mark.parametrize("size", [0, 50, 5000, 300.0, True, "big"])
+def test_a_thumbnail_size_out_of_range_is_refused_by_name(size: Any) -> None:
+    with pytest.raises(ValueError, match=rf"thumbnail_size {size!r} is not allowed; .* 96 to 1024"):
+        ImagePanel(client=iw.ImagesClient(base_url="http://127.0.0.1:9/v1", api_key="k"),
+                   thumbnail_size=size)

@@ -196,7 +196,9 @@ class CompareGrid(widgets.VBox):
         three columns in a notebook.
     on_use : callable, optional
         Called with a sample's parameters by its "Use settings" button
-        (``panel.compare`` passes the panel's); without it the button is hidden.
+        (``panel.compare`` passes the panel's); returns None when they were
+        taken, else why not, said next to the button. Without it the button
+        is hidden.
     store : ImageStore, str, path or None
         Where every final image is written, as the panel's; its sidecar names
         the grid, the row, the column and the sample.
@@ -222,7 +224,7 @@ class CompareGrid(widgets.VBox):
     def __init__(self, prompt_or_params: str | ImageParams = "", rows: Any = None,
                  columns: Any = None, *, repeats: int = 1, client: ImagesClient | None = None,
                  title: str | None = None, adapt: bool = True, thumbnail_size: int = 224,
-                 on_use: Callable[[ImageParams], None] | None = None,
+                 on_use: Callable[[ImageParams], str | None] | None = None,
                  store: StoreChoice = DEFAULT_STORE, budget: float | None = None) -> None:
         if isinstance(repeats, bool) or not isinstance(repeats, int) or not (
                 1 <= repeats <= MAX_REPEATS):
@@ -462,7 +464,7 @@ class CompareGrid(widgets.VBox):
 
     def _use(self, tile: ImageTile) -> None:
         if self._on_use is not None:
-            self._on_use(tile.params)
+            tile.note_reuse(self._on_use(tile.params))  # said next to the button clicked
 
     def _total(self) -> int:
         return sum(self.repeats for cell in self.cells if cell.available)

@@ -199,7 +199,7 @@ class Gallery(widgets.VBox):
 
     def __init__(self, folder: str | os.PathLike[str] | ImageStore | None = None, *,
                  page_size: int = 24, thumbnail_size: int = 160,
-                 on_use: Callable[[ImageParams], None] | None = None) -> None:
+                 on_use: Callable[[ImageParams], object] | None = None) -> None:
         store = folder if isinstance(folder, ImageStore) else ImageStore(folder)
         self.index = ImageIndex(store.folder)
         self.page_size = page_size

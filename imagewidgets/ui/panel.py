@@ -29,6 +29,7 @@ from ..index import ImageIndex
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending
 from ..store import DEFAULT_STORE, StoreChoice, store_from
+from .assist import PageAssist
 from .controls import Controls
 from .gallery import Gallery
 from .grid import ImageGrid
@@ -41,12 +42,15 @@ if TYPE_CHECKING:
     from ..client import ImagesClient
     from .compare import CompareGrid
 
-__all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "ImagePanel"]
+__all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "THUMBNAIL_SIZES", "ImagePanel"]
 
 IMAGE_MODEL_PREFIXES = ("gpt-image", "dall-e", "chatgpt-image")
 """How a listed model id looks when it is an image model the table may not know yet."""
 
 EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
+
+THUMBNAIL_SIZES = (96, 1024)
+"""The smallest and largest thumbnail (longest side, pixels) the panel's slider offers."""
 
 
 class ImagePanel(widgets.VBox):
@@ -60,7 +64,8 @@ class ImagePanel(widgets.VBox):
     params : ImageParams, optional
         The parameters the controls edit; defaults to streaming two partials.
     thumbnail_size : int
-        Longest side, in pixels, of the thumbnails sent to the browser.
+        Longest side, in pixels, of the thumbnails sent to the browser, from
+        96 to 1024; the "Thumbnails" slider changes it for every tile.
     models : {None, "available"}
         None offers every model of the table; ``"available"`` only the image
         models the server lists (``GET /v1/models``), read in a task started
@@ -90,6 +95,11 @@ class ImagePanel(widgets.VBox):
                  history: bool = False) -> None:
         if models not in (None, "available"):
             raise ValueError(f"models {models!r} is not allowed; choose None or 'available'")
+        low, high = THUMBNAIL_SIZES
+        if isinstance(thumbnail_size, bool) or not isinstance(thumbnail_size, int) \
+                or not low <= thumbnail_size <= high:
+            raise ValueError(f"thumbnail_size {thumbnail_size!r} is not allowed; choose a whole "
+                             f"number of pixels from {low} to {high}")
         if client is None:
             from ..connect import default_client
 
@@ -117,6 +127,14 @@ class ImagePanel(widgets.VBox):
                                            tooltip=f"Remove every result from view{kept_in}")
         self.clear_button.add_class("iw-clear")
         self.clear_button.on_click(lambda _button: self.clear())
+        self.thumbnail_slider = widgets.IntSlider(
+            value=thumbnail_size, min=low, max=high, step=32, description="Thumbnails",
+            continuous_update=False, tooltip="Longest side of each picture shown, in pixels",
+            style={"description_width": "auto"}, layout=widgets.Layout(width="260px"))
+        self.thumbnail_slider.add_class("iw-thumbnail-size")
+        self.thumbnail_slider.observe(self._on_thumbnail_size, names="value")
+        self._reused: ImageTile | None = None  # the tile whose "Use settings" was clicked last
+        self.assist = PageAssist()  # names the sliders in the page; scrolls to the controls
         self.status = widgets.HTML("")
         self.status.add_class("iw-status")
         self.cost_line = widgets.HTML("")
@@ -134,7 +152,8 @@ class ImagePanel(widgets.VBox):
         self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
         self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.clear_button,
-                                self.status])
+                                self.thumbnail_slider, self.status],
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.history: widgets.Accordion | None = None
         self.gallery: Gallery | None = None
         extra = []
@@ -146,8 +165,8 @@ class ImagePanel(widgets.VBox):
             self.history.add_class("iw-history")
             self.history.observe(self._open_history, names="selected_index")
             extra.append(self.history)
-        super().__init__([self._style, self.banner, self.watch, self.controls, self.model_note,
-                          buttons, self.cost_line, self.grid, *extra])
+        super().__init__([self._style, self.assist, self.banner, self.watch, self.controls,
+                          self.model_note, buttons, self.cost_line, self.grid, *extra])
         self.add_class("iw-panel")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
@@ -254,14 +273,21 @@ class ImagePanel(widgets.VBox):
             grid.start()
         return grid
 
-    def use_settings(self, params: ImageParams) -> None:
-        """Put ``params`` into the controls (the model first); the panel's image count stays."""
+    def use_settings(self, params: ImageParams) -> str | None:
+        """Put ``params`` into the controls (the model first) and scroll them into view.
+
+        The panel's image count stays. Returns None when the settings were
+        loaded, else why not (also shown in the status line; nothing changed).
+        """
         settings = params.to_dict()
         settings.pop("n", None)  # a tile made one image; keep the panel's count
         try:
             self.params.update(settings)
         except TraitError as error:
             self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+            return str(error)
+        self.assist.show(".iw-controls")  # the controls may be far above the tile clicked
+        return None
 
     def clear(self) -> None:
         """Remove every row of results from view; requests still running are cancelled.
@@ -369,4 +395,18 @@ class ImagePanel(widgets.VBox):
             self.record.add(tile.saved.path, f"{tile.params.prompt} ({tile.params.model})")
 
     def _reuse(self, tile: ImageTile) -> None:
-        self.use_settings(tile.params)
+        if self._reused is not None and self._reused is not tile:
+            self._reused.note_reuse(shown=False)  # only the latest tile says its settings are in
+        self._reused = tile
+        tile.note_reuse(self.use_settings(tile.params))
+
+    def _on_thumbnail_size(self, change: Any) -> None:
+        self.thumbnail_size = change["new"]
+        resizing = self._resize_tiles(self.thumbnail_size)
+        try:
+            self.jobs.spawn(resizing)
+        except RuntimeError:  # no loop here (a script): resize in this thread
+            asyncio.run(self._resize_tiles(self.thumbnail_size))
+
+    async def _resize_tiles(self, longest: int) -> None:
+        await asyncio.gather(*(tile.resize(longest) for tile in self.tiles))

@@ -134,8 +134,11 @@ class ImageTile(widgets.VBox):
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
         if on_reuse is None:
             self.reuse.layout.display = "none"  # nowhere to put the settings: no dead button
-        self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
-                                    layout=widgets.Layout(display="none", flex_flow="row wrap"))
+        self.reuse_note = widgets.HTML("")  # says, next to the button, what "Use settings" did
+        self.reuse_note.add_class("iw-reuse-note")
+        self.actions = widgets.HBox([self.download, self.enlarge, self.reuse, self.reuse_note],
+                                    layout=widgets.Layout(display="none", flex_flow="row wrap",
+                                                          align_items="center"))
         self.save_note = widgets.HTML("")
         self.save_note.add_class("iw-save-note")
         self.retry_save = widgets.Button(description="Retry save", icon="save",
@@ -311,6 +314,42 @@ class ImageTile(widgets.VBox):
         else:
             index = (self.last_partial.partial_index + 1) if self.last_partial else 0
             self.header.value = f"partial {index} of {self._partials_expected} · {seconds:.0f} s"
+
+    def note_reuse(self, problem: str | None = None, *, shown: bool = True) -> None:
+        """Say next to "Use settings" that the settings went into the controls, or why not.
+
+        ``shown=False`` takes the note away (another tile's settings were loaded since).
+        """
+        if not shown:
+            self.reuse_note.value = ""
+        elif problem is None:
+            self.reuse_note.value = '<span class="iw-reuse-done" role="status">' \
+                                    "\u2713 settings loaded into the controls</span>"
+        else:
+            self.reuse_note.value = (f'<span class="iw-error" role="status">not loaded: '
+                                     f"{html.escape(problem)}</span>")
+
+    async def resize(self, longest: int) -> None:
+        """Show this tile's picture at ``longest`` pixels on its longest side.
+
+        A final image's thumbnail is made again (on a worker thread) when the
+        new size is larger than the one it was made at, so it stays sharp.
+        """
+        grown = longest > self.thumbnail_size
+        self.thumbnail_size = longest
+        self._fit_box()
+        if grown and self.result is not None:
+            thumb = await asyncio.to_thread(thumbnail, self.result.data, longest)
+            if self.thumbnail_size == longest:  # not resized again meanwhile
+                self._set_image(thumb)
+
+    def _fit_box(self) -> None:
+        """Size the picture and the tile for ``thumbnail_size`` (the asked size's aspect)."""
+        width, height = _box_size(self.params.size, self.thumbnail_size)
+        with self.hold_sync():
+            self.image.layout.width = f"{width}px"
+            self.image.layout.height = "auto" if self.result is not None else f"{height}px"
+            self.layout.width = f"{max(width, MIN_TILE_WIDTH) + 16}px"
 
     def _show_partial(self, partial: PartialImage, thumb: Thumbnail) -> None:
         self.last_partial = partial

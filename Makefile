@@ -35,9 +35,10 @@ browser:
 	      || echo "could not install chromium: the browser tests will fail under CI=true"; \
 	  else echo "chromium is missing and apt-get is not usable: browser tests will be skipped (failed under CI=true)"; fi; }
 
-## demo: JupyterLab on the quickstart notebook (the built-in emulator when OPENAI_API_KEY is unset)
+## demo: JupyterLab on the quickstart notebook in demo/, a working copy of notebooks/ (the built-in
+## emulator when OPENAI_API_KEY is unset); DEMO_ARGS='--dir FOLDER --ServerApp.port=8889' for others
 demo: $(STAMP)
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_quickstart.ipynb
+	$(PY) -m imagewidgets demo $(DEMO_ARGS)
 
 ## serve: the built-in emulator in the foreground, for workshops and other projects' tests
 serve: $(STAMP)

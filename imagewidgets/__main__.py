@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
-__all__ = ["demo_command", "main"]
+__all__ = ["demo_command", "main", "working_copy"]
 
 _HOW_TO = """\
 imagewidgets emulator: an OpenAI-compatible Images API on {url}
@@ -58,22 +61,13 @@ def _serve(args: argparse.Namespace) -> int:
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 """The notebooks of a source checkout; a wheel installs none."""
 QUICKSTART = "01_quickstart.ipynb"
+WORKING_COPY = NOTEBOOKS.parent / "demo"
+"""Where ``demo`` copies the repository's notebooks (git-ignored): running a lesson
+writes its outputs and images there, never into the tracked ``notebooks/``."""
 
 
-def demo_command(notebook: str | None = None) -> list[str]:
-    """The command starting JupyterLab on ``notebook``, from whatever the working directory.
-
-    Parameters
-    ----------
-    notebook : str, optional
-        A path (relative to the working directory), or the name of one of the
-        repository's notebooks; None is the quickstart.
-
-    Raises
-    ------
-    FileNotFoundError
-        Saying every place looked in.
-    """
+def _find_notebook(notebook: str | None) -> Path:
+    """The notebook ``demo`` opens: a path, or the name of a repository notebook."""
     name = notebook or QUICKSTART
     candidates = [Path(notebook)] if notebook else []
     if Path(name).name == name:  # a bare name may be one of the repository's notebooks
@@ -83,18 +77,75 @@ def demo_command(notebook: str | None = None) -> list[str]:
         looked = " nor ".join(str(path.absolute()) for path in candidates)
         raise FileNotFoundError(f"no notebook at {looked} (the notebooks come with the source "
                                 "repository, not the installed package: give a notebook's path)")
-    command = [sys.executable, "-m", "jupyterlab", str(found.absolute())]
+    return found.absolute()
+
+
+def _is_repository_notebook(path: Path) -> bool:
+    return path.resolve().parent == NOTEBOOKS.resolve()
+
+
+def demo_command(notebook: str | None = None, folder: str | Path | None = None,
+                 options: Sequence[str] = ()) -> list[str]:
+    """The command starting JupyterLab on ``notebook``, from whatever the working directory.
+
+    A repository notebook is opened in the working copy ``folder`` (see
+    :func:`working_copy`), any other notebook where it is. JupyterLab's root is
+    that folder, and the URL it prints opens the notebook itself.
+
+    Parameters
+    ----------
+    notebook : str, optional
+        A path (relative to the working directory), or the name of one of the
+        repository's notebooks; None is the quickstart.
+    folder : str or Path, optional
+        The working copy of the repository's notebooks; default :data:`WORKING_COPY`.
+    options : sequence of str
+        More options for JupyterLab, such as ``--ServerApp.port=0``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Saying every place looked in.
+    """
+    found = _find_notebook(notebook)
+    root = Path(folder or WORKING_COPY).absolute() if _is_repository_notebook(found) else found.parent
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+               # LabApp's own default_url (/lab, the launcher) wins over ServerApp's: set LabApp's.
+               f"--LabApp.default_url=/lab/tree/{quote(found.name)}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # JupyterLab refuses root otherwise (containers, Colab-like VMs)
-    return command
+    return [*command, *options]
+
+
+def working_copy(folder: str | Path | None = None) -> list[Path]:
+    """Copy the repository's notebooks into ``folder``, those not there yet; returns the copies.
+
+    A notebook already in the folder is left as it is, so edits made in the
+    working copy survive the next ``demo``; delete a file to get the lesson back.
+    """
+    target = Path(folder or WORKING_COPY).absolute()
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in sorted(NOTEBOOKS.glob("*.ipynb")):
+        destination = target / source.name
+        if not destination.exists():
+            shutil.copyfile(source, destination)
+            copied.append(destination)
+    return copied
 
 
 def _demo(args: argparse.Namespace) -> int:
     try:
-        command = demo_command(args.notebook)
+        command = demo_command(args.notebook, args.dir, args.options)
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2
+    if _is_repository_notebook(_find_notebook(args.notebook)):
+        folder = Path(args.dir or WORKING_COPY).absolute()
+        copied = working_copy(folder)
+        kept = len(list(NOTEBOOKS.glob("*.ipynb"))) - len(copied)
+        print(f"The notebooks run in a working copy: {folder} ({len(copied)} copied from "
+              f"{NOTEBOOKS}{f', {kept} kept as you left them' if kept else ''}).", flush=True)
     if not os.environ.get("OPENAI_API_KEY"):
         print("OPENAI_API_KEY is not set: the panel uses the built-in emulator.", flush=True)
     return subprocess.call(command)
@@ -136,11 +187,21 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
     models = commands.add_parser("models", help="print the README's table of every known model")
     models.set_defaults(run=_models)
-    demo = commands.add_parser("demo", help="JupyterLab on the quickstart notebook")
+    demo = commands.add_parser(
+        "demo", help="JupyterLab on the quickstart notebook, in a working copy of the notebooks",
+        epilog="Other options go to JupyterLab as --Name.option=value, e.g. --ServerApp.port=8889.")
     demo.add_argument("notebook", nargs="?", default=None,
                       help=f"a notebook's path, or a repository notebook's name (default {QUICKSTART})")
+    demo.add_argument("--dir", default=None, metavar="FOLDER",
+                      help="the working copy of the repository's notebooks: those not there yet are "
+                           f"copied in, the others kept (default {WORKING_COPY})")
     demo.set_defaults(run=_demo)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "demo" or not all(o.startswith("--") and "=" in o for o in extra)):
+        # Only demo passes options on, and only --Name.option=value ones (a bare value would be
+        # taken for the notebook): anything else is refused as argparse refuses it.
+        parser.parse_args(argv)
+    args.options = extra
     return int(args.run(args))
 
 

@@ -1,7 +1,9 @@
-"""The command line: ``--version``, ``serve``'s line per request, ``demo`` from any folder."""
+"""The command line: ``--version``, ``serve``'s line per request, ``demo`` (from any folder,
+in a working copy, its URL opening the quickstart)."""
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
@@ -138,15 +140,72 @@ def test_the_python_api_prints_nothing(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().out == ""
 
 
+def _option(command: list[str], name: str) -> str:
+    values = [word.split("=", 1)[1] for word in command if word.startswith(f"--{name}=")]
+    assert len(values) == 1, command
+    return values[0]
+
+
 def test_demo_finds_the_quickstart_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     command = cli.demo_command()
     assert command[:3] == [sys.executable, "-m", "jupyterlab"]
-    assert command[3] == str(REPOSITORY / "notebooks" / "01_quickstart.ipynb")
-    assert cli.demo_command("01_quickstart.ipynb")[3] == command[3]  # a repository notebook by name
-    mine = tmp_path / "mine.ipynb"
+    # JupyterLab's root is the working copy, and the URL it prints opens the notebook, not the launcher.
+    assert _option(command, "ServerApp.root_dir") == str(REPOSITORY / "demo")
+    assert _option(command, "LabApp.default_url") == "/lab/tree/01_quickstart.ipynb"
+    compare = cli.demo_command("02_compare_models_and_qualities.ipynb")  # a repository notebook by name
+    assert _option(compare, "ServerApp.root_dir") == str(REPOSITORY / "demo")
+    assert _option(compare, "LabApp.default_url") == "/lab/tree/02_compare_models_and_qualities.ipynb"
+    tracked = cli.demo_command(str(REPOSITORY / "notebooks" / "01_quickstart.ipynb"))  # by its path
+    assert _option(tracked, "ServerApp.root_dir") == str(REPOSITORY / "demo")
+    mine = tmp_path / "my lesson.ipynb"
     mine.write_text("{}")
-    assert cli.demo_command("mine.ipynb")[3] == str(mine)  # a path is the working directory's
+    own = cli.demo_command("my lesson.ipynb")  # a path is the working directory's, opened where it is
+    assert _option(own, "ServerApp.root_dir") == str(tmp_path)
+    assert _option(own, "LabApp.default_url") == "/lab/tree/my%20lesson.ipynb"
+    elsewhere = cli.demo_command(folder="class", options=["--ServerApp.port=8889"])
+    assert _option(elsewhere, "ServerApp.root_dir") == str(tmp_path / "class")
+    assert elsewhere[-1] == "--ServerApp.port=8889"
+
+
+def test_the_working_copy_keeps_what_is_there(tmp_path: Path) -> None:
+    lessons = sorted(path.name for path in (REPOSITORY / "notebooks").glob("*.ipynb"))
+    folder = tmp_path / "demo"
+    assert [path.name for path in cli.working_copy(folder)] == lessons
+    assert (folder / lessons[0]).read_bytes() == (REPOSITORY / "notebooks" / lessons[0]).read_bytes()
+    (folder / lessons[0]).write_text('{"edited": true}')  # the user's edits
+    (folder / lessons[1]).unlink()  # deleted: the lesson comes back
+    assert cli.working_copy(folder) == [folder / lessons[1]]
+    assert (folder / lessons[0]).read_text() == '{"edited": true}'
+    assert cli.working_copy(folder) == []
+
+
+def test_demo_runs_the_command_in_the_working_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    ran: list[list[str]] = []
+
+    def call(command: list[str]) -> int:  # JupyterLab is not started here: the next test does
+        ran.append(command)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", call)
+    assert cli.main(["demo", "--dir", "class", "--ServerApp.port=8889"]) == 0
+    assert _option(ran[0], "ServerApp.root_dir") == str(tmp_path / "class")
+    assert ran[0][-1] == "--ServerApp.port=8889"
+    assert (tmp_path / "class" / "01_quickstart.ipynb").is_file()
+    lessons = len(list((REPOSITORY / "notebooks").glob("*.ipynb")))
+    printed = capsys.readouterr().out
+    assert f"The notebooks run in a working copy: {tmp_path / 'class'} ({lessons} copied from" in printed
+    assert "the built-in emulator" in printed
+    assert cli.main(["demo", "--dir", "class"]) == 0
+    again = capsys.readouterr().out
+    assert "(0 copied from" in again and f"{lessons} kept as you left them" in again
+    for wrong in (["demo", "--nope"], ["demo", "--ServerApp.port", "8889"], ["serve", "--ServerApp.port=1"]):
+        with pytest.raises(SystemExit) as refused:
+            cli.main(wrong)
+        assert refused.value.code == 2, wrong
 
 
 def test_demo_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -160,3 +219,77 @@ def test_demo_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     error = capsys.readouterr().err
     assert str(tmp_path / "lesson.ipynb") in error
     assert str(tmp_path / "site-packages" / "notebooks" / "lesson.ipynb") in error
+
+
+def _jupyter_environment(tmp_path: Path) -> dict[str, str]:
+    """JupyterLab's config, runtime, settings and workspaces in ``tmp_path``: nothing of the user's."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("JUPYTER")}
+    for name, folder in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                         ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                         ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")):
+        environment[name] = str(tmp_path / "jupyter" / folder)
+    environment["JUPYTER_PLATFORM_DIRS"] = "1"
+    environment.pop("OPENAI_API_KEY", None)
+    return environment
+
+
+def _tracked_notebooks() -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted((REPOSITORY / "notebooks").glob("*.ipynb"))}
+
+
+def test_demo_serves_the_quickstart_of_the_working_copy(tmp_path: Path) -> None:
+    before = _tracked_notebooks()
+    work = tmp_path / "work"
+    # From another folder, as `make demo` runs it; no browser, any free port.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imagewidgets", "demo", "--dir", str(work), "--ServerApp.port=0",
+         "--ServerApp.ip=127.0.0.1", "--ServerApp.open_browser=False",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url="],
+        cwd=tmp_path, env=_jupyter_environment(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True)
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    printed: list[str] = []
+    try:
+        url = None
+        deadline = time.monotonic() + 90
+        while url is None and (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
+            printed.append(line)
+            if found := re.search(r"http://127\.0\.0\.1:\d+/\S+", line):
+                url = found[0]
+        assert url is not None, "\n".join(printed)
+        assert f"The notebooks run in a working copy: {work} (" in printed[0]
+        page = httpx.get(url, timeout=30, follow_redirects=True)
+        assert page.status_code == 200
+        assert page.url.path == "/lab/tree/01_quickstart.ipynb"  # the notebook, not the launcher
+        assert '"treePath": "01_quickstart.ipynb"' in page.text
+        # The notebook JupyterLab opens (and saves) is the working copy's.
+        token = httpx.URL(url).params["token"]
+        contents = httpx.URL(url).copy_with(path="/api/contents/01_quickstart.ipynb", params={"token": token})
+        notebook = httpx.get(contents, timeout=30).json()
+        assert notebook["type"] == "notebook" and notebook["content"]["cells"]
+        notebook["content"]["cells"][0]["source"] = "# edited in the demo"
+        saved = httpx.put(contents, json={"type": "notebook", "format": "json",
+                                          "content": notebook["content"]}, timeout=30)
+        assert saved.status_code == 200, saved.text
+        assert "# edited in the demo" in (work / "01_quickstart.ipynb").read_text()
+        assert _tracked_notebooks() == before
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        reader.join(10)
+        stdout.close()

@@ -38,8 +38,8 @@ function render({ model, el }) {
   note.setAttribute("role", "status");
   note.hidden = true;
   el.appendChild(note);
-  const area = el.closest(".jp-OutputArea, .output_area, .jp-Cell") || document.body;
-  const root = el.closest(".iw-root") || el.parentElement;
+  // render() may run before the view is in the page: find the widget's root once it is.
+  let area = null, root = null, observer = null, tries = 0;
   // While the widget is live, its saved record (a plain output of the same cell) is hidden.
   const hideRecords = () => {
     area.querySelectorAll(".__RECORD__").forEach((record) => {
@@ -47,9 +47,18 @@ function render({ model, el }) {
       if (child.style.display !== "none") child.style.display = "none";
     });
   };
-  hideRecords();
-  const observer = new MutationObserver(hideRecords);
-  observer.observe(area, { childList: true, subtree: true });
+  const attach = () => {
+    root = el.closest(".iw-root");
+    if (!root) {
+      if (tries++ < 200) setTimeout(attach, 50);
+      return;
+    }
+    area = el.closest(".jp-OutputArea, .output_area, .jp-Cell") || document.body;
+    hideRecords();
+    observer = new MutationObserver(hideRecords);
+    observer.observe(area, { childList: true, subtree: true });
+    root.addEventListener("click", onClick, true);
+  };
 
   let waiting = null;
   const silent = () => {
@@ -70,7 +79,7 @@ function render({ model, el }) {
   const onClick = (event) => {
     if (event.target instanceof Element && event.target.closest("button")) ask();
   };
-  if (root) root.addEventListener("click", onClick, true);
+  attach();
   const onMessage = (msg) => {
     if (!msg || msg.event !== "pong") return;
     if (waiting !== null) clearTimeout(waiting);
@@ -79,8 +88,9 @@ function render({ model, el }) {
   };
   model.on("msg:custom", onMessage);
   return () => {
+    tries = Infinity;  // removed before it was attached: stop looking
     if (root) root.removeEventListener("click", onClick, true);
-    observer.disconnect();
+    if (observer) observer.disconnect();
     model.off("msg:custom", onMessage);
   };
 }

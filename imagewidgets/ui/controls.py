@@ -27,6 +27,7 @@ from traitlets import TraitError
 
 from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
+from .size import CustomSize
 from .widgets import close_tree
 
 __all__ = ["Controls", "PromptBox"]
@@ -165,6 +166,9 @@ class Controls(widgets.VBox):
         Why controls are hidden or disabled and options left out, one line each.
     message : ipywidgets.HTML
         Where a refused value is explained.
+    custom_size : CustomSize
+        The custom size box, aspect ratios and their message, next to the Size
+        dropdown; hidden for a model without custom sizes.
     """
 
     def __init__(self, params: ImageParams) -> None:
@@ -187,12 +191,16 @@ class Controls(widgets.VBox):
         for name, control in self.widgets.items():
             control.add_class(f"iw-field-{name.replace('_', '-')}")
             control.observe(self._from_widget(name), names="value")
+        self.custom_size = CustomSize(params)
         params.observe(self._on_params, names=list(FIELDS))
         settings = [self.widgets[name] for name in FIELDS if name != "prompt"]
+        at = settings.index(self.widgets["size"]) + 1
+        settings[at:at] = [self.custom_size.text, self.custom_size.ratio]
         grid = widgets.GridBox(
             settings, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 250px)",
                                             grid_gap="4px 12px"))
-        super().__init__([self.prompt, self.count, grid, self.explain, self.message])
+        super().__init__([self.prompt, self.count, grid, self.custom_size.row, self.explain,
+                          self.message])
         self.add_class("iw-controls")
         self.refresh()
 
@@ -264,6 +272,8 @@ class Controls(widgets.VBox):
             for name in FIELDS:
                 if name != "prompt" and name in chosen:
                     self._refresh_control(name)
+            if "size" in chosen:
+                self.custom_size.refresh()
             self._refresh_explain()
 
     def _explanations(self) -> list[str]:
@@ -275,6 +285,10 @@ class Controls(widgets.VBox):
                   if not spec.takes(name) and models_taking(name)]
         if hidden:
             lines.append(f"{spec.name} does not take {', '.join(hidden)}")
+        # Why the custom size box is hidden: only said where another model has one.
+        if (spec.takes("size") and spec.custom_sizes is None
+                and any(other.custom_sizes for other in MODELS.values())):
+            lines.append(f"{spec.name} takes only the listed sizes, no custom WIDTHxHEIGHT")
         for name in FIELDS:
             condition = spec.when.get(name)
             if spec.takes(name) and condition is not None and not params.supports(name):
@@ -314,6 +328,8 @@ class Controls(widgets.VBox):
                     control.options = options
             elif isinstance(kind, Choice):
                 options = params.options(name)
+                if value is not None and value not in options and spec.allows(name, value):
+                    options += (value,)  # a custom size: the dropdown must hold the value
                 if tuple(control.options) != options:
                     control.options = options
             elif isinstance(kind, IntRange):

@@ -120,3 +120,42 @@ def test_hidden_options_named_sliders_new_pictures_thumbnails_use_settings_and_c
     page.click("button.iw-clear")
     expect(panel.locator(".iw-tile")).to_have_count(0)
     assert len(list((lab.root / "imagewidgets-output").glob("*.png"))) == 2
+
+
+def test_a_custom_size_is_checked_as_typed_and_the_nearest_offered(lab: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    lab.write_notebook("sizes.ipynb", [
+        "import imagewidgets as iw\n"
+        f"panel = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-2', prompt={PROMPT!r},\n"
+        "                                            quality='low'))\n"
+        "panel"])
+    lab.open(page, "sizes.ipynb", ready=".iw-panel")
+    panel = page.locator(".iw-panel")
+    size = panel.locator(".iw-field-size select")
+    message = panel.locator(".iw-size-message")
+
+    box = panel.get_by_role("textbox", name="Custom")
+    box.fill("")
+    box.press_sequentially("1000x1000")  # said while typing, no Enter needed
+    expect(message).to_contain_text(
+        "size '1000x1000' is not allowed for gpt-image-2: both sides must be divisible by 16")
+    nearest = panel.get_by_role("button", name=re.compile(r"^Use \d+x\d+$"))
+    offered = nearest.inner_text().removeprefix("Use ")
+    assert all(int(side) % 16 == 0 for side in offered.split("x")), offered
+    nearest.click()
+    expect(size).to_have_value(offered)
+    expect(box).to_have_value(offered)
+    expect(message).to_have_text("")
+
+    page.select_option(".iw-size-ratio select", "16:9")
+    expect(size).not_to_have_value(offered)
+    width, height = map(int, size.input_value().split("x"))
+    assert abs(width / height - 16 / 9) < 0.02
+    page.click("button.iw-generate")
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    expect(panel.locator(".iw-tile-caption")).to_contain_text(f"{width}x{height}")
+
+    # A model without custom sizes hides the box.
+    page.select_option(".iw-field-model select", label="dall-e-3 · retired 2026-05-12")
+    expect(box).to_be_hidden()

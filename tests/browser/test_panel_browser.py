@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 PROMPT = "A lighthouse at dusk"
 CELLS = [
     "import imagewidgets as iw\n"
-    f"params = iw.ImageParams(model='gpt-image-1', prompt={PROMPT!r}, quality='low', stream=True,\n"
+    f"params = iw.ImageParams(model='gpt-image-2', prompt={PROMPT!r}, quality='low', stream=True,\n"
     "                        partial_images=2)\n"
     "panel = iw.ImagePanel(params=params)\n"
     "panel",
@@ -29,7 +29,7 @@ def _expected_image() -> bytes:
     """The same request to another emulator: its pictures are deterministic."""
     with serve(port=0) as server:
         answer = httpx.post(f"{server.url}/images/generations", timeout=30, json={
-            "model": "gpt-image-1", "prompt": PROMPT, "quality": "low"}).json()
+            "model": "gpt-image-2", "prompt": PROMPT, "quality": "low"}).json()
     return base64.b64decode(answer["data"][0]["b64_json"])
 
 
@@ -53,7 +53,7 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     assert "partial" in page.inner_text(".iw-tile .iw-tile-status")
     page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
     _thumbnail_loaded(page, ".iw-tile.iw-status-done img", 384)
-    assert "gpt-image-1" in page.inner_text(".iw-tile .iw-tile-caption")
+    assert "gpt-image-2" in page.inner_text(".iw-tile .iw-tile-caption")
     if os.environ.get("IMAGEWIDGETS_SCREENSHOT"):
         page.set_viewport_size({"width": 1400, "height": 2000})  # the whole panel, not cut off
         page.locator(".iw-panel").screenshot(path=os.environ["IMAGEWIDGETS_SCREENSHOT"])
@@ -61,7 +61,7 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     with page.expect_download() as download:
         page.click(".iw-tile .iw-download button")
     saved = download.value
-    assert saved.suggested_filename.startswith("a-lighthouse-at-dusk_gpt-image-1_")
+    assert saved.suggested_filename.startswith("a-lighthouse-at-dusk_gpt-image-2_")
     assert saved.suggested_filename.endswith(".png")
     assert Path(saved.path()).read_bytes() == _expected_image()
 

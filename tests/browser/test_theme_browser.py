@@ -11,11 +11,11 @@ pytestmark = pytest.mark.browser
 
 CELLS = [
     "import imagewidgets as iw\n"
-    "bad = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-1', prompt='', quality='low'))\n"
+    "bad = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-2', prompt='', quality='low'))\n"
     "bad.add_class('iw-test-bad')\n"
     "bad",
-    "good = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-1', prompt='A lighthouse at dusk',\n"
-    "                                           quality='low'))\n"
+    "good = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-2', prompt='A lighthouse at dusk',\n"
+    "                                           quality='low', size='1536x1024'))\n"
     "good.add_class('iw-test-good')\n"
     "good",
 ]
@@ -73,6 +73,7 @@ LEFTOVERS = """
 
 CHECKED = {
     "error": ".iw-test-bad .iw-status .iw-error",
+    "size error": ".iw-test-bad .iw-size-message .iw-error",
     "banner": ".iw-test-bad .iw-banner",
     "caption": ".iw-test-good .iw-tile-caption .widget-html-content",
 }
@@ -104,6 +105,8 @@ def test_text_is_readable_in_light_and_dark(lab: Any, page: Any) -> None:
     page.click(".iw-test-bad button.iw-generate")
     page.wait_for_selector(CHECKED["error"])
     assert "prompt is empty" in page.inner_text(CHECKED["error"])
+    page.fill(".iw-test-bad .iw-size-custom input", "1000x1000")
+    page.wait_for_selector(CHECKED["size error"])
     page.click(".iw-test-good button.iw-generate")
     page.wait_for_selector(".iw-test-good .iw-tile.iw-status-done", timeout=60_000)
     page.wait_for_function(

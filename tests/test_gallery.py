@@ -178,6 +178,7 @@ def test_use_settings_gives_the_saved_params(tmp_path: Path) -> None:
     ((params,),) = [used]
     assert (params.model, params.prompt, params.quality, params.size) == (
         "dall-e-3", "A lighthouse at dusk", "hd", "1024x1024")
+    assert f"the settings of {item.entry.path.name} are in the controls" in gallery.message.value
     gallery.close()
     alone = Gallery(tmp_path)
     assert alone.items[0].use.layout.display == "none"
@@ -194,6 +195,10 @@ def test_an_error_using_settings_is_shown_escaped(tmp_path: Path) -> None:
     gallery.items[0].use.click()
     assert "&lt;b&gt;no&lt;/b&gt; panel" in gallery.message.value and "<b>no" not in gallery.message.value
     gallery.close()
+    said = Gallery(tmp_path, on_use=lambda _params: "size <i>7x7</i> is not allowed")  # a panel's
+    said.items[0].use.click()
+    assert "not loaded: size &lt;i&gt;7x7&lt;/i&gt; is not allowed" in said.message.value
+    said.close()
 
 
 def test_delete_asks_first_and_keep_keeps(tmp_path: Path) -> None:

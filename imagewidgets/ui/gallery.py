@@ -335,11 +335,15 @@ class Gallery(widgets.VBox):
     def _use(self, item: GalleryItem) -> None:
         assert self.on_use is not None
         try:
-            self.on_use(ImageParams.from_dict(item.entry.params))
+            problem = self.on_use(ImageParams.from_dict(item.entry.params))
         except Exception as error:  # settings a model no longer takes: said, not raised in a comm
             self._show_error(error)
+            return
+        if isinstance(problem, str):  # a panel's use_settings says why it took nothing
+            self.message.value = f'<span class="iw-error">not loaded: {html.escape(problem)}</span>'
         else:
-            self.message.value = ""
+            self.message.value = (f"\u2713 the settings of {html.escape(item.entry.path.name)} "
+                                  "are in the controls")
 
     def _delete(self, item: GalleryItem) -> None:
         try:

@@ -127,8 +127,7 @@ class ImageTile(widgets.VBox):
         self.download.add_class("iw-download")
         self.enlarge.add_class("iw-enlarge")
         self.reuse = widgets.Button(description="Use settings", disabled=True,
-                                    tooltip="Use these settings: load this tile's parameters "
-                                            "into the controls",
+                                    tooltip="Load this tile's settings into the controls",
                                     layout=widgets.Layout(width="auto"))
         self.reuse.add_class("iw-reuse")
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))

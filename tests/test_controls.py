@@ -211,13 +211,15 @@ def test_the_explain_line_is_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_tooltips_say_what_a_field_does_not_who_takes_it() -> None:
-    for model in ("gpt-image-1", "dall-e-2"):
+    for model in ("gpt-image-1", "dall-e-2", "dall-e-3", "gpt-image-2.6-flare"):
         controls = Controls(iw.ImageParams(model=model, prompt="x"))
         for name, control in controls.widgets.items():
             if name == "prompt":
                 continue
             assert control.tooltip, name
             assert not any(known in control.tooltip for known in iw.MODELS), (name, control.tooltip)
+            assert not any(family in control.tooltip.lower() for family in ("dall", "gpt")), (
+                name, control.tooltip)  # nor a model family
         controls.close()
     controls = Controls(iw.ImageParams(model="gpt-image-1", prompt="x"))
     assert controls.widgets["size"].tooltip == "Width x height in pixels"

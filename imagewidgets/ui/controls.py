@@ -113,7 +113,7 @@ _DOES = {
     "model": "The image model that makes the picture",
     "n": "How many images to make", "quality": "How much detail and time go into the image",
     "response_format": "url or base64 data", "size": "Width x height in pixels",
-    "style": "vivid or natural look (DALL·E 3)", "background": "transparent or opaque background",
+    "style": "A vivid or a natural look", "background": "transparent or opaque background",
     "output_format": "File format of the image", "output_compression": "JPEG/WebP compression, 0-100",
     "moderation": "How strict the content filter is",
     "stream": "Show partial images while the image is made",

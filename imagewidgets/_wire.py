@@ -18,6 +18,7 @@ import email.utils
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,11 +39,12 @@ from .errors import (
 )
 from .imaging import decode_base64
 from .params import ImageParams, RequestBody
-from .results import GeneratedImage, PartialImage, Usage, count_or_zero
+from .results import GeneratedImage, PartialImage, Usage, count_or_none
 
 __all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "ModelInfo", "StreamEvent", "answer_image",
-           "api_error", "json_object", "parse_answer", "parse_models", "request_body", "retry_after",
-           "retry_delay", "retryable", "stream_event", "stream_image", "with_provenance"]
+           "api_error", "json_object", "malformed", "parse_answer", "parse_models", "request_body",
+           "retry_after", "retry_delay", "retryable", "server_text", "stream_event", "stream_image",
+           "with_provenance"]
 
 Inspected = tuple[str, int, int]
 """What ``imaging.inspect`` found: format, width, height."""
@@ -52,6 +54,13 @@ MAX_RETRY_AFTER = 120.0
 
 DONE = "[DONE]"
 """The data of the marker some servers send after the last event."""
+
+LATEST_TIME = 32_503_680_000
+"""Unix seconds of the year 3000: a later (or non-positive) ``created`` is unknown, since a
+file name or a local date could not show it."""
+
+MAX_PARTIAL_INDEX = 100
+"""The API sends at most 3 partial images: a larger index is malformed."""
 
 
 def request_body(params: ImageParams | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> RequestBody:
@@ -140,9 +149,42 @@ def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
         value = json.loads(raw)
     except ValueError:
         raise APIError(f"the server sent a {what} that is not valid JSON", status=200) from None
+    except RecursionError:  # "[[[[...": Python's decoder recurses per level
+        raise APIError(f"the server sent a {what} that is not valid JSON (nested too deeply to "
+                       "read)", status=200) from None
     if not isinstance(value, dict):
         raise APIError(f"the server sent a {what} that is not a JSON object", status=200)
     return value
+
+
+def malformed(field: str, value: Any, wanted: str) -> APIError:
+    """The error for a field of the server's answer holding the wrong kind of value."""
+    return APIError(f"the server answered something malformed: {field} is {capabilities.shown(value)}, "
+                    f"not {wanted}", status=200)
+
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def server_text(value: Any) -> str | None:
+    """Text from a server, a lone surrogate (JSON's ``"\\ud800"``) replaced by U+FFFD; None
+    for anything but text. A lone surrogate has no UTF-8 form: a widget message, a sidecar
+    or a log line holding it would fail."""
+    return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else None
+
+
+def _seconds(value: Any) -> int:
+    """A time the server sent, in Unix seconds; 0 (unknown) for anything that is not one."""
+    seconds = count_or_none(value, LATEST_TIME)
+    return seconds or 0
+
+
+def _image_data(payload: Mapping[str, Any], where: str) -> bytes:
+    """The decoded ``b64_json`` of ``payload``; an error naming ``where`` when it is not text."""
+    b64 = payload.get("b64_json")
+    if b64 is not None and not isinstance(b64, str):
+        raise malformed(f"{where}b64_json", b64, "base64 text")
+    return decode_base64(b64 or "")
 
 
 def api_error(status: int, raw: bytes, request_id: str | None = None) -> APIError:
@@ -215,28 +257,32 @@ def parse_answer(raw: bytes) -> Answer:
     ------
     APIError
         When it is not a JSON object, or its ``data`` holds no images or a
-        malformed entry.
+        malformed entry (the message names the field and what came).
     ImageDecodeError
         When an entry's ``b64_json`` is not valid base64.
     """
     answer = json_object(raw, "response")
     items = answer.get("data")
-    if not isinstance(items, list) or not items:
+    if items is None or items == []:
         raise APIError("the server's answer holds no images", status=200)
+    if not isinstance(items, list):
+        raise malformed("data", items, "a list of images")
     images = []
-    for item in items:
+    for index, item in enumerate(items):
+        where = f"data[{index}]"
         if not isinstance(item, dict):
-            raise APIError("the server's answer holds a malformed image entry", status=200)
-        revised = item.get("revised_prompt")
-        revised = revised if isinstance(revised, str) else None
+            raise malformed(where, item, "an image object (b64_json or url)")
+        # A revised prompt of the wrong type is dropped: the image itself is fine.
+        revised = server_text(item.get("revised_prompt"))
         url = item.get("url") if not item.get("b64_json") else None
         if url:
             if not isinstance(url, str):
-                raise APIError("the server's answer holds a malformed image URL", status=200)
+                raise malformed(f"{where}.url", url, "a URL")
             images.append(AnswerImage(None, url, revised))
         else:
-            images.append(AnswerImage(decode_base64(item.get("b64_json", "")), None, revised))
-    return Answer(images, Usage.from_api(answer.get("usage")), count_or_zero(answer.get("created")),
+            images.append(AnswerImage(_image_data(item, f"{where}."), None, revised))
+    # A malformed usage or created is unknown (None, 0): never a reason to lose the images.
+    return Answer(images, Usage.from_api(answer.get("usage")), _seconds(answer.get("created")),
                   _rest(answer))
 
 
@@ -258,15 +304,19 @@ class StreamEvent:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-def stream_event(kind: str, data: str) -> StreamEvent | None:
+def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | None:
     """The image event ``(kind, data)`` from :class:`EventParser` holds; None for ``[DONE]``.
 
-    The payload's ``type`` wins over the SSE event name.
+    The payload's ``type`` wins over the SSE event name. A partial image whose
+    ``partial_image_index`` is malformed is still shown, as number
+    ``partials_seen`` (how many came before it); a malformed ``usage`` or
+    ``created_at`` is unknown (None, 0).
 
     Raises
     ------
     APIError
-        For an error payload (the matching subclass) or an unknown event type.
+        For an error payload (the matching subclass), an unknown event type, or a
+        ``type`` or ``b64_json`` of the wrong kind (the message names it and what came).
     ImageDecodeError
         When its ``b64_json`` is not valid base64.
     """
@@ -275,16 +325,20 @@ def stream_event(kind: str, data: str) -> StreamEvent | None:
     payload = json_object(data, "stream event")
     if "error" in payload:
         raise api_error_from(None, payload)
-    kind = str(payload.get("type") or kind)
+    named = payload.get("type")
+    if named is not None and not isinstance(named, str):
+        raise malformed("type", named, "an event type such as 'image_generation.completed'")
+    kind = named or kind
     if kind.endswith("partial_image"):
-        return StreamEvent(final=False, data=decode_base64(payload.get("b64_json", "")),
-                           partial_index=count_or_zero(payload.get("partial_image_index")),
-                           created=count_or_zero(payload.get("created_at")), fields=_rest(payload))
+        index = count_or_none(payload.get("partial_image_index"), MAX_PARTIAL_INDEX)
+        return StreamEvent(final=False, data=_image_data(payload, ""),
+                           partial_index=partials_seen if index is None else index,
+                           created=_seconds(payload.get("created_at")), fields=_rest(payload))
     if kind.endswith("completed"):
-        return StreamEvent(final=True, data=decode_base64(payload.get("b64_json", "")),
+        return StreamEvent(final=True, data=_image_data(payload, ""),
                            usage=Usage.from_api(payload.get("usage")),
-                           created=count_or_zero(payload.get("created_at")), fields=_rest(payload))
-    raise APIError(f"the server sent an unknown stream event {kind!r}", status=200)
+                           created=_seconds(payload.get("created_at")), fields=_rest(payload))
+    raise APIError(f"the server sent an unknown stream event {capabilities.shown(kind)}", status=200)
 
 
 class EventStream:
@@ -300,6 +354,7 @@ class EventStream:
         self._parser = EventParser()
         self._pending: collections.deque[tuple[str, str]] = collections.deque()
         self._ended = False
+        self._partials = 0
 
     def feed(self, chunk: bytes) -> None:
         if not self._ended:
@@ -322,9 +377,10 @@ class EventStream:
             if self._ended:
                 raise StreamIncompleteError("the stream ended before its completed event")
             return None
-        event = stream_event(*self._pending.popleft())
+        event = stream_event(*self._pending.popleft(), partials_seen=self._partials)
         if event is None:
             raise StreamIncompleteError("the stream ended before its completed event")
+        self._partials += not event.final
         return event
 
 
@@ -356,8 +412,8 @@ def stream_image(event: StreamEvent, inspected: Inspected, body: Mapping[str, An
 
 def _settings(fields: Mapping[str, Any]) -> dict[str, str]:
     """The settings the server says it used (``auto`` resolved), where they are plain text."""
-    return {name: value for name in ("size", "quality", "background", "output_format")
-            if isinstance(value := fields.get(name), str) and len(value) <= 40}
+    return {name: text for name in ("size", "quality", "background", "output_format")
+            if (text := server_text(fields.get(name))) is not None and len(text) <= 40}
 
 
 # -- the models a server offers -------------------------------------------------------------
@@ -433,7 +489,7 @@ def parse_models(raw: bytes) -> list[ModelInfo]:
             continue
         owned_by = item.get("owned_by")
         models.append(ModelInfo(
-            id=item["id"], created=count_or_zero(item.get("created")),
+            id=item["id"], created=_seconds(item.get("created")),
             owned_by=owned_by if isinstance(owned_by, str) else "",
             shutdown_date=_day(item.get("shutdown_date")),
             extra={key: value for key, value in item.items() if key not in _MODEL_KEYS}))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,8 +54,47 @@ __all__ = [
     "parse_size",
     "register_model",
     "set_today",
+    "shown",
     "today",
+    "unencodable_problem",
 ]
+
+
+# -- values in messages ---------------------------------------------------------
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxtuple = 4
+_SHOWN.maxlevel = 2
+
+
+def shown(value: object) -> str:
+    """``value`` as a message may quote it: a short ``repr``, at most about 60 characters.
+
+    ``repr`` escapes what could garble a log or a terminal (escape sequences,
+    direction overrides, lone surrogates); a 20 MB value from a server stays short.
+    """
+    try:
+        return _SHOWN.repr(value)
+    except ValueError:  # an int too long to write out
+        return f"<a {type(value).__name__}>"
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def unencodable_problem(name: str, text: str) -> str | None:
+    """Why ``text`` cannot be sent as field ``name``, or None when it can.
+
+    A lone surrogate (half of a pair, e.g. from text cut in two) has no UTF-8
+    form: the JSON body could not be written.
+    """
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (f"{name} holds a character that cannot be encoded (U+{ord(found[0]):04X}, at position "
+            f"{found.start()}: half of a surrogate pair, often left by cutting text in two); "
+            "remove it or retype the text around it")
 
 
 # -- sizes --------------------------------------------------------------------
@@ -68,6 +109,12 @@ def parse_size(size: object) -> tuple[int, int] | None:
     """
     match = _SIZE.fullmatch(size) if isinstance(size, str) else None
     return (int(match[1]), int(match[2])) if match else None
+
+
+def _ascii_digits(size: str) -> str:
+    """``size`` with decimal digits of other scripts (``١``, ``１``) written as 0-9."""
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() and not char.isascii()
+                   else char for char in size)
 
 
 # How good each quality is, across families: a model switch keeps the closest one
@@ -568,26 +615,35 @@ class ModelSpec:
             return f"{name} is not taken by {self.name}"
         kind = self.fields[name]
         if isinstance(kind, Text):
-            return None if isinstance(value, str) else f"{name} must be a string"
+            if not isinstance(value, str):
+                return f"{name} must be text, not {shown(value)} (a {type(value).__name__})"
+            return None
         if isinstance(kind, Flag):
             return None if isinstance(value, bool) else f"{name} must be true or false"
         if isinstance(kind, IntRange):
             if isinstance(value, bool) or not isinstance(value, int):
-                return f"{name} must be an integer"
+                # True is an int to Python: say what came, or "n must be an integer" puzzles.
+                allowed = (f"only {kind.low}" if kind.low == kind.high
+                           else f"a whole number from {kind.low} to {kind.high}")
+                return (f"{name} got {shown(value)} (a {type(value).__name__}); {self.name} "
+                        f"takes {allowed}")
             if kind.low <= value <= kind.high:
                 return None
             return f"{name} {value} is out of range for {self.name}; {describe_values(self, name)}"
         if value in kind.values:
             return None
+        if name == "size" and isinstance(value, str) and (ascii := _ascii_digits(value)) != value:
+            return (f"size {shown(value)} is not available for {self.name}: its digits must be "
+                    f"ASCII 0-9 (as in {shown(ascii)}); {describe_values(self, name)}")
         if name == "size" and self.custom_sizes and isinstance(value, str):
             why = self.custom_sizes.problem(value)
             if why is None:
                 return None
             return (
-                f"size {value!r} is not available for {self.name}: {why}; "
+                f"size {shown(value)} is not available for {self.name}: {why}; "
                 f"{describe_values(self, name)}"
             )
-        return f"{name} {value!r} is not available for {self.name}; {describe_values(self, name)}"
+        return f"{name} {shown(value)} is not available for {self.name}; {describe_values(self, name)}"
 
     @staticmethod
     def like(base: str | ModelSpec, *, name: str, **changes: Any) -> ModelSpec:

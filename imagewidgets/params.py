@@ -35,6 +35,7 @@ from .capabilities import (
     estimate_cost,
     models_taking,
     parse_size,
+    unencodable_problem,
 )
 from .errors import ParamsError
 
@@ -205,6 +206,9 @@ class ImageParams(HasTraits):
                 f"prompt is {length:,} characters; {spec.name} takes at most "
                 f"{prompt_kind.max_length:,}"
             )
+        if why := unencodable_problem("prompt", self.prompt):
+            # Here, not in a validator: the prompt box must keep what was typed or pasted.
+            found.append(why)
         for name in OPTION_FIELDS:
             value = getattr(self, name)
             if spec.takes(name) and value is not None and (why := spec.value_problem(name, value)):
@@ -337,6 +341,10 @@ class ImageParams(HasTraits):
                 return value
             raise TraitError(f"{name} cannot be None for {spec.name}; {self._describe(name)}")
         problem = spec.value_problem(name, value)
+        if problem is None and isinstance(value, str):
+            # Not the table's rule: the API may take "\ud800" escaped in JSON, but httpx writes
+            # the body as UTF-8, where a lone surrogate has no form.
+            problem = unencodable_problem(name, value)
         if problem:
             raise TraitError(problem)
         return value

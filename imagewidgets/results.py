@@ -33,30 +33,44 @@ class Usage:
 
     @classmethod
     def from_api(cls, usage: Any) -> Usage | None:
-        """Read the API's ``usage`` object leniently: unknown fields are ignored, missing
-        or malformed counts are 0, and anything but a non-empty object is None."""
+        """Read the API's ``usage`` object: None (unknown) unless every count in it is sound.
+
+        Unknown fields are ignored and missing counts are 0. One malformed count
+        (text, negative, a fraction, implausibly large) makes the whole of it
+        unknown, so the cost is estimated rather than reported as $0 or less.
+        """
         if not isinstance(usage, Mapping) or not usage:
             return None
         details = usage.get("input_tokens_details")
         details = details if isinstance(details, Mapping) else {}
-        return cls(
-            input_tokens=count_or_zero(usage.get("input_tokens")),
-            output_tokens=count_or_zero(usage.get("output_tokens")),
-            total_tokens=count_or_zero(usage.get("total_tokens")),
-            text_tokens=count_or_zero(details.get("text_tokens")),
-            image_tokens=count_or_zero(details.get("image_tokens")),
-        )
+        raw = {"input_tokens": usage.get("input_tokens"), "output_tokens": usage.get("output_tokens"),
+               "total_tokens": usage.get("total_tokens"), "text_tokens": details.get("text_tokens"),
+               "image_tokens": details.get("image_tokens")}
+        counts: dict[str, int] = {}
+        for name, value in raw.items():
+            count = 0 if value is None else count_or_none(value)
+            if count is None:
+                return None
+            counts[name] = count
+        return cls(**counts)
 
 
-def count_or_zero(value: Any) -> int:
-    """A number from a server, leniently: anything missing or malformed is 0.
+MAX_COUNT = 10**12
+"""No image takes a trillion tokens: a larger count is malformed (and would overflow a float)."""
 
-    ``OverflowError`` too: JSON's ``1e999`` is infinity.
+
+def count_or_none(value: Any, limit: int = MAX_COUNT) -> int | None:
+    """A count from a server: a whole number from 0 to ``limit``; None for anything else.
+
+    Whole floats (``272.0``) and ASCII digit strings (``"272"``) are read; a bool,
+    a fraction, a negative number, infinity or other text is not.
     """
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError, OverflowError):
-        return 0
+    digits = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20
+    if digits or (isinstance(value, float) and value.is_integer()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= limit else None
 
 
 @dataclass(frozen=True, repr=False)

@@ -42,12 +42,14 @@ def test_usage_from_the_api() -> None:
         ("usage", None),
         ({"output_tokens": 272}, iw.Usage(output_tokens=272)),
         ({"input_tokens": None, "total_tokens": "12"}, iw.Usage(total_tokens=12)),
-        ({"input_tokens": "many", "output_tokens": [], "total_tokens": float("inf")}, iw.Usage()),
+        # One malformed count and the usage is unknown: the cost is estimated, never $0.
+        ({"input_tokens": "many", "output_tokens": [], "total_tokens": float("inf")}, None),
+        ({"input_tokens": 3, "output_tokens": -272}, None),
         ({"input_tokens": 3, "input_tokens_details": "text"}, iw.Usage(input_tokens=3)),
         ({"input_tokens": 3, "input_tokens_details": None}, iw.Usage(input_tokens=3)),
     ],
-    ids=["none", "empty", "list", "text", "only-output", "null-and-string", "garbage", "details-text",
-         "details-null"],
+    ids=["none", "empty", "list", "text", "only-output", "null-and-string", "garbage", "negative",
+         "details-text", "details-null"],
 )
 def test_usage_with_missing_or_malformed_fields(raw: Any, expected: iw.Usage | None) -> None:
     assert iw.Usage.from_api(raw) == expected

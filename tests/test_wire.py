@@ -163,9 +163,9 @@ def test_b64_wins_over_url_and_missing_fields_default() -> None:
     [
         ({"data": []}, iw.APIError, "holds no images"),
         ({"created": 1}, iw.APIError, "holds no images"),
-        ({"data": "x"}, iw.APIError, "holds no images"),
-        ({"data": [3]}, iw.APIError, "malformed image entry"),
-        ({"data": [{"url": 5}]}, iw.APIError, "malformed image URL"),
+        ({"data": "x"}, iw.APIError, "malformed: data is 'x', not a list of images"),
+        ({"data": [3]}, iw.APIError, r"malformed: data\[0\] is 3, not an image object"),
+        ({"data": [{"url": 5}]}, iw.APIError, r"malformed: data\[0\].url is 5, not a URL"),
         ({"data": [{"b64_json": "!!nope!!"}]}, iw.ImageDecodeError, "not valid base64"),
         ({"data": [{}]}, iw.ImageDecodeError, "no image data"),
     ],

@@ -392,7 +392,7 @@ class Controls(widgets.VBox):
             return
         over = length > limit
         css = "iw-count-over" if over else "iw-count"
-        note = f" — {self.params.model} takes at most {limit:,}" if over else ""
+        note = f" — {html.escape(self.params.model)} takes at most {limit:,}" if over else ""
         self.count.value = f'<span class="{css}">{length:,} / {limit:,} characters{note}</span>'
 
     # -- widgets -> params -------------------------------------------------------

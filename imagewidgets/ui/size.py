@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..capabilities import CustomSizes, parse_size
+from ..capabilities import CustomSizes, parse_size, shown
 from ..params import ImageParams
 
 __all__ = ["RATIOS", "CustomSize"]
@@ -159,7 +159,7 @@ class CustomSize:
             return
         parsed = parse_size(typed)
         offered = rules.nearest(*parsed) if parsed else None
-        self._say(f"size {self.text.value.strip()!r} is not allowed for {spec.name}: "
+        self._say(f"size {shown(self.text.value.strip())} is not allowed for {spec.name}: "
                   f"{rules.problem(typed)}; the size stays {self.params.size}", offered)
 
     def _apply(self, size: str) -> None:

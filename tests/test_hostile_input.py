@@ -1,0 +1,347 @@
+"""Hostile or broken input, from the server and from the user: what a user sees is our error,
+never a raw Python one, and a good image is never lost over a bad bookkeeping field."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import ipywidgets as widgets
+import pytest
+from PIL import Image
+from traitlets import TraitError
+
+import imagewidgets as iw
+from imagewidgets._wire import EventStream, answer_image, parse_answer, request_body, stream_event
+from imagewidgets.capabilities import MODELS, ModelSpec, image_cost, parse_size, register_model
+from imagewidgets.emulator.validation import Refusal, validate
+from imagewidgets.results import GeneratedImage
+from imagewidgets.ui.controls import Controls
+from imagewidgets.ui.tile import ImageTile
+
+
+def _png(width: int = 8, height: int = 8) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
+B64 = base64.b64encode(PNG).decode()
+BODY = {"model": "gpt-image-1", "prompt": "A fox", "quality": "low", "size": "1024x1024"}
+
+
+def _answer(item: dict[str, Any] | None = None, **top: Any) -> bytes:
+    return json.dumps({"created": 1_795_000_000, "data": [{"b64_json": B64, **(item or {})}],
+                       **top}).encode()
+
+
+def _image(raw: bytes) -> GeneratedImage:
+    answer = parse_answer(raw)
+    return answer_image(answer, 0, PNG, ("png", 1024, 1024), BODY, 0)
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[[ModelSpec], ModelSpec]]:
+    """``registered(spec)`` adds a model for one test; it is gone afterwards."""
+    added: list[str] = []
+
+    def register(spec: ModelSpec) -> ModelSpec:
+        added.append(spec.name)
+        return register_model(spec)
+
+    yield register
+    for name in added:
+        del MODELS[name]
+
+
+# -- wrong types from the server: bookkeeping fields are unknown, the image is kept -------------
+
+ESTIMATE = image_cost("gpt-image-1", "low", "1024x1024")  # no usage: output tokens alone
+
+
+@pytest.mark.parametrize(
+    "usage",
+    ["lots", [1, 2], {"input_tokens": "abc", "output_tokens": 272}, {"output_tokens": -272},
+     {"output_tokens": True}, {"output_tokens": 272.5}, {"output_tokens": [272]},
+     {"output_tokens": 272, "input_tokens_details": {"text_tokens": 10**400}},
+     {"output_tokens": 10**30}],
+    ids=["text", "list", "letters", "negative", "bool", "fraction", "list-count", "huge-detail",
+         "implausible"])
+def test_a_malformed_usage_is_unknown_and_the_image_kept(usage: Any) -> None:
+    image = _image(_answer(usage=usage))
+    assert image.data == PNG and image.usage is None
+    # Unknown usage: the cost is the estimate, never $0, a negative sum or an OverflowError.
+    assert ESTIMATE and image.cost() == pytest.approx(ESTIMATE)
+
+
+def test_a_well_formed_usage_is_still_read() -> None:
+    usage = {"input_tokens": 12, "output_tokens": 272.0, "total_tokens": "284"}
+    assert _image(_answer(usage=usage)).usage == iw.Usage(12, 272, 284)
+
+
+@pytest.mark.parametrize("created", ["yesterday", [1], True, -10**15, 10**30, 1e300],
+                         ids=["text", "list", "bool", "far-past", "far-future", "float-huge"])
+def test_a_malformed_created_is_unknown_and_the_image_can_be_saved(created: Any,
+                                                                    tmp_path: Path) -> None:
+    answer = parse_answer(_answer(created=created))
+    assert answer.created == 0
+    image = answer_image(answer, 0, PNG, ("png", 8, 8), BODY, 0)
+    assert abs(image.created - time.time()) < 60  # unknown: the time it arrived
+    assert image.save(tmp_path).read_bytes() == PNG  # its file name holds a real date
+
+
+def test_a_completed_event_with_malformed_bookkeeping_keeps_its_image() -> None:
+    event = stream_event("message", json.dumps({
+        "type": "image_generation.completed", "b64_json": B64, "usage": "x",
+        "created_at": 10**30}))
+    assert event is not None and event.final and event.data == PNG
+    assert event.usage is None and event.created == 0
+
+
+def _partial(index: Any) -> bytes:
+    payload = {"type": "image_generation.partial_image", "b64_json": B64, "partial_image_index": index}
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def test_a_malformed_partial_index_counts_the_partials_so_far() -> None:
+    events = EventStream()
+    events.feed(b"".join(_partial(index) for index in ("one", [1], -3, 10**30, 4)))
+    indexes = []
+    while (event := events.next()) is not None:
+        assert not event.final and event.data == PNG  # every partial image is shown
+        indexes.append(event.partial_index)
+    assert indexes == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "got"),
+    [
+        (json.dumps({"data": {"b64_json": "abc"}}), "data", "{'b64_json': 'abc'}"),
+        (json.dumps({"data": "images"}), "data", "'images'"),
+        (json.dumps({"data": [3]}), "data[0]", "3"),
+        (json.dumps({"data": [{"b64_json": B64}, None]}), "data[1]", "None"),
+        (json.dumps({"data": [{"url": 5}]}), "data[0].url", "5"),
+        (json.dumps({"data": [{"b64_json": ["abc"]}]}), "data[0].b64_json", "['abc']"),
+        (json.dumps({"data": [{"b64_json": 12}]}), "data[0].b64_json", "12"),
+    ],
+    ids=["data-object", "data-text", "entry-number", "entry-null", "url-number", "b64-list",
+         "b64-number"])
+def test_wrong_types_in_an_answer_name_the_field_and_what_came(raw: str, field: str, got: str) -> None:
+    with pytest.raises(iw.APIError) as caught:
+        parse_answer(raw.encode())
+    message = str(caught.value)
+    assert "malformed" in message and f"{field} is {got}" in message
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "got"),
+    [
+        ({"type": 5, "b64_json": B64}, "type", "5"),
+        ({"type": ["image_generation.completed"], "b64_json": B64}, "type",
+         "['image_generation.completed']"),
+        ({"type": "image_generation.completed", "b64_json": {"png": 1}}, "b64_json", "{'png': 1}"),
+    ],
+    ids=["type-number", "type-list", "b64-object"])
+def test_wrong_types_in_a_stream_event_name_the_field_and_what_came(
+        payload: dict[str, Any], field: str, got: str) -> None:
+    with pytest.raises(iw.APIError) as caught:
+        stream_event("message", json.dumps(payload))
+    message = str(caught.value)
+    assert "malformed" in message and f"{field} is {got}" in message
+
+
+def test_a_malformed_value_is_shown_short_and_escaped() -> None:
+    hostile = "\x1b[31m\u202e<b>" + "A" * 1_000_000 + "\ud800"
+    with pytest.raises(iw.APIError) as caught:
+        parse_answer(json.dumps({"data": hostile}).encode())
+    message = str(caught.value)
+    assert len(message) < 400
+    assert "\x1b" not in message and "\u202e" not in message and "\\x1b" in message
+    message.encode("utf-8")  # no lone surrogate either: it can be logged and shown anywhere
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+                         ids=["unclosed", "deep"])
+def test_deeply_nested_json_is_an_api_error(raw: bytes) -> None:
+    with pytest.raises(iw.APIError, match="not valid JSON"):
+        parse_answer(raw)
+    with pytest.raises(iw.APIError, match="not valid JSON"):
+        stream_event("message", raw.decode())
+
+
+def test_server_text_with_a_lone_surrogate_is_made_encodable() -> None:
+    image = _image(_answer({"revised_prompt": "A fox \ud800 at dusk"}))
+    assert image.revised_prompt == "A fox \ufffd at dusk"
+    image.revised_prompt.encode("utf-8")  # a sidecar, a widget message, a log line take it
+
+
+# -- the same through ImagesClient on a mock transport ----------------------------------------
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[iw.ImagesClient, httpx.AsyncClient]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return iw.ImagesClient(api_key="sk-hostile", base_url="https://api.test/v1", http_client=http,
+                           allow_retired=True), http
+
+
+async def test_through_the_client_bad_bookkeeping_keeps_the_image(tmp_path: Path) -> None:
+    raw = _answer(usage={"input_tokens": "abc"}, created="yesterday")
+    client, http = _client(lambda request: httpx.Response(200, content=raw))
+    try:
+        result = await client.generate(iw.ImageParams(**BODY))
+    finally:
+        await http.aclose()
+    (image,) = result.images
+    assert image.data == PNG and image.usage is None and result.usage is None
+    assert image.save(tmp_path).exists()
+
+
+async def test_through_the_client_a_stream_with_bad_bookkeeping_keeps_its_images() -> None:
+    completed = {"type": "image_generation.completed", "b64_json": B64, "usage": [1],
+                 "created_at": "yesterday"}
+    body = _partial("one") + _partial(None) + f"data: {json.dumps(completed)}\n\n".encode()
+    client, http = _client(lambda request: httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content=body))
+    try:
+        events = [event async for event in client.stream(iw.ImageParams(
+            **BODY, stream=True, partial_images=2))]
+    finally:
+        await http.aclose()
+    assert [type(event).__name__ for event in events] == ["PartialImage", "PartialImage",
+                                                          "GeneratedImage"]
+    assert [event.partial_index for event in events[:2]] == [0, 1]
+    assert events[2].usage is None and abs(events[2].created - time.time()) < 60
+
+
+async def test_through_the_client_a_malformed_answer_is_an_api_error() -> None:
+    raw = json.dumps({"created": 1, "data": {"url": "https://x"}}).encode()
+    client, http = _client(lambda request: httpx.Response(200, content=raw))
+    try:
+        with pytest.raises(iw.APIError, match=r"malformed.*data is \{'url': 'https://x'\}"):
+            await client.generate(iw.ImageParams(**BODY))
+    finally:
+        await http.aclose()
+
+
+# -- bad input from the user --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "allowed"), [("gpt-image-1", "from 1 to 10"),
+                                                ("dall-e-3", "only 1")])
+def test_n_true_says_it_got_a_bool_and_what_is_allowed(model: str, allowed: str) -> None:
+    with pytest.raises(TraitError) as caught:
+        iw.ImageParams(model=model, prompt="A fox", n=True)
+    message = str(caught.value)
+    assert "n got True (a bool)" in message and allowed in message and model in message
+    with pytest.raises(iw.ParamsError, match=r"n got True \(a bool\)"):
+        request_body({"model": model, "prompt": "A fox", "n": True}, {})
+
+
+@pytest.mark.parametrize("size", ["١٠٢٤x١٠٢٤", "１０２４x１０２４", "1024x१०२४"],
+                         ids=["arabic-indic", "fullwidth", "devanagari"])
+@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-2"])
+def test_a_size_in_digits_of_another_script_is_refused(size: str, model: str) -> None:
+    assert parse_size(size) is None
+    with pytest.raises(TraitError) as caught:
+        iw.ImageParams(model=model, prompt="A fox", size=size)
+    message = str(caught.value)
+    assert f"size {size!r}" in message and "0-9" in message and "1024x1024" in message
+    with pytest.raises(Refusal) as refused:
+        validate({"model": model, "prompt": "A fox", "size": size})
+    assert (refused.value.status, refused.value.param, refused.value.code) == (400, "size",
+                                                                               "invalid_value")
+
+
+@pytest.mark.parametrize(("fields", "name", "position"),
+                         [({"prompt": "A fox \ud800"}, "prompt", 6),
+                          ({"prompt": "A fox", "user": "user-\udc00"}, "user", 5)])
+async def test_a_lone_surrogate_is_a_params_error_naming_field_and_position(
+        fields: dict[str, Any], name: str, position: int) -> None:
+    expected = rf"{name} holds a character that cannot be encoded \(U\+D[8C]00, at position {position}:"
+    with pytest.raises(iw.ParamsError, match=expected):
+        request_body({"model": "gpt-image-1", **fields}, {})
+    if name == "prompt":  # a prompt is never refused as it is typed: problems() says it
+        params = iw.ImageParams(model="gpt-image-1", **fields)
+        assert any(problem.startswith("prompt holds") for problem in params.problems())
+        with pytest.raises(iw.ParamsError, match=expected):
+            params.to_request()
+    client, http = _client(lambda request: httpx.Response(200, content=_answer()))
+    try:
+        with pytest.raises(iw.ParamsError, match=expected):  # never a UnicodeEncodeError
+            await client.generate({"model": "gpt-image-1", **fields})
+    finally:
+        await http.aclose()
+
+
+# -- markup and size from the server or the table, in the UI ---------------------------------------
+
+MARKUP = "<img src=x onerror=alert(1)>"
+
+
+def _html_values(root: widgets.Widget) -> list[str]:
+    found, todo = [], [root]
+    while todo:
+        widget = todo.pop()
+        if isinstance(widget, widgets.HTML):
+            found.append(widget.value)
+        todo.extend(getattr(widget, "children", ()))
+    return found
+
+
+def test_a_model_name_with_markup_is_escaped_in_the_controls(registered: Any) -> None:
+    registered(ModelSpec.like("gpt-image-2", name=MARKUP))
+    params = iw.ImageParams(model=MARKUP, prompt="A fox " * 10_000, size="1024x1024")
+    controls = Controls(params)
+    try:
+        controls.custom_size.text.value = "1000x1000"  # not a multiple of 16: explained
+        shown = [*_html_values(controls), controls.count.value, controls.custom_size.message.value]
+        assert any("&lt;img src=x onerror=alert(1)&gt;" in value for value in shown)
+        assert not any(MARKUP in value for value in shown)
+    finally:
+        controls.close()
+
+
+async def test_a_model_name_with_markup_is_escaped_in_a_tile(registered: Any) -> None:
+    registered(ModelSpec.like("gpt-image-2", name=MARKUP))
+    tile = ImageTile(iw.ImageParams(model=MARKUP, prompt="A fox"), label=MARKUP)
+    try:
+        await tile.show(GeneratedImage(data=PNG, format="png", width=8, height=8,
+                                       params={"model": MARKUP, "prompt": "A fox"},
+                                       revised_prompt=MARKUP))
+        assert not any(MARKUP in value for value in _html_values(tile))
+        assert "&lt;img" in tile.caption.value and "&lt;img" in tile.label.value
+    finally:
+        tile.close()
+
+
+async def test_a_huge_revised_prompt_is_cut_in_the_caption_and_kept_whole() -> None:
+    revised = "<b>" + "A lighthouse at dusk. " * 1_000_000  # 22 MB
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="A lighthouse"))
+    try:
+        await tile.show(GeneratedImage(data=PNG, format="png", width=8, height=8,
+                                       params=BODY, revised_prompt=revised))
+        caption = tile.caption.value
+        assert len(caption) < 2_000 and "&lt;b&gt;A lighthouse" in caption
+        assert f"{len(revised):,} characters" in caption and "tile.result.revised_prompt" in caption
+        assert tile.result is not None and tile.result.revised_prompt == revised
+    finally:
+        tile.close()
+
+
+def test_a_huge_error_message_is_cut_in_the_caption_and_kept_whole() -> None:
+    error = iw.APIError("<script>" + "x" * 20_000_000, status=500)
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="A lighthouse"))
+    try:
+        tile.fail(error)
+        caption = tile.caption.value
+        assert len(caption) < 2_000 and "&lt;script&gt;" in caption and "<script>" not in caption
+        assert "tile.error" in caption and tile.error is error
+    finally:
+        tile.close()

@@ -13,18 +13,21 @@ was made with ``allow_retired=True``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from . import _wire, capabilities
 from ._http import Timeouts, guarded, read_body, release, wait_out
+from ._redact import redact, scrub, split_userinfo, url_secrets
 from ._wire import Answer, EventStream, ModelInfo, retry_delay
 from .errors import (
     APIConnectionError,
@@ -59,6 +62,8 @@ class ImagesClient:
         Defaults to ``OPENAI_API_KEY``. Kept only in request headers; never shown.
     base_url : str, optional
         Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
+        A ``user:password@`` in it is sent as Basic auth (as httpx does) and
+        kept out of ``self.base_url``, reprs, logs and errors.
     organization, project : str, optional
         Default to ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``.
     timeout : float or Timeouts or httpx.Timeout, optional
@@ -67,7 +72,7 @@ class ImagesClient:
     max_retries : int
         Retries of 408, 409, 429, 5xx and connection errors (default 2).
     max_concurrency : int
-        Requests in flight at once through this client.
+        Requests in flight at once through this client: a whole number, at least 1.
     http_client : httpx.AsyncClient, optional
         Bring your own (proxies, transports); it is not closed by ``aclose()``.
     allow_retired : bool
@@ -88,6 +93,11 @@ class ImagesClient:
                  timeout: float | Timeouts | httpx.Timeout | None = None, max_retries: int = 2,
                  max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
                  allow_retired: bool = False, is_emulator: bool = False) -> None:
+        # A semaphore of 0 (or less) never lets a request out: every call would hang.
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
+                or max_concurrency < 1:
+            raise ValueError(f"max_concurrency {max_concurrency!r} is not allowed; choose a whole "
+                             "number of at least 1 (requests in flight at once)")
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None and not (base_url or os.environ.get("OPENAI_BASE_URL")):
             # Nowhere to go but the API, and no key for it: the built-in emulator, as the panel.
@@ -96,7 +106,10 @@ class ImagesClient:
             key, base_url, is_emulator = "emulator", emulator_url(), True
             logger.warning("no OPENAI_API_KEY: using the built-in emulator at %s (synthetic "
                            "images); set OPENAI_API_KEY to use the API", base_url)
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        given = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url, self._basic = split_userinfo(given)
+        # What a server might echo back, hidden from every text built from its answers.
+        self._secrets = (*([key] if key and key != "emulator" else []), *url_secrets(given))
         self.timeouts = Timeouts.of(timeout)
         self.max_retries = max_retries
         self.is_emulator = is_emulator
@@ -154,9 +167,10 @@ class ImagesClient:
         server's. ``variation`` (the emulator only) asks for another picture of
         the same request: a panel's Generate again; 0 is the usual one.
         """
-        body = _wire.request_body(params, fields)
-        self.check_model(body)
-        return await self._generate_body(body, image_index, on_sent, variation)
+        with self._hiding_secrets():
+            body = _wire.request_body(params, fields)
+            self.check_model(body)
+            return await self._generate_body(body, image_index, on_sent, variation)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, on_sent: Callable[[], None] | None = None,
@@ -178,22 +192,24 @@ class ImagesClient:
         StreamIncompleteError
             The stream ended, or broke, before its ``completed`` event.
         """
-        body = _wire.request_body(params, fields)
-        self.check_model(body)
-        if not body.get("stream"):
-            for image in (await self._generate_body(body, image_index, on_sent, variation)).images:
-                yield image
-            return
-        # The only async generator on this path: everything below it is a plain object
-        # closed from this ``finally``. A nested generator could be finalized by the
-        # garbage collector while this one closes it ("aclose(): asynchronous generator
-        # is already running").
-        source = self._stream_body(body, image_index, on_sent, variation)
-        try:
-            while (event := await source.next()) is not None:
-                yield event
-        finally:
-            await source.aclose()
+        with self._hiding_secrets():
+            body = _wire.request_body(params, fields)
+            self.check_model(body)
+            if not body.get("stream"):
+                for image in (await self._generate_body(body, image_index, on_sent,
+                                                        variation)).images:
+                    yield image
+                return
+            # The only async generator on this path: everything below it is a plain object
+            # closed from this ``finally``. A nested generator could be finalized by the
+            # garbage collector while this one closes it ("aclose(): asynchronous generator
+            # is already running").
+            source = self._stream_body(body, image_index, on_sent, variation)
+            try:
+                while (event := await source.next()) is not None:
+                    yield event
+            finally:
+                await source.aclose()
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the server offers (``GET /models``), in its order.
@@ -202,17 +218,18 @@ class ImagesClient:
         kept in :attr:`ModelInfo.extra`. Retried as generations are.
         """
         started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.timeouts.total):
-                response = await self._open(MODELS, None, method="GET")
-                try:
-                    raw = await read_body(response)
-                finally:
-                    await self._close(response)
-        except TimeoutError:
-            raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
-        logger.debug("listed models in %.2f s", time.monotonic() - started)
-        return _wire.parse_models(raw)
+        with self._hiding_secrets():
+            try:
+                async with asyncio.timeout(self.timeouts.total):
+                    response = await self._open(MODELS, None, method="GET")
+                    try:
+                        raw = await read_body(response)
+                    finally:
+                        await self._close(response)
+            except TimeoutError:
+                raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
+            logger.debug("listed models in %.2f s", time.monotonic() - started)
+            return _wire.parse_models(raw)
 
     # -- requests ----------------------------------------------------------------
 
@@ -245,12 +262,11 @@ class ImagesClient:
                 finally:
                     await self._close(response)
                 answer = _wire.parse_answer(raw)
-                images = await self._images(answer, body, image_index,
-                                            response.headers.get("x-request-id"))
+                images = await self._images(answer, body, image_index, self._request_id(response))
         except TimeoutError:
             raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
         return Generation(images=images, usage=answer.usage, created=answer.created,
-                          request_id=response.headers.get("x-request-id"),
+                          request_id=self._request_id(response),
                           elapsed=time.monotonic() - started)
 
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
@@ -295,20 +311,23 @@ class ImagesClient:
                              body.get("model") if body else None, attempt + 1)
                 request = self._http.build_request(method, url, json=body, headers=headers)
                 try:
-                    response = await guarded(self._http.send(request, stream=True))
+                    # No userinfo: whatever auth a given http_client has (None would drop it).
+                    auth = self._basic if self._basic is not None else httpx.USE_CLIENT_DEFAULT
+                    response = await guarded(self._http.send(request, stream=True, auth=auth))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
                     error = APIConnectionError(f"could not reach {self.base_url}: {failure}")
                 else:
-                    if response.status_code < 400:
+                    if response.status_code < 300:
                         return response  # its slot stays taken until _close
                     try:
-                        error = _wire.with_provenance(await _error_of(response), body)
+                        error = (self._redirect_error(response) if response.status_code < 400
+                                 else _wire.with_provenance(await _error_of(response), body))
                     finally:
                         await release(response)
             finally:
-                if response is None or response.status_code >= 400:
+                if response is None or response.status_code >= 300:
                     self._slots.release()
             delay = None
             if attempt < self.max_retries and _wire.retryable(error):
@@ -318,6 +337,33 @@ class ImagesClient:
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
             await self._sleep(delay)
             attempt += 1
+
+    @contextlib.contextmanager
+    def _hiding_secrets(self) -> Iterator[None]:
+        """Redact the key and URL userinfo from any error leaving the client (see ``_redact``)."""
+        try:
+            yield
+        except Exception as error:
+            scrub(error, self._secrets)
+            raise
+
+    def _request_id(self, response: httpx.Response) -> str | None:
+        """The answer's ``x-request-id``, redacted: a server may put anything there."""
+        value = response.headers.get("x-request-id")
+        return None if value is None else redact(value, self._secrets)
+
+    def _redirect_error(self, response: httpx.Response) -> APIError:
+        """A 3xx answer: never followed, since a POST (its body, the key) would go elsewhere."""
+        location = response.headers.get("location")
+        parts = urlsplit(location or "")
+        # Its scheme and host say where it points; a path or query could hold anything.
+        where = (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
+                 else f"to {redact(location, self._secrets)!r}" if location else "with no Location")
+        return APIError(f"the server answered with a redirect {where}, which the client does "
+                        "not follow (it would send the request and the key to another address)",
+                        status=response.status_code, request_id=self._request_id(response),
+                        hint=f"check base_url, now {self.base_url}: use the address it "
+                             "redirects to, if you trust it")
 
     async def _close(self, response: httpx.Response) -> None:
         """Close a response of ``_open``, even when cancelled twice, and free its slot."""
@@ -404,7 +450,7 @@ class _Stream:
         self._response = response = await self._client._open(
             GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent,
             variation=self._variation)
-        self._request_id = response.headers.get("x-request-id")
+        self._request_id = self._client._request_id(response)
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = response.aiter_bytes()
             return

@@ -4,7 +4,7 @@
      ├── ParamsError              the request cannot succeed; never sent (also a ValueError)
      │    ├── ModelRetiredError   the API has shut the model down (allow_retired=True sends it)
      │    └── BudgetExceededError  the estimate would take the spending past budget= (USD)
-     ├── APIError                 the server answered with an error, or an answer we cannot read
+     ├── APIError                 the server answered with an error, a redirect, or an answer we cannot read
      │    ├── BadRequestError          400
      │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
      │    ├── AuthenticationError      401
@@ -19,8 +19,9 @@
      ├── ImageExpiredError        an image URL answered 403/404 (they live 60 minutes)
      └── ImageDecodeError         bytes that are not a safe PNG, JPEG, WEBP, GIF or SVG
 
-Every message says what to do next. None carries the API key: messages are
-built from the server's error body, which never echoes the Authorization header.
+Every message says what to do next. None carries the API key or a URL's
+``user:password@``: a server may echo them, so the client redacts every text it
+builds from an answer (``_redact``) before an error leaves it.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class APIError(ImagesError):
         The server's message.
     request_id : str or None
         The ``x-request-id`` header, for support requests.
+
+    ``hint`` (what to do next) defaults to the class's.
     """
 
     hint = "try again; if it keeps failing, check the base URL and the server's status"
@@ -147,7 +150,10 @@ class APIError(ImagesError):
         code: str | None = None,
         param: str | None = None,
         request_id: str | None = None,
+        hint: str | None = None,
     ) -> None:
+        if hint is not None:
+            self.hint = hint
         self.message = message
         self.status = status
         self.type = type

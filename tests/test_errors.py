@@ -188,3 +188,10 @@ def test_a_retired_model_error_names_the_model_the_date_and_the_way_out() -> Non
         assert part in text
     assert error.problems == [text]
     assert "choose a live model" in str(errors.ModelRetiredError("my-model"))
+
+
+def test_an_error_may_say_its_own_next_step() -> None:
+    """A redirect is not worth trying again: its error says what to check instead."""
+    error = iw.APIError("the server answered with a redirect", status=307, hint="check base_url")
+    assert str(error) == "307 the server answered with a redirect (check base_url)"
+    assert "try again" in str(iw.APIError("boom", status=500))  # the class's hint otherwise

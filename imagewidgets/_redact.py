@@ -1,0 +1,91 @@
+"""The one place that hides secrets: in text built from a server's answer, and in errors.
+
+A hostile or careless server may echo what it was sent (the ``Authorization``
+header, the key alone), and a base URL may carry ``user:password@``. Every text
+the client shows (error messages, request ids, log lines, reprs) passes here.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+
+__all__ = ["MIN_SECRET", "REDACTED", "redact", "scrub", "split_userinfo", "url_secrets"]
+
+REDACTED = "[redacted]"
+# Shorter "secrets" are ordinary words (a placeholder key): replacing them would garble text,
+# and hiding them would hide little.
+MIN_SECRET = 8
+# A URL's userinfo: what follows "//" up to "@", with no character a userinfo cannot hold.
+_USERINFO = re.compile(r"(?<=//)[^/?#@\s'\"<>]+@")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret, and every URL's ``user:password@``, replaced by ``[redacted]``.
+
+    Parameters
+    ----------
+    text : str
+        Anything built from what a server sent, or a URL.
+    secrets : iterable of str
+        The API key, a URL's password: each hidden wherever it appears
+        (those shorter than ``MIN_SECRET`` characters are left alone).
+    """
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _USERINFO.sub(REDACTED + "@", text)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The password in ``url``'s userinfo as written and decoded, and the Basic token
+    made from it: what a server might echo. Empty when there is none."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return ()
+    user, password = unquote(parts.username or ""), unquote(parts.password)
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return tuple(dict.fromkeys((password, parts.password, token)))
+
+
+def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """``url`` without its ``user:password@``, and that userinfo as Basic auth (None if none).
+
+    httpx already turns a URL's userinfo into Basic auth; handing it over apart
+    keeps it out of every URL httpx logs or puts in an error.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.netloc.rpartition("@")[2]
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=host)), auth
+
+
+def scrub(error: BaseException, secrets: Iterable[str]) -> None:
+    """Redact ``error`` and every exception chained to it, in place.
+
+    Text arguments and text attributes are redacted. httpx exceptions are cut
+    out of the chain: each holds its request, whose headers hold the key.
+    """
+    secrets = tuple(secrets)
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(redact(arg, secrets) if isinstance(arg, str) else arg
+                             for arg in current.args)
+        for name, value in list(vars(current).items()):
+            if isinstance(value, str):
+                setattr(current, name, redact(value, secrets))
+        for link in ("__cause__", "__context__"):
+            linked = getattr(current, link)
+            if isinstance(linked, httpx.HTTPError):
+                setattr(current, link, None)
+            elif linked is not None:
+                pending.append(linked)

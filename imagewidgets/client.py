@@ -333,6 +333,8 @@ class ImagesClient:
             if attempt < self.max_retries and _wire.retryable(error):
                 delay = retry_delay(attempt, response.headers if response is not None else None)
             if delay is None:
+                if attempt:  # retried and still failing: say so, or it reads like one try
+                    error.tried(attempt + 1)
                 raise error
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
             await self._sleep(delay)

@@ -53,7 +53,29 @@ __all__ = [
 
 
 class ImagesError(Exception):
-    """Base of every error imagewidgets raises."""
+    """Base of every error imagewidgets raises.
+
+    Attributes
+    ----------
+    attempts : int
+        How many times the request was sent before this error (retries included).
+    """
+
+    attempts = 1
+
+    def tried(self, attempts: int) -> None:
+        """Say in the message that the request was sent ``attempts`` times.
+
+        It goes in front of the closing hint, "(tried 3 times; the server
+        failed; try again in a moment)", so the advice stays last.
+        """
+        self.attempts = attempts
+        text = str(self)
+        head, opening, hint = text.rpartition(" (")
+        if opening and text.endswith(")"):
+            self.args = (f"{head} (tried {attempts} times; {hint}",)
+        else:
+            self.args = (f"{text} (tried {attempts} times)",)
 
 
 class ParamsError(ImagesError, ValueError):

@@ -195,3 +195,13 @@ def test_an_error_may_say_its_own_next_step() -> None:
     error = iw.APIError("the server answered with a redirect", status=307, hint="check base_url")
     assert str(error) == "307 the server answered with a redirect (check base_url)"
     assert "try again" in str(iw.APIError("boom", status=500))  # the class's hint otherwise
+
+
+def test_an_error_after_retries_says_how_many_times_it_was_tried() -> None:
+    error = errors.ServerError("Bad gateway.", status=502)
+    error.tried(3)
+    assert str(error) == "502 Bad gateway. (tried 3 times; the server failed; try again in a moment)"
+    assert error.attempts == 3
+    bare = errors.ImagesError("the server sent nothing")
+    bare.tried(2)
+    assert str(bare) == "the server sent nothing (tried 2 times)"

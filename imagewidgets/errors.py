@@ -144,6 +144,10 @@ class BudgetExceededError(ParamsError):
             "budget=... or choose a cheaper setting)"])
 
 
+MAX_MESSAGE = 2000
+"""Characters of a server's error message kept in an error's text; the rest is in ``full_message``."""
+
+
 class APIError(ImagesError):
     """The server answered with an error.
 
@@ -154,7 +158,9 @@ class APIError(ImagesError):
     type, code, param : str or None
         From the error body, as the API sends them.
     message : str
-        The server's message.
+        The server's message, cut at :data:`MAX_MESSAGE` characters.
+    full_message : str
+        The server's message, whole.
     request_id : str or None
         The ``x-request-id`` header, for support requests.
 
@@ -176,7 +182,7 @@ class APIError(ImagesError):
     ) -> None:
         if hint is not None:
             self.hint = hint
-        self.message = message
+        self.message = self.full_message = message
         self.status = status
         self.type = type
         self.code = code
@@ -296,12 +302,18 @@ def api_error_from(
     object; a missing or malformed body still gives a useful error.
     """
     error: Any = body.get("error", body) if isinstance(body, Mapping) else None
+    if isinstance(error, str):  # {"error": "boom"}: some servers send the message alone
+        error = {"message": error}
     if not isinstance(error, Mapping):
         error = {}
     code = error.get("code") if isinstance(error.get("code"), str) else None
     message = error.get("message")
     if not isinstance(message, str) or not message:
         message = f"the server answered HTTP {status}" if status else "the server sent an error"
+    whole = message
+    if len(message) > MAX_MESSAGE:  # a server's 20 MB message would fill every log and caption
+        message = (f"{message[:MAX_MESSAGE]}… ({len(message):,} characters; all of it in "
+                   "error.full_message)")
     if status is None:  # an error event inside a stream carries no HTTP status
         cls: type[APIError] = (
             ContentPolicyError
@@ -310,7 +322,7 @@ def api_error_from(
         )
     else:
         cls = _status_class(status, code)
-    return cls(
+    made = cls(
         message,
         status=status,
         type=error.get("type") if isinstance(error.get("type"), str) else None,
@@ -318,3 +330,5 @@ def api_error_from(
         param=error.get("param") if isinstance(error.get("param"), str) else None,
         request_id=request_id,
     )
+    made.full_message = whole
+    return made

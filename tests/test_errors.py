@@ -118,9 +118,9 @@ def test_the_inner_error_object_is_accepted_too() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [None, {}, {"error": None}, {"error": "text"}, {"error": []}, {"error": {"message": ""}},
+    [None, {}, {"error": None}, {"error": ""}, {"error": []}, {"error": {"message": ""}},
      {"error": {"message": 5, "code": 7, "type": [], "param": {}}}],
-    ids=["none", "empty", "null", "string", "list", "empty-message", "wrong-types"],
+    ids=["none", "empty", "null", "empty-string", "list", "empty-message", "wrong-types"],
 )
 def test_malformed_bodies_still_give_a_useful_error(body: Any) -> None:
     error = api_error_from(502, body)
@@ -205,3 +205,15 @@ def test_an_error_after_retries_says_how_many_times_it_was_tried() -> None:
     bare = errors.ImagesError("the server sent nothing")
     bare.tried(2)
     assert str(bare) == "the server sent nothing (tried 2 times)"
+
+
+def test_a_huge_server_message_is_cut_in_the_text_and_kept_whole() -> None:
+    huge = "overloaded " * 2_000_000  # 22 MB
+    error = api_error_from(503, {"error": {"message": huge}})
+    assert len(str(error)) < errors.MAX_MESSAGE + 200
+    assert f"({len(huge):,} characters; all of it in error.full_message)" in str(error)
+    assert error.full_message == huge and str(error).startswith("503 overloaded overloaded")
+
+
+def test_an_error_that_is_only_a_string_keeps_its_message() -> None:
+    assert str(api_error_from(500, {"error": "boom"})).startswith("500 boom (")

@@ -645,3 +645,13 @@ def test_a_thumbnail_size_out_of_range_is_refused_by_name(size: Any) -> None:
     with pytest.raises(ValueError, match=rf"thumbnail_size {size!r} is not allowed; .* 96 to 1024"):
         ImagePanel(client=iw.ImagesClient(base_url="http://127.0.0.1:9/v1", api_key="k"),
                    thumbnail_size=size)
+
+
+def test_a_huge_error_is_cut_in_the_status_line_and_kept_whole() -> None:
+    panel = ImagePanel(client=_NoClient(), params=iw.ImageParams(prompt="x"))  # type: ignore[arg-type]
+    huge = RuntimeError("<b>lost</b> " * 1_000_000)
+    panel.jobs.last_error = huge
+    panel._show_error(huge)
+    assert len(panel.status.value) < 4000 and "&lt;b&gt;lost&lt;/b&gt;" in panel.status.value
+    assert "characters; all of it in panel.jobs.last_error" in panel.status.value
+    panel.close()

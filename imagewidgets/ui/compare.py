@@ -32,7 +32,7 @@ from .download import FullImageButton
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import MIN_TILE_WIDTH, ImageTile
-from .widgets import STYLE, close_tree
+from .widgets import STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
@@ -531,7 +531,7 @@ class CompareGrid(widgets.VBox):
             summary = self._summary_html()
             if self.last_error is not None:  # kept until the next run: never overwritten
                 summary += (f'<br><span class="iw-error">{html.escape(type(self.last_error).__name__)}: '
-                            f"{html.escape(str(self.last_error))}</span>")
+                            f"{shown_html(str(self.last_error), 'grid.last_error')}</span>")
             self.summary_line.value = summary
 
     def _summary_html(self) -> str:

@@ -23,7 +23,7 @@ from ..params import ImageParams
 from ..store import ImageStore
 from .download import FullImageButton
 from .liveness import KernelWatch, folder_hint
-from .widgets import STYLE, close_tree
+from .widgets import STYLE, close_tree, shown_html
 
 __all__ = ["Gallery", "GalleryItem"]
 
@@ -234,6 +234,7 @@ class Gallery(widgets.VBox):
         self.totals.add_class("iw-gallery-totals")
         self.message = widgets.HTML("")
         self.message.add_class("iw-gallery-message")
+        self.last_error: BaseException | None = None  # the last one shown, whole
         self.grid = widgets.Box([])
         self.grid.add_class("iw-gallery-grid")
         self.more_button = widgets.Button(description="Show more", tooltip="Show the next page",
@@ -366,6 +367,7 @@ class Gallery(widgets.VBox):
         return self.index.zip(entries), f"imagewidgets-{date.today().isoformat()}.zip", "application/zip"
 
     def _show_error(self, error: BaseException) -> None:
+        self.last_error = error  # whole: the message shows only its start
         kind = type(error).__name__
         self.message.value = (f'<span class="iw-error"><b>{html.escape(kind)}</b>: '
-                              f"{html.escape(str(error))}</span>")
+                              f"{shown_html(str(error), 'gallery.last_error')}</span>")

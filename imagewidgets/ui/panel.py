@@ -36,7 +36,7 @@ from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
-from .widgets import STYLE, close_tree
+from .widgets import STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
@@ -284,7 +284,8 @@ class ImagePanel(widgets.VBox):
         try:
             self.params.update(settings)
         except TraitError as error:
-            self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+            shown = shown_html(str(error), "what use_settings returns")
+            self.status.value = f'<span class="iw-error">{shown}</span>'
             return str(error)
         self.assist.show(".iw-controls")  # the controls may be far above the tile clicked
         return None
@@ -369,7 +370,8 @@ class ImagePanel(widgets.VBox):
 
     def _show_error(self, error: BaseException) -> None:
         # A tile shows its own error; anything else must not vanish silently.
-        self.status.value = f'<span class="iw-error">{html.escape(str(error))}</span>'
+        self.status.value = (f'<span class="iw-error">'
+                             f'{shown_html(str(error), "panel.jobs.last_error")}</span>')
 
     def _update_status(self) -> None:
         self._update_cost()  # a finished image adds to what was spent

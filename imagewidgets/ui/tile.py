@@ -35,7 +35,7 @@ from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
 from ..store import ImageStore, SavedImage, download_name, sidecar_record
 from .download import FullImageButton
-from .widgets import close_tree
+from .widgets import close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
@@ -47,18 +47,6 @@ MIN_TILE_WIDTH = 224
 """A tile is at least this wide (pixels, inside its border): its buttons fit on two rows."""
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
-
-CAPTION_CHARS = 500
-"""The most of a revised prompt or an error message a caption shows: the whole of it
-(20 MB from a hostile server) would travel to the browser."""
-
-
-def _cut(text: str, where: str) -> str:
-    """``text`` for a caption, escaped: at most :data:`CAPTION_CHARS` of it, and where the rest is."""
-    if len(text) > CAPTION_CHARS:
-        text = f"{text[:CAPTION_CHARS]}… ({len(text):,} characters; all of it in {where})"
-    return html.escape(text)
-
 
 def _blank_png() -> bytes:
     buffer = io.BytesIO()
@@ -419,14 +407,14 @@ class ImageTile(widgets.VBox):
             facts.append(f"${cost:.3f}")
         text = " · ".join(html.escape(fact) for fact in facts)
         if image.revised_prompt:
-            revised = _cut(image.revised_prompt, "tile.result.revised_prompt")
+            revised = shown_html(image.revised_prompt, "tile.result.revised_prompt")
             text += f'<br><i class="iw-revised">revised: {revised}</i>'
         return text
 
     @staticmethod
     def _error_html(error: BaseException) -> str:
         kind = type(error).__name__
-        message = _cut(str(error), "str(tile.error)")
+        message = shown_html(str(error), "str(tile.error)")
         return f'<span class="iw-error"><b>{html.escape(kind)}</b>: {message}</span>'
 
     def _full_image(self) -> tuple[bytes, str, str] | None:

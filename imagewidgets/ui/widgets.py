@@ -1,12 +1,24 @@
-"""Small helpers shared by the widgets: closing whole trees, the stylesheet."""
+"""Small helpers shared by the widgets: closing whole trees, cutting long text, the stylesheet."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["STYLE", "close_tree"]
+__all__ = ["SHOWN_CHARS", "STYLE", "close_tree", "shown_html"]
+
+SHOWN_CHARS = 500
+"""The most of a revised prompt or an error message a widget shows: the whole of it
+(20 MB from a hostile server) would travel to the browser."""
+
+
+def shown_html(text: str, where: str) -> str:
+    """``text`` escaped for HTML: at most :data:`SHOWN_CHARS` of it, and ``where`` the rest is."""
+    if len(text) > SHOWN_CHARS:
+        text = f"{text[:SHOWN_CHARS]}… ({len(text):,} characters; all of it in {where})"
+    return html.escape(text)
 
 
 def close_tree(widget: Any) -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo serve bench browser clean
+.PHONY: test lint typecheck pytest demo serve bench browser reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ demo: $(STAMP)
 ## serve: the built-in emulator in the foreground, for workshops and other projects' tests
 serve: $(STAMP)
 	$(PY) -m imagewidgets serve --port 8000
+
+## reliability: the hardening suites (faults, load, hostile servers, bad input, secrets, markup),
+## ending with the table of figures the README shows
+RELIABILITY := tests/test_faults.py tests/test_load.py $(wildcard tests/test_hostile_*.py) \
+  tests/test_secrets.py tests/browser/test_secrets_browser.py tests/browser/test_xss_browser.py
+reliability: $(STAMP) browser
+	mkdir -p .tmp
+	$(VENV)/bin/pytest -q --basetemp=.tmp/reliability $(RELIABILITY)
 
 ## bench: the benchmarks, printing ratios measured side by side
 bench: $(STAMP)

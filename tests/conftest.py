@@ -6,6 +6,7 @@ module can never reach another. The server demands ``KEY``, as the API does.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
@@ -89,3 +90,53 @@ async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesCli
     async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test", max_retries=0,
                                is_emulator=True) as made:
         yield made
+
+
+# -- reliability figures: what ``make reliability`` prints (the README's table) ----------------
+
+FIGURES: Counter[str] = Counter()
+"""Counts the hardening suites record as they run: images made, images kept on disk."""
+
+SUITES = {
+    "test_faults.py": "faults tried through the panel and a grid",
+    "test_load.py": "load: 100 images with 429s; a cancel mid-run",
+    "test_hostile_secrets.py": "hostile servers: the key and URL secrets",
+    "test_hostile_reads.py": "hostile servers: bodies and streams past their limits",
+    "test_hostile_input.py": "bad input and malformed answers",
+    "test_secrets.py": "the key in state, displays, files and logs",
+    "test_secrets_browser.py": "the key in a notebook saved from the browser",
+    "test_xss_browser.py": "markup from users and servers, in the browser",
+}
+"""The hardening suites, by file, as the table names them."""
+
+
+@pytest.fixture
+def figures() -> Counter[str]:
+    """Where a hardening test adds to :data:`FIGURES` (``images_made``, ``images_kept``)."""
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Under a run of any hardening suite, a table of its cases, as the README shows it."""
+    counts: dict[str, Counter[str]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            suite = SUITES.get(Path(str(report.nodeid).split("::")[0]).name)
+            if suite is not None and getattr(report, "when", "call") in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts.setdefault(suite, Counter())[outcome] += 1
+    if not counts:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("| reliability | cases | held |")
+    write("|---|---:|---:|")
+    for suite in SUITES.values():
+        if suite in counts:
+            total = sum(counts[suite].values())
+            write(f"| {suite} | {total} | {counts[suite]['passed']} |")
+    if FIGURES["images_made"]:
+        lost = FIGURES["images_made"] - FIGURES["images_kept"]
+        write(f"| images finished, and of those lost before reaching disk | "
+              f"{FIGURES['images_made']} | {lost} lost |")

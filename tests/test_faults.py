@@ -8,6 +8,7 @@ afterwards (nothing is left broken).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +71,7 @@ def _params() -> iw.ImageParams:
                           size="1024x1024", stream=True, partial_images=2)
 
 
-def _check(case: Case, tiles: list[iw.ImageTile], sent: int) -> None:
+def _check(case: Case, tiles: list[iw.ImageTile], sent: int, figures: Counter[str]) -> None:
     failed = [tile for tile in tiles if tile.status == "failed"]
     done = [tile for tile in tiles if tile.status == "done"]
     assert len(done) + len(failed) == len(tiles), [tile.status for tile in tiles]
@@ -84,14 +85,17 @@ def _check(case: Case, tiles: list[iw.ImageTile], sent: int) -> None:
             assert re.search(case.said, re.sub(r"<[^>]+>", "", tile.caption.value)), tile.caption.value
         if case.fault == "drop_stream":
             assert all(tile.last_partial is not None for tile in failed)  # kept, and shown
-    for tile in done:
-        assert tile.saved is not None and tile.saved.path.is_file()  # on disk before done
+    kept = [tile for tile in done if tile.saved is not None and tile.saved.path.is_file()]
+    figures["images_made"] += len(done)
+    figures["images_kept"] += len(kept)
+    assert kept == done  # every finished image on disk before its tile said done
     hit = len(tiles) if case.times > 1 else 1
     assert sent == (len(tiles) - hit) + hit * case.attempts, sent
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-async def test_a_fault_through_the_panel(faulty: EmulatorServer, case: Case) -> None:
+async def test_a_fault_through_the_panel(faulty: EmulatorServer, case: Case,
+                                         figures: Counter[str]) -> None:
     async with _client(faulty, case.retries) as client:
         panel = iw.ImagePanel(client=client, params=_params().copy(n=2))
         faulty.inject(case.fault, times=case.times, **case.options)
@@ -99,14 +103,15 @@ async def test_a_fault_through_the_panel(faulty: EmulatorServer, case: Case) -> 
         tiles = await panel.generate()
         sent = faulty.request_count - before
         faulty.clear_faults()
-        _check(case, tiles, sent)
+        _check(case, tiles, sent, figures)
         again = await panel.generate()  # the panel, the client and the loop survived
         assert [tile.status for tile in again] == ["done", "done"]
         panel.close()
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-async def test_a_fault_through_a_comparison_grid(faulty: EmulatorServer, case: Case) -> None:
+async def test_a_fault_through_a_comparison_grid(faulty: EmulatorServer, case: Case,
+                                                 figures: Counter[str]) -> None:
     async with _client(faulty, case.retries) as client:
         grid = iw.CompareGrid(_params(), rows=("model", ["gpt-image-2"]),
                               columns=("quality", ["low", "medium"]), client=client)
@@ -115,7 +120,7 @@ async def test_a_fault_through_a_comparison_grid(faulty: EmulatorServer, case: C
         await grid.run()
         sent = faulty.request_count - before
         faulty.clear_faults()
-        _check(case, [tile for cell in grid.cells for tile in cell.tiles], sent)
+        _check(case, [tile for cell in grid.cells for tile in cell.tiles], sent, figures)
         await grid.run()  # and it runs again
         assert [cell.status for cell in grid.cells] == ["done", "done"]
         grid.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def busy_server() -> Iterator[EmulatorServer]:
 
 
 async def test_a_hundred_images_at_concurrency_four_with_one_in_five_refused_429(
-        busy_server: EmulatorServer, output_folder: Path) -> None:
+        busy_server: EmulatorServer, output_folder: Path, figures: Counter[str]) -> None:
     refused = 20
     busy_server.inject("status_429", times=refused, retry_after=0.05)
     before = busy_server.request_count
@@ -53,6 +54,8 @@ async def test_a_hundred_images_at_concurrency_four_with_one_in_five_refused_429
     # Kept once each: 100 images, 100 distinct places and request ids, no extra file.
     sidecars = [json.loads(path.read_text()) for path in output_folder.glob("*.json")]
     images = [path for path in output_folder.iterdir() if path.suffix == ".png"]
+    figures["images_made"] += sum(tile.status == "done" for tile in tiles)
+    figures["images_kept"] += len(images)
     assert len(images) == len(sidecars) == 100
     places = {json.dumps(record["place"], sort_keys=True) for record in sidecars}
     assert len(places) == 100

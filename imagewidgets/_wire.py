@@ -28,6 +28,7 @@ from typing import Any
 from traitlets import TraitError
 
 from . import capabilities
+from ._http import MAX_EVENT_BYTES, too_large
 from .errors import (
     APIConnectionError,
     APIError,
@@ -81,17 +82,30 @@ def request_body(params: ImageParams | Mapping[str, Any] | None, fields: Mapping
     return checked.to_request()
 
 
+_LINE_END = re.compile(rb"[\r\n]")
+
+
 class EventParser:
     """Incremental server-sent events: any chunking, LF/CRLF/CR, comments, multi-line data.
 
     ``feed(chunk)`` returns the ``(event, data)`` pairs completed so far;
     ``close()`` those a stream ending without a final blank line still holds.
+
+    Linear in its input: each byte is looked at once for a line end (a line arriving
+    in many small chunks is not scanned again for each; ``scanned`` counts the bytes
+    looked at). An event, its data lines and the line still arriving together, may
+    hold at most ``max_event_bytes``; past it, :class:`APIError`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
         self._buffer = bytearray()
+        self._checked = 0  # bytes at the start of the buffer known to hold no line end
         self._event = ""
         self._data: list[str] = []
+        self._held = 0  # bytes of the data lines of the event being read
+        self.max_event_bytes = max_event_bytes
+        self.scanned = 0
+        """Bytes looked at for a line end, in all: about the bytes fed, however chunked."""
 
     def feed(self, chunk: bytes) -> list[tuple[str, str]]:
         self._buffer += chunk
@@ -103,30 +117,49 @@ class EventParser:
                 break
             end, after = newline
             line = self._buffer[start:end].decode("utf-8", "replace")
-            start = after
-            event = self._line(line)
+            size, start = end - start, after
+            event = self._line(line, size)
             if event is not None:
                 events.append(event)
         del self._buffer[:start]
+        self._checked -= start
+        if self.max_event_bytes is not None and self._held + len(self._buffer) > self.max_event_bytes:
+            raise self._too_large()
         return events
 
     def _find_newline(self, start: int) -> tuple[int, int] | None:
-        """Where the next line ends and the one after starts; None until a whole line is here."""
-        lf = self._buffer.find(b"\n", start)
-        cr = self._buffer.find(b"\r", start)
-        if cr >= 0 and (lf < 0 or cr < lf):
-            if cr + 1 == len(self._buffer):
-                return None  # a CR at the end may be the first half of CRLF: wait for more
-            return (cr, cr + 2 if self._buffer[cr + 1] == 0x0A else cr + 1)
-        return (lf, lf + 1) if lf >= 0 else None
+        """Where the next line ends and the one after starts; None until a whole line is here.
 
-    def _line(self, line: str) -> tuple[str, str] | None:
+        Only bytes not looked at before are scanned: ``_checked`` remembers how far the
+        line still arriving is known to hold no CR or LF.
+        """
+        buffer = self._buffer
+        begin = max(start, self._checked)
+        # One pass for CR or LF: two finds would each scan ahead to their own byte, again
+        # for every line of a CR-only stream.
+        match = _LINE_END.search(buffer, begin)
+        self.scanned += (match.end() if match else len(buffer)) - begin
+        if match is None:
+            self._checked = len(buffer)
+            return None
+        found = match.start()
+        if buffer[found] == 0x0D:
+            if found + 1 == len(buffer):
+                self._checked = found  # a CR at the end may be the first half of CRLF: wait for more
+                return None
+            after = found + 2 if buffer[found + 1] == 0x0A else found + 1
+        else:
+            after = found + 1
+        self._checked = after
+        return found, after
+
+    def _line(self, line: str, size: int) -> tuple[str, str] | None:
         if not line:
             if not self._data:
                 self._event = ""
                 return None
             event = (self._event or "message", "\n".join(self._data))
-            self._event, self._data = "", []
+            self._event, self._data, self._held = "", [], 0
             return event
         if line.startswith(":"):
             return None  # a comment, e.g. a keep-alive
@@ -136,7 +169,15 @@ class EventParser:
             self._event = value
         elif name == "data":
             self._data.append(value)
+            self._held += size
+            if self.max_event_bytes is not None and self._held > self.max_event_bytes:
+                raise self._too_large()
         return None
+
+    def _too_large(self) -> APIError:
+        return too_large(self.max_event_bytes or 0, "a stream event",
+                         hint="check that base_url is an Images API server, or the proxy in "
+                              "between; if it is, ask for a smaller size or fewer partial images")
 
     def close(self) -> list[tuple[str, str]]:
         """What a stream ending without a final blank line still holds."""
@@ -347,11 +388,11 @@ class EventStream:
     ``feed()`` each chunk as it arrives (``b""`` at the end of the body) and take
     ``next()`` until it returns None, meaning it needs more bytes. The events are
     decoded one at a time, so an error later in a chunk never hides the partial
-    image before it.
+    image before it. An event past ``max_event_bytes`` is an :class:`APIError`.
     """
 
-    def __init__(self) -> None:
-        self._parser = EventParser()
+    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+        self._parser = EventParser(max_event_bytes)
         self._pending: collections.deque[tuple[str, str]] = collections.deque()
         self._ended = False
         self._partials = 0

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import _wire, capabilities
-from ._http import Timeouts, guarded, read_body, release, wait_out
+from ._http import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
 from ._redact import redact, scrub, split_userinfo, url_secrets
 from ._wire import Answer, EventStream, ModelInfo, retry_delay
 from .errors import (
@@ -43,14 +43,13 @@ from .imaging import inspect_off_loop as _inspect
 from .params import ImageParams
 from .results import GeneratedImage, Generation, PartialImage
 
-__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "ModelInfo", "Timeouts", "retry_delay"]
+__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
 VARIATION_HEADER = "x-emulator-variation"  # the emulator draws another picture; sent to it only
-_ERROR_BODY_LIMIT = 65_536
 
 
 class ImagesClient:
@@ -82,6 +81,11 @@ class ImagesClient:
     is_emulator : bool
         Whether ``base_url`` is the built-in emulator, which serves every model:
         no model is refused before sending. ``connect.default_client`` sets it.
+    limits : Limits, optional
+        Most bytes read of each kind of body (an answer per image, a stream event, a
+        whole stream, an image URL, the model list, an error), counted after inflating.
+        Real answers stay far below the defaults; a server sending more gets an
+        :class:`APIError` saying so, and the rest is not read.
 
     With no key and no base URL given (nor ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``
     set) the client uses the built-in emulator, started on 127.0.0.1, and logs a
@@ -92,7 +96,8 @@ class ImagesClient:
                  organization: str | None = None, project: str | None = None,
                  timeout: float | Timeouts | httpx.Timeout | None = None, max_retries: int = 2,
                  max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
-                 allow_retired: bool = False, is_emulator: bool = False) -> None:
+                 allow_retired: bool = False, is_emulator: bool = False,
+                 limits: Limits | None = None) -> None:
         # A semaphore of 0 (or less) never lets a request out: every call would hang.
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
                 or max_concurrency < 1:
@@ -111,6 +116,7 @@ class ImagesClient:
         # What a server might echo back, hidden from every text built from its answers.
         self._secrets = (*([key] if key and key != "emulator" else []), *url_secrets(given))
         self.timeouts = Timeouts.of(timeout)
+        self.limits = limits or Limits()
         self.max_retries = max_retries
         self.is_emulator = is_emulator
         self.allow_retired = allow_retired
@@ -223,7 +229,7 @@ class ImagesClient:
                 async with asyncio.timeout(self.timeouts.total):
                     response = await self._open(MODELS, None, method="GET")
                     try:
-                        raw = await read_body(response)
+                        raw = await read_body(response, self.limits.models, "the model list")
                     finally:
                         await self._close(response)
             except TimeoutError:
@@ -258,7 +264,7 @@ class ImagesClient:
                 response = await self._open(GENERATIONS, body, image_index=image_index,
                                             on_sent=on_sent, variation=variation)
                 try:
-                    raw = await read_body(response)
+                    raw = await self._read_answer(response, body.get("n"))
                 finally:
                     await self._close(response)
                 answer = _wire.parse_answer(raw)
@@ -292,7 +298,8 @@ class ImagesClient:
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
         url = f"{self.base_url}{path}"
-        headers = dict(self._auth)
+        # Only what Body inflates with a limit; httpx would add br and zstd when installed.
+        headers = {**self._auth, "Accept-Encoding": ACCEPT_ENCODING}
         if method == "POST":
             headers["Idempotency-Key"] = f"imagewidgets-retry-{uuid.uuid4()}"
         if image_index:
@@ -323,7 +330,8 @@ class ImagesClient:
                         return response  # its slot stays taken until _close
                     try:
                         error = (self._redirect_error(response) if response.status_code < 400
-                                 else _wire.with_provenance(await _error_of(response), body))
+                                 else _wire.with_provenance(
+                                     await _error_of(response, self.limits.error), body))
                     finally:
                         await release(response)
             finally:
@@ -367,6 +375,15 @@ class ImagesClient:
                         hint=f"check base_url, now {self.base_url}: use the address it "
                              "redirects to, if you trust it")
 
+    async def _read_answer(self, response: httpx.Response, n: Any) -> bytes:
+        """The body of a JSON answer to a request for ``n`` images, within its limit."""
+        count = n if isinstance(n, int) and n > 1 else 1
+        return await read_body(
+            response, self.limits.answer(count),
+            f"a JSON answer of {count} image{'s' if count > 1 else ''} (n={count})",
+            hint="check that base_url is an Images API server, or the proxy in between; if it "
+                 "is, ask for fewer images (n) or a smaller size")
+
     async def _close(self, response: httpx.Response) -> None:
         """Close a response of ``_open``, even when cancelled twice, and free its slot."""
         try:
@@ -386,7 +403,8 @@ class ImagesClient:
     async def _download(self, url: str) -> bytes:
         """Fetch an image URL at once (they expire after 60 minutes); no key is sent."""
         try:
-            response = await guarded(self._http.send(self._http.build_request("GET", url), stream=True))
+            request = self._http.build_request("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING})
+            response = await guarded(self._http.send(request, stream=True))
         except httpx.TimeoutException:
             raise APITimeoutError("downloading the image URL timed out") from None
         except httpx.TransportError as failure:
@@ -395,8 +413,10 @@ class ImagesClient:
             if response.status_code in (403, 404):
                 raise ImageExpiredError(response.status_code)
             if response.status_code >= 400:
-                raise await _error_of(response)
-            return await read_body(response, when="while downloading the image URL")
+                raise await _error_of(response, self.limits.error)
+            return await read_body(response, self.limits.download, "the image URL",
+                                   hint="check where the server's image URLs point; no real "
+                                        "image is that large")
         finally:
             await release(response)
 
@@ -417,8 +437,8 @@ class _Stream:
         self._client, self._body, self._index = client, body, image_index
         self._on_sent, self._variation = on_sent, variation
         self._response: httpx.Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
-        self._events = EventStream()
+        self._chunks: Body | None = None
+        self._events = EventStream(client.limits.event)
         self._ready: list[GeneratedImage] | None = None  # once finished: what is left to give
         self._last: PartialImage | None = None
         self._request_id: str | None = None
@@ -454,10 +474,12 @@ class _Stream:
             variation=self._variation)
         self._request_id = self._client._request_id(response)
         if "text/event-stream" in response.headers.get("content-type", ""):
-            self._chunks = response.aiter_bytes()
+            self._chunks = Body(response, self._client.limits.stream, "the stream (all its events)",
+                                hint="check that base_url is an Images API server, or the proxy "
+                                     "in between; a real stream ends after its completed event")
             return
         # A server that ignored stream=true answered in one piece: still one code path.
-        answer = _wire.parse_answer(await read_body(response))
+        answer = _wire.parse_answer(await self._client._read_answer(response, 1))
         self._ready = await self._client._images(answer, self._body, self._index,
                                                  self._request_id)
         await self.aclose()
@@ -467,7 +489,7 @@ class _Stream:
         assert self._chunks is not None
         timeouts = self._client.timeouts
         try:
-            chunk = await guarded(anext(self._chunks, b""))
+            chunk = await guarded(self._chunks.next())
         except httpx.TimeoutException:
             raise StreamIncompleteError(f"the stream went quiet for {timeouts.read:g} s",
                                         self._last) from None
@@ -526,10 +548,10 @@ class _FanOut:
             await wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
 
 
-async def _error_of(response: httpx.Response) -> APIError:
-    """The error an answer of status 400 or more means."""
+async def _error_of(response: httpx.Response, limit: int) -> APIError:
+    """The error an answer of status 400 or more means; its body cut at ``limit`` bytes."""
     try:
-        raw = await read_body(response, _ERROR_BODY_LIMIT)
-    except APIConnectionError:
+        raw = await read_body(response, limit, "an error answer", cut=True)
+    except (APIConnectionError, APIError):  # broken, or an encoding we cannot read
         raw = b""  # the status alone still makes a useful error
     return _wire.api_error(response.status_code, raw, response.headers.get("x-request-id"))

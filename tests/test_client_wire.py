@@ -350,7 +350,7 @@ async def test_a_download_that_breaks_is_ours() -> None:
             raise httpx.RemoteProtocolError("peer closed connection")
 
     client = _client(_url_answer(httpx.Response(200, stream=Broken())))
-    with pytest.raises(iw.APIConnectionError, match="while downloading the image URL"):
+    with pytest.raises(iw.APIConnectionError, match="while reading the image URL"):
         await client.generate(prompt="x", model="dall-e-2", size="256x256")
     await _close(client)
 

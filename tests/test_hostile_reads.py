@@ -1,0 +1,356 @@
+"""Hostile servers on 127.0.0.1 that send too much: every body is read with a byte limit.
+
+A gzip bomb, an endless ``b64_json``, an endless image URL, an endless stream
+event, a stream that never ends, an endless error body or model list: the client
+stops reading as soon as the limit passes (inflated bytes counted) and says what
+came, what it was reading and what to do. Limits are lowered for a test through
+``ImagesClient(limits=Limits(...))``; the gzip bomb runs against the real ones.
+
+Hand-written servers, not the emulator, so a bug shared by client and emulator
+cannot hide. Each counts what it managed to send before the client hung up.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import io
+import json
+import threading
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+import imagewidgets as iw
+from imagewidgets import _http
+from imagewidgets.client import Limits
+
+MB = 1 << 20
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+B64 = base64.b64encode(PNG).decode()
+SUCCESS = json.dumps({"created": 1, "data": [{"b64_json": B64}]}).encode()
+OPENING = b'{"created": 1, "data": [{"b64_json": "'
+
+Reply = tuple[int, dict[str, str], Iterable[bytes]]
+
+
+def _endless(head: bytes, fill: bytes, total: int, piece: int = 64 * 1024) -> Iterator[bytes]:
+    """``head`` then ``fill`` repeated in pieces of ``piece`` bytes, ``total`` bytes in all."""
+    if head:  # an empty chunk would end a chunked body
+        yield head
+    block = fill * (piece // len(fill))
+    for _ in range((total - len(head)) // len(block)):
+        yield block
+
+
+class Hostile:
+    """A tiny HTTP server in a thread; ``answer(path)`` says what it sends back, in pieces.
+
+    Without a Content-Length the body is sent chunked. ``sent`` counts the body bytes
+    written before the client hung up; ``done`` is set when a reply has ended.
+    """
+
+    def __init__(self) -> None:
+        self.answer: Callable[[str], Reply] = lambda path: (200, {}, [SUCCESS])
+        self.sent = 0
+        self.done = threading.Event()
+        self.seen: list[dict[str, str]] = []
+        hostile = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                hostile.seen.append(dict(self.headers.items()))
+                status, extra, pieces = hostile.answer(self.path)
+                chunked = "Content-Length" not in extra
+                self.send_response(status)
+                # One reply per connection, said so: the client never reuses a closed one.
+                extra = {"Content-Type": "application/json", "Connection": "close", **extra}
+                if chunked:
+                    extra["Transfer-Encoding"] = "chunked"
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    for piece in pieces:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                        hostile.sent += len(piece)
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                except OSError:  # the client hung up: what we wanted
+                    pass
+                finally:
+                    self.close_connection = True
+                    hostile.done.set()
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    server = Hostile()
+    yield server
+    server.close()
+
+
+def _client(hostile: Hostile, **limits: int) -> iw.ImagesClient:
+    # allow_retired: DALL-E 3 (shut down by the API) is the model that answers with URLs
+    return iw.ImagesClient(api_key="sk-test-reads", base_url=hostile.url, max_retries=0,
+                           allow_retired=True, limits=Limits(**limits) if limits else None)
+
+
+SENT_AT_MOST = 32 * MB
+"""A server trying to send 64 MB gets at most this far before noticing the client left:
+the client's limit (1 MB) plus the kernel's socket buffers on 127.0.0.1 (a few MB)."""
+
+
+def _stopped_early(hostile: Hostile) -> None:
+    assert hostile.done.wait(10), "the server is still sending: the client never hung up"
+    assert hostile.sent < SENT_AT_MOST, f"the client read {hostile.sent:,} bytes of 64 MB"
+
+
+# -- the realistic case: a 1 MB gzip that inflates to 1 GB --------------------------------
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    """About 1 MB of gzip that inflates to 1 GiB: a JSON answer whose b64_json never ends."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"A" * MB
+    parts = [deflate.compress(OPENING)]
+    parts += [deflate.compress(block) for _ in range(1024)]
+    parts += [deflate.compress(b'"}]}'), deflate.flush()]
+    return b"".join(parts)
+
+
+def _peak_while(run: Callable[[], Any]) -> int:
+    """The most memory Python held (tracemalloc) while ``run()`` ran, above what it held before."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzip_bomb_answer_stops_at_the_limit_without_inflating_it(
+        hostile: Hostile, gzip_bomb: bytes) -> None:
+    import asyncio
+
+    assert len(gzip_bomb) < 2 * MB
+    hostile.answer = lambda path: (200, {"Content-Encoding": "gzip",
+                                         "Content-Length": str(len(gzip_bomb))}, [gzip_bomb])
+    errors: list[BaseException] = []
+
+    async def generate() -> None:
+        client = _client(hostile)  # the real limits
+        try:
+            await client.generate(prompt="x", model="gpt-image-2")
+        except iw.ImagesError as error:
+            errors.append(error)
+        finally:
+            await client.aclose()
+
+    peak = _peak_while(lambda: asyncio.run(generate()))
+    limit = _http.MAX_ANSWER_BYTES_PER_IMAGE
+    assert len(errors) == 1 and isinstance(errors[0], iw.APIError), errors
+    text = str(errors[0])
+    assert f"more than {limit // MB} MB" in text and "answer" in text and "n=" in text, text
+    # Today's code held 3 GB here; bounded reading holds the limit and a piece more.
+    assert peak < limit + 64 * MB, f"{peak / MB:.0f} MB held to refuse a gzip bomb"
+
+
+# -- limits lowered for the test -----------------------------------------------------------
+
+
+async def test_an_endless_b64_json_stops_the_read_at_the_limit(hostile: Hostile) -> None:
+    hostile.answer = lambda path: (200, {}, _endless(OPENING, b"A", 64 * MB))
+    client = _client(hostile, answer_per_image=1 * MB)
+    with pytest.raises(iw.APIError, match=r"more than 1 MB .*answer") as caught:
+        await client.generate(prompt="x", model="gpt-image-2", n=1)
+    await client.aclose()
+    assert caught.value.status == 200 and not iw.client._wire.retryable(caught.value)
+    _stopped_early(hostile)
+
+
+async def test_the_answer_limit_grows_with_n(hostile: Hostile) -> None:
+    """n images are n times as large: 3 of 0.6 MB each pass a 1 MB-per-image limit."""
+    b64 = "A" * (600 * 1024)
+    hostile.answer = lambda path: (200, {}, [json.dumps(
+        {"created": 1, "data": [{"b64_json": b64}] * 3}).encode()])
+    client = _client(hostile, answer_per_image=1 * MB)
+    with pytest.raises(iw.ImageDecodeError):  # read whole (not refused for its size), then decoded
+        await client.generate(prompt="x", model="gpt-image-2", n=3)
+    with pytest.raises(iw.APIError, match="more than 1 MB"):  # but n=1 may not be that large
+        await client.generate(prompt="x", model="gpt-image-2", n=1)
+    await client.aclose()
+
+
+async def test_an_endless_image_url_stops_the_read_at_the_limit(hostile: Hostile) -> None:
+    def answer(path: str) -> Reply:
+        if path.endswith("/image.png"):
+            return 200, {"Content-Type": "image/png"}, _endless(PNG, b"\0", 64 * MB)
+        url = hostile.url.rsplit("/v1", 1)[0] + "/image.png"
+        return 200, {}, [json.dumps({"created": 1, "data": [{"url": url}]}).encode()]
+
+    hostile.answer = answer
+    client = _client(hostile, download=1 * MB)
+    with pytest.raises(iw.APIError, match=r"more than 1 MB .*image URL"):
+        await client.generate(prompt="x", model="dall-e-3", response_format="url")
+    await client.aclose()
+    _stopped_early(hostile)
+
+
+async def test_an_endless_stream_event_stops_the_read_at_the_limit(hostile: Hostile) -> None:
+    head = b'event: image_generation.completed\ndata: {"b64_json": "'
+    hostile.answer = lambda path: (200, {"Content-Type": "text/event-stream"},
+                                   _endless(head, b"A", 64 * MB))
+    client = _client(hostile, event=1 * MB)
+    with pytest.raises(iw.APIError, match=r"more than 1 MB .*stream event"):
+        async for _ in client.stream(prompt="x", model="gpt-image-2", stream=True):
+            pass
+    await client.aclose()
+    _stopped_early(hostile)
+
+
+async def test_a_stream_that_never_ends_stops_at_the_stream_limit(hostile: Hostile) -> None:
+    """Small events (keep-alive comments) are fine one by one; not without end."""
+    hostile.answer = lambda path: (200, {"Content-Type": "text/event-stream"},
+                                   _endless(b"", b": keep-alive\n", 64 * MB))
+    client = _client(hostile, stream=1 * MB)
+    with pytest.raises(iw.APIError, match=r"more than 1 MB .*stream"):
+        async for _ in client.stream(prompt="x", model="gpt-image-2", stream=True):
+            pass
+    await client.aclose()
+    _stopped_early(hostile)
+
+
+async def test_an_endless_model_list_stops_the_read_at_the_limit(hostile: Hostile) -> None:
+    hostile.answer = lambda path: (200, {}, _endless(b'{"data": [', b'{"id": "m"},', 64 * MB))
+    client = _client(hostile, models=1 * MB)
+    with pytest.raises(iw.APIError, match=r"more than 1 MB .*model list"):
+        await client.list_models()
+    await client.aclose()
+    _stopped_early(hostile)
+
+
+async def test_an_endless_error_body_is_cut_and_still_explains(hostile: Hostile) -> None:
+    body = _endless(b'{"error": {"message": "', b"x", 64 * MB)
+    hostile.answer = lambda path: (400, {}, body)
+    client = _client(hostile)
+    with pytest.raises(iw.BadRequestError) as caught:  # cut, it is no JSON: its first 500 characters
+        await client.generate(prompt="x", model="gpt-image-2")
+    await client.aclose()
+    assert caught.value.status == 400 and len(str(caught.value)) < 1000
+    _stopped_early(hostile)
+
+
+async def test_a_gzip_error_body_is_cut_after_inflating_its_limit(hostile: Hostile,
+                                                                 gzip_bomb: bytes) -> None:
+    hostile.answer = lambda path: (500, {"Content-Encoding": "gzip"}, [gzip_bomb])
+    client = _client(hostile)
+    with pytest.raises(iw.ServerError) as caught:
+        await client.generate(prompt="x", model="gpt-image-2")
+    await client.aclose()
+    assert caught.value.status == 500 and len(str(caught.value)) < 1000
+
+
+# -- encodings -----------------------------------------------------------------------------
+
+
+def _gzip(data: bytes) -> bytes:
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return deflate.compress(data) + deflate.flush()
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return deflate.compress(data) + deflate.flush()
+
+
+@pytest.mark.parametrize(("encoding", "encode"), [
+    ("gzip", _gzip), ("x-gzip", _gzip), ("deflate", zlib.compress), ("deflate", _raw_deflate),
+    ("identity", lambda data: data), ("GZIP, identity", _gzip)],
+    ids=["gzip", "x-gzip", "deflate-zlib", "deflate-raw", "identity", "gzip-then-identity"])
+async def test_compressed_answers_still_read(hostile: Hostile, encoding: str,
+                                             encode: Callable[[bytes], bytes]) -> None:
+    hostile.answer = lambda path: (200, {"Content-Encoding": encoding}, [encode(SUCCESS)])
+    client = _client(hostile)
+    result = await client.generate(prompt="x", model="gpt-image-2")
+    await client.aclose()
+    assert result.images[0].data == PNG
+    # Only encodings the client inflates with a limit are asked for.
+    assert hostile.seen[0]["Accept-Encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip"])
+async def test_an_encoding_not_asked_for_is_refused_clearly(hostile: Hostile, encoding: str) -> None:
+    hostile.answer = lambda path: (200, {"Content-Encoding": encoding}, [SUCCESS])
+    client = _client(hostile)
+    with pytest.raises(iw.APIError, match="encoded as") as caught:
+        await client.generate(prompt="x", model="gpt-image-2")
+    await client.aclose()
+    assert repr(encoding) in str(caught.value)
+
+
+async def test_a_corrupt_gzip_body_is_an_api_error(hostile: Hostile) -> None:
+    hostile.answer = lambda path: (200, {"Content-Encoding": "gzip"}, [b"\x1f\x8bnot gzip at all"])
+    client = _client(hostile)
+    with pytest.raises(iw.APIError, match="does not inflate"):
+        await client.generate(prompt="x", model="gpt-image-2")
+    await client.aclose()
+
+
+# -- the reader itself, without a server ---------------------------------------------------
+
+
+async def test_the_reader_inflates_in_bounded_pieces_and_counts_inflated_bytes() -> None:
+    """One 1 MB raw chunk of gzip must not become one 1 GB piece: pieces stay small."""
+    inflated = 256 * MB
+    raw = _gzip(bytes(inflated))
+    pulled: list[int] = []
+
+    class Once(httpx.AsyncByteStream):
+        async def __aiter__(self) -> Any:
+            pulled.append(len(raw))
+            yield raw
+
+    response = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=Once())
+    body = _http.Body(response, 8 * MB, "a test body")
+    sizes = []
+    with pytest.raises(iw.APIError, match=r"more than 8 MB .*a test body"):
+        while piece := await body.next():
+            sizes.append(len(piece))
+    assert pulled == [len(raw)]
+    assert max(sizes) <= _http.PIECE and sum(sizes) <= 8 * MB

@@ -68,8 +68,9 @@ def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
 def scrub(error: BaseException, secrets: Iterable[str]) -> None:
     """Redact ``error`` and every exception chained to it, in place.
 
-    Text arguments and text attributes are redacted. httpx exceptions are cut
-    out of the chain: each holds its request, whose headers hold the key.
+    Text arguments and text attributes are redacted, and so are the errors it
+    holds in a list or dict (``failures``). httpx exceptions are cut out of the
+    chain: each holds its request, whose headers hold the key.
     """
     secrets = tuple(secrets)
     pending, seen = [error], set()
@@ -83,6 +84,9 @@ def scrub(error: BaseException, secrets: Iterable[str]) -> None:
         for name, value in list(vars(current).items()):
             if isinstance(value, str):
                 setattr(current, name, redact(value, secrets))
+            elif isinstance(value, dict | list | tuple):  # errors held beside it (failures)
+                held = value.values() if isinstance(value, dict) else value
+                pending.extend(item for item in held if isinstance(item, BaseException))
         for link in ("__cause__", "__context__"):
             linked = getattr(current, link)
             if isinstance(linked, httpx.HTTPError):

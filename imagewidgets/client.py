@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import ipaddress
 import logging
+import math
 import os
+import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,7 +32,7 @@ import httpx
 from . import _wire, capabilities
 from ._http import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
 from ._redact import redact, scrub, split_userinfo, url_secrets
-from ._wire import Answer, EventStream, ModelInfo, retry_delay
+from ._wire import Answer, EventStream, ModelInfo, retry_after, retry_delay
 from .errors import (
     APIConnectionError,
     APIError,
@@ -46,6 +50,7 @@ from .results import GeneratedImage, Generation, PartialImage
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
@@ -67,7 +72,9 @@ class ImagesClient:
         Default to ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``.
     timeout : float or Timeouts or httpx.Timeout, optional
         A float is the overall deadline per request. Default: connect 10 s,
-        read inactivity 180 s, overall 600 s.
+        read inactivity 180 s, overall 600 s. The overall deadline covers the
+        whole call: retries and their waits, a stream to its last event, image
+        URLs downloaded. A retry that would wait past it is not made.
     max_retries : int
         Retries of 408, 409, 429, 5xx and connection errors (default 2).
     max_concurrency : int
@@ -90,6 +97,12 @@ class ImagesClient:
     With no key and no base URL given (nor ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``
     set) the client uses the built-in emulator, started on 127.0.0.1, and logs a
     warning saying so.
+
+    Image URLs in an answer are fetched (without the key) only from ``base_url``'s
+    own origin, or over https from a host whose addresses are all public; any
+    other URL, and a redirect from one, is an :class:`APIError` and not fetched.
+    Every text from the server in a result (a revised prompt) is redacted of the
+    key and the base URL's password, as errors are.
     """
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None,
@@ -138,6 +151,7 @@ class ImagesClient:
         )
         self._slots = asyncio.Semaphore(max_concurrency)
         self._sleep = asyncio.sleep  # tests replace it to observe retry delays
+        self._resolve = _resolve  # tests replace it: the addresses an image URL's host has
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -172,6 +186,12 @@ class ImagesClient:
         ``max_concurrency`` slots, so time spent queued is not counted as the
         server's. ``variation`` (the emulator only) asks for another picture of
         the same request: a panel's Generate again; 0 is the usual one.
+
+        With ``n > 1``, when some images arrive and others fail (an image URL
+        expired, bytes that are not an image), the error of the first failed
+        image is raised holding the others: ``error.images`` (those that
+        arrived) and ``error.failures`` (image index -> error). Nothing that
+        arrived is thrown away.
         """
         with self._hiding_secrets():
             body = _wire.request_body(params, fields)
@@ -193,18 +213,35 @@ class ImagesClient:
         Consume it under ``contextlib.aclosing`` to leave early: closing it
         releases its responses and this client's slots at once.
 
+        With ``n > 1`` every image that arrives is yielded, whatever happens to
+        the others; when some failed, the first failed image's error is raised
+        after the last image, holding ``error.images`` (those yielded) and
+        ``error.failures`` (image index -> error). When all fail, the first one's
+        error is raised so.
+
         Raises
         ------
         StreamIncompleteError
             The stream ended, or broke, before its ``completed`` event.
+        APITimeoutError
+            The total timeout passed (``last_partial`` holds the last partial image).
         """
         with self._hiding_secrets():
             body = _wire.request_body(params, fields)
             self.check_model(body)
             if not body.get("stream"):
-                for image in (await self._generate_body(body, image_index, on_sent,
-                                                        variation)).images:
+                failure: ImagesError | None = None
+                try:
+                    images = (await self._generate_body(body, image_index, on_sent,
+                                                        variation)).images
+                except ImagesError as error:
+                    if not error.images:
+                        raise
+                    images, failure = list(error.images), error
+                for image in images:
                     yield image
+                if failure is not None:
+                    raise failure
                 return
             # The only async generator on this path: everything below it is a plain object
             # closed from this ``finally``. A nested generator could be finalized by the
@@ -227,13 +264,14 @@ class ImagesClient:
         with self._hiding_secrets():
             try:
                 async with asyncio.timeout(self.timeouts.total):
-                    response = await self._open(MODELS, None, method="GET")
+                    response = await self._open(MODELS, None, method="GET",
+                                                deadline=started + self.timeouts.total)
                     try:
                         raw = await read_body(response, self.limits.models, "the model list")
                     finally:
                         await self._close(response)
             except TimeoutError:
-                raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
+                raise APITimeoutError(self._past_deadline("no answer")) from None
             logger.debug("listed models in %.2f s", time.monotonic() - started)
             return _wire.parse_models(raw)
 
@@ -262,7 +300,8 @@ class ImagesClient:
         try:
             async with asyncio.timeout(self.timeouts.total):
                 response = await self._open(GENERATIONS, body, image_index=image_index,
-                                            on_sent=on_sent, variation=variation)
+                                            on_sent=on_sent, variation=variation,
+                                            deadline=started + self.timeouts.total)
                 try:
                     raw = await self._read_answer(response, body.get("n"))
                 finally:
@@ -270,7 +309,7 @@ class ImagesClient:
                 answer = _wire.parse_answer(raw)
                 images = await self._images(answer, body, image_index, self._request_id(response))
         except TimeoutError:
-            raise APITimeoutError(f"no answer within {self.timeouts.total:g} s") from None
+            raise APITimeoutError(self._past_deadline("no answer")) from None
         return Generation(images=images, usage=answer.usage, created=answer.created,
                           request_id=self._request_id(response),
                           elapsed=time.monotonic() - started)
@@ -288,12 +327,13 @@ class ImagesClient:
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
                     method: str = "POST", on_sent: Callable[[], None] | None = None,
-                    variation: int = 0) -> httpx.Response:
+                    variation: int = 0, deadline: float = math.inf) -> httpx.Response:
         """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
 
         Returns a response below 400 that holds one of this client's slots until
         ``_close(response)``. A body that breaks after the status line arrived
-        is not retried.
+        is not retried, nor is a request whose retry would wait past ``deadline``
+        (``time.monotonic()``): its error is raised at once, saying so.
         """
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
@@ -320,7 +360,8 @@ class ImagesClient:
                 try:
                     # No userinfo: whatever auth a given http_client has (None would drop it).
                     auth = self._basic if self._basic is not None else httpx.USE_CLIENT_DEFAULT
-                    response = await guarded(self._http.send(request, stream=True, auth=auth))
+                    response = await guarded(self._http.send(request, stream=True, auth=auth,
+                                                             follow_redirects=False))
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:
@@ -340,6 +381,15 @@ class ImagesClient:
             delay = None
             if attempt < self.max_retries and _wire.retryable(error):
                 delay = retry_delay(attempt, response.headers if response is not None else None)
+            left = deadline - time.monotonic()
+            if delay is not None and delay > left:
+                # Waiting would pass the total deadline: the retry could not finish in time.
+                asked = retry_after(response.headers) if response is not None else None
+                wait = (f"the server asked to wait {delay:g} s" if asked is not None
+                        else f"a retry would wait {delay:.1f} s")
+                error.note(f"not retried: {wait}, more than the {max(left, 0):.1f} s left of "
+                           f"the {self.timeouts.total:g} s total timeout")
+                delay = None
             if delay is None:
                 if attempt:  # retried and still failing: say so, or it reads like one try
                     error.tried(attempt + 1)
@@ -356,6 +406,15 @@ class ImagesClient:
         except Exception as error:
             scrub(error, self._secrets)
             raise
+
+    def _past_deadline(self, what: str) -> str:
+        return f"{what} within the {self.timeouts.total:g} s total timeout"
+
+    def _redacted(self, image: GeneratedImage) -> GeneratedImage:
+        """``image`` with the server's text in it redacted: a server may echo the key there."""
+        if image.revised_prompt is None:
+            return image
+        return dataclasses.replace(image, revised_prompt=redact(image.revised_prompt, self._secrets))
 
     def _request_id(self, response: httpx.Response) -> str | None:
         """The answer's ``x-request-id``, redacted: a server may put anything there."""
@@ -393,23 +452,50 @@ class ImagesClient:
 
     async def _images(self, answer: Answer, body: Mapping[str, Any], first_index: int,
                       request_id: str | None) -> list[GeneratedImage]:
-        images = []
+        """The answer's images, downloaded and checked; one failing does not lose the others.
+
+        Raises the first failed image's error, holding the images that arrived
+        (``error.images``) and every failure (``error.failures``).
+        """
+        images, failures = [], {}
         for offset, item in enumerate(answer.images):
-            data = item.data if item.data is not None else await self._download(item.url or "")
-            images.append(_wire.answer_image(answer, offset, data, await _inspect(data), body,
-                                             first_index, request_id))
+            try:
+                data = item.data if item.data is not None else await self._download(item.url or "")
+                images.append(self._redacted(_wire.answer_image(
+                    answer, offset, data, await _inspect(data), body, first_index, request_id)))
+            except ImagesError as error:
+                failures[first_index + offset] = error
+        if failures:
+            first = next(iter(failures.values()))
+            if len(answer.images) > 1:
+                first.keep(images, failures, len(answer.images))
+            raise first
         return images
 
     async def _download(self, url: str) -> bytes:
-        """Fetch an image URL at once (they expire after 60 minutes); no key is sent."""
+        """Fetch an image URL at once (they expire after 60 minutes); no key is sent.
+
+        Only from the base URL's origin, or over https from public addresses
+        (:meth:`_check_image_url`); a redirect is an error, never followed.
+        """
+        await self._check_image_url(url)
         try:
             request = self._http.build_request("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING})
-            response = await guarded(self._http.send(request, stream=True))
+            response = await guarded(self._http.send(request, stream=True, follow_redirects=False))
         except httpx.TimeoutException:
             raise APITimeoutError("downloading the image URL timed out") from None
         except httpx.TransportError as failure:
             raise APIConnectionError(f"could not download the image URL: {failure}") from None
         try:
+            if 300 <= response.status_code < 400:
+                location = urlsplit(response.headers.get("location") or "")
+                where = (f"to {location.scheme}://{location.hostname}" if location.hostname
+                         else "elsewhere")
+                raise APIError(f"the image URL answered with a redirect {where}, which the client "
+                               "does not follow (it could point to any place, this machine's "
+                               "own network included)", status=response.status_code,
+                               hint="ask for response_format='b64_json', or check where the "
+                                    "server's image URLs point")
             if response.status_code in (403, 404):
                 raise ImageExpiredError(response.status_code)
             if response.status_code >= 400:
@@ -421,15 +507,89 @@ class ImagesClient:
             await release(response)
 
 
+    async def _check_image_url(self, url: str) -> None:
+        """Refuse an image URL that points to a place the user did not choose.
+
+        Allowed: the base URL's own origin (scheme, host, port: the emulator's
+        URLs), or https to a host whose every address is public. Not a loopback,
+        private, link-local, multicast, reserved or unspecified address: a hostile
+        server could otherwise make this machine fetch from its own network (a
+        cloud's metadata service at 169.254.169.254, an admin page on localhost).
+        A host that does not resolve here is left to httpx, which cannot reach it
+        either (or hands it to the proxy configured).
+        """
+        parts = urlsplit(url)
+        if _origin(parts) == _origin(urlsplit(self.base_url)):
+            return
+        host = parts.hostname
+        where = f"host {host}" if host else f"a {parts.scheme or 'schemeless'}: URL"
+        why = None
+        if parts.scheme != "https" or not host:
+            why = "which is not https from another origin than base_url"
+        else:
+            try:
+                port = parts.port or 443
+            except ValueError:
+                port = 443
+            try:
+                addresses = [ipaddress.ip_address(host)]
+            except ValueError:
+                addresses = [ipaddress.ip_address(found.split("%")[0])
+                             for found in await self._resolve(host, port)]
+            for address in addresses:
+                if (kind := _not_public(address)) is not None:
+                    shown = "" if str(address) == host else f" ({address})"
+                    why = f"whose address{shown} is {kind}"
+                    break
+        if why is not None:
+            raise APIError(f"the server's image URL points to {where}, {why}; the client does "
+                           "not fetch it (an image URL could otherwise make this machine reach "
+                           "a place you did not choose)",
+                           hint="image URLs are fetched only from base_url's own origin or over "
+                                "https from public hosts; ask for response_format='b64_json', "
+                                f"or check base_url, now {self.base_url}")
+
+
 GENERATIONS = "/images/generations"
 MODELS = "/models"
+
+
+def _origin(parts: Any) -> tuple[str, str, int | None]:
+    """A URL's scheme, host and port (the default one filled in)."""
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # malformed: never anyone's origin
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port or default
+
+
+def _not_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What kind of non-public address ``address`` is ("a loopback address"); None if public."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    # In this order: 127.0.0.1 and 169.254.169.254 are also "private" to ipaddress.
+    for kind in ("loopback", "unspecified", "link-local", "multicast", "private", "reserved"):
+        if getattr(address, f"is_{kind.replace('-', '_')}"):
+            return f"a {kind} address"
+    return None if address.is_global else "not a public address"
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to here; none when it does not resolve."""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return []
+    return [str(info[4][0]) for info in found]
 
 
 class _Stream:
     """One streaming request of one image: ``next()`` gives its events, then None.
 
     The response is released when the final image arrives or at ``aclose()``,
-    which may be called any number of times.
+    which may be called any number of times. The total timeout counts from
+    its making, and covers sending, retries and every event (and an image URL).
     """
 
     def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int,
@@ -448,7 +608,7 @@ class _Stream:
     async def next(self) -> PartialImage | GeneratedImage | None:
         if not self._started:
             self._started = True
-            await self._start()
+            await self._in_time(self._start())
         while self._ready is None:
             try:
                 event = self._events.next()
@@ -456,11 +616,12 @@ class _Stream:
                 incomplete.last_partial = self._last
                 raise
             if event is None:
-                self._events.feed(await self._chunk())
+                self._events.feed(await self._in_time(self._chunk()))
                 continue
             result = _wire.stream_image(event, await _inspect(event.data), self._body, self._index,
                                         self._request_id)
             if isinstance(result, GeneratedImage):
+                result = self._client._redacted(result)
                 self._ready = []
                 await self.aclose()  # the rest of the stream is not needed: free the slot now
             else:
@@ -468,10 +629,22 @@ class _Stream:
             return result
         return self._ready.pop(0) if self._ready else None
 
+    async def _in_time(self, step: Awaitable[T]) -> T:
+        """Await ``step`` unless the total deadline passes first: then APITimeoutError."""
+        scope = asyncio.timeout(max(self._deadline - time.monotonic(), 0))
+        try:
+            async with scope:
+                return await step
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise APITimeoutError(self._client._past_deadline("the stream did not finish"),
+                                  self._last) from None
+
     async def _start(self) -> None:
         self._response = response = await self._client._open(
             GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent,
-            variation=self._variation)
+            variation=self._variation, deadline=self._deadline)
         self._request_id = self._client._request_id(response)
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = Body(response, self._client.limits.stream, "the stream (all its events)",
@@ -496,8 +669,6 @@ class _Stream:
         except httpx.TransportError as failure:
             raise StreamIncompleteError(f"the connection broke mid-stream: {failure}",
                                         self._last) from APIConnectionError(str(failure))
-        if time.monotonic() > self._deadline:
-            raise StreamIncompleteError(f"the stream passed the {timeouts.total:g} s deadline", self._last)
         return chunk
 
     async def aclose(self) -> None:
@@ -507,13 +678,21 @@ class _Stream:
 
 
 class _FanOut:
-    """Several :class:`_Stream` run as tasks, their events merged as they arrive."""
+    """Several :class:`_Stream` run as tasks, their events merged as they arrive.
+
+    One stream failing stops none of the others: every image that arrives is
+    given, and after the last, the first failed image's error is raised holding
+    the images (``error.images``) and every failure (``error.failures``).
+    """
 
     def __init__(self, streams: list[_Stream]) -> None:
         self._streams = streams
-        self._queue: asyncio.Queue[PartialImage | GeneratedImage | Exception | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[
+            PartialImage | GeneratedImage | tuple[int, Exception] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._remaining = len(streams)
+        self._finals: list[GeneratedImage] = []
+        self._failures: dict[int, ImagesError] = {}
 
     async def next(self) -> PartialImage | GeneratedImage | None:
         if not self._tasks:
@@ -522,10 +701,22 @@ class _FanOut:
             item = await self._queue.get()
             if item is None:
                 self._remaining -= 1
-            elif isinstance(item, Exception):
-                raise item
+            elif isinstance(item, tuple):
+                index, error = item
+                if not isinstance(error, ImagesError):
+                    raise error  # a bug, not the server: at once
+                self._failures[index] = error
             else:
+                if isinstance(item, GeneratedImage):
+                    self._finals.append(item)
                 return item
+        if self._failures:
+            failures = dict(sorted(self._failures.items()))
+            self._failures = {}  # raised once: a next() after it ends quietly
+            first = next(iter(failures.values()))
+            first.keep(sorted(self._finals, key=lambda image: image.image_index), failures,
+                       len(self._streams))
+            raise first
         return None
 
     async def _pump(self, stream: _Stream) -> None:
@@ -533,7 +724,7 @@ class _FanOut:
             while (event := await stream.next()) is not None:
                 self._queue.put_nowait(event)
         except Exception as error:  # handed to the consumer, never lost
-            self._queue.put_nowait(error)
+            self._queue.put_nowait((stream._index, error))
         finally:
             try:
                 await stream.aclose()

@@ -27,6 +27,7 @@ builds from an answer (``_redact``) before an error leaves it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -59,9 +60,16 @@ class ImagesError(Exception):
     ----------
     attempts : int
         How many times the request was sent before this error (retries included).
+    images : tuple of GeneratedImage
+        Images of the same call that did arrive although this error ended it: with
+        ``n > 1``, the others' images (already billed). Empty for a single image.
+    failures : dict of int to ImagesError
+        With ``n > 1``: every image index that failed and why (this error among them).
     """
 
     attempts = 1
+    images: tuple[Any, ...] = ()
+    failures: Mapping[int, ImagesError] = MappingProxyType({})
 
     def tried(self, attempts: int) -> None:
         """Say in the message that the request was sent ``attempts`` times.
@@ -70,12 +78,31 @@ class ImagesError(Exception):
         failed; try again in a moment)", so the advice stays last.
         """
         self.attempts = attempts
-        text = str(self)
-        head, opening, hint = text.rpartition(" (")
-        if opening and text.endswith(")"):
-            self.args = (f"{head} (tried {attempts} times; {hint}",)
+        self.note(f"tried {attempts} times")
+
+    def note(self, text: str) -> None:
+        """Add ``text`` to the message, in front of the closing hint so the advice stays last."""
+        message = str(self)
+        head, opening, hint = message.rpartition(" (")
+        if opening and message.endswith(")"):
+            self.args = (f"{head} ({text}; {hint}",)
         else:
-            self.args = (f"{text} (tried {attempts} times)",)
+            self.args = (f"{message} ({text})",)
+
+    def keep(self, images: Sequence[Any], failures: Mapping[int, ImagesError], asked: int) -> None:
+        """Hold the ``images`` that arrived beside this failure of a call for ``asked`` images.
+
+        ``failures`` maps each failed image index to its error; the message says which
+        failed (the others' reasons in brief) and how many images arrived.
+        """
+        self.images, self.failures = tuple(images), dict(failures)
+        others = "; ".join(f"image {index}: {_brief(error)}" for index, error in self.failures.items()
+                           if error is not self)
+        failed = ", ".join(str(index) for index in self.failures)
+        arrived = (f"{len(self.images)} of {asked} images arrived and are kept in error.images"
+                   if self.images else f"none of the {asked} images arrived")
+        self.note(f"image{'s' if len(self.failures) > 1 else ''} {failed} of {asked} failed"
+                  f"{f' ({others})' if others else ''}; {arrived}")
 
 
 class ParamsError(ImagesError, ValueError):
@@ -234,11 +261,19 @@ class APIConnectionError(ImagesError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, read-inactivity or overall deadline passed."""
+    """A connect, read-inactivity or overall deadline passed.
 
-    def __init__(self, message: str = "the request timed out") -> None:
+    Attributes
+    ----------
+    last_partial : PartialImage or None
+        For a stream past its total deadline: the last partial image that did arrive.
+    """
+
+    def __init__(self, message: str = "the request timed out", last_partial: Any = None) -> None:
+        self.last_partial = last_partial
+        kept = "the last partial image is kept; " if last_partial is not None else ""
         ImagesError.__init__(
-            self, f"{message} (try again, or raise the timeout: ImagesClient(timeout=...))"
+            self, f"{message} ({kept}try again, or raise the timeout: ImagesClient(timeout=...))"
         )
 
 
@@ -273,6 +308,13 @@ class ImageDecodeError(ImagesError):
     def __init__(self, message: str) -> None:
         super().__init__(f"{message} (nothing was decoded; generate again, and if it keeps "
                          "happening the server is sending broken images)")
+
+
+def _brief(error: BaseException) -> str:
+    """An error's message without its closing hint, for a list of several."""
+    text = str(error)
+    head, opening, _ = text.rpartition(" (")
+    return head if opening and text.endswith(")") else text
 
 
 def _status_class(status: int, code: str | None) -> type[APIError]:

@@ -207,6 +207,21 @@ def test_an_error_after_retries_says_how_many_times_it_was_tried() -> None:
     assert str(bare) == "the server sent nothing (tried 2 times)"
 
 
+def test_an_error_of_one_of_n_images_holds_the_others_and_says_so() -> None:
+    first = errors.ImageExpiredError(404)
+    second = errors.ServerError("Bad gateway.", status=502)
+    first.keep(["image 0"], {1: first, 2: second}, 3)
+    assert first.images == ("image 0",) and first.failures == {1: first, 2: second}
+    text = str(first)
+    assert ("(images 1, 2 of 3 failed (image 2: 502 Bad gateway.); 1 of 3 images arrived and are "
+            "kept in error.images; URLs live 60 minutes") in text
+    assert text.endswith("response_format='b64_json')")  # the advice stays last
+    alone = errors.ContentPolicyError("refused", status=400)
+    alone.keep([], {0: alone}, 2)
+    assert "image 0 of 2 failed; none of the 2 images arrived" in str(alone)
+    assert errors.ImagesError("x").images == () and not errors.ImagesError("x").failures
+
+
 def test_a_huge_server_message_is_cut_in_the_text_and_kept_whole() -> None:
     huge = "overloaded " * 2_000_000  # 22 MB
     error = api_error_from(503, {"error": {"message": huge}})

@@ -18,6 +18,8 @@ import imagewidgets as iw
 from imagewidgets import capabilities, spending
 from imagewidgets.emulator import EmulatorServer, serve
 
+from hostile import Hostile
+
 KEY = "sk-test-0123456789abcdefSECRET"
 """The key the shared emulator demands; tests assert it never leaks anywhere."""
 
@@ -90,6 +92,14 @@ async def slow_client(slow_server: EmulatorServer) -> AsyncIterator[iw.ImagesCli
     async with iw.ImagesClient(base_url=slow_server.url, api_key="sk-test", max_retries=0,
                                is_emulator=True) as made:
         yield made
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    """A hand-written hostile server on 127.0.0.1 (``tests/hostile.py``); a test sets its
+    ``answer``."""
+    with Hostile() as server:
+        yield server
 
 
 # -- reliability figures: what ``make reliability`` prints (the README's table) ----------------

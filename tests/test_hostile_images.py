@@ -16,35 +16,21 @@ cannot hide. Timeouts are lowered so each case ends within a few seconds.
 from __future__ import annotations
 
 import asyncio
-import base64
-import http.server
-import io
 import json
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets._redact import REDACTED
 from imagewidgets.client import Timeouts
 from imagewidgets.results import GeneratedImage, PartialImage
 
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
-SUCCESS = json.dumps({"created": 1, "data": [{"b64_json": B64}]}).encode()
+from hostile import B64, PNG, SUCCESS, Hostile, Reply
 
 
 def _event(kind: str, **payload: Any) -> bytes:
@@ -59,92 +45,16 @@ REFUSED = json.dumps({"error": {"message": "refused by the safety system",
                                 "type": "image_generation_user_error",
                                 "code": "content_policy_violation", "param": None}}).encode()
 
-Reply = tuple[int, dict[str, str], Iterable[bytes]]
-
-
-class Hostile:
-    """A tiny HTTP server in a thread; ``answer(path, headers)`` says what it sends, in pieces.
-
-    Without a Content-Length the body is sent chunked, each piece as it is made (a piece
-    that blocks stalls the stream). ``release`` ends every stall, so a test's server
-    threads never outlive it by long.
-    """
-
-    def __init__(self) -> None:
-        self.answer: Callable[[str, dict[str, str]], Reply] = lambda path, headers: (200, {}, [SUCCESS])
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        self.release = threading.Event()
-        hostile = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _reply(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                hostile.seen.append((self.path, headers))
-                status, extra, pieces = hostile.answer(self.path, headers)
-                chunked = "Content-Length" not in extra
-                self.send_response(status)
-                extra = {"Content-Type": "application/json", "Connection": "close", **extra}
-                if chunked:
-                    extra["Transfer-Encoding"] = "chunked"
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                try:
-                    for piece in pieces:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
-                        self.wfile.flush()
-                    if chunked:
-                        self.wfile.write(b"0\r\n\r\n")
-                except OSError:  # the client hung up
-                    pass
-                finally:
-                    self.close_connection = True
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.url = f"{self.origin}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stall(self, *first: bytes) -> Iterator[bytes]:
-        """Send ``first``, then nothing until the test ends (at most 10 s)."""
-        yield from first
-        self.release.wait(10)
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def hostile() -> Iterator[Hostile]:
-    server = Hostile()
-    yield server
-    server.close()
-
 
 @pytest.fixture
 def other() -> Iterator[Hostile]:
     """A second server on 127.0.0.1: another origin than ``hostile``."""
-    server = Hostile()
-    yield server
-    server.close()
+    with Hostile() as server:
+        yield server
 
 
-def _generations(hostile: Hostile) -> list[dict[str, str]]:
-    return [headers for path, headers in hostile.seen if path.endswith("/images/generations")]
+def _generations(hostile: Hostile) -> list[httpx.Headers]:
+    return [seen.headers for seen in hostile.seen if seen.path.endswith("/images/generations")]
 
 
 # -- 1. images thrown away: a fan-out with one request refused -------------------------------
@@ -152,7 +62,7 @@ def _generations(hostile: Hostile) -> list[dict[str, str]]:
 
 async def test_a_fan_out_keeps_the_images_that_arrived_when_one_request_is_refused(
         hostile: Hostile) -> None:
-    def answer(path: str, headers: dict[str, str]) -> Reply:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         if headers.get("x-emulator-image-index") == "1":
             return 400, {}, [REFUSED]  # at once: before the others' images arrive
 
@@ -181,7 +91,7 @@ async def test_a_fan_out_keeps_the_images_that_arrived_when_one_request_is_refus
 async def test_the_failures_a_fan_out_holds_are_redacted(hostile: Hostile) -> None:
     key = "sk-test-" + secrets.token_hex(8)
 
-    def answer(path: str, headers: dict[str, str]) -> Reply:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         if headers.get("x-emulator-image-index") in ("1", "2"):
             return 400, {}, [json.dumps({"error": {"message": f"bad key {key}"}}).encode()]
         return 200, SSE, [COMPLETED]
@@ -326,7 +236,7 @@ async def test_a_stalled_stream_shows_its_partial_on_the_tile(hostile: Hostile, 
 
 async def test_a_stalled_image_url_in_a_stream_fails_at_the_total_deadline(hostile: Hostile) -> None:
     """A server that ignores stream=true and answers with a URL whose download stalls."""
-    def answer(path: str, headers: dict[str, str]) -> Reply:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         if path.endswith("/images/generations"):
             return 200, {}, [json.dumps({"created": 1, "data": [
                 {"url": f"{hostile.origin}/files/a.png"}]}).encode()]
@@ -446,7 +356,7 @@ async def test_a_redirect_from_an_image_url_is_an_error_not_the_image(status: in
 async def test_a_key_echoed_in_the_revised_prompt_is_redacted(hostile: Hostile, tmp_path: Any) -> None:
     key = "sk-test-" + secrets.token_hex(8)
 
-    def answer(path: str, headers: dict[str, str]) -> Reply:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         echoed = f"A fox. Sent with {headers.get('authorization')} (key {key})"
         return 200, {}, [json.dumps({"created": 1, "data": [
             {"b64_json": B64, "revised_prompt": echoed}]}).encode()]

@@ -12,39 +12,23 @@ cannot hide. Each counts what it managed to send before the client hung up.
 
 from __future__ import annotations
 
-import base64
-import http.server
-import io
 import json
-import threading
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets import _http
 from imagewidgets.client import Limits
 
+from hostile import PNG, SUCCESS, Hostile, Reply
+
 MB = 1 << 20
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
-SUCCESS = json.dumps({"created": 1, "data": [{"b64_json": B64}]}).encode()
 OPENING = b'{"created": 1, "data": [{"b64_json": "'
-
-Reply = tuple[int, dict[str, str], Iterable[bytes]]
 
 
 def _endless(head: bytes, fill: bytes, total: int, piece: int = 64 * 1024) -> Iterator[bytes]:
@@ -54,72 +38,6 @@ def _endless(head: bytes, fill: bytes, total: int, piece: int = 64 * 1024) -> It
     block = fill * (piece // len(fill))
     for _ in range((total - len(head)) // len(block)):
         yield block
-
-
-class Hostile:
-    """A tiny HTTP server in a thread; ``answer(path)`` says what it sends back, in pieces.
-
-    Without a Content-Length the body is sent chunked. ``sent`` counts the body bytes
-    written before the client hung up; ``done`` is set when a reply has ended.
-    """
-
-    def __init__(self) -> None:
-        self.answer: Callable[[str], Reply] = lambda path: (200, {}, [SUCCESS])
-        self.sent = 0
-        self.done = threading.Event()
-        self.seen: list[dict[str, str]] = []
-        hostile = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _reply(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                hostile.seen.append(dict(self.headers.items()))
-                status, extra, pieces = hostile.answer(self.path)
-                chunked = "Content-Length" not in extra
-                self.send_response(status)
-                # One reply per connection, said so: the client never reuses a closed one.
-                extra = {"Content-Type": "application/json", "Connection": "close", **extra}
-                if chunked:
-                    extra["Transfer-Encoding"] = "chunked"
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                try:
-                    for piece in pieces:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
-                        hostile.sent += len(piece)
-                    if chunked:
-                        self.wfile.write(b"0\r\n\r\n")
-                except OSError:  # the client hung up: what we wanted
-                    pass
-                finally:
-                    self.close_connection = True
-                    hostile.done.set()
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def hostile() -> Iterator[Hostile]:
-    server = Hostile()
-    yield server
-    server.close()
 
 
 def _client(hostile: Hostile, **limits: int) -> iw.ImagesClient:
@@ -169,8 +87,8 @@ def test_a_gzip_bomb_answer_stops_at_the_limit_without_inflating_it(
     import asyncio
 
     assert len(gzip_bomb) < 2 * MB
-    hostile.answer = lambda path: (200, {"Content-Encoding": "gzip",
-                                         "Content-Length": str(len(gzip_bomb))}, [gzip_bomb])
+    hostile.answer = lambda path, headers: (200, {"Content-Encoding": "gzip",
+                                                  "Content-Length": str(len(gzip_bomb))}, [gzip_bomb])
     errors: list[BaseException] = []
 
     async def generate() -> None:
@@ -195,7 +113,7 @@ def test_a_gzip_bomb_answer_stops_at_the_limit_without_inflating_it(
 
 
 async def test_an_endless_b64_json_stops_the_read_at_the_limit(hostile: Hostile) -> None:
-    hostile.answer = lambda path: (200, {}, _endless(OPENING, b"A", 64 * MB))
+    hostile.answer = lambda path, headers: (200, {}, _endless(OPENING, b"A", 64 * MB))
     client = _client(hostile, answer_per_image=1 * MB)
     with pytest.raises(iw.APIError, match=r"more than 1 MB .*answer") as caught:
         await client.generate(prompt="x", model="gpt-image-2", n=1)
@@ -207,7 +125,7 @@ async def test_an_endless_b64_json_stops_the_read_at_the_limit(hostile: Hostile)
 async def test_the_answer_limit_grows_with_n(hostile: Hostile) -> None:
     """n images are n times as large: 3 of 0.6 MB each pass a 1 MB-per-image limit."""
     b64 = "A" * (600 * 1024)
-    hostile.answer = lambda path: (200, {}, [json.dumps(
+    hostile.answer = lambda path, headers: (200, {}, [json.dumps(
         {"created": 1, "data": [{"b64_json": b64}] * 3}).encode()])
     client = _client(hostile, answer_per_image=1 * MB)
     with pytest.raises(iw.ImageDecodeError):  # read whole (not refused for its size), then decoded
@@ -218,7 +136,7 @@ async def test_the_answer_limit_grows_with_n(hostile: Hostile) -> None:
 
 
 async def test_an_endless_image_url_stops_the_read_at_the_limit(hostile: Hostile) -> None:
-    def answer(path: str) -> Reply:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         if path.endswith("/image.png"):
             return 200, {"Content-Type": "image/png"}, _endless(PNG, b"\0", 64 * MB)
         url = hostile.url.rsplit("/v1", 1)[0] + "/image.png"
@@ -232,24 +150,18 @@ async def test_an_endless_image_url_stops_the_read_at_the_limit(hostile: Hostile
     _stopped_early(hostile)
 
 
-async def test_an_endless_stream_event_stops_the_read_at_the_limit(hostile: Hostile) -> None:
-    head = b'event: image_generation.completed\ndata: {"b64_json": "'
-    hostile.answer = lambda path: (200, {"Content-Type": "text/event-stream"},
-                                   _endless(head, b"A", 64 * MB))
-    client = _client(hostile, event=1 * MB)
-    with pytest.raises(iw.APIError, match=r"more than 1 MB .*stream event"):
-        async for _ in client.stream(prompt="x", model="gpt-image-2", stream=True):
-            pass
-    await client.aclose()
-    _stopped_early(hostile)
-
-
-async def test_a_stream_that_never_ends_stops_at_the_stream_limit(hostile: Hostile) -> None:
-    """Small events (keep-alive comments) are fine one by one; not without end."""
-    hostile.answer = lambda path: (200, {"Content-Type": "text/event-stream"},
-                                   _endless(b"", b": keep-alive\n", 64 * MB))
-    client = _client(hostile, stream=1 * MB)
-    with pytest.raises(iw.APIError, match=r"more than 1 MB .*stream"):
+@pytest.mark.parametrize(("head", "fill", "limit", "what"), [
+    (b'event: image_generation.completed\ndata: {"b64_json": "', b"A", "event", "stream event"),
+    # Small events (keep-alive comments) are fine one by one; not without end.
+    (b"", b": keep-alive\n", "stream", "stream"),
+], ids=["one-endless-event", "keep-alives-without-end"])
+async def test_an_endless_stream_stops_the_read_at_its_limit(hostile: Hostile, head: bytes,
+                                                              fill: bytes, limit: str,
+                                                              what: str) -> None:
+    hostile.answer = lambda path, headers: (200, {"Content-Type": "text/event-stream"},
+                                            _endless(head, fill, 64 * MB))
+    client = _client(hostile, **{limit: 1 * MB})
+    with pytest.raises(iw.APIError, match=rf"more than 1 MB .*{what}"):
         async for _ in client.stream(prompt="x", model="gpt-image-2", stream=True):
             pass
     await client.aclose()
@@ -257,7 +169,7 @@ async def test_a_stream_that_never_ends_stops_at_the_stream_limit(hostile: Hosti
 
 
 async def test_an_endless_model_list_stops_the_read_at_the_limit(hostile: Hostile) -> None:
-    hostile.answer = lambda path: (200, {}, _endless(b'{"data": [', b'{"id": "m"},', 64 * MB))
+    hostile.answer = lambda path, headers: (200, {}, _endless(b'{"data": [', b'{"id": "m"},', 64 * MB))
     client = _client(hostile, models=1 * MB)
     with pytest.raises(iw.APIError, match=r"more than 1 MB .*model list"):
         await client.list_models()
@@ -267,7 +179,7 @@ async def test_an_endless_model_list_stops_the_read_at_the_limit(hostile: Hostil
 
 async def test_an_endless_error_body_is_cut_and_still_explains(hostile: Hostile) -> None:
     body = _endless(b'{"error": {"message": "', b"x", 64 * MB)
-    hostile.answer = lambda path: (400, {}, body)
+    hostile.answer = lambda path, headers: (400, {}, body)
     client = _client(hostile)
     with pytest.raises(iw.BadRequestError) as caught:  # cut, it is no JSON: its first 500 characters
         await client.generate(prompt="x", model="gpt-image-2")
@@ -278,7 +190,7 @@ async def test_an_endless_error_body_is_cut_and_still_explains(hostile: Hostile)
 
 async def test_a_gzip_error_body_is_cut_after_inflating_its_limit(hostile: Hostile,
                                                                  gzip_bomb: bytes) -> None:
-    hostile.answer = lambda path: (500, {"Content-Encoding": "gzip"}, [gzip_bomb])
+    hostile.answer = lambda path, headers: (500, {"Content-Encoding": "gzip"}, [gzip_bomb])
     client = _client(hostile)
     with pytest.raises(iw.ServerError) as caught:
         await client.generate(prompt="x", model="gpt-image-2")
@@ -305,18 +217,18 @@ def _raw_deflate(data: bytes) -> bytes:
     ids=["gzip", "x-gzip", "deflate-zlib", "deflate-raw", "identity", "gzip-then-identity"])
 async def test_compressed_answers_still_read(hostile: Hostile, encoding: str,
                                              encode: Callable[[bytes], bytes]) -> None:
-    hostile.answer = lambda path: (200, {"Content-Encoding": encoding}, [encode(SUCCESS)])
+    hostile.answer = lambda path, headers: (200, {"Content-Encoding": encoding}, [encode(SUCCESS)])
     client = _client(hostile)
     result = await client.generate(prompt="x", model="gpt-image-2")
     await client.aclose()
     assert result.images[0].data == PNG
     # Only encodings the client inflates with a limit are asked for.
-    assert hostile.seen[0]["Accept-Encoding"] == "gzip, deflate"
+    assert hostile.seen[0].headers["Accept-Encoding"] == "gzip, deflate"
 
 
 @pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip"])
 async def test_an_encoding_not_asked_for_is_refused_clearly(hostile: Hostile, encoding: str) -> None:
-    hostile.answer = lambda path: (200, {"Content-Encoding": encoding}, [SUCCESS])
+    hostile.answer = lambda path, headers: (200, {"Content-Encoding": encoding}, [SUCCESS])
     client = _client(hostile)
     with pytest.raises(iw.APIError, match="encoded as") as caught:
         await client.generate(prompt="x", model="gpt-image-2")
@@ -325,7 +237,7 @@ async def test_an_encoding_not_asked_for_is_refused_clearly(hostile: Hostile, en
 
 
 async def test_a_corrupt_gzip_body_is_an_api_error(hostile: Hostile) -> None:
-    hostile.answer = lambda path: (200, {"Content-Encoding": "gzip"}, [b"\x1f\x8bnot gzip at all"])
+    hostile.answer = lambda path, headers: (200, {"Content-Encoding": "gzip"}, [b"\x1f\x8bnot gzip at all"])
     client = _client(hostile)
     with pytest.raises(iw.APIError, match="does not inflate"):
         await client.generate(prompt="x", model="gpt-image-2")

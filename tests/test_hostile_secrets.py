@@ -9,83 +9,20 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import http.server
-import io
 import json
 import logging
 import secrets
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets._redact import REDACTED, redact, url_secrets
 
-Answer = tuple[int, dict[str, str], bytes]
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 16), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
-SUCCESS = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(_png()).decode()}]}).encode()
-
-
-class Hostile:
-    """A tiny HTTP server in a thread; ``answer(path, headers)`` says what it sends back."""
-
-    def __init__(self) -> None:
-        self.answer: Callable[[str, dict[str, str]], Answer] = lambda path, headers: (200, {}, SUCCESS)
-        self.seen: list[dict[str, str]] = []  # the headers of every request
-        hostile = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _reply(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = dict(self.headers.items())
-                hostile.seen.append(headers)
-                status, extra, body = hostile.answer(self.path, headers)
-                self.send_response(status)
-                extra = {"Content-Type": "application/json", "Content-Length": str(len(body)),
-                         **extra}
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True  # a body shorter than its Content-Length ends here
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
-
-
-@pytest.fixture
-def hostile() -> Iterator[Hostile]:
-    server = Hostile()
-    yield server
-    server.close()
+from hostile import B64, SUCCESS, Answer, Hostile, Reply
 
 
 @pytest.fixture
@@ -101,10 +38,10 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _echoing_key(key: str, header: bool = True) -> Callable[[str, dict[str, str]], Answer]:
+def _echoing_key(key: str, header: bool = True) -> Answer:
     """A server that answers 401 quoting the Authorization header in its error body, and
     the key in its request id (``header``)."""
-    def answer(path: str, headers: dict[str, str]) -> Answer:
+    def answer(path: str, headers: httpx.Headers) -> Reply:
         body = {"error": {"message": f"bad key {headers.get('Authorization')}; you sent {key}",
                           "type": f"invalid_request_error {key}", "code": key, "param": key}}
         return 401, {"x-request-id": f"req_{key}"} if header else {}, json.dumps(body).encode()
@@ -177,7 +114,7 @@ async def test_error_body_and_request_id_echoing_the_key_are_redacted(hostile: H
     async with iw.ImagesClient(api_key=key, base_url=hostile.url, max_retries=0) as client:
         with pytest.raises(iw.AuthenticationError) as caught:
             await client.generate(prompt="a cat", model="gpt-image-2")
-    assert hostile.seen[0]["Authorization"] == f"Bearer {key}"  # it was sent, and echoed
+    assert hostile.seen[0].headers["Authorization"] == f"Bearer {key}"  # it was sent, and echoed
     error = caught.value
     assert error.status == 401 and "bad key Bearer" in error.message and REDACTED in str(error)
     assert error.request_id == f"req_{REDACTED}"
@@ -226,14 +163,14 @@ async def test_userinfo_still_reaches_the_server_as_before(hostile: Hostile, key
     url = hostile.url.replace("http://", "http://ann:pw-word@")
     async with iw.ImagesClient(api_key=key, base_url=url, max_retries=0) as client:
         await client.generate(prompt="a cat", model="gpt-image-2")
-    assert hostile.seen[0]["Authorization"] == "Basic " + base64.b64encode(b"ann:pw-word").decode()
+    assert hostile.seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"ann:pw-word").decode()
 
 
 async def test_a_given_http_client_keeps_its_own_auth(hostile: Hostile, key: str) -> None:
     async with httpx.AsyncClient(auth=httpx.BasicAuth("ann", "pw-word")) as http, \
             iw.ImagesClient(api_key=key, base_url=hostile.url, http_client=http) as client:
         await client.generate(prompt="a cat", model="gpt-image-2")
-    assert hostile.seen[0]["Authorization"] == "Basic " + base64.b64encode(b"ann:pw-word").decode()
+    assert hostile.seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"ann:pw-word").decode()
 
 
 async def test_no_httpx_request_with_the_key_is_reachable_from_an_error(
@@ -247,7 +184,7 @@ async def test_no_httpx_request_with_the_key_is_reachable_from_an_error(
 
     # A body cut short mid-stream: httpx raises RemoteProtocolError inside our stream.
     event = json.dumps({"type": "image_generation.partial_image", "partial_image_index": 0,
-                        "b64_json": base64.b64encode(_png()).decode()})
+                        "b64_json": B64})
     chunk = f"data: {event}\n\n".encode()
     hostile.answer = lambda path, headers: (
         200, {"Content-Type": "text/event-stream", "Content-Length": str(len(chunk) + 999)}, chunk)

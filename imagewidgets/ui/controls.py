@@ -16,8 +16,7 @@ and the fields it excludes values of).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anywidget
@@ -28,7 +27,7 @@ from traitlets import TraitError
 from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
 from .size import CustomSize
-from .widgets import close_tree
+from .widgets import Guard, close_tree
 
 __all__ = ["Controls", "PromptBox"]
 
@@ -173,7 +172,7 @@ class Controls(widgets.VBox):
 
     def __init__(self, params: ImageParams) -> None:
         self.params = params
-        self._syncing = False
+        self._syncing = Guard()  # true while the params set the widgets
         self._models: tuple[str, ...] | None = None  # None: every model of the table
         self._shown_model = params.model  # the model every control was last refreshed for
         self.prompt = PromptBox(value=params.prompt)
@@ -224,14 +223,6 @@ class Controls(widgets.VBox):
 
     # -- params -> widgets -------------------------------------------------------
 
-    @contextmanager
-    def _syncing_from_params(self) -> Iterator[None]:
-        outer, self._syncing = self._syncing, True
-        try:
-            yield
-        finally:
-            self._syncing = outer
-
     def _on_params(self, change: Any) -> None:
         name = change["name"]
         if name == "model":
@@ -262,7 +253,7 @@ class Controls(widgets.VBox):
         Every control, or only those of the fields in ``names``.
         """
         chosen = set(FIELDS) if names is None else set(names)
-        with self._syncing_from_params():
+        with self._syncing:
             if names is None:
                 self._shown_model = self.params.model
             if "prompt" in chosen:
@@ -354,7 +345,7 @@ class Controls(widgets.VBox):
         params hold. Options keep their lifecycle labels.
         """
         self._models = None if names is None else tuple(n for n in names if n in MODELS)
-        with self._syncing_from_params():
+        with self._syncing:
             self._refresh_control("model")
 
     @property

@@ -10,8 +10,6 @@ valid size, so nothing else is lost.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as widgets
@@ -19,6 +17,7 @@ from traitlets import TraitError
 
 from ..capabilities import CustomSizes, parse_size, shown
 from ..params import ImageParams
+from .widgets import Guard
 
 __all__ = ["RATIOS", "CustomSize"]
 
@@ -59,7 +58,7 @@ class CustomSize:
 
     def __init__(self, params: ImageParams) -> None:
         self.params = params
-        self._syncing = False
+        self._syncing = Guard()  # true while the params set the widgets
         self._offered: str | None = None
         style = {"description_width": "90px"}
         self.text = widgets.Text(description="Custom", placeholder="e.g. 1920x1088",
@@ -83,20 +82,12 @@ class CustomSize:
         spec = self.params.spec
         return spec.custom_sizes if spec.takes("size") else None
 
-    @contextmanager
-    def _syncing_from_params(self) -> Iterator[None]:
-        outer, self._syncing = self._syncing, True
-        try:
-            yield
-        finally:
-            self._syncing = outer
-
     # -- params -> widgets -------------------------------------------------------
 
     def refresh(self) -> None:
         """Show or hide the controls for the model, and fill them from the params' size."""
         rules = self._rules
-        with self._syncing_from_params():
+        with self._syncing:
             for control in (self.text, self.ratio, self.nearest):
                 control.disabled = rules is None
             for control in (self.text, self.ratio, self.row):

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-__all__ = ["SHOWN_CHARS", "STYLE", "close_tree", "shown_html"]
+__all__ = ["SHOWN_CHARS", "STYLE", "Guard", "close_tree", "shown_html"]
 
 SHOWN_CHARS = 500
 """The most of a revised prompt or an error message a widget shows: the whole of it
@@ -19,6 +19,26 @@ def shown_html(text: str, where: str) -> str:
     if len(text) > SHOWN_CHARS:
         text = f"{text[:SHOWN_CHARS]}… ({len(text):,} characters; all of it in {where})"
     return html.escape(text)
+
+
+class Guard:
+    """True while a ``with`` block runs (nested blocks too), false otherwise.
+
+    A control sets its widgets from the params under ``with self._syncing:``; its
+    observers skip what ``self._syncing`` says it did itself.
+    """
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    def __bool__(self) -> bool:
+        return self._depth > 0
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
 
 
 def close_tree(widget: Any) -> None:

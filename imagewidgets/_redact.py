@@ -8,13 +8,16 @@ the client shows (error messages, request ids, log lines, reprs) passes here.
 from __future__ import annotations
 
 import base64
+import logging
 import re
+from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
-__all__ = ["MIN_SECRET", "REDACTED", "redact", "scrub", "split_userinfo", "url_secrets"]
+__all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "scrub", "split_userinfo",
+           "url_secrets"]
 
 REDACTED = "[redacted]"
 # Shorter "secrets" are ordinary words (a placeholder key): replacing them would garble text,
@@ -93,3 +96,47 @@ def scrub(error: BaseException, secrets: Iterable[str]) -> None:
                 setattr(current, link, None)
             elif linked is not None:
                 pending.append(linked)
+
+
+LOGGERS = ("imagewidgets", "httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+           "httpcore.proxy", "httpcore.socks")
+"""The loggers whose records may quote what a server sent: httpcore logs the response
+headers it receives verbatim at DEBUG, before the client sees them."""
+
+
+class LogRedactor(logging.Filter):
+    """Hides the secrets of the live clients in the records of :data:`LOGGERS`.
+
+    A filter runs only for records a logger is enabled for, so with DEBUG off
+    it costs nothing. Clients :meth:`hold` their secrets while open and
+    :meth:`release` them when closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: Counter[str] = Counter()
+        self._attached = False
+
+    def hold(self, secrets: Iterable[str]) -> None:
+        """Hide ``secrets`` from now on (attaching the filter the first time)."""
+        if not self._attached:
+            for name in LOGGERS:
+                logging.getLogger(name).addFilter(self)
+            self._attached = True
+        self._held.update(secret for secret in secrets if len(secret) >= MIN_SECRET)
+
+    def release(self, secrets: Iterable[str]) -> None:
+        """Stop hiding ``secrets`` (once every client holding them has let go)."""
+        self._held.subtract(secret for secret in secrets if len(secret) >= MIN_SECRET)
+        self._held = +self._held  # drop those at zero
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        hidden = redact(text, self._held)
+        if hidden != text:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+LOG_REDACTOR = LogRedactor()
+"""The one filter every client registers its secrets with."""

@@ -31,7 +31,7 @@ import httpx
 
 from . import _wire, capabilities
 from ._http import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
-from ._redact import redact, scrub, split_userinfo, url_secrets
+from ._redact import LOG_REDACTOR, redact, scrub, split_userinfo, url_secrets
 from ._wire import Answer, EventStream, ModelInfo, retry_after, retry_delay
 from .errors import (
     APIConnectionError,
@@ -128,6 +128,8 @@ class ImagesClient:
         self.base_url, self._basic = split_userinfo(given)
         # What a server might echo back, hidden from every text built from its answers.
         self._secrets = (*([key] if key and key != "emulator" else []), *url_secrets(given))
+        LOG_REDACTOR.hold(self._secrets)  # httpcore logs echoed headers verbatim at DEBUG
+        self._logs_held = True
         self.timeouts = Timeouts.of(timeout)
         self.limits = limits or Limits()
         self.max_retries = max_retries
@@ -159,6 +161,9 @@ class ImagesClient:
         """Close the connections this client opened."""
         if self._owns_http:
             await self._http.aclose()
+        if self._logs_held:
+            self._logs_held = False
+            LOG_REDACTOR.release(self._secrets)
 
     async def __aenter__(self) -> ImagesClient:
         return self

@@ -112,6 +112,7 @@ SUITES = {
     "test_load.py": "load: 100 images with 429s; a cancel mid-run",
     "test_hostile_secrets.py": "hostile servers: the key and URL secrets",
     "test_hostile_reads.py": "hostile servers: bodies and streams past their limits",
+    "test_hostile_images.py": "hostile servers: images kept, deadlines, where image URLs point",
     "test_hostile_input.py": "bad input and malformed answers",
     "test_secrets.py": "the key in state, displays, files and logs",
     "test_secrets_browser.py": "the key in a notebook saved from the browser",

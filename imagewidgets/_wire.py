@@ -204,14 +204,11 @@ def malformed(field: str, value: Any, wanted: str) -> APIError:
                     f"not {wanted}", status=200)
 
 
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
 def server_text(value: Any) -> str | None:
     """Text from a server, a lone surrogate (JSON's ``"\\ud800"``) replaced by U+FFFD; None
     for anything but text. A lone surrogate has no UTF-8 form: a widget message, a sidecar
     or a log line holding it would fail."""
-    return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else None
+    return capabilities.LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else None
 
 
 def _seconds(value: Any) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 __all__ = [
     "FIELDS",
     "GPT_IMAGE_ONLY_FIELDS",
+    "LONE_SURROGATE",
     "MODELS",
     "OUTPUT_TOKENS",
     "PRICES_READ_ON",
@@ -80,7 +81,8 @@ def shown(value: object) -> str:
         return f"<a {type(value).__name__}>"
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""A lone surrogate: a character with no UTF-8 form (JSON can still spell one, ``"\\ud800"``)."""
 
 
 def unencodable_problem(name: str, text: str) -> str | None:
@@ -89,7 +91,7 @@ def unencodable_problem(name: str, text: str) -> str | None:
     A lone surrogate (half of a pair, e.g. from text cut in two) has no UTF-8
     form: the JSON body could not be written.
     """
-    found = _SURROGATE.search(text)
+    found = LONE_SURROGATE.search(text)
     if found is None:
         return None
     return (f"{name} holds a character that cannot be encoded (U+{ord(found[0]):04X}, at position "

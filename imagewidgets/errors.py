@@ -50,6 +50,7 @@ __all__ = [
     "ServerError",
     "StreamIncompleteError",
     "api_error_from",
+    "clip",
 ]
 
 
@@ -82,12 +83,8 @@ class ImagesError(Exception):
 
     def note(self, text: str) -> None:
         """Add ``text`` to the message, in front of the closing hint so the advice stays last."""
-        message = str(self)
-        head, opening, hint = message.rpartition(" (")
-        if opening and message.endswith(")"):
-            self.args = (f"{head} ({text}; {hint}",)
-        else:
-            self.args = (f"{message} ({text})",)
+        head, hint = _split_hint(str(self))
+        self.args = (f"{head} ({text}; {hint})" if hint is not None else f"{head} ({text})",)
 
     def keep(self, images: Sequence[Any], failures: Mapping[int, ImagesError], asked: int) -> None:
         """Hold the ``images`` that arrived beside this failure of a call for ``asked`` images.
@@ -310,11 +307,28 @@ class ImageDecodeError(ImagesError):
                          "happening the server is sending broken images)")
 
 
+def _split_hint(message: str) -> tuple[str, str | None]:
+    """A message and its closing "(what to do)" apart; None when it has none."""
+    head, opening, hint = message.rpartition(" (")
+    if opening and message.endswith(")"):
+        return head, hint[:-1]
+    return message, None
+
+
 def _brief(error: BaseException) -> str:
     """An error's message without its closing hint, for a list of several."""
-    text = str(error)
-    head, opening, _ = text.rpartition(" (")
-    return head if opening and text.endswith(")") else text
+    return _split_hint(str(error))[0]
+
+
+def clip(text: str, limit: int, where: str) -> str:
+    """``text`` cut at ``limit`` characters, saying how long it was and ``where`` the whole is.
+
+    For text from a server or a user shown to a person: 20 MB of it would fill a log,
+    a caption and the widget state.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters; all of it in {where})"
 
 
 def _status_class(status: int, code: str | None) -> type[APIError]:
@@ -352,10 +366,7 @@ def api_error_from(
     message = error.get("message")
     if not isinstance(message, str) or not message:
         message = f"the server answered HTTP {status}" if status else "the server sent an error"
-    whole = message
-    if len(message) > MAX_MESSAGE:  # a server's 20 MB message would fill every log and caption
-        message = (f"{message[:MAX_MESSAGE]}… ({len(message):,} characters; all of it in "
-                   "error.full_message)")
+    whole, message = message, clip(message, MAX_MESSAGE, "error.full_message")
     if status is None:  # an error event inside a stream carries no HTTP status
         cls: type[APIError] = (
             ContentPolicyError

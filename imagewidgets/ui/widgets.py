@@ -7,6 +7,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..errors import clip
+
 __all__ = ["SHOWN_CHARS", "STYLE", "Guard", "close_tree", "shown_html"]
 
 SHOWN_CHARS = 500
@@ -16,9 +18,7 @@ SHOWN_CHARS = 500
 
 def shown_html(text: str, where: str) -> str:
     """``text`` escaped for HTML: at most :data:`SHOWN_CHARS` of it, and ``where`` the rest is."""
-    if len(text) > SHOWN_CHARS:
-        text = f"{text[:SHOWN_CHARS]}… ({len(text):,} characters; all of it in {where})"
-    return html.escape(text)
+    return html.escape(clip(text, SHOWN_CHARS, where))
 
 
 class Guard:

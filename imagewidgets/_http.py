@@ -149,8 +149,12 @@ class Limits:
 
     def answer(self, n: Any) -> int:
         """The limit for a JSON answer holding ``n`` images (n as asked for; 1 if not a count)."""
-        count = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
-        return self.answer_per_image * count
+        return self.answer_per_image * self.count(n)
+
+    @staticmethod
+    def count(n: Any) -> int:
+        """How many images a request's ``n`` asks for: 1 when it is not a count."""
+        return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
 
 
 def shown_size(size: int) -> str:

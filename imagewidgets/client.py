@@ -426,13 +426,17 @@ class ImagesClient:
         value = response.headers.get("x-request-id")
         return None if value is None else redact(value, self._secrets)
 
-    def _redirect_error(self, response: httpx.Response) -> APIError:
-        """A 3xx answer: never followed, since a POST (its body, the key) would go elsewhere."""
+    def _redirect_target(self, response: httpx.Response) -> str:
+        """Where a 3xx answer points, for a message: "to https://host:port" (no userinfo)."""
         location = response.headers.get("location")
         parts = urlsplit(location or "")
         # Its scheme and host say where it points; a path or query could hold anything.
-        where = (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
-                 else f"to {redact(location, self._secrets)!r}" if location else "with no Location")
+        return (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
+                else f"to {redact(location, self._secrets)!r}" if location else "with no Location")
+
+    def _redirect_error(self, response: httpx.Response) -> APIError:
+        """A 3xx answer: never followed, since a POST (its body, the key) would go elsewhere."""
+        where = self._redirect_target(response)
         return APIError(f"the server answered with a redirect {where}, which the client does "
                         "not follow (it would send the request and the key to another address)",
                         status=response.status_code, request_id=self._request_id(response),
@@ -441,7 +445,7 @@ class ImagesClient:
 
     async def _read_answer(self, response: httpx.Response, n: Any) -> bytes:
         """The body of a JSON answer to a request for ``n`` images, within its limit."""
-        count = n if isinstance(n, int) and n > 1 else 1
+        count = Limits.count(n)
         return await read_body(
             response, self.limits.answer(count),
             f"a JSON answer of {count} image{'s' if count > 1 else ''} (n={count})",
@@ -493,9 +497,7 @@ class ImagesClient:
             raise APIConnectionError(f"could not download the image URL: {failure}") from None
         try:
             if 300 <= response.status_code < 400:
-                location = urlsplit(response.headers.get("location") or "")
-                where = (f"to {location.scheme}://{location.hostname}" if location.hostname
-                         else "elsewhere")
+                where = self._redirect_target(response)
                 raise APIError(f"the image URL answered with a redirect {where}, which the client "
                                "does not follow (it could point to any place, this machine's "
                                "own network included)", status=response.status_code,

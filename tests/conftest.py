@@ -7,15 +7,17 @@ module can never reach another. The server demands ``KEY``, as the API does.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 import imagewidgets as iw
 from imagewidgets import capabilities, spending
+from imagewidgets.capabilities import ModelSpec
 from imagewidgets.emulator import EmulatorServer, serve
 
 from hostile import Hostile
@@ -100,6 +102,40 @@ def hostile() -> Iterator[Hostile]:
     ``answer``."""
     with Hostile() as server:
         yield server
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[[ModelSpec], ModelSpec]]:
+    """``registered(spec)`` adds a model for one test; it is gone afterwards."""
+    added: list[str] = []
+
+    def register(spec: ModelSpec) -> ModelSpec:
+        added.append(spec.name)
+        return capabilities.register_model(spec)
+
+    yield register
+    for name in added:
+        del capabilities.MODELS[name]
+
+
+@pytest.fixture
+def watch_refreshes() -> Callable[[Any], tuple[list[Any], list[Any]]]:
+    """``watch_refreshes(controls)``: the list of each ``controls.refresh(names)`` call from
+    now on, and the list of each new set of options of the size dropdown."""
+    def watch(controls: Any) -> tuple[list[Any], list[Any]]:
+        refreshes: list[Any] = []
+        option_sets: list[Any] = []
+        real = controls.refresh
+
+        def counting(names: Any = None) -> None:
+            refreshes.append(names)
+            real(names)
+
+        controls.refresh = counting
+        controls.widgets["size"].observe(option_sets.append, names="options")
+        return refreshes, option_sets
+
+    return watch
 
 
 # -- reliability figures: what ``make reliability`` prints (the README's table) ----------------

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -33,15 +34,10 @@ def test_version_prints_the_version(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, f"imagewidgets {iw.__version__}\n", "")
 
 
-@contextmanager
-def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Queue[str | None]]]:
-    """``python -m imagewidgets serve --port 0 *flags``: its URL, process and stdout's lines
-    (None after the last), read by a thread so that a test can wait for a line with a timeout."""
-    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0", *flags],
-                               stdout=subprocess.PIPE, text=True)
+def _read_lines(stdout: IO[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
+    """The lines of ``stdout`` (None after the last), read by a thread so that a test can
+    wait for a line with a timeout; and that thread, to join."""
     lines: queue.Queue[str | None] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
 
     def read() -> None:
         for line in stdout:
@@ -50,6 +46,18 @@ def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Qu
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    return lines, reader
+
+
+@contextmanager
+def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Queue[str | None]]]:
+    """``python -m imagewidgets serve --port 0 *flags``: its URL, process and stdout's lines
+    (None after the last), read by a thread so that a test can wait for a line with a timeout."""
+    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0", *flags],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines, reader = _read_lines(stdout)
     try:
         first = lines.get(timeout=60) or ""
         url = first.rsplit(" ", 1)[-1]
@@ -249,15 +257,7 @@ def test_demo_serves_the_quickstart_of_the_working_copy(tmp_path: Path) -> None:
         text=True, start_new_session=True)
     assert process.stdout is not None
     stdout = process.stdout
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        for line in stdout:
-            lines.put(line.rstrip("\n"))
-        lines.put(None)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    lines, reader = _read_lines(stdout)
     printed: list[str] = []
     try:
         url = None

@@ -65,20 +65,11 @@ def test_model_switch_updates_every_control(spy_sends: Any) -> None:
     made.close()
 
 
-def test_a_model_switch_refreshes_the_controls_once() -> None:
+def test_a_model_switch_refreshes_the_controls_once(watch_refreshes: Any) -> None:
     params = iw.ImageParams(model="gpt-image-1", size="1536x1024", quality="high", prompt="x",
                             stream=True, partial_images=2)
     controls = Controls(params)
-    refreshes: list[Any] = []
-    real = controls.refresh
-
-    def counting(names: Any = None) -> None:
-        refreshes.append(names)
-        real(names)
-
-    controls.refresh = counting  # type: ignore[method-assign]
-    option_sets: list[Any] = []
-    controls.widgets["size"].observe(option_sets.append, names="options")
+    refreshes, option_sets = watch_refreshes(controls)
 
     params.model = "dall-e-2"  # moves size, quality, background, format, stream, ... at once
     assert refreshes == [None]  # one refresh of every control, after the params settled

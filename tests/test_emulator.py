@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -27,7 +26,6 @@ from imagewidgets.capabilities import (
     Choice,
     ModelSpec,
     output_tokens,
-    register_model,
 )
 from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
 from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
@@ -496,20 +494,6 @@ def test_the_emulator_never_imports_the_client() -> None:
     code = ("import sys, imagewidgets.emulator, imagewidgets.__main__; "
             "sys.exit('imagewidgets.client' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-@pytest.fixture
-def registered() -> Iterator[Any]:
-    """``registered(spec)`` adds a model for one test; it is gone afterwards."""
-    added: list[str] = []
-
-    def register(spec: ModelSpec) -> ModelSpec:
-        added.append(spec.name)
-        return register_model(spec)
-
-    yield register
-    for name in added:
-        del MODELS[name]
 
 
 def test_a_copy_of_dall_e_3_answers_as_dall_e_3(http: httpx.Client, registered: Any) -> None:

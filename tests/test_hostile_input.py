@@ -3,37 +3,27 @@ never a raw Python one, and a good image is never lost over a bad bookkeeping fi
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import ipywidgets as widgets
 import pytest
-from PIL import Image
 from traitlets import TraitError
 
 import imagewidgets as iw
 from imagewidgets._wire import EventStream, answer_image, parse_answer, request_body, stream_event
-from imagewidgets.capabilities import MODELS, ModelSpec, image_cost, parse_size, register_model
+from imagewidgets.capabilities import ModelSpec, image_cost, parse_size
 from imagewidgets.emulator.validation import Refusal, validate
 from imagewidgets.results import GeneratedImage
 from imagewidgets.ui.controls import Controls
 from imagewidgets.ui.tile import ImageTile
 
+from hostile import B64, PNG
 
-def _png(width: int = 8, height: int = 8) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
 BODY = {"model": "gpt-image-1", "prompt": "A fox", "quality": "low", "size": "1024x1024"}
 
 
@@ -45,20 +35,6 @@ def _answer(item: dict[str, Any] | None = None, **top: Any) -> bytes:
 def _image(raw: bytes) -> GeneratedImage:
     answer = parse_answer(raw)
     return answer_image(answer, 0, PNG, ("png", 1024, 1024), BODY, 0)
-
-
-@pytest.fixture
-def registered() -> Iterator[Callable[[ModelSpec], ModelSpec]]:
-    """``registered(spec)`` adds a model for one test; it is gone afterwards."""
-    added: list[str] = []
-
-    def register(spec: ModelSpec) -> ModelSpec:
-        added.append(spec.name)
-        return register_model(spec)
-
-    yield register
-    for name in added:
-        del MODELS[name]
 
 
 # -- wrong types from the server: bookkeeping fields are unknown, the image is kept -------------
@@ -92,7 +68,7 @@ def test_a_malformed_created_is_unknown_and_the_image_can_be_saved(created: Any,
                                                                     tmp_path: Path) -> None:
     answer = parse_answer(_answer(created=created))
     assert answer.created == 0
-    image = answer_image(answer, 0, PNG, ("png", 8, 8), BODY, 0)
+    image = answer_image(answer, 0, PNG, ("png", 16, 16), BODY, 0)
     assert abs(image.created - time.time()) < 60  # unknown: the time it arrived
     assert image.save(tmp_path).read_bytes() == PNG  # its file name holds a real date
 

@@ -163,19 +163,10 @@ def test_a_custom_size_survives_a_round_trip_through_dall_e_3(made: Controls) ->
     assert made.params.quality == "high"
 
 
-def test_a_switch_from_a_custom_size_refreshes_once_and_sends_once() -> None:
+def test_a_switch_from_a_custom_size_refreshes_once_and_sends_once(watch_refreshes: Any) -> None:
     params = iw.ImageParams(model="gpt-image-2", prompt="x", size="1920x1088")
     controls = Controls(params)
-    refreshes: list[Any] = []
-    real = controls.refresh
-
-    def counting(names: Any = None) -> None:
-        refreshes.append(names)
-        real(names)
-
-    controls.refresh = counting  # type: ignore[method-assign]
-    option_sets: list[Any] = []
-    controls.widgets["size"].observe(option_sets.append, names="options")
+    refreshes, option_sets = watch_refreshes(controls)
     params.model = "dall-e-2"
     assert refreshes == [None] and len(option_sets) == 1
     assert controls.widgets["size"].value == params.size == "1024x1024"

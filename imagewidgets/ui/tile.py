@@ -107,13 +107,12 @@ class ImageTile(widgets.VBox):
         self.elapsed: float | None = None
         self._on_reuse = on_reuse
         self._partials_expected = params.partial_images if params.supports("partial_images") else 0
-        width, height = _box_size(params.size, thumbnail_size)
         self.label = widgets.HTML(f"<b>{html.escape(label)}</b>" if label else "")
         self.header = widgets.HTML("queued")
         self.header.add_class("iw-tile-status")
         self.image = widgets.Image(
             value=_BLANK, format="png",  # a real (transparent) picture: no broken-image icon
-            layout=widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain"))
+            layout=widgets.Layout(object_fit="contain"))  # sized by _fit_box below
         self.image.add_class("iw-tile-image")
         self.caption = widgets.HTML("")
         self.caption.add_class("iw-tile-caption")
@@ -146,8 +145,8 @@ class ImageTile(widgets.VBox):
         self.retry_save.on_click(lambda _button: self._retry_save())
         super().__init__([self.label, self.header, self.image, self.caption, self.save_note,
                           self.retry_save, self.actions],
-                         layout=widgets.Layout(width=f"{max(width, MIN_TILE_WIDTH) + 16}px", margin="4px",
-                                               padding="6px", border="1px solid #ddd"))
+                         layout=widgets.Layout(margin="4px", padding="6px", border="1px solid #ddd"))
+        self._fit_box()
         self.add_class("iw-tile")
         self.add_class("iw-status-queued")
         self.number: int | None = None  # its place in its row, from 1, once run

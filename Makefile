@@ -52,9 +52,10 @@ reliability: $(STAMP) browser
 	mkdir -p .tmp
 	$(VENV)/bin/pytest -q --basetemp=.tmp/reliability $(RELIABILITY)
 
-## bench: the benchmarks, printing ratios measured side by side
+## bench: every benchmark, each figure a ratio measured side by side, into benchmarks/results.json;
+## CHECK=1 fails on a missed goal, QUICK=1 (CI) only checks every figure is computed
 bench: $(STAMP)
-	@for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+	$(PY) benchmarks/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CHECK)),--check)
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
                        realistic=args.realistic, host=args.host, as_of=args.as_of,
-                       log=not args.quiet)
+                       log=not args.quiet, photographic=args.photographic)
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error} "
               "(choose another --port, or 0 for any free one)", file=sys.stderr)
@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="answer as the API on this day (YYYY-MM-DD): refuse the models "
                             "shut down by then (default: serve every model)")
     serve.add_argument("--quiet", action="store_true", help="print no line per request")
+    serve.add_argument("--photographic", action="store_true",
+                       help="pictures with grain, sized as real photographs (a 1024x1024 PNG of "
+                            "about 2.5 MB), for benchmarks")
     serve.set_defaults(run=_serve)
     models = commands.add_parser("models", help="print the README's table of every known model")
     models.set_defaults(run=_models)

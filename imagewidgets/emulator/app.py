@@ -91,6 +91,7 @@ class EmulatorState:
     as_of: date | None = None
     latency: float = 0.0
     realistic: bool = False
+    photographic: bool = False
     refuse_word: str | None = "forbidden"
     url_ttl: float = 3600.0
     faults: FaultQueue = field(default_factory=FaultQueue)
@@ -127,6 +128,7 @@ class _Resolved:
     frame_count: int = 9
     frame_duration_ms: int = 200
     variation: int = 0  # from VARIATION_HEADER: another picture, nothing else changed
+    photographic: bool = False  # EmulatorState.photographic: grain, sizes as real photos have
 
     @classmethod
     def of(cls, spec: ModelSpec, fields: Mapping[str, Any]) -> _Resolved:
@@ -165,7 +167,7 @@ class _Resolved:
     def render(self, prompt: str, model: str, index: int) -> Render:
         return Render(prompt, model, self.size, self.quality, self.style, self.background, index,
                       self.output_format, self.compression, self.complexity, self.frame_count,
-                      self.frame_duration_ms, self.variation)
+                      self.frame_duration_ms, self.variation, self.photographic)
 
 
 def _usage(prompt: str, resolved: _Resolved, n: int) -> dict[str, Any]:
@@ -246,7 +248,8 @@ async def generations(request: Request) -> Response:
 
     first_index = _header_number(request, IMAGE_INDEX_HEADER)
     resolved = dataclasses.replace(_Resolved.of(spec, fields),
-                                   variation=_header_number(request, VARIATION_HEADER))
+                                   variation=_header_number(request, VARIATION_HEADER),
+                                   photographic=state.photographic)
     if fields.get("stream"):
         return StreamingResponse(_stream(state, spec, fields, resolved, first_index, fault),
                                  media_type="text/event-stream",

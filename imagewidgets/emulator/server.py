@@ -168,7 +168,8 @@ class EmulatorServer:
 def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
           refuse_word: str | None = "forbidden", url_ttl: float = 3600.0,
           realistic: bool = False, *, host: str = "127.0.0.1",
-          as_of: date | str | None = None, log: bool = False) -> EmulatorServer:
+          as_of: date | str | None = None, log: bool = False,
+          photographic: bool = False) -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -193,6 +194,10 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
         shut down by then are refused with its 404 ``model_not_found`` and left
         out of ``/v1/models``. None (the default) serves every model, as a
         teacher showing the reference's models wants.
+    photographic : bool
+        Pictures with grain, which compress as the API's photographs do (a
+        1024x1024 PNG of about 2.5 MB, not about 150 KB): for measuring what
+        image size costs.
     log : bool
         Print a line per request to stdout (time, method, path, model, size,
         status, milliseconds), as ``python -m imagewidgets serve`` does.
@@ -204,5 +209,6 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
     """
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
-                          refuse_word=refuse_word, url_ttl=url_ttl, as_of=day)
+                          refuse_word=refuse_word, url_ttl=url_ttl, as_of=day,
+                          photographic=photographic)
     return EmulatorServer(state, host=host, port=port, log=log).start()

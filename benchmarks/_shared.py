@@ -149,7 +149,8 @@ def main(measure: Measure) -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     figures, report = measure(args.quick)
-    print(report, "", table(figures), "", sep="\n", flush=True)
+    # Under run.py the figures go into its one table at the end; alone, they end the report.
+    print(report, "", *([] if args.json else [table(figures), ""]), sep="\n", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(figure) for figure in figures]))
     elif not args.quick:

@@ -818,3 +818,26 @@ def test_a_variation_draws_another_picture_and_none_keeps_the_usual_one(http: ht
     assert first != usual and picture(**{"x-emulator-variation": "1"}) == first
     assert picture(**{"x-emulator-variation": "2"}) not in (usual, first)
     assert picture(**{"x-emulator-variation": "junk"}) == usual
+
+
+def test_photographic_pictures_are_as_large_as_photos_and_still_deterministic() -> None:
+    body = {"model": "gpt-image-2", "prompt": "A lighthouse at dusk", "size": "1024x1024",
+            "quality": "medium", "output_format": "png"}
+    with serve(port=0, photographic=True) as photo, serve(port=0) as plain, \
+            httpx.Client(timeout=30) as http:
+        def image(server: EmulatorServer) -> bytes:
+            answer = http.post(f"{server.url}/images/generations", json=body)
+            assert answer.status_code == 200, answer.text
+            return base64.b64decode(answer.json()["data"][0]["b64_json"])
+
+        grainy, again, synthetic = image(photo), image(photo), image(plain)
+    # What a benchmark of image size needs: about the 2.5 MB of an API photo, not ~100 KB.
+    assert 2_000_000 < len(grainy) < 3_000_000, len(grainy)
+    assert len(synthetic) < 500_000
+    assert grainy == again
+    with Image.open(io.BytesIO(grainy)) as picture_a, Image.open(io.BytesIO(synthetic)) as picture_b:
+        assert picture_a.size == picture_b.size == (1024, 1024)
+        # The same scene under the grain: the mean colour stays close.
+        means = [ImageStat.Stat(image.convert("RGB")).mean for image in (picture_a, picture_b)]
+        assert all(abs(a - b) < 30 for a, b in zip(*means, strict=True))
+

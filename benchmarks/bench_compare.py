@@ -46,12 +46,15 @@ PROBE_SLEEP = 0.001
 
 
 def grid_runner(params: iw.ImageParams, client: iw.ImagesClient, rows: Any = ROWS,
-                columns: Any = COLUMNS) -> Callable[[], Awaitable[float]]:
-    """Seconds of ``await grid.run()``, the grid built before the clock starts."""
+                columns: Any = COLUMNS,
+                during: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None
+                ) -> Callable[[], Awaitable[float]]:
+    """Seconds of ``await grid.run()``, the grid built before the clock starts (and closed
+    after it stops); ``during`` wraps the run (the lag probe)."""
     async def run() -> float:
         grid = CompareGrid(params, rows=rows, columns=columns, client=client)
         start = time.perf_counter()
-        await grid.run()
+        await (grid.run() if during is None else during(grid.run()))
         seconds = time.perf_counter() - start
         assert all(row["status"] == "done" for row in grid.summary()), grid.summary()
         grid.close()
@@ -93,9 +96,9 @@ async def speed(rounds: int, latency: float) -> dict[str, float]:
             return await interleaved_async(contenders, rounds)
 
 
-async def probed(work: Awaitable[Any]) -> list[float]:
-    """How late (ms) each wake-up of a task sleeping 1 ms in a loop was, while ``work`` ran."""
-    late: list[float] = []
+async def probed(work: Awaitable[Any], late: list[float]) -> None:
+    """Await ``work`` while a task sleeping 1 ms in a loop adds to ``late`` how late (ms)
+    each of its wake-ups was."""
     stop = asyncio.Event()
 
     async def probe() -> None:
@@ -110,7 +113,6 @@ async def probed(work: Awaitable[Any]) -> list[float]:
     finally:
         stop.set()
         await task
-    return late
 
 
 async def lag(rounds: int, latency: float, photographic: bool) -> dict[str, tuple[float, float]]:
@@ -121,12 +123,14 @@ async def lag(rounds: int, latency: float, photographic: bool) -> dict[str, tupl
         params = iw.ImageParams(model="gpt-image-1", **LAG_BASE)
         async with iw.ImagesClient(api_key="bench", base_url=url, max_concurrency=6,
                                    is_emulator=True) as client:
-            run = grid_runner(params, client)
+            late: list[float] = []
+            run = grid_runner(params, client, during=lambda work: probed(work, late))
             seconds = await run()  # warm up: connections, threads, imports
             found: dict[str, tuple[list[float], list[float]]] = {"grid": ([], []), "idle": ([], [])}
             for _ in range(rounds):
-                for name, work in (("grid", run()), ("idle", asyncio.sleep(seconds))):
-                    late = await probed(work)
+                for name in ("grid", "idle"):
+                    late.clear()
+                    await (run() if name == "grid" else probed(asyncio.sleep(seconds), late))
                     found[name][0].append(max(late))
                     found[name][1].append(statistics.quantiles(late, n=100)[98])
     return {name: (statistics.median(highest), statistics.median(p99s))

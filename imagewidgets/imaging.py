@@ -91,7 +91,7 @@ class Thumbnail(NamedTuple):
     """A thumbnail's bytes and its format as ``ipywidgets.Image.format`` names it."""
 
     data: bytes
-    format: str  # "png" | "gif" | "svg+xml"
+    format: str  # "png" | "jpeg" | "webp" | "gif" | "svg+xml"
 
 
 def decode_base64(text: str) -> bytes:
@@ -419,12 +419,24 @@ def _svg_thumbnail(data: bytes, longest: int) -> bytes:
             f'href="data:image/svg+xml;base64,{inner}"/></svg>').encode("ascii")
 
 
+_THUMBNAIL_SAVE: dict[str, tuple[tuple[str, ...], str, dict[str, int]]] = {
+    "png": (("RGB", "RGBA"), "RGBA", {"compress_level": 1}),
+    "jpeg": (("RGB", "L"), "RGB", {"quality": 85}),
+    "webp": (("RGB", "RGBA"), "RGBA", {"quality": 80, "method": 0}),
+}
+"""How a raster thumbnail is saved, by its source's format: the modes kept as they are, the
+one any other is converted to, and Pillow's options (fast: a tile shows it, nobody keeps it)."""
+
+
 def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
     """A small image for a tile whose longest side is at most ``longest``.
 
-    A PNG (keeping transparency) for PNG, JPEG and WEBP; an animated GIF for a
-    GIF; an SVG for an SVG (see :func:`_svg_thumbnail`). Its ``format`` is the
-    ``ipywidgets.Image.format`` to show it with: ``png``, ``gif`` or ``svg+xml``.
+    In the source's own format for PNG (keeping transparency), JPEG and WEBP
+    (keeping transparency): a photo's JPEG or WEBP thumbnail is a fraction of a
+    PNG's bytes and faster to encode. An animated GIF for a GIF; an SVG for an
+    SVG (see :func:`_svg_thumbnail`). Its ``format`` is the
+    ``ipywidgets.Image.format`` to show it with: ``png``, ``jpeg``, ``webp``,
+    ``gif`` or ``svg+xml``.
     """
     kind = _kind(data)
     if kind == "gif":
@@ -432,12 +444,14 @@ def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
     if kind == "svg":
         return Thumbnail(_svg_thumbnail(data, longest), "svg+xml")
     with _opened(data) as image:
+        kind = str(image.format).lower()
+        kept, other, options = _THUMBNAIL_SAVE[kind]
         image.draft("RGB", (longest, longest))  # JPEG decodes at a reduced scale: much faster
         image.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        small = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
+        small = image if image.mode in kept else image.convert(other)
         buffer = io.BytesIO()
-        small.save(buffer, "PNG", compress_level=1)
-    return Thumbnail(buffer.getvalue(), "png")
+        small.save(buffer, kind.upper(), **options)
+    return Thumbnail(buffer.getvalue(), kind)
 
 
 _INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond

@@ -323,7 +323,7 @@ class ImageIndex:
     def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:
         """A thumbnail whose longest side is at most ``size``, made once and kept on disk.
 
-        Kept as ``THUMBNAIL_DIR/<stem>-<size>.<png|gif|svg>`` with the image's own
+        Kept as ``THUMBNAIL_DIR/<stem>-<size>.<png|jpeg|webp|gif|svg>`` with the image's own
         modification time, and reused while the two agree: an image replaced, even by
         an older file, gets a new one. A folder that cannot be written to still gets
         its thumbnails, made each time.
@@ -339,7 +339,9 @@ class ImageIndex:
         """
         if size < 1:
             raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
-        extension = {"gif": "gif", "svg": "svg"}.get(entry.path.suffix[1:].lower(), "png")
+        # Thumbnails keep their source's format (imaging.thumbnail): its suffix, as made_as names it.
+        extension = {"gif": "gif", "svg": "svg", "jpg": "jpeg", "jpeg": "jpeg",
+                     "webp": "webp"}.get(entry.path.suffix[1:].lower(), "png")
         cached = self.folder / THUMBNAIL_DIR / f"{entry.path.stem}-{size}.{extension}"
         image = entry.path.stat()
         with contextlib.suppress(OSError):

@@ -81,16 +81,23 @@ def test_base64_is_bounded_and_checked() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
-def test_thumbnails_are_small_pngs(fmt: str) -> None:
+def test_thumbnails_are_small_and_in_the_sources_format(fmt: str) -> None:
+    # A photo's PNG thumbnail is several times its JPEG or WEBP one, and slower to encode.
     small = thumbnail(_encoded(fmt, (1536, 1024)), 384)
-    assert small.format == "png"
+    assert small.format == fmt.lower()  # what ipywidgets.Image.format must say
     with Image.open(io.BytesIO(small.data)) as image:
-        assert image.format == "PNG" and image.size == (384, 256)
+        assert image.format == fmt and image.size == (384, 256)
 
 
-def test_thumbnails_keep_transparency_and_refuse_bombs() -> None:
-    with Image.open(io.BytesIO(thumbnail(_encoded("PNG", (800, 800), "RGBA"), 100).data)) as image:
-        assert image.mode == "RGBA" and image.getchannel("A").getextrema() == (128, 128)
+@pytest.mark.parametrize(("fmt", "mode", "shown"), [("PNG", "RGBA", "RGBA"), ("WEBP", "RGBA", "RGBA"),
+                                                    ("PNG", "LA", "RGBA"), ("JPEG", "L", "L"),
+                                                    ("JPEG", "CMYK", "RGB")])
+def test_thumbnails_keep_transparency_and_refuse_bombs(fmt: str, mode: str, shown: str) -> None:
+    with Image.open(io.BytesIO(thumbnail(_encoded(fmt, (800, 800), mode), 100).data)) as image:
+        assert image.format == fmt and image.mode == shown
+        if "A" in mode:
+            alpha = (10, 120, 200, 128)[len(mode) - 1]  # as _encoded paints it
+            assert image.getchannel("A").getextrema() == (alpha, alpha)
     with pytest.raises(ImageDecodeError):
         thumbnail(bomb_png())
 

@@ -356,7 +356,7 @@ def test_a_thumbnail_is_made_again_when_its_image_changes(tmp_path: Path, made: 
 
 
 @pytest.mark.parametrize(("data", "fmt", "suffix"), [(_encoded("GIF"), "gif", "gif"), (SVG, "svg+xml", "svg"),
-                                                     (_encoded("JPEG"), "png", "png")])
+                                                     (_encoded("JPEG"), "jpeg", "jpeg")])
 def test_thumbnails_keep_their_kind(tmp_path: Path, made: list[int], data: bytes, fmt: str,
                                     suffix: str) -> None:
     saved = _save(tmp_path, data=data)

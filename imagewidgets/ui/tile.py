@@ -7,8 +7,8 @@ image at hand (one loaded from disk) and :meth:`ImageTile.fail` marks one
 failed before anything is sent. Thumbnails are made on a worker thread; the
 tile's widgets are changed only on the event loop's thread.
 
-Every image is shown by an ``Image`` widget, in the browser an ``<img>``: a PNG
-thumbnail, an animated GIF thumbnail, or an SVG (wrapped, see
+Every image is shown by an ``Image`` widget, in the browser an ``<img>``: a PNG,
+JPEG or WEBP thumbnail (the source's format), an animated GIF thumbnail, or an SVG (wrapped, see
 ``imaging.thumbnail``), where a ``<script>`` or ``onload`` in it cannot run and
 nothing it references is fetched. No image ever goes into an HTML widget.
 """

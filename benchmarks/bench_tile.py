@@ -37,6 +37,7 @@ from comm.base_comm import BaseComm
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets import imaging
 from imagewidgets.results import GeneratedImage, PartialImage
 from imagewidgets.ui.tile import ImageTile
 
@@ -151,9 +152,8 @@ async def race(contenders: dict[str, Callable[[], Awaitable[float]]], rounds: in
     return await interleaved_async(contenders, rounds)
 
 
-# What the tile's thumbnail is saved with, by its ipywidgets format (imaging.thumbnail).
-SAVE_AS = {"png": ("PNG", {"compress_level": 1}), "jpeg": ("JPEG", {"quality": 85}),
-           "webp": ("WEBP", {"quality": 80, "method": 0})}
+# The tile's own save options, so the floor encodes exactly as the tile does.
+SAVE_AS = {kind: (kind.upper(), options) for kind, (_, _, options) in imaging._THUMBNAIL_SAVE.items()}
 
 
 def measure(quick: bool) -> tuple[list[Figure], str]:

@@ -1,9 +1,11 @@
 """Importing the panel (``import imagewidgets as iw; iw.ImagePanel``), against ``import ipywidgets``.
 
 Run: ``python benchmarks/bench_import.py`` (or ``make bench``); ``--quick`` for a few rounds.
-Every import runs in a fresh ``python -c`` process (nothing is cached in ``sys.modules``; the
-bytecode is, after one warm-up run of each), the contenders taking turns round after round in
-rotating order. The child times its own import with ``time.perf_counter`` and prints it, so
+Every import runs in a fresh ``python -c`` process (nothing is cached in ``sys.modules``), the
+contenders taking turns round after round in rotating order. The bytecode is cached, as pip's
+install leaves it, in a temporary ``PYTHONPYCACHEPREFIX`` that one warm-up run of each fills
+(for both sides alike, ``PYTHONDONTWRITEBYTECODE`` unset: without it, a source checkout would be
+compiled on every import and ipywidgets' installed bytecode not). The child times its own import with ``time.perf_counter`` and prints it, so
 the interpreter's startup is left out of the figure; the parent times the whole process too,
 which the report gives, with ``python -c pass`` for the startup alone.
 
@@ -18,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,10 +36,11 @@ IMPORTS = {"panel": "import imagewidgets as iw; iw.ImagePanel", "ipywidgets": "i
 CHILD = "import time; start = time.perf_counter(); {}; print(time.perf_counter() - start)"
 
 
-def child(statement: str, walls: list[float]) -> Callable[[], float]:
+def child(statement: str, walls: list[float], cache: str) -> Callable[[], float]:
     """A contender: ``statement`` in a fresh process; the seconds it took there (the wall into ``walls``)."""
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment.update(PYTHONPYCACHEPREFIX=cache, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
 
     def run() -> float:
         start = time.perf_counter()
@@ -50,12 +54,13 @@ def child(statement: str, walls: list[float]) -> Callable[[], float]:
 def measure(quick: bool) -> tuple[list[Figure], str]:
     rounds = 5 if quick else 80
     walls: dict[str, list[float]] = {name: [] for name in IMPORTS}
-    contenders = {name: child(statement, walls[name]) for name, statement in IMPORTS.items()}
-    for run in contenders.values():  # warm up: the bytecode caches
-        run()
-    for values in walls.values():
-        values.clear()
-    medians = interleaved(contenders, rounds)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as cache:
+        contenders = {name: child(statement, walls[name], cache) for name, statement in IMPORTS.items()}
+        for run in contenders.values():  # warm up: the bytecode caches
+            run()
+        for values in walls.values():
+            values.clear()
+        medians = interleaved(contenders, rounds)
     wall = {name: statistics.median(values) for name, values in walls.items()}
     ratio = medians["panel"] / medians["ipywidgets"]
     lines = [f"each import in a fresh `python -c` process, median of {rounds} interleaved rounds "

@@ -5,9 +5,10 @@ Every import runs in a fresh ``python -c`` process (nothing is cached in ``sys.m
 contenders taking turns round after round in rotating order. The bytecode is cached, as pip's
 install leaves it, in a temporary ``PYTHONPYCACHEPREFIX`` that one warm-up run of each fills
 (for both sides alike, ``PYTHONDONTWRITEBYTECODE`` unset: without it, a source checkout would be
-compiled on every import and ipywidgets' installed bytecode not). The child times its own import with ``time.perf_counter`` and prints it, so
-the interpreter's startup is left out of the figure; the parent times the whole process too,
-which the report gives, with ``python -c pass`` for the startup alone.
+compiled on every import and ipywidgets' installed bytecode not). The child times its own
+import with ``time.perf_counter`` and prints it, so the interpreter's startup is left out of
+the figure; the parent times the whole process too, which the report gives, with
+``python -c pass`` for the startup alone.
 
 Goal, on medians: panel import / ``import ipywidgets`` <= 1.3 (B8): the panel needs
 ipywidgets anyway, and should add little on top until it is used (Pillow, httpx and the

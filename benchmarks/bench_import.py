@@ -48,7 +48,8 @@ def child(statement: str, walls: list[float], cache: str) -> Callable[[], float]
 
     def run() -> float:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", CHILD.format(statement)], env=environment,
+        # In ROOT: ``python -c`` puts its working folder first on sys.path, before PYTHONPATH.
+        done = subprocess.run([sys.executable, "-c", CHILD.format(statement)], env=environment, cwd=ROOT,
                               capture_output=True, text=True, check=True)
         walls.append(time.perf_counter() - start)
         return float(done.stdout)

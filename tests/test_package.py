@@ -63,7 +63,8 @@ def test_import_is_light_and_patches_nothing() -> None:
 
 LATER = ("PIL", "httpx", "uvicorn", "starlette", "xml.sax", "imagewidgets.client", "imagewidgets.emulator",
          "imagewidgets.ui.compare")
-"""What the panel needs only once an image arrives, a client is made or the emulator started."""
+"""What the panel needs only once an image arrives, a client is made, the emulator started or a
+comparison opened."""
 
 
 def test_the_panel_imports_nothing_it_needs_only_later() -> None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from .tile import ImageTile as ImageTile
 
 # Each loads on first access, so importing one (``imagewidgets.ui.panel``) does not import
-# the others: the comparison grid and its modules cost the panel ~20 ms it never needs.
+# the others: the panel needs the comparison grid's modules only when a comparison is opened.
 _MODULES = {"CompareGrid": "compare", "Gallery": "gallery", "ImagePanel": "panel", "ImageTile": "tile"}
 
 __all__ = ["CompareGrid", "Gallery", "ImagePanel", "ImageTile"]

@@ -51,7 +51,7 @@ _BLANK = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\
 """A transparent 1x1 PNG: the placeholder until a partial or final image arrives.
 
 Pillow's ``Image.new("LA", (1, 1), (0, 0))`` as PNG, written out: making it at import would
-import Pillow with the panel (tests/test_package.py checks these bytes)."""
+import Pillow with the panel (tests/test_package.py reads them back)."""
 
 
 def _box_size(size: str | None, longest: int) -> tuple[int, int]:

@@ -29,11 +29,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
-
-from PIL import Image, ImageDraw, ImageFont, PngImagePlugin, UnidentifiedImageError
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ImageDecodeError
+
+# Pillow is imported where it decodes or draws, not here: the panel imports this module, and
+# Pillow would add ~15 ms to its import before any image arrives (benchmarks/bench_import.py).
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
     "MAX_BASE64_CHARS",
@@ -130,6 +133,7 @@ def _opened(data: bytes, formats: tuple[str, ...] = _RASTER) -> Iterator[Image.I
 
     A GIF must have passed :func:`_gif_walk` first: Pillow checks only the screen.
     """
+    from PIL import Image, UnidentifiedImageError
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -379,6 +383,7 @@ def _fit(width: int, height: int, longest: int) -> tuple[int, int]:
 
 def _gif_thumbnail(data: bytes, longest: int) -> bytes:
     """An animated GIF of at most :data:`MAX_THUMBNAIL_FRAMES` frames, loop and timing kept."""
+    from PIL import Image
     _gif_walk(data)  # Pillow composites every frame on the screen: bounded only after this
     with _opened(data, ("GIF",)) as image:
         count = getattr(image, "n_frames", 1)
@@ -438,6 +443,7 @@ def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
     ``ipywidgets.Image.format`` to show it with: ``png``, ``jpeg``, ``webp``,
     ``gif`` or ``svg+xml``.
     """
+    from PIL import Image
     kind = _kind(data)
     if kind == "gif":
         return Thumbnail(_gif_thumbnail(data, longest), "gif")
@@ -487,6 +493,7 @@ class SheetCell:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
     return ImageFont.load_default(size=size)
 
 
@@ -541,6 +548,7 @@ def _text(draw: ImageDraw.ImageDraw, x: int, y: int, text: str, size: int, width
 
 def _cell_image(data: bytes, size: int) -> Image.Image | str:
     """An image fitted into a ``size`` square, or the text of the placeholder shown instead."""
+    from PIL import Image
     try:
         kind = inspect(data)[0]  # every bound checked, a GIF's blocks walked, before decoding
         if kind == "svg":
@@ -570,6 +578,7 @@ def contact_sheet(cells: Sequence[Sequence[SheetCell]], *, title: str = "",
     ValueError
         When the cells' shape differs from the labels', or the sheet is too large.
     """
+    from PIL import Image, ImageDraw
     if len(cells) != len(row_labels):
         raise ValueError(f"{len(cells)} rows of cells but {len(row_labels)} row labels")
     for index, given in enumerate(cells):
@@ -633,6 +642,7 @@ def sheet_png(image: Image.Image, *, title: str, labels: Mapping[str, str] | Non
     """A contact sheet as PNG bytes that say what they compare: ``Title``, and ``Description``
     made of the labels (``{"rows": "model = a, b"}`` gives "rows: model = a, b"). Text that is
     not Latin-1 goes into iTXt chunks, which readers return alike."""
+    from PIL import PngImagePlugin
     info = PngImagePlugin.PngInfo()
     info.add_text("Title", title)
     if labels:

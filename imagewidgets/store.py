@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
-from xml.sax.saxutils import escape
 
 from . import imaging
 from .capabilities import PRICES_READ_ON
@@ -127,12 +126,15 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def _xmp_packet(text: str) -> bytes:
     """An XMP packet holding ``text`` in one element of a namespace of ours."""
+    # html.escape without quotes is xml.sax.saxutils.escape (& < >), which would import
+    # urllib.request, http.client and email (~10 ms) with the panel.
+    escaped = html.escape(_NOT_XML.sub("", text), quote=False)
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:imagewidgets="urn:imagewidgets:ns:1/">'
-        f"{_SETTINGS_OPEN.decode()}{escape(_NOT_XML.sub('', text))}{_SETTINGS_CLOSE.decode()}"
+        f"{_SETTINGS_OPEN.decode()}{escaped}{_SETTINGS_CLOSE.decode()}"
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
         '<?xpacket end="r"?>'
     ).encode()
@@ -324,7 +326,8 @@ def _embed_svg(data: bytes, text: str) -> bytes:
         return data
     source, end, bom = found
     at = bom + len(source[:end].encode("utf-8"))
-    element = f"{_SVG_OPEN}{escape(_NOT_XML.sub('', text))}{_SVG_CLOSE}".encode("utf-8", "replace")
+    escaped = html.escape(_NOT_XML.sub("", text), quote=False)  # & < >, as in _xmp_packet
+    element = f"{_SVG_OPEN}{escaped}{_SVG_CLOSE}".encode("utf-8", "replace")
     if len(data) + len(element) > imaging.MAX_SVG_BYTES:
         return data  # it would no longer open as an image here
     return data[:at] + element + data[at:]

@@ -11,7 +11,6 @@ import time
 import pytest
 from PIL import Image
 
-from imagewidgets import imaging
 from imagewidgets.emulator.render import bomb_png
 from imagewidgets.errors import ImageDecodeError
 from imagewidgets.imaging import (
@@ -178,7 +177,7 @@ def test_gifs_and_svgs_are_checked_without_pillow(monkeypatch: pytest.MonkeyPatc
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("Pillow opened bytes that inspect() must check by itself")
 
-    monkeypatch.setattr(imaging.Image, "open", never)
+    monkeypatch.setattr(Image, "open", never)
     assert inspect(_animated()) == ("gif", 320, 200)
     assert inspect(_SVG) == ("svg", 640, 480)
     with pytest.raises(ImageDecodeError, match="more than"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,40 @@ def test_import_is_light_and_patches_nothing() -> None:
         "assert (asyncio.run, asyncio.get_event_loop_policy()) == before"
     )
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
+
+
+LATER = ("PIL", "httpx", "uvicorn", "starlette", "xml.sax", "imagewidgets.client", "imagewidgets.emulator",
+         "imagewidgets.ui.compare")
+"""What the panel needs only once an image arrives, a client is made, the emulator started or a
+comparison opened."""
+
+
+def test_the_panel_imports_nothing_it_needs_only_later() -> None:
+    # Each costs the panel's import time before any use (benchmarks/bench_import.py, B8).
+    code = "import sys; import imagewidgets as iw; iw.ImagePanel; print(*sys.modules)"
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                          check=True)
+    loaded = done.stdout.split()
+    assert "imagewidgets.ui.panel" in loaded
+    assert [name for name in loaded if any(name == later or name.startswith(f"{later}.")
+                                           for later in LATER)] == []
+
+
+def test_the_widgets_package_still_names_every_widget() -> None:
+    import imagewidgets.ui as ui
+
+    for name in ui.__all__:
+        assert getattr(ui, name) is getattr(iw, name), name
+
+
+def test_the_tiles_placeholder_is_a_transparent_pixel() -> None:
+    # Written out as bytes so the tile imports no Pillow: still a PNG that Pillow reads so.
+    from PIL import Image
+
+    from imagewidgets.ui.tile import _BLANK
+
+    with Image.open(io.BytesIO(_BLANK)) as image:
+        assert (image.size, image.mode, image.getpixel((0, 0))) == ((1, 1), "LA", (0, 0))
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -18,14 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import io
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ipywidgets as widgets
-from PIL import Image
 from traitlets import Any as AnyTrait, Unicode
 
 from ..capabilities import parse_size
@@ -48,14 +46,12 @@ MIN_TILE_WIDTH = 224
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
 
-def _blank_png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("LA", (1, 1), (0, 0)).save(buffer, "PNG")
-    return buffer.getvalue()
+_BLANK = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x04\x00\x00\x00"
+          b"\xb5\x1c\x0c\x02\x00\x00\x00\x0bIDATx\x9cc``\x00\x00\x00\x03\x00\x01\xb8\xad:c\x00\x00\x00\x00IEND\xaeB`\x82")
+"""A transparent 1x1 PNG: the placeholder until a partial or final image arrives.
 
-
-_BLANK = _blank_png()
-"""A transparent 1x1 PNG: the placeholder until a partial or final image arrives."""
+Pillow's ``Image.new("LA", (1, 1), (0, 0))`` as PNG, written out: making it at import would
+import Pillow with the panel (tests/test_package.py reads them back)."""
 
 
 def _box_size(size: str | None, longest: int) -> tuple[int, int]:

@@ -166,6 +166,32 @@ async def test_a_cancel_closes_the_stream_at_once(no_gc: None) -> None:
     tile.close()
 
 
+async def test_a_done_tile_keeps_its_last_partial_without_its_bytes() -> None:
+    # A panel keeps hundreds of tiles: a superseded partial must not double what each holds.
+    partial = PartialImage(data=_png(64, 64), format="png", width=64, height=64, partial_index=1)
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x", stream=True,
+                                    partial_images=2))
+    await tile.run(_Stream(partial, _image()))  # type: ignore[arg-type]
+    assert tile.status == "done" and tile.result is not None and tile.result.data
+    assert tile.last_partial is not None and tile.last_partial.partial_index == 1
+    assert tile.last_partial.data == b""
+    tile.close()
+
+
+async def test_a_cancelled_tile_keeps_its_last_partial_whole() -> None:
+    partial = PartialImage(data=_png(64, 64), format="png", width=64, height=64)
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x", stream=True,
+                                    partial_images=1))
+    task = asyncio.ensure_future(tile.run(_Stream(partial, then_wait=True)))  # type: ignore[arg-type]
+    while tile.status != "partial":
+        await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert tile.last_partial is partial  # the only picture it has: shown, and kept
+    tile.close()
+
+
 async def test_an_error_closes_the_stream_and_is_shown_escaped(no_gc: None) -> None:
     bad = GeneratedImage(data=b"<not an image>", format="png", width=1, height=1)
     client = _Stream(bad, _image())

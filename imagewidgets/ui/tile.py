@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -74,6 +75,10 @@ class ImageTile(widgets.VBox):
         What went wrong, once failed.
     params : ImageParams
         The parameters this tile asked for (its own copy).
+    last_partial : PartialImage or None
+        The last partial render shown, if the image streamed. Once the final
+        image is shown its ``data`` is ``b""`` (the final image supersedes it:
+        a panel keeps hundreds of tiles); a failed or cancelled tile keeps it whole.
     saved : SavedImage or None
         Where the final image was written, once done with a ``store``.
     save_error : Exception or None
@@ -227,6 +232,8 @@ class ImageTile(widgets.VBox):
         if self.started is not None:
             self.elapsed = time.monotonic() - self.started
         self.result = image
+        if self.last_partial is not None:  # superseded: its bytes would double what a tile holds
+            self.last_partial = dataclasses.replace(self.last_partial, data=b"")
         for ledger in self.spending:
             ledger.record(self.cost)
         if self.store is not None:

@@ -1,92 +1,101 @@
 """generate() of one 1024x1024 PNG from the emulator, against a bare httpx call and the SDK.
 
-Run: ``python benchmarks/bench_client.py`` (or ``make bench``). The three
-contenders take turns, round after round, in rotating order, against one emulator in one
-process, so the machine's drift hits them alike. Goals: imagewidgets / bare
-httpx <= 1.10 (its checks and safe decoding cost little); imagewidgets /
-openai SDK <= 1.00.
+Run: ``python benchmarks/bench_client.py [--quick]`` (or ``make bench``). Two emulators,
+each in its own process with no latency: the synthetic picture (~100 KB) and the
+photographic one (``--photographic``, ~2.5 MB). Against each, three contenders take turns,
+round after round, in rotating order, in one event loop:
+
+* imagewidgets: ``ImagesClient.generate(params)``, the image checked as every result is;
+* bare httpx: ``httpx.AsyncClient.post`` of the same body, ``base64.b64decode`` of its image;
+* openai SDK: ``AsyncOpenAI().images.generate(**body)``, ``base64.b64decode`` of its image.
+
+Every contender must get the same bytes (checked before the clock starts). Figures are
+medians, imagewidgets / contender: B1 (bare, synthetic) <= 1.10, B1-photo (bare,
+photographic) <= 1.03, B2 and B2-photo (SDK) <= 0.90.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
-import statistics
 import time
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import openai
-from _shared import emulator
+from _shared import Figure, emulator, interleaved_async, main
 
 import imagewidgets as iw
 
-BODY = {"model": "gpt-image-1", "prompt": "A lighthouse at dusk", "size": "1024x1024",
-        "quality": "high", "output_format": "png"}
+PARAMS = {"model": "gpt-image-1", "prompt": "A lighthouse at dusk", "size": "1024x1024",
+          "quality": "high", "output_format": "png"}
+ROUNDS = {"synthetic": 600, "photographic": 200}
+"""Rounds in full mode, per picture: enough that each ratio holds to about +-0.02."""
+QUICK_ROUNDS = 10
+GOALS = {"B1": 1.10, "B1-photo": 1.03, "B2": 0.90, "B2-photo": 0.90}
 
 
-async def main(rounds: int) -> tuple[dict[str, float], int]:
-    with emulator() as url:
-        server = SimpleNamespace(url=url)
-        params = iw.ImageParams(**BODY)
-        async with iw.ImagesClient(api_key="bench", base_url=server.url, is_emulator=True) as ours, \
-                httpx.AsyncClient(timeout=60) as bare, \
-                openai.AsyncOpenAI(api_key="bench", base_url=server.url) as sdk:
+async def against(url: str, rounds: int) -> tuple[dict[str, float], int]:
+    """The three contenders' median seconds against the emulator at ``url``; the image's bytes."""
+    params = iw.ImageParams(**PARAMS)
+    body: dict[str, Any] = dict(params.to_request())
+    async with iw.ImagesClient(api_key="bench", base_url=url, is_emulator=True) as ours, \
+            httpx.AsyncClient(timeout=60) as bare, \
+            openai.AsyncOpenAI(api_key="bench", base_url=url) as sdk:
 
-            async def run_ours() -> bytes:
-                return (await ours.generate(params)).images[0].data
+        async def run_ours() -> bytes:
+            return (await ours.generate(params)).images[0].data
 
-            async def run_bare() -> bytes:
-                response = await bare.post(f"{server.url}/images/generations", json=BODY,
-                                           headers={"Authorization": "Bearer bench"})
-                response.raise_for_status()
-                return base64.b64decode(response.json()["data"][0]["b64_json"])
+        async def run_bare() -> bytes:
+            response = await bare.post(f"{url}/images/generations", json=body,
+                                       headers={"Authorization": "Bearer bench"})
+            response.raise_for_status()
+            return base64.b64decode(response.json()["data"][0]["b64_json"])
 
-            async def run_sdk() -> bytes:
-                answer = await sdk.images.generate(**BODY)  # type: ignore[call-overload]
-                return base64.b64decode(answer.data[0].b64_json)
+        async def run_sdk() -> bytes:
+            answer = await sdk.images.generate(**body)
+            assert answer.data is not None and answer.data[0].b64_json is not None
+            return base64.b64decode(answer.data[0].b64_json)
 
-            contenders: dict[str, Callable[[], Awaitable[bytes]]] = {
-                "imagewidgets": run_ours, "bare httpx": run_bare, "openai SDK": run_sdk}
-            reference = await run_bare()
-            for run in contenders.values():  # warm up: connections, caches, imports
-                assert await run() == reference, "every contender must get the same bytes"
-            timings: dict[str, list[float]] = {name: [] for name in contenders}
-            names = list(contenders)
-            for round_number in range(rounds):
-                # Rotate who goes first: the first call of a round may pay for the idle gap.
-                shift = round_number % len(names)
-                for name in names[shift:] + names[:shift]:
-                    run = contenders[name]
-                    start = time.perf_counter()
-                    await run()
-                    timings[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(values) for name, values in timings.items()}
-    return medians, len(reference) // 1024
+        runs: dict[str, Callable[[], Awaitable[bytes]]] = {
+            "imagewidgets": run_ours, "bare httpx": run_bare, "openai SDK": run_sdk}
+        reference = await run_bare()
+        for run in runs.values():  # warm up: connections, caches, imports
+            assert await run() == reference, "every contender must get the same bytes"
+
+        def clocked(run: Callable[[], Awaitable[bytes]]) -> Callable[[], Awaitable[float]]:
+            async def call() -> float:
+                start = time.perf_counter()
+                await run()
+                return time.perf_counter() - start
+            return call
+
+        medians = await interleaved_async({name: clocked(run) for name, run in runs.items()}, rounds)
+    return medians, len(reference)
 
 
-def report(medians: dict[str, float], rounds: int, size_kb: int) -> str:
-    ours = medians["imagewidgets"]
-    lines = [
-        f"generate() of one 1024x1024 PNG ({size_kb} KB) from the emulator, "
-        f"median of {rounds} interleaved rounds",
-        "",
-        "| contender | median ms | imagewidgets / contender | goal |",
-        "|---|---:|---:|---:|",
-        f"| imagewidgets | {ours * 1000:.2f} | 1.00 | |",
-        f"| bare httpx + base64 | {medians['bare httpx'] * 1000:.2f} | "
-        f"{ours / medians['bare httpx']:.2f} | <= 1.10 |",
-        f"| openai SDK | {medians['openai SDK'] * 1000:.2f} | "
-        f"{ours / medians['openai SDK']:.2f} | <= 1.00 |",
-    ]
-    return "\n".join(lines)
+def measure(quick: bool) -> tuple[list[Figure], str]:
+    figures: list[Figure] = []
+    lines = ["generate() of one 1024x1024 PNG from the emulator (no latency), against a bare "
+             "httpx POST + base64 decode and the openai SDK + base64 decode; medians of "
+             "interleaved rounds", "",
+             "| picture | bytes | rounds | imagewidgets ms | bare httpx ms | openai SDK ms |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for picture, suffix, options in (("synthetic", "", ()), ("photographic", "-photo", ("--photographic",))):
+        rounds = QUICK_ROUNDS if quick else ROUNDS[picture]
+        with emulator(*options) as url:
+            medians, size = asyncio.run(against(url, rounds))
+        ours, bare, sdk = medians["imagewidgets"], medians["bare httpx"], medians["openai SDK"]
+        lines.append(f"| {picture} | {size:,} | {rounds} | {ours * 1000:.2f} | {bare * 1000:.2f} | "
+                     f"{sdk * 1000:.2f} |")
+        figures.append(Figure(f"B1{suffix}", f"generate() / bare httpx + base64, {picture} "
+                              "1024x1024 PNG", ours / bare, GOALS[f"B1{suffix}"]))
+        figures.append(Figure(f"B2{suffix}", f"generate() / openai SDK images.generate + base64, "
+                              f"{picture} 1024x1024 PNG", ours / sdk, GOALS[f"B2{suffix}"]))
+    figures.sort(key=lambda figure: figure.id)
+    return figures, "\n".join(lines)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40)
-    rounds = parser.parse_args().rounds
-    medians, size_kb = asyncio.run(main(rounds))
-    print(report(medians, rounds, size_kb))
+    main(measure)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -55,13 +56,29 @@ class Timeouts:
         return cls(connect=min(cls.connect, seconds), read=min(cls.read, seconds), total=seconds)
 
 
+_STEPS: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
+"""The tasks :func:`guarded` runs: only their guard cancels them, and once."""
+
+
+def _in_step() -> bool:
+    """Whether the running task is a guarded step: what it awaits needs no guard of its own."""
+    return asyncio.current_task() in _STEPS
+
+
 async def guarded(step: Awaitable[T]) -> T:
     """Await ``step`` in its own task, so a second Cancel cannot cut httpx's cleanup short.
 
     On cancellation the step is cancelled once and waited for: httpcore then
     closes the connection it was using instead of leaving it checked out.
+    Inside a guarded step (a whole request, see ``ImagesClient.generate``) ``step``
+    is awaited as it is: that task is cancelled once at most already, and each
+    task more costs three turns of the event loop. A guarded step must therefore
+    not cancel itself (no ``asyncio.timeout`` inside it: put it around the guard).
     """
+    if _in_step():
+        return await step
     task = asyncio.ensure_future(step)
+    _STEPS.add(task)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

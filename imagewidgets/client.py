@@ -303,21 +303,30 @@ class ImagesClient:
         body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
         started = time.monotonic()
         try:
+            # The timeout outside the guard: a guarded step must not cancel itself.
             async with asyncio.timeout(self.timeouts.total):
-                response = await self._open(GENERATIONS, body, image_index=image_index,
-                                            on_sent=on_sent, variation=variation,
-                                            deadline=started + self.timeouts.total)
-                try:
-                    raw = await self._read_answer(response, body.get("n"))
-                finally:
-                    await self._close(response)
-                answer = _wire.parse_answer(raw)
-                images = await self._images(answer, body, image_index, self._request_id(response))
+                # One guarded step for the whole request: sending, reading and closing inside
+                # it need no task of their own (three turns of the loop each).
+                return await guarded(self._generate_once(body, image_index, on_sent, variation,
+                                                         started))
         except TimeoutError:
             raise APITimeoutError(self._past_deadline("no answer")) from None
+
+    async def _generate_once(self, body: Mapping[str, Any], image_index: int,
+                             on_sent: Callable[[], None] | None, variation: int,
+                             started: float) -> Generation:
+        """The request of :meth:`_generate_body`, retries included, its images checked."""
+        response = await self._open(GENERATIONS, body, image_index=image_index, on_sent=on_sent,
+                                    variation=variation, deadline=started + self.timeouts.total)
+        try:
+            raw = await self._read_answer(response, body.get("n"))
+        finally:
+            await self._close(response)
+        answer = _wire.parse_answer(raw)
+        request_id = self._request_id(response)
+        images = await self._images(answer, body, image_index, request_id)
         return Generation(images=images, usage=answer.usage, created=answer.created,
-                          request_id=self._request_id(response),
-                          elapsed=time.monotonic() - started)
+                          request_id=request_id, elapsed=time.monotonic() - started)
 
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
                      on_sent: Callable[[], None] | None = None,

@@ -213,6 +213,40 @@ async def test_cancelling_mid_stream_releases_the_connection() -> None:
             assert result.images
 
 
+async def test_cancelling_generate_at_any_step_releases_the_connection() -> None:
+    """Cancelled once or twice while sending, waiting, reading or closing: the connection is let go."""
+    params = iw.ImageParams(model="dall-e-2", prompt="x", size="256x256")
+    with serve(port=0) as server:
+        async with iw.ImagesClient(api_key="k", base_url=server.url, is_emulator=True) as warm:
+            await warm.generate(params)  # the picture drawn and cached: each request is quick
+            took = (await warm.generate(params)).elapsed
+        # Turns of the loop, then waits over the whole request: together they land in every step.
+        waits = [(turns, 0.0) for turns in range(12)] + [(0, took * step / 8) for step in range(20)]
+        outcomes = set()
+        for turns, seconds in waits:
+            for times in (1, 2):
+                # A pool of one connection, fresh each time, connected before the clock starts.
+                transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+                async with httpx.AsyncClient(transport=transport) as http:
+                    client = iw.ImagesClient(api_key="k", base_url=server.url, is_emulator=True,
+                                             http_client=http, max_concurrency=1)
+                    await client.list_models()
+                    task = asyncio.ensure_future(client.generate(params))
+                    for _ in range(turns):
+                        await asyncio.sleep(0)
+                    await asyncio.sleep(seconds)
+                    for _ in range(times):
+                        task.cancel()
+                        await asyncio.sleep(0)
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    outcomes.add(task.cancelled())
+                    assert all(connection.is_idle() or connection.is_closed()
+                               for connection in transport._pool.connections), (turns, seconds, times)
+                    assert not transport._pool._requests and client._slots._value == 1
+        assert outcomes == {True, False}  # cancelled in time, and too late (the request done)
+
+
 async def _drain(client: iw.ImagesClient, params: iw.ImageParams) -> list[Any]:
     return [event async for event in client.stream(params)]
 

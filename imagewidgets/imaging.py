@@ -26,6 +26,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -460,6 +461,17 @@ def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
         buffer = io.BytesIO()
         small.save(buffer, kind.upper(), **options)
     return Thumbnail(buffer.getvalue(), kind)
+
+
+# One thread makes every tile's thumbnails. Pillow holds the GIL while it decodes, so
+# more threads make them no sooner; six at once starved the event loop (a 1 ms sleep
+# woke up 100 ms late while a grid streamed), where one costs it a switch interval.
+_PICTURES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-thumbnails")
+
+
+async def thumbnail_off_loop(data: bytes, longest: int = 384) -> Thumbnail:
+    """:func:`thumbnail` on the thumbnail thread, so the event loop never waits for Pillow."""
+    return await asyncio.get_running_loop().run_in_executor(_PICTURES, thumbnail, data, longest)
 
 
 _INLINE_INSPECT = 1024 * 1024  # smaller images verify in well under a millisecond

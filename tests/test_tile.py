@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets import imaging
 from imagewidgets.imaging import Thumbnail
 from imagewidgets.results import GeneratedImage, PartialImage
-from imagewidgets.ui import tile as tile_module
 from imagewidgets.ui.panel import ImagePanel
 from imagewidgets.ui.tile import ImageTile
 
@@ -224,13 +224,13 @@ async def test_run_against_the_emulator_fills_the_tile(client: iw.ImagesClient) 
 async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
         client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[threading.Thread] = []
-    real = tile_module.thumbnail
+    real = imaging.thumbnail
 
     def recording(data: bytes, longest: int = 384) -> Thumbnail:
         threads.append(threading.current_thread())
         return real(data, longest)
 
-    monkeypatch.setattr(tile_module, "thumbnail", recording)
+    monkeypatch.setattr(imaging, "thumbnail", recording)
     lags: list[float] = []
 
     async def probe() -> None:
@@ -246,6 +246,9 @@ async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
     await panel.generate()
     watcher.cancel()
     assert threads and threading.main_thread() not in threads
+    # One thread for all: Pillow holds the GIL while decoding, and four (or six, in a grid)
+    # threads decoding at once starved the loop (B4 in benchmarks/bench_compare.py).
+    assert len(set(threads)) == 1, f"thumbnails made on {len(set(threads))} threads"
     assert all(tile.status == "done" for tile in panel.tiles)
     print(f"\nlargest event-loop lag during a 4-image streaming generation: "
           f"{max(lags) * 1000:.1f} ms over {len(lags)} probes")

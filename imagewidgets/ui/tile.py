@@ -29,7 +29,7 @@ from traitlets import Any as AnyTrait, Unicode
 
 from ..capabilities import parse_size
 from ..errors import ParamsError
-from ..imaging import Thumbnail, thumbnail
+from ..imaging import Thumbnail, thumbnail_off_loop
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
 from ..store import ImageStore, SavedImage, download_name, sidecar_record
@@ -201,7 +201,7 @@ class ImageTile(widgets.VBox):
                         await self.show(event)
                         break
                     # Pillow work off the loop: the kernel stays responsive while tiles fill.
-                    thumb = await asyncio.to_thread(thumbnail, event.data, self.thumbnail_size)
+                    thumb = await thumbnail_off_loop(event.data, self.thumbnail_size)
                     self._show_partial(event, thumb)
         except asyncio.CancelledError:
             self._finish_with("cancelled", "cancelled")
@@ -228,7 +228,7 @@ class ImageTile(widgets.VBox):
         the image is written to disk before the tile says done; a failed write
         is shown on the tile, the image kept.
         """
-        thumb = await asyncio.to_thread(thumbnail, image.data, self.thumbnail_size)
+        thumb = await thumbnail_off_loop(image.data, self.thumbnail_size)
         if self.started is not None:
             self.elapsed = time.monotonic() - self.started
         self.result = image
@@ -339,7 +339,7 @@ class ImageTile(widgets.VBox):
         self.thumbnail_size = longest
         self._fit_box()
         if grown and self.result is not None:
-            thumb = await asyncio.to_thread(thumbnail, self.result.data, longest)
+            thumb = await thumbnail_off_loop(self.result.data, longest)
             if self.thumbnail_size == longest:  # not resized again meanwhile
                 self._set_image(thumb)
 

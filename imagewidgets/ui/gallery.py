@@ -75,14 +75,17 @@ class GalleryItem(widgets.VBox):
 
     Attributes
     ----------
-    image, placeholder : Image, HTML
-        The thumbnail; "unreadable image" in its place when it cannot be made.
+    image : Image
+        The thumbnail.
+    placeholder : HTML or None
+        "unreadable image" in the thumbnail's place when it cannot be made, else None.
     select : Checkbox
         Ticked to put the image in the gallery's zip.
     enlarge, download : FullImageButton
         Open (full size, over the page) and Download: the file as it is on disk.
     use, delete : Button
-        Use settings; Delete, which shows ``confirm`` (Delete or Keep) first.
+        Use settings; Delete, which shows ``confirm`` (``confirm_yes``: Delete, ``confirm_no``:
+        Keep) first.
     """
 
     def __init__(self, entry: Entry, index: ImageIndex, *, thumbnail_size: int = 160,
@@ -95,14 +98,13 @@ class GalleryItem(widgets.VBox):
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=side, height=side,
                                                                        object_fit="contain"))
         self.image.add_class("iw-gallery-image")
-        self.placeholder = widgets.HTML("", layout=widgets.Layout(display="none"))
-        self.placeholder.add_class("iw-gallery-unreadable")
+        self.placeholder: widgets.HTML | None = None  # made only for an image that cannot be read
         try:
             thumb = index.thumbnail(entry, thumbnail_size)
         except Exception:  # a broken or vanished file must not stop the rest of the page
             self.image.layout.display = "none"
-            self.placeholder.value = "unreadable image"
-            self.placeholder.layout.display = "flex"
+            self.placeholder = widgets.HTML("unreadable image")
+            self.placeholder.add_class("iw-gallery-unreadable")
         else:
             with self.image.hold_sync():  # format and bytes in one message
                 self.image.format = thumb.format
@@ -132,28 +134,54 @@ class GalleryItem(widgets.VBox):
                                      tooltip=f"Delete {name} and its settings")
         self.delete.add_class("iw-gallery-delete")
         self.delete.on_click(lambda _button: self._ask())
-        # Deleting is for good: it takes a second click on a row that names the file.
-        self.confirm_yes = widgets.Button(description="Delete", button_style="danger",
-                                          layout=widgets.Layout(width="auto"))
-        self.confirm_no = widgets.Button(description="Keep", layout=widgets.Layout(width="auto"))
-        if on_delete is not None:
-            self.confirm_yes.on_click(lambda _button: on_delete(self))
-        self.confirm_no.on_click(lambda _button: self._keep())
-        self.confirm = widgets.HBox(
-            [widgets.HTML(f"Delete {html.escape(name)}?"), self.confirm_yes, self.confirm_no],
-            layout=widgets.Layout(display="none", flex_flow="row wrap", align_items="center"))
-        self.confirm.add_class("iw-gallery-confirm")
+        self._on_delete = on_delete
+        self._confirm: widgets.HBox | None = None  # made on the first Delete: most items never ask
         actions = widgets.HBox([self.select, self.enlarge, self.download, self.use, self.delete],
                                layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                                      width=side))
-        super().__init__([self.image, self.placeholder, self.caption, actions, self.confirm])
+        super().__init__([self.image, *([self.placeholder] if self.placeholder else []),
+                          self.caption, actions])
         self.add_class("iw-gallery-item")
+
+    @property
+    def confirm(self) -> widgets.HBox:
+        """The row that asks again (Delete or Keep), hidden until Delete is clicked.
+
+        Made when first needed: a page of 24 items had about 200 widget models for rows
+        nobody opened, a sixth of opening a large gallery.
+        """
+        if self._confirm is None:
+            name = self.entry.path.name
+            yes = widgets.Button(description="Delete", button_style="danger",
+                                 layout=widgets.Layout(width="auto"))
+            no = widgets.Button(description="Keep", layout=widgets.Layout(width="auto"))
+            on_delete = self._on_delete
+            if on_delete is not None:
+                yes.on_click(lambda _button: on_delete(self))
+            no.on_click(lambda _button: self._keep())
+            self._confirm = widgets.HBox(
+                [widgets.HTML(f"Delete {html.escape(name)}?"), yes, no],
+                layout=widgets.Layout(display="none", flex_flow="row wrap", align_items="center"))
+            self._confirm.add_class("iw-gallery-confirm")
+            self.children = (*self.children, self._confirm)  # type: ignore[has-type]
+        return self._confirm
+
+    @property
+    def confirm_yes(self) -> widgets.Button:
+        """The confirming Delete."""
+        return self.confirm.children[1]
+
+    @property
+    def confirm_no(self) -> widgets.Button:
+        """Keep: hides the row again."""
+        return self.confirm.children[2]
 
     def _ask(self) -> None:
         self.confirm.layout.display = "flex"
 
     def _keep(self) -> None:
-        self.confirm.layout.display = "none"
+        if self._confirm is not None:
+            self._confirm.layout.display = "none"
 
     def _caption_html(self) -> str:
         entry = self.entry

@@ -453,6 +453,8 @@ async def test_a_failed_write_is_shown_the_image_kept_and_a_retry_offered(
     assert tile.status == "done" and tile.result is not None and tile.saved is None
     assert "not saved to" in tile.save_note.value and "Retry save" in tile.save_note.value
     assert tile.retry_save.layout.display != "none" and not tile.download.disabled
+    at = list(tile.children).index(tile.caption)  # shown under the caption, made for this failure
+    assert tile.children[at + 1:at + 3] == (tile.save_note, tile.retry_save)
     blocked.unlink()  # the user frees the path
     tile.retry_save.click()
     await _until_true(lambda: tile.saved is not None)

@@ -402,9 +402,11 @@ async def test_a_tile_makes_the_widgets_it_rarely_needs_only_when_needed() -> No
     assert type(tile.download) is type(tile.enlarge) is tile_module.FullImageButton
     tile.note_reuse()
     assert tile.actions.children[-1] is tile.reuse_note and "settings loaded" in tile.reuse_note.value
-    assert tile.label not in tile.actions.children and tile.children[0] is tile.label
+    label = tile.label  # made on first use, shown above the status
+    assert tile.children[0] is label
     labelled = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), label="a <b>label</b>")
-    assert labelled.children[0] is labelled.label and labelled.label.value == "<b>a &lt;b&gt;label&lt;/b&gt;</b>"
+    assert labelled.children[0] is labelled.label
+    assert labelled.label.value == "<b>a &lt;b&gt;label&lt;/b&gt;</b>"
     tile.close()
     labelled.close()
 

@@ -432,19 +432,28 @@ _THUMBNAIL_SAVE: dict[str, tuple[tuple[str, ...], str, dict[str, int]]] = {
     "jpeg": (("RGB", "L"), "RGB", {"quality": 85}),
     "webp": (("RGB", "RGBA"), "RGBA", {"quality": 80, "method": 0}),
 }
-"""How a raster thumbnail is saved, by its source's format: the modes kept as they are, the
-one any other is converted to, and Pillow's options (fast: a tile shows it, nobody keeps it)."""
+"""How a raster thumbnail is saved, by its format (see :func:`thumbnail`): the modes kept as they
+are, the one any other is converted to, and Pillow's options (fast: a tile shows it, nobody keeps it)."""
+
+
+def _opaque(image: Image.Image) -> bool:
+    """Whether every pixel of ``image`` (thumbnail-sized: cheap) is fully opaque."""
+    if not image.has_transparency_data:
+        return True
+    alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+    return bool(alpha.getchannel("A").getextrema()[0] == 255)
 
 
 def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
     """A small image for a tile whose longest side is at most ``longest``.
 
-    In the source's own format for PNG (keeping transparency), JPEG and WEBP
-    (keeping transparency): a photo's JPEG or WEBP thumbnail is a fraction of a
-    PNG's bytes and faster to encode. An animated GIF for a GIF; an SVG for an
-    SVG (see :func:`_svg_thumbnail`). Its ``format`` is the
-    ``ipywidgets.Image.format`` to show it with: ``png``, ``jpeg``, ``webp``,
-    ``gif`` or ``svg+xml``.
+    A JPEG for a JPEG, and for a PNG with no transparent pixel: a tenth of a
+    PNG thumbnail's bytes for a photo (in the kernel and on the wire), and
+    faster to encode. A PNG for a PNG with transparency; a WEBP for a WEBP
+    (keeping transparency, and about half a JPEG's bytes). An animated GIF
+    for a GIF; an SVG for an SVG (see :func:`_svg_thumbnail`). Its ``format``
+    is the ``ipywidgets.Image.format`` to show it with: ``png``, ``jpeg``,
+    ``webp``, ``gif`` or ``svg+xml``.
     """
     from PIL import Image
     kind = _kind(data)
@@ -454,9 +463,11 @@ def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
         return Thumbnail(_svg_thumbnail(data, longest), "svg+xml")
     with _opened(data) as image:
         kind = str(image.format).lower()
-        kept, other, options = _THUMBNAIL_SAVE[kind]
         image.draft("RGB", (longest, longest))  # JPEG decodes at a reduced scale: much faster
         image.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if kind == "png" and _opaque(image):
+            kind = "jpeg"  # lossless only matters for the full image, kept as it came
+        kept, other, options = _THUMBNAIL_SAVE[kind]
         small = image if image.mode in kept else image.convert(other)
         buffer = io.BytesIO()
         small.save(buffer, kind.upper(), **options)

@@ -36,7 +36,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
 INDEX_FILE = ".imagewidgets-index.json"
 """In the folder: what every image's sidecar (or embedded settings) said, and when."""
 THUMBNAIL_DIR = ".thumbnails"
-"""In the folder: thumbnails, ``<stem>-<size>.<png|gif|svg>``."""
+"""In the folder: thumbnails, ``<stem>-<size>.<jpeg|png|webp|gif|svg>``."""
 SORTS = ("newest", "oldest", "cost high", "cost low", "model")
 """What :meth:`ImageIndex.select` sorts by."""
 
@@ -339,14 +339,18 @@ class ImageIndex:
         """
         if size < 1:
             raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
-        # Thumbnails keep their source's format (imaging.thumbnail): its suffix, as made_as names it.
-        extension = {"gif": "gif", "svg": "svg", "jpg": "jpeg", "jpeg": "jpeg",
-                     "webp": "webp"}.get(entry.path.suffix[1:].lower(), "png")
-        cached = self.folder / THUMBNAIL_DIR / f"{entry.path.stem}-{size}.{extension}"
+        # The formats imaging.thumbnail makes of the source's kind (a PNG's is a JPEG unless
+        # it has transparency): their suffixes, as made_as names them.
+        extensions = {"gif": ("gif",), "svg": ("svg",), "jpg": ("jpeg",), "jpeg": ("jpeg",),
+                      "webp": ("webp",)}.get(entry.path.suffix[1:].lower(), ("jpeg", "png"))
+        cached = self.folder / THUMBNAIL_DIR / f"{entry.path.stem}-{size}.{extensions[0]}"
         image = entry.path.stat()
-        with contextlib.suppress(OSError):
-            if cached.stat().st_mtime_ns == image.st_mtime_ns:
-                return imaging.Thumbnail(cached.read_bytes(), "svg+xml" if extension == "svg" else extension)
+        for extension in extensions:
+            kept = cached.with_suffix(f".{extension}")
+            with contextlib.suppress(OSError):
+                if kept.stat().st_mtime_ns == image.st_mtime_ns:
+                    shown = "svg+xml" if extension == "svg" else extension
+                    return imaging.Thumbnail(kept.read_bytes(), shown)
         if image.st_size > MAX_IMAGE_BYTES:
             raise ImageDecodeError(f"the image is {image.st_size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
         made = imaging.thumbnail(entry.path.read_bytes(), size)

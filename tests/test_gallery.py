@@ -130,7 +130,7 @@ def test_thumbnails_are_made_for_the_shown_page_only(tmp_path: Path,
     assert len(made) == 4 and len(gallery.items) == 4
     assert gallery.count_line.value == "10 images · shown 4"
     for item in gallery.items:
-        assert item.image.format == "png" and item.image.value
+        assert item.image.format == "jpeg" and item.image.value  # an opaque PNG's thumbnail
         with Image.open(io.BytesIO(item.image.value)) as thumb:
             assert max(thumb.size) <= 100
     assert gallery.more_button.layout.display != "none"

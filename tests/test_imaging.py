@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import time
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -79,13 +80,61 @@ def test_base64_is_bounded_and_checked() -> None:
         decode_base64("")
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
-def test_thumbnails_are_small_and_in_the_sources_format(fmt: str) -> None:
+@pytest.mark.parametrize(("fmt", "made"), [("PNG", "JPEG"), ("JPEG", "JPEG"), ("WEBP", "WEBP")])
+def test_thumbnails_are_small_and_jpeg_or_webp_when_opaque(fmt: str, made: str) -> None:
     # A photo's PNG thumbnail is several times its JPEG or WEBP one, and slower to encode.
     small = thumbnail(_encoded(fmt, (1536, 1024)), 384)
-    assert small.format == fmt.lower()  # what ipywidgets.Image.format must say
+    assert small.format == made.lower()  # what ipywidgets.Image.format must say
     with Image.open(io.BytesIO(small.data)) as image:
-        assert image.format == fmt and image.size == (384, 256)
+        assert image.format == made and image.size == (384, 256)
+
+
+def _png_of(image: Image.Image, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def _one_clear_pixel(mode: str) -> Image.Image:
+    image = Image.new(mode, (800, 600), (10, 120, 200, 255)[-len(mode):])
+    image.paste((0,) * len(mode), (0, 0, 16, 16))  # a few pixels of the thumbnail still clear
+    return image
+
+
+@pytest.mark.parametrize(("source", "made"), [
+    (Image.new("RGBA", (800, 600), (10, 120, 200, 255)), "jpeg"),  # an alpha band, all opaque
+    (Image.new("LA", (800, 600), (120, 255)), "jpeg"),
+    (Image.new("L", (800, 600), 120), "jpeg"),
+    (Image.new("P", (800, 600), 5), "jpeg"),
+    (_one_clear_pixel("RGBA"), "png"),
+    (_one_clear_pixel("LA"), "png")])
+def test_a_png_thumbnail_is_a_jpeg_unless_a_pixel_is_transparent(source: Image.Image, made: str) -> None:
+    small = thumbnail(_png_of(source), 200)
+    assert small.format == made
+    with Image.open(io.BytesIO(small.data)) as image:
+        assert image.format == made.upper() and image.size == (200, 150)
+        if made == "png":
+            assert image.getchannel("A").getextrema()[0] == 0
+
+
+def test_a_png_with_a_transparent_palette_entry_in_use_stays_png() -> None:
+    palette = Image.new("P", (800, 600), 5)
+    palette.putpalette([value % 256 for value in range(768)])
+    assert thumbnail(_png_of(palette, transparency=5), 200).format == "png"
+    assert thumbnail(_png_of(palette, transparency=7), 200).format == "jpeg"  # no pixel uses it
+    plain = Image.new("RGB", (800, 600), (10, 120, 200))
+    assert thumbnail(_png_of(plain, transparency=(10, 120, 200)), 200).format == "png"
+    assert thumbnail(_png_of(plain, transparency=(1, 2, 3)), 200).format == "jpeg"
+
+
+def test_a_transparent_webp_thumbnail_stays_webp() -> None:
+    buffer = io.BytesIO()
+    _one_clear_pixel("RGBA").save(buffer, "WEBP", lossless=True)
+    small = thumbnail(buffer.getvalue(), 200)
+    assert small.format == "webp"
+    with Image.open(io.BytesIO(small.data)) as image:
+        assert image.format == "WEBP" and image.mode == "RGBA"
+        assert image.getchannel("A").getextrema()[0] < 255
 
 
 @pytest.mark.parametrize(("fmt", "mode", "shown"), [("PNG", "RGBA", "RGBA"), ("WEBP", "RGBA", "RGBA"),

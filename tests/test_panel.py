@@ -58,7 +58,7 @@ async def test_generate_button_fills_a_row(client: iw.ImagesClient) -> None:
     first, second = (tile.result for tile in panel.tiles)
     assert first.width == 1024 and first.format == "png"
     assert first.data != second.data  # two images of one request differ
-    assert bytes(panel.tiles[0].image.value).startswith(b"\x89PNG")
+    assert bytes(panel.tiles[0].image.value).startswith(b"\xff\xd8")  # an opaque PNG's: a JPEG
     with Image.open(io.BytesIO(bytes(panel.tiles[0].image.value))) as thumb:
         assert max(thumb.size) == 384  # only the thumbnail goes to the browser
     assert "gpt-image-1" in panel.tiles[0].caption.value and "tokens" in panel.tiles[0].caption.value
@@ -453,6 +453,8 @@ async def test_a_failed_write_is_shown_the_image_kept_and_a_retry_offered(
     assert tile.status == "done" and tile.result is not None and tile.saved is None
     assert "not saved to" in tile.save_note.value and "Retry save" in tile.save_note.value
     assert tile.retry_save.layout.display != "none" and not tile.download.disabled
+    at = list(tile.children).index(tile.caption)  # shown under the caption, made for this failure
+    assert tile.children[at + 1:at + 3] == (tile.save_note, tile.retry_save)
     blocked.unlink()  # the user frees the path
     tile.retry_save.click()
     await _until_true(lambda: tile.saved is not None)

@@ -375,8 +375,43 @@ async def test_a_partial_then_a_final_of_another_format_switch_the_image_type() 
     formats: list[str] = []
     tile.image.observe(lambda change: formats.append(change["new"]), "format")
     await tile.run(client)  # type: ignore[arg-type]
-    assert tile.status == "done" and formats == ["gif"] and tile.image.format == "gif"
+    # An opaque PNG partial's thumbnail is a JPEG (the blank before it a PNG), the final a GIF.
+    assert tile.status == "done" and formats == ["jpeg", "gif"] and tile.image.format == "gif"
     tile.close()
+
+
+def _models(root: widgets.Widget) -> list[widgets.Widget]:
+    """Every widget model in ``root``'s tree: children, layouts and styles."""
+    found: list[widgets.Widget] = []
+    pending = [root]
+    while pending:
+        widget = pending.pop()
+        found.append(widget)
+        pending.extend(getattr(widget, "children", ()))
+        pending.extend(part for name in ("layout", "style")
+                       if isinstance(part := getattr(widget, name, None), widgets.Widget))
+    return found
+
+
+async def test_a_tile_makes_the_widgets_it_rarely_needs_only_when_needed() -> None:
+    # A panel keeps hundreds of tiles, each widget one to three models in the kernel.
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), on_reuse=lambda _tile: None)
+    await tile.run(_Stream(_image()))  # type: ignore[arg-type]
+    assert tile.status == "done"
+    classes = {name for widget in _models(tile) for name in getattr(widget, "_dom_classes", ())}
+    assert not classes & {"iw-save-note", "iw-retry-save", "iw-reuse-note"}
+    assert len(_models(tile)) == 19
+    # anywidget would make each button a class of its own (~5 KB each).
+    assert type(tile.download) is type(tile.enlarge) is tile_module.FullImageButton
+    tile.note_reuse()
+    assert tile.actions.children[-1] is tile.reuse_note and "settings loaded" in tile.reuse_note.value
+    label = tile.label  # made on first use, shown above the status
+    assert tile.children[0] is label
+    labelled = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), label="a <b>label</b>")
+    assert labelled.children[0] is labelled.label
+    assert labelled.label.value == "<b>a &lt;b&gt;label&lt;/b&gt;</b>"
+    tile.close()
+    labelled.close()
 
 
 async def test_the_thumbnail_and_the_buttons_name_the_image() -> None:

@@ -135,7 +135,10 @@ class FullImageButton(anywidget.AnyWidget):
         Told of an error making the bytes; without it the error is logged.
     """
 
-    _esm = _ESM
+    # anywidget adds these to every instance (add_traits), and traitlets then makes each
+    # instance a class of its own: ~5 KB a button, two a tile. Declared here, none is made.
+    _esm = traitlets.Unicode(_ESM).tag(sync=True)
+    _anywidget_id = traitlets.Unicode(f"{__module__}.FullImageButton").tag(sync=True)
     action = traitlets.Unicode("download", help="download or enlarge").tag(sync=True)
     label = traitlets.Unicode("Download", help="The button's text.").tag(sync=True)
     tooltip_text = traitlets.Unicode("", help="Shown on hover.").tag(sync=True)
@@ -156,6 +159,13 @@ class FullImageButton(anywidget.AnyWidget):
         self.on_error = on_error
         self._making: asyncio.Task[bool] | None = None  # held: the loop keeps only weak refs
         self.on_msg(self._on_request)
+
+    def add_traits(self, **traits: Any) -> None:
+        """Add the traits not declared already with the same default (see ``_esm`` above)."""
+        traits = {name: trait for name, trait in traits.items()
+                  if not self.has_trait(name) or self.trait_defaults(name) != trait.default_value}
+        if traits:
+            super().add_traits(**traits)
 
     def _on_request(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("event") != "request":

@@ -89,6 +89,7 @@ class ImageTile(widgets.VBox):
     status = Unicode("queued", help="queued, running, partial, done, failed or cancelled")
     result = AnyTrait(None, allow_none=True, help="The GeneratedImage, once done.")
     error = AnyTrait(None, allow_none=True, help="The error, once failed.")
+    children: tuple[widgets.Widget, ...]  # VBox's trait, for mypy: read and set in _insert
 
     def __init__(self, params: ImageParams, *, label: str = "", thumbnail_size: int = 384,
                  on_reuse: Callable[[ImageTile], None] | None = None,
@@ -108,7 +109,12 @@ class ImageTile(widgets.VBox):
         self.elapsed: float | None = None
         self._on_reuse = on_reuse
         self._partials_expected = params.partial_images if params.supports("partial_images") else 0
-        self.label = widgets.HTML(f"<b>{html.escape(label)}</b>" if label else "")
+        # Made only when needed (the label when given, the notes when there is something to
+        # say): a panel keeps hundreds of tiles, and each widget is three models in the kernel.
+        self._label: widgets.HTML | None = None
+        self._reuse_note: widgets.HTML | None = None
+        self._save_note: widgets.HTML | None = None
+        self._retry_save: widgets.Button | None = None
         self.header = widgets.HTML("queued")
         self.header.add_class("iw-tile-status")
         self.image = widgets.Image(
@@ -132,26 +138,67 @@ class ImageTile(widgets.VBox):
         self.reuse.on_click(lambda _button: self._on_reuse and self._on_reuse(self))
         if on_reuse is None:
             self.reuse.layout.display = "none"  # nowhere to put the settings: no dead button
-        self.reuse_note = widgets.HTML("")  # says, next to the button, what "Use settings" did
-        self.reuse_note.add_class("iw-reuse-note")
-        self.actions = widgets.HBox([self.download, self.enlarge, self.reuse, self.reuse_note],
+        self.actions = widgets.HBox([self.download, self.enlarge, self.reuse],
                                     layout=widgets.Layout(display="none", flex_flow="row wrap",
                                                           align_items="center"))
-        self.save_note = widgets.HTML("")
-        self.save_note.add_class("iw-save-note")
-        self.retry_save = widgets.Button(description="Retry save", icon="save",
-                                         tooltip="Write this image to disk again",
-                                         layout=widgets.Layout(width="auto", display="none"))
-        self.retry_save.add_class("iw-retry-save")
-        self.retry_save.on_click(lambda _button: self._retry_save())
-        super().__init__([self.label, self.header, self.image, self.caption, self.save_note,
-                          self.retry_save, self.actions],
+        super().__init__([self.header, self.image, self.caption, self.actions],
                          layout=widgets.Layout(margin="4px", padding="6px", border="1px solid #ddd"))
+        if label:
+            self.label.value = f"<b>{html.escape(label)}</b>"
         self._fit_box()
         self.add_class("iw-tile")
         self.add_class("iw-status-queued")
         self.number: int | None = None  # its place in its row, from 1, once run
         self._describe()
+
+    @property
+    def label(self) -> widgets.HTML:
+        """The label above the status (made, and shown, on first use)."""
+        if self._label is None:
+            self._label = widgets.HTML("")
+            self._insert(self._label, 0)
+        return self._label
+
+    @property
+    def reuse_note(self) -> widgets.HTML:
+        """Says, next to "Use settings", what it did (made on first use)."""
+        if self._reuse_note is None:
+            self._reuse_note = widgets.HTML("")
+            self._reuse_note.add_class("iw-reuse-note")
+            self.actions.children = (*self.actions.children, self._reuse_note)
+        return self._reuse_note
+
+    @property
+    def save_note(self) -> widgets.HTML:
+        """Says why writing the image failed (made on first use, with :attr:`retry_save`)."""
+        if self._save_note is None:
+            self._make_save_widgets()
+        assert self._save_note is not None
+        return self._save_note
+
+    @property
+    def retry_save(self) -> widgets.Button:
+        """"Retry save", shown after a failed write (made on first use, with :attr:`save_note`)."""
+        if self._retry_save is None:
+            self._make_save_widgets()
+        assert self._retry_save is not None
+        return self._retry_save
+
+    def _make_save_widgets(self) -> None:
+        self._save_note = widgets.HTML("")
+        self._save_note.add_class("iw-save-note")
+        self._retry_save = widgets.Button(description="Retry save", icon="save",
+                                          tooltip="Write this image to disk again",
+                                          layout=widgets.Layout(width="auto", display="none"))
+        self._retry_save.add_class("iw-retry-save")
+        self._retry_save.on_click(lambda _button: self._retry_saving())
+        self._insert(self._save_note, -1)  # between the caption and the actions
+        self._insert(self._retry_save, -1)
+
+    def _insert(self, widget: widgets.Widget, at: int) -> None:
+        children = list(self.children)
+        children.insert(at, widget)
+        self.children = tuple(children)
 
     # -- filling ----------------------------------------------------------------
 
@@ -269,10 +316,11 @@ class ImageTile(widgets.VBox):
             self.retry_save.layout.display = "flex"
         else:
             self.save_error = None
-            self.save_note.value = ""
-            self.retry_save.layout.display = "none"
+            if self._save_note is not None and self._retry_save is not None:  # it failed before
+                self._save_note.value = ""
+                self._retry_save.layout.display = "none"
 
-    def _retry_save(self) -> None:
+    def _retry_saving(self) -> None:
         if self.result is None or (self._saving is not None and not self._saving.done()):
             return
         try:
@@ -321,7 +369,8 @@ class ImageTile(widgets.VBox):
         ``shown=False`` takes the note away (another tile's settings were loaded since).
         """
         if not shown:
-            self.reuse_note.value = ""
+            if self._reuse_note is not None:
+                self._reuse_note.value = ""
         elif problem is None:
             self.reuse_note.value = '<span class="iw-reuse-done" role="status">' \
                                     "\u2713 settings loaded into the controls</span>"

@@ -21,6 +21,7 @@ import imagewidgets as iw
 from imagewidgets import imaging
 from imagewidgets.imaging import Thumbnail
 from imagewidgets.results import GeneratedImage, PartialImage
+from imagewidgets.ui import tile as tile_module
 from imagewidgets.ui.panel import ImagePanel
 from imagewidgets.ui.tile import ImageTile
 

@@ -7,6 +7,7 @@ import base64
 import json
 import random
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,32 @@ def test_mangled_answers_read_as_json_loads_reads_them(monkeypatch: pytest.Monke
             else:
                 mangled[at:at] = chance.choice([b'"', b"\\", b":", b" ", b"{", b"}", b'"b64_json":"'])
         _both_ways(bytes(mangled), monkeypatch)
+
+
+def _inspected(data: bytes) -> tuple[Any, ...]:
+    try:
+        return iw.imaging.inspect(data)
+    except iw.ImagesError as error:
+        return type(error), str(error)
+
+
+def test_a_png_read_without_pillow_reads_as_pillow_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every byte of the header chunk, the next chunk's type and the end marker changed, the
+    image cut or grown: the plain PNG's quick reading gives what Pillow's does."""
+    def both(data: bytes) -> None:
+        quick = _inspected(data)
+        with monkeypatch.context() as plain:
+            plain.setattr(iw.imaging, "_plain_png", lambda _data: None)
+            assert _inspected(data) == quick, data[:45]
+
+    assert iw.imaging._plain_png(PNG) is not None and _inspected(PNG)[0] == "png"
+    for at in [*range(45), *range(len(PNG) - 12, len(PNG))]:
+        for value in (0, 1, 0x7F, 0xFF, PNG[at] ^ 0x01, PNG[at] ^ 0x80):
+            both(PNG[:at] + bytes([value]) + PNG[at + 1:])
+    for end in (8, 16, 29, 33, 41, len(PNG) - 1):
+        both(PNG[:end])
+    both(PNG + b"\x00")
+    for at in range(16, 29):  # the header's fields, its checksum made right: sizes, modes, filter
+        for value in (0, 1, 2, 3, 4, 6, 8, 16, 0x40, 0xFF):
+            header = PNG[12:at] + bytes([value]) + PNG[at + 1:29]
+            both(PNG[:12] + header + zlib.crc32(header).to_bytes(4, "big") + PNG[33:])

@@ -13,6 +13,7 @@ kept as it came, never refused (the official SDK's types lag the API).
 
 from __future__ import annotations
 
+import binascii
 import collections
 import email.utils
 import json
@@ -38,7 +39,7 @@ from .errors import (
     StreamIncompleteError,
     api_error_from,
 )
-from .imaging import decode_base64
+from .imaging import MAX_BASE64_CHARS, decode_base64
 from .params import ImageParams, RequestBody
 from .results import GeneratedImage, PartialImage, Usage, count_or_none
 
@@ -288,6 +289,93 @@ class Answer:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
+_B64_KEY = b'"b64_json"'
+_JSON_SPACE = frozenset(b" \t\n\r")
+
+
+class _Cut:
+    """What stands for the ``index``-th ``b64_json`` value cut out of an answer's text."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _after_space(raw: bytes, at: int) -> int:
+    while at < len(raw) and raw[at] in _JSON_SPACE:
+        at += 1
+    return at
+
+
+def _images_cut_out(raw: bytes) -> tuple[dict[str, Any], dict[int, bytes]] | None:
+    """``raw`` as ``json.loads`` reads it, each ``data[i].b64_json`` decoded from the bytes in
+    place: ``({..., "data": [...]}, {i: image bytes})``; None when that is not sure to be so.
+
+    ``json.loads`` of a photographic answer spends as long building the 3.4 MB string of
+    its image as base64 decoding then takes. Here each value's extent is found in the
+    bytes (base64 holds no quote nor backslash), the text around it parsed with ``NaN``
+    in its place, and the value decoded from a memoryview. The parse must call for
+    exactly as many constants as were put in, each ``NaN``, and each must come out at
+    ``data[i].b64_json``: then every one stood where a string value was (what precedes
+    it, ``"b64_json":``, is the same text in both), and ``json.loads`` reads the rest
+    alike. A value with a backslash, one that is not strict base64, or anything else
+    unexpected gives None: the caller reads ``raw`` the plain way (same answer, same errors).
+    """
+    if json.detect_encoding(raw) != "utf-8":
+        return None
+    cuts: list[tuple[int, int]] = []  # where each value's text starts and ends, quotes excluded
+    at = raw.find(_B64_KEY)
+    while at != -1:
+        colon = _after_space(raw, at + len(_B64_KEY))
+        quote = _after_space(raw, colon + 1)
+        if raw[colon:colon + 1] != b":" or raw[quote:quote + 1] != b'"':
+            at = raw.find(_B64_KEY, at + 1)  # not a key with a string value: parsed as it is
+            continue
+        start = quote + 1
+        end = raw.find(b'"', start)
+        if end == -1 or raw.find(b"\\", start, end) != -1:
+            return None
+        cuts.append((start, end))
+        at = raw.find(_B64_KEY, end + 1)
+    if not cuts:
+        return None
+    view = memoryview(raw)
+    pieces: list[bytes | memoryview] = []
+    last = 0
+    for start, end in cuts:
+        pieces += (view[last:start - 1], b"NaN")
+        last = end + 1
+    pieces.append(view[last:])
+    constants: list[str] = []
+
+    def constant(name: str) -> _Cut:
+        constants.append(name)
+        return _Cut(len(constants) - 1)
+
+    try:
+        answer = json.loads(b"".join(pieces), parse_constant=constant)
+    except (ValueError, RecursionError):
+        return None
+    if constants != ["NaN"] * len(cuts) or not isinstance(answer, dict) \
+            or not isinstance(items := answer.get("data"), list):
+        return None
+    placed = {index: value.index for index, item in enumerate(items)
+              if isinstance(item, dict) and isinstance(value := item.get("b64_json"), _Cut)}
+    if sorted(placed.values()) != list(range(len(cuts))):  # one elsewhere: nested, or a duplicate key
+        return None
+    images = {}
+    for index, cut in placed.items():
+        start, end = cuts[cut]
+        if not 0 < end - start <= MAX_BASE64_CHARS:
+            return None  # the plain way says what is wrong with it
+        try:
+            images[index] = binascii.a2b_base64(view[start:end], strict_mode=True)
+        except (binascii.Error, ValueError):
+            return None
+    return answer, images
+
+
 def parse_answer(raw: bytes) -> Answer:
     """Read the body of a non-streaming answer.
 
@@ -299,7 +387,8 @@ def parse_answer(raw: bytes) -> Answer:
     ImageDecodeError
         When an entry's ``b64_json`` is not valid base64.
     """
-    answer = json_object(raw, "response")
+    cut_out = _images_cut_out(raw)
+    answer, decoded = cut_out if cut_out is not None else (json_object(raw, "response"), {})
     items = answer.get("data")
     if items is None or items == []:
         raise APIError("the server's answer holds no images", status=200)
@@ -318,7 +407,8 @@ def parse_answer(raw: bytes) -> Answer:
                 raise malformed(f"{where}.url", url, "a URL")
             images.append(AnswerImage(None, url, revised))
         else:
-            images.append(AnswerImage(_image_data(item, f"{where}."), None, revised))
+            data = decoded[index] if index in decoded else _image_data(item, f"{where}.")
+            images.append(AnswerImage(data, None, revised))
     # A malformed usage or created is unknown (None, 0): never a reason to lose the images.
     return Answer(images, Usage.from_api(answer.get("usage")), _seconds(answer.get("created")),
                   _rest(answer))

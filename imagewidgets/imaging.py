@@ -25,6 +25,7 @@ import io
 import math
 import re
 import warnings
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -351,6 +352,30 @@ def _svg_check(data: bytes) -> tuple[int, int]:
 
 # -- the public checks ----------------------------------------------------------------------
 
+_PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"
+_PNG_MODES = frozenset({(1, 0), (2, 0), (4, 0), (8, 0), (16, 0), (8, 2), (16, 2), (1, 3), (2, 3),
+                        (4, 3), (8, 3), (8, 4), (16, 4), (8, 6), (16, 6)})
+"""(bit depth, colour type) of every PNG Pillow opens."""
+
+
+def _plain_png(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG whose header chunk, checksum right, comes straight before its
+    data, within the size limits and complete; None for any other bytes (Pillow reads them).
+
+    What Pillow's opening would find of such a file, without it: amid a request its code
+    runs cold, some 80 us, where this takes a few.
+    """
+    if not data.startswith(_PNG_START) or data[37:41] != b"IDAT" or not data.endswith(_PNG_END):
+        return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if (data[24], data[25]) not in _PNG_MODES or data[27] != 0 \
+            or zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big") \
+            or not (min(width, height) >= 1 and max(width, height) <= MAX_SIDE
+                    and width * height <= MAX_PIXELS):
+        return None
+    return width, height
+
+
 def inspect(data: bytes) -> tuple[str, int, int]:
     """Format (``png``/``jpeg``/``webp``/``gif``/``svg``), width and height of untrusted bytes.
 
@@ -365,6 +390,8 @@ def inspect(data: bytes) -> tuple[str, int, int]:
     ImageDecodeError
         When the bytes are not a safe PNG, JPEG, WEBP, GIF or SVG image.
     """
+    if (size := _plain_png(data)) is not None:
+        return ("png", *size)
     kind = _kind(data)
     if kind == "gif":
         width, height, _frames = _gif_walk(data)

@@ -338,13 +338,19 @@ async def test_parameters_are_checked_once_per_request(client: iw.ImagesClient,
     assert len(checks) == 1
     checks.clear()
     _ = [event async for event in client.stream(p)]  # not streaming: one ordinary request
-    assert len(checks) == 1
+    assert len(checks) == 0  # nothing changed since: checked already
+    p.quality = "medium"
+    _ = [event async for event in client.stream(p)]
+    assert len(checks) == 1  # changed: checked again
     checks.clear()
     streaming = iw.ImageParams(model="gpt-image-1", prompt="A fox", quality="low", stream=True,
                                partial_images=1)
     _ = [event async for event in client.stream(streaming)]
     assert len(checks) == 1
     checks.clear()
+    body = streaming.to_request()
+    assert len(checks) == 0
+    streaming.prompt = "A fox at dusk"
     body = streaming.to_request()
     assert len(checks) == 1
     events = [event async for event in client.stream(body)]

@@ -3,8 +3,11 @@ never a raw Python one, and a good image is never lost over a bad bookkeeping fi
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 from traitlets import TraitError
 
 import imagewidgets as iw
+from imagewidgets import _wire
 from imagewidgets._wire import EventStream, answer_image, parse_answer, request_body, stream_event
 from imagewidgets.capabilities import ModelSpec, image_cost, parse_size
 from imagewidgets.emulator.validation import Refusal, validate
@@ -321,3 +325,140 @@ def test_a_huge_error_message_is_cut_in_the_caption_and_kept_whole() -> None:
         assert "tile.error" in caption and tile.error is error
     finally:
         tile.close()
+
+
+# -- answers read with their images cut out of the text: exactly what json.loads gives --------
+
+ALL_BYTES = base64.b64encode(bytes(range(256))).decode()  # holds "/" and "+"
+OTHER = base64.b64encode(b"another picture").decode()
+
+
+def _outcome(raw: bytes) -> tuple[Any, ...]:
+    """What ``parse_answer`` makes of ``raw``: the answer's every part, or the error it raises."""
+    try:
+        answer = parse_answer(raw)
+    except iw.ImagesError as error:
+        return type(error), str(error)
+    return ([(image.data, image.url, image.revised_prompt) for image in answer.images],
+            answer.usage, answer.created, dict(answer.fields))
+
+
+def _both_ways(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """``raw``'s outcome with images cut out, checked to be the plain ``json.loads`` outcome."""
+    fast = _outcome(raw)
+    with monkeypatch.context() as plain:
+        plain.setattr(_wire, "_images_cut_out", lambda _raw: None)
+        assert _outcome(raw) == fast, raw[:300]
+    return fast
+
+
+def _data(*items: str) -> bytes:
+    return ('{"created": 1795000000, "data": [' + ", ".join(items) + '], "size": "1024x1024"}').encode()
+
+
+@pytest.mark.parametrize("raw", [
+    _data(f'{{"b64_json": "{B64}"}}'),
+    _data(f'{{"b64_json": "{ALL_BYTES}", "revised_prompt": "a fox"}}', f'{{"b64_json": "{OTHER}"}}'),
+    _data(f'{{"b64_json" \n:\t "{B64}"}}'),
+    _data(f'{{"b64_json":"{B64}"}}'),
+    f'{{"data":[{{"b64_json":"{B64}"}}],"usage":{{"output_tokens":272}}}}'.encode(),
+    _data(f'{{"b64_json": "{B64}", "revised_prompt": "un renard \u00e0 l\'aube \u2014 \U0001f98a"}}'),
+    _data(f'{{"revised_prompt": "b64_json", "b64_json": "{B64}", "note": "\\"b64_json\\": \\"x\\""}}'),
+], ids=["one", "two", "spaces-around-colon", "compact", "usage", "non-ascii-text", "key-in-text"])
+def test_an_answer_cut_out_is_read_as_json_loads_reads_it(raw: bytes,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _wire._images_cut_out(raw) is not None  # the fast way was taken
+    images, *_ = _both_ways(raw, monkeypatch)
+    assert images[0][0] in (PNG, base64.b64decode(ALL_BYTES))
+
+
+@pytest.mark.parametrize("raw", [
+    _data(f'{{"b64_json": "{ALL_BYTES.replace("/", chr(92) + "/")}"}}'),  # escaped slashes: \/
+    _data(f'{{"b64_json": "{B64[:40]}\\u0041{B64[40:]}"}}'),
+    _data(f'{{"b64_json": "{OTHER}", "b64_json": "{B64}"}}'),  # json.loads keeps the last
+    f'{{"data": [{{"b64_json": "{OTHER}"}}], "data": [{{"b64_json": "{B64}"}}]}}'.encode(),
+    _data(f'{{"b64_json": "{B64}", "extra": {{"b64_json": "{OTHER}"}}}}'),
+    _data(f'{{"b64_json": {{"b64_json": "{B64}"}}}}'),
+    f'{{"b64_json": "{OTHER}", "data": [{{"b64_json": "{B64}"}}]}}'.encode(),
+    _data(f'{{"x\\"b64_json": "{OTHER}", "b64_json": "{B64}"}}'),  # the key's text in another key
+    _data(f'{{"revised_prompt": "\\\\", "b64_json": "{B64}"}}'),
+    _data('{"b64_json": "", "url": "https://images.example/1.png"}'),
+    _data('{"b64_json": NaN}'),
+    (f'{{"created": NaN, "data": [{{"b64_json": "{B64}"}}]}}').encode(),
+    (f'{{"created": Infinity, "data": [{{"b64_json": "{B64}"}}]}}').encode(),
+    _data(f'{{"b64_json": "{B64}"}}', '{"b64_json": 12}'),
+    _data(f'{{"b64_json": "{B64[:-4]}"}}'),  # not strict base64: its padding cut
+    _data(f'{{"b64_json": "{B64[:20]} {B64[20:]}"}}'),
+    _data(f'{{"b64_json": "{B64[:20]}\x01{B64[20:]}"}}'),  # a control character: not JSON
+    _data(f'{{"b64_json": "{B64[:20]}\u00e9{B64[20:]}"}}'),
+    _data(f'{{"b64_\\u006ason": "{B64}"}}'),  # the key spelled with an escape
+    f'[{{"b64_json": "{B64}"}}]'.encode(),
+    f'{{"data": {{"b64_json": "{B64}"}}}}'.encode(),
+    f'{{"data": [{{"b64_json": "{B64}"}}]}} x'.encode(),
+    f'{{"data": [{{"b64_json": "{B64}"}}]}}{{"data": 1}}'.encode(),
+    b"\xef\xbb\xbf" + _data(f'{{"b64_json": "{B64}"}}'),  # a UTF-8 byte order mark
+    _data(f'{{"b64_json": "{B64}"}}').decode().encode("utf-16"),
+    _data(f'{{"b64_json": "{B64}"}}').decode().encode("utf-32-le"),
+    _data(f'{{"b64_json": "{B64}", "revised_prompt": "\\ud800"}}'),
+    _data(f'{{"revised_prompt": "{{\\"data\\": [{{\\"b64_json\\": \\"{OTHER}\\"}}]}}", '
+          f'"b64_json": "{B64}"}}'),
+], ids=["escaped-slashes", "unicode-escape", "duplicate-key", "duplicate-data", "nested",
+        "b64-object", "top-level", "key-text-in-key", "escaped-backslash", "empty-with-url",
+        "nan-value", "nan-elsewhere", "infinity-elsewhere", "second-a-number", "padding-cut",
+        "space-inside", "control-character", "non-ascii-value", "escaped-key", "top-level-list",
+        "data-object", "trailing-text", "two-documents", "bom", "utf-16", "utf-32",
+        "lone-surrogate", "answer-in-text"])
+def test_a_hostile_answer_reads_as_json_loads_reads_it(raw: bytes,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _both_ways(raw, monkeypatch)
+
+
+def test_a_truncated_answer_reads_as_json_loads_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _data(f'{{"b64_json": "{B64}", "revised_prompt": "a fox"}}', f'{{"b64_json": "{OTHER}"}}')
+    for end in [*range(0, 60), *range(len(raw) - 120, len(raw))]:
+        _both_ways(raw[:end], monkeypatch)
+
+
+def test_mangled_answers_read_as_json_loads_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quotes, backslashes, colons and spaces put in or taken out anywhere: no other outcome."""
+    raw = _data(f'{{"b64_json": "{OTHER}", "revised_prompt": "a \\"fox\\""}}',
+                f'{{"b64_json" : "{ALL_BYTES}"}}')
+    chance = random.Random(14)
+    for _ in range(400):
+        mangled = bytearray(raw)
+        for _ in range(chance.randint(1, 3)):
+            at = chance.randrange(len(mangled))
+            if chance.random() < 0.5:
+                del mangled[at]
+            else:
+                mangled[at:at] = chance.choice([b'"', b"\\", b":", b" ", b"{", b"}", b'"b64_json":"'])
+        _both_ways(bytes(mangled), monkeypatch)
+
+
+def _inspected(data: bytes) -> tuple[Any, ...]:
+    try:
+        return iw.imaging.inspect(data)
+    except iw.ImagesError as error:
+        return type(error), str(error)
+
+
+def test_a_png_read_without_pillow_reads_as_pillow_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every byte of the header chunk, the next chunk's type and the end marker changed, the
+    image cut or grown: the plain PNG's quick reading gives what Pillow's does."""
+    def both(data: bytes) -> None:
+        quick = _inspected(data)
+        with monkeypatch.context() as plain:
+            plain.setattr(iw.imaging, "_plain_png", lambda _data: None)
+            assert _inspected(data) == quick, data[:45]
+
+    assert iw.imaging._plain_png(PNG) is not None and _inspected(PNG)[0] == "png"
+    for at in [*range(45), *range(len(PNG) - 12, len(PNG))]:
+        for value in (0, 1, 0x7F, 0xFF, PNG[at] ^ 0x01, PNG[at] ^ 0x80):
+            both(PNG[:at] + bytes([value]) + PNG[at + 1:])
+    for end in (8, 16, 29, 33, 41, len(PNG) - 1):
+        both(PNG[:end])
+    both(PNG + b"\x00")
+    for at in range(16, 29):  # the header's fields, its checksum made right: sizes, modes, filter
+        for value in (0, 1, 2, 3, 4, 6, 8, 16, 0x40, 0xFF):
+            header = PNG[12:at] + bytes([value]) + PNG[at + 1:29]
+            both(PNG[:12] + header + zlib.crc32(header).to_bytes(4, "big") + PNG[33:])

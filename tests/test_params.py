@@ -200,6 +200,30 @@ def test_to_request_lists_every_problem() -> None:
         p.to_request()
 
 
+def test_to_request_is_built_again_whenever_what_it_depends_on_changes() -> None:
+    p = ImageParams(model="gpt-image-1", prompt="A fox", size="1024x1024")
+    first = p.to_request()
+    first["prompt"] = "changed by the caller"  # a copy each time: the next one is not
+    assert p.to_request()["prompt"] == "A fox" and p.to_request() is not p.to_request()
+    p.quality = "low"
+    assert p.to_request()["quality"] == "low"
+    p.prompt = " "
+    with pytest.raises(ParamsError, match="prompt is empty"):
+        p.to_request()
+    p.prompt = "A fox"
+    assert p.to_request()["quality"] == "low"
+    p.n = 2
+    assert p.to_request()["n"] == 2
+    register_model(ModelSpec.like("gpt-image-1", name="my-model"))
+    try:
+        q = ImageParams(model="my-model", prompt="A fox", size="1024x1024", output_format="png")
+        assert q.to_request()["output_format"] == "png"
+        register_model(ModelSpec.like("dall-e-2", name="my-model"))  # now without output_format
+        assert "output_format" not in q.to_request()
+    finally:
+        del MODELS["my-model"]
+
+
 def test_round_trip_and_copy() -> None:
     p = ImageParams(model="gpt-image-2", prompt="A lighthouse", size="1920x1088",
                     output_format="webp", output_compression=70, stream=True, partial_images=3)

@@ -139,7 +139,7 @@ def pillow_partials(partials: list[PartialImage], pillow_format: str,
         for partial in partials:
             with Image.open(io.BytesIO(partial.data)) as image:
                 image.draft("RGB", (THUMBNAIL, THUMBNAIL))
-                image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR, reducing_gap=2.0)
+                image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR, reducing_gap=1.0)
                 image.save(io.BytesIO(), pillow_format, **options)
         return time.perf_counter() - start
     return run

@@ -70,7 +70,8 @@ def table(figures: list[Figure]) -> str:
     """The figures as the Markdown table the README shows."""
     lines = ["| id | what | value | goal | pass |", "|---|---|---:|---:|---|"]
     for figure in figures:
-        value = f"{figure.value:.3g}" if figure.unit == "ratio" else f"{figure.value:.4g} {figure.unit}"
+        # Three decimals for a ratio: 1.1 would hide whether 1.104 missed a goal of 1.10.
+        value = f"{figure.value:.3f}" if figure.unit == "ratio" else f"{figure.value:.4g} {figure.unit}"
         verdict = {True: "yes", False: "**NO**", None: ""}[figure.passed]
         lines.append(f"| {figure.id} | {figure.what} | {value} | {figure.goal_text()} | {verdict} |")
     return "\n".join(lines)

@@ -116,10 +116,12 @@ def _created(record: Mapping[str, Any], mtime: float) -> float:
 
 
 def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float) -> Entry:
+    # dict, not Mapping: records come from JSON, and an ABC check per field of 10,000
+    # entries was a tenth of reopening a gallery.
     params = record.get("params")
-    params = params if isinstance(params, Mapping) else {}
+    params = params if isinstance(params, dict) else {}
     cost = record.get("cost")
-    cost = cost if isinstance(cost, Mapping) else {}
+    cost = cost if isinstance(cost, dict) else {}
     actual = _number(cost.get("actual"))
     return Entry(folder, name, record, created, _text(params.get("model")), _text(params.get("prompt")),
                  actual if actual is not None else _number(cost.get("estimated")))

@@ -120,8 +120,9 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
         f"first, then RSS (``/proc/self/statm`` after ``gc.collect()``) before and after the "
         f"images counted; {rounds} round(s), each in a fresh process: the median round is "
         f"shown. Ratio = RSS growth ÷ the images' encoded bytes. The rest = RSS growth − "
-        f"encoded − thumbnails: the tile's widgets (~35 ipywidgets models, ~110 KB of Python "
-        f"objects per tile by tracemalloc, with no image) and the allocator's fragmentation.",
+        f"encoded − thumbnails: the tile's widgets (19 widget models for a done tile, ~58 KB "
+        f"of Python objects by tracemalloc), the panel's rows and comms, and the memory the "
+        f"allocator keeps.",
         "",
         "| pictures | images | encoded | thumbnails (tile.image.value) | RSS growth "
         "| the rest, per tile | ratio (every round) | took |",

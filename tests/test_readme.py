@@ -17,7 +17,7 @@ word, so ```` ```python notebook ```` still renders as Python):
   on ``PATH``. The rule for commands that do not exit: a ``python -m imagewidgets
   serve ...`` line is started with ``--port 0`` appended (argparse takes the last
   ``--port``), must print the emulator's URL as its first line, and is then
-  stopped. ``make demo`` and ``make test`` are exempt (:data:`EXEMPT` says why).
+  stopped. ``make demo``, ``make test`` and ``make bench`` are exempt (:data:`EXEMPT` says why).
   Every other line must exit 0 within :data:`TIMEOUT` seconds.
 
 Everything runs on the emulator with no key: ``OPENAI_API_KEY`` and
@@ -51,6 +51,9 @@ EXEMPT = {
     "make demo": "it serves JupyterLab until stopped: tests/test_cli.py starts `python -m imagewidgets "
                  "demo`, which `make demo` calls, and opens the URL it prints",
     "make test": "it is this test suite (with ruff and mypy)",
+    "make bench": "it measures for minutes; .ci/run runs its quick form after the tests",
+    "make bench CHECK=1": "the same, then checks the goals",
+    "make bench QUICK=1": ".ci/run runs it after the tests",
 }
 CLAIM = re.compile(r"^(?P<code>\S.*?)\s+# -> (?P<claim>.+)$")
 """``code  # -> value``, at the top level of a notebook block."""

@@ -7,9 +7,9 @@ image at hand (one loaded from disk) and :meth:`ImageTile.fail` marks one
 failed before anything is sent. Thumbnails are made on a worker thread; the
 tile's widgets are changed only on the event loop's thread.
 
-Every image is shown by an ``Image`` widget, in the browser an ``<img>``: a PNG,
-JPEG or WEBP thumbnail (the source's format), an animated GIF thumbnail, or an SVG (wrapped, see
-``imaging.thumbnail``), where a ``<script>`` or ``onload`` in it cannot run and
+Every image is shown by an ``Image`` widget, in the browser an ``<img>``: a JPEG,
+PNG or WEBP thumbnail (a JPEG for an opaque PNG), an animated GIF thumbnail, or an SVG
+(wrapped; see ``imaging.thumbnail``), where a ``<script>`` or ``onload`` in it cannot run and
 nothing it references is fetched. No image ever goes into an HTML widget.
 """
 
@@ -113,8 +113,7 @@ class ImageTile(widgets.VBox):
         # say): a panel keeps hundreds of tiles, and each widget is three models in the kernel.
         self._label: widgets.HTML | None = None
         self._reuse_note: widgets.HTML | None = None
-        self._save_note: widgets.HTML | None = None
-        self._retry_save: widgets.Button | None = None
+        self._save_row: tuple[widgets.HTML, widgets.Button] | None = None  # note and Retry save
         self.header = widgets.HTML("queued")
         self.header.add_class("iw-tile-status")
         self.image = widgets.Image(
@@ -171,29 +170,27 @@ class ImageTile(widgets.VBox):
     @property
     def save_note(self) -> widgets.HTML:
         """Says why writing the image failed (made on first use, with :attr:`retry_save`)."""
-        if self._save_note is None:
-            self._make_save_widgets()
-        assert self._save_note is not None
-        return self._save_note
+        return self._save_widgets()[0]
 
     @property
     def retry_save(self) -> widgets.Button:
         """"Retry save", shown after a failed write (made on first use, with :attr:`save_note`)."""
-        if self._retry_save is None:
-            self._make_save_widgets()
-        assert self._retry_save is not None
-        return self._retry_save
+        return self._save_widgets()[1]
 
-    def _make_save_widgets(self) -> None:
-        self._save_note = widgets.HTML("")
-        self._save_note.add_class("iw-save-note")
-        self._retry_save = widgets.Button(description="Retry save", icon="save",
-                                          tooltip="Write this image to disk again",
-                                          layout=widgets.Layout(width="auto", display="none"))
-        self._retry_save.add_class("iw-retry-save")
-        self._retry_save.on_click(lambda _button: self._retry_saving())
-        self._insert(self._save_note, -1)  # between the caption and the actions
-        self._insert(self._retry_save, -1)
+    def _save_widgets(self) -> tuple[widgets.HTML, widgets.Button]:
+        """The save note and Retry save, made together the first time either is asked for."""
+        if self._save_row is None:
+            note = widgets.HTML("")
+            note.add_class("iw-save-note")
+            button = widgets.Button(description="Retry save", icon="save",
+                                    tooltip="Write this image to disk again",
+                                    layout=widgets.Layout(width="auto", display="none"))
+            button.add_class("iw-retry-save")
+            button.on_click(lambda _button: self._retry_saving())
+            self._insert(note, -1)  # between the caption and the actions
+            self._insert(button, -1)
+            self._save_row = (note, button)
+        return self._save_row
 
     def _insert(self, widget: widgets.Widget, at: int) -> None:
         children = list(self.children)
@@ -316,9 +313,10 @@ class ImageTile(widgets.VBox):
             self.retry_save.layout.display = "flex"
         else:
             self.save_error = None
-            if self._save_note is not None and self._retry_save is not None:  # it failed before
-                self._save_note.value = ""
-                self._retry_save.layout.display = "none"
+            if self._save_row is not None:  # it failed before
+                note, button = self._save_row
+                note.value = ""
+                button.layout.display = "none"
 
     def _retry_saving(self) -> None:
         if self.result is None or (self._saving is not None and not self._saving.done()):

@@ -13,7 +13,6 @@ kept as it came, never refused (the official SDK's types lag the API).
 
 from __future__ import annotations
 
-import binascii
 import collections
 import email.utils
 import json
@@ -33,13 +32,14 @@ from ._http import MAX_EVENT_BYTES, too_large
 from .errors import (
     APIConnectionError,
     APIError,
+    ImageDecodeError,
     ImagesError,
     InsufficientQuotaError,
     ParamsError,
     StreamIncompleteError,
     api_error_from,
 )
-from .imaging import MAX_BASE64_CHARS, decode_base64
+from .imaging import decode_base64
 from .params import ImageParams, RequestBody
 from .results import GeneratedImage, PartialImage, Usage, count_or_none
 
@@ -367,12 +367,10 @@ def _images_cut_out(raw: bytes) -> tuple[dict[str, Any], dict[int, bytes]] | Non
     images = {}
     for index, cut in placed.items():
         start, end = cuts[cut]
-        if not 0 < end - start <= MAX_BASE64_CHARS:
-            return None  # the plain way says what is wrong with it
         try:
-            images[index] = binascii.a2b_base64(view[start:end], strict_mode=True)
-        except (binascii.Error, ValueError):
-            return None
+            images[index] = decode_base64(view[start:end])
+        except ImageDecodeError:
+            return None  # the plain way says what is wrong with it
     return answer, images
 
 

@@ -99,9 +99,13 @@ class Thumbnail(NamedTuple):
     format: str  # "png" | "jpeg" | "webp" | "gif" | "svg+xml"
 
 
-def decode_base64(text: str) -> bytes:
-    """Decode a ``b64_json`` value, refusing oversized or malformed text."""
-    if not isinstance(text, str) or not text:
+def decode_base64(text: str | memoryview) -> bytes:
+    """Decode a ``b64_json`` value, refusing oversized or malformed text.
+
+    A memoryview is the value's bytes in an answer's body, cut out unparsed
+    (``_wire._images_cut_out``); anything else not a string is refused.
+    """
+    if not isinstance(text, str | memoryview) or not text:
         raise ImageDecodeError("the server sent no image data (b64_json is empty or not text)")
     if len(text) > MAX_BASE64_CHARS:
         raise ImageDecodeError(

@@ -77,18 +77,22 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def interleaved(contenders: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, float]:
-    """Median seconds of each contender over ``rounds`` rounds, taking turns in rotating order.
-
-    Each contender returns the seconds it measured itself (so setup is left out);
-    rotating who goes first spreads the machine's drift and the first call's cost alike.
-    """
-    timings: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
+def turns(names: list[str], rounds: int) -> Iterator[str]:
+    """``names`` round after round, who goes first rotating: it spreads the machine's drift
+    and the first call's cost alike."""
     for round_number in range(rounds):
         shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            timings[name].append(contenders[name]())
+        yield from names[shift:] + names[:shift]
+
+
+def interleaved(contenders: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Median seconds of each contender over ``rounds`` rounds, taking :func:`turns`.
+
+    Each contender returns the seconds it measured itself (so setup is left out).
+    """
+    timings: dict[str, list[float]] = {name: [] for name in contenders}
+    for name in turns(list(contenders), rounds):
+        timings[name].append(contenders[name]())
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
@@ -96,11 +100,8 @@ async def interleaved_async(contenders: Mapping[str, Callable[[], Awaitable[floa
                             rounds: int) -> dict[str, float]:
     """:func:`interleaved` for coroutines, in the running loop."""
     timings: dict[str, list[float]] = {name: [] for name in contenders}
-    names = list(contenders)
-    for round_number in range(rounds):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
-            timings[name].append(await contenders[name]())
+    for name in turns(list(contenders), rounds):
+        timings[name].append(await contenders[name]())
     return {name: statistics.median(values) for name, values in timings.items()}
 
 

@@ -29,9 +29,9 @@ from unittest import mock
 from _shared import Figure, interleaved, main, timed
 from PIL import Image
 
-from imagewidgets.index import INDEX_FILE, THUMBNAIL_DIR
 from imagewidgets.results import GeneratedImage
-from imagewidgets.store import ImageStore
+from imagewidgets.storage.index import INDEX_FILE, THUMBNAIL_DIR
+from imagewidgets.storage.store import ImageStore
 from imagewidgets.ui.gallery import Gallery
 
 PAGE = 24

@@ -9,15 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .capabilities import MODELS as MODELS, ModelSpec as ModelSpec, register_model as register_model
+from .models import MODELS as MODELS, ModelSpec as ModelSpec, register_model as register_model
 from .params import ImageParams as ImageParams
 
 # "X as X" marks a re-export for type checkers and linters, which cannot read a derived
 # __all__; tests/test_package.py checks these imports against _PUBLIC.
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
     from . import emulator as emulator, spending as spending
-    from .client import ImagesClient as ImagesClient, ModelInfo as ModelInfo
-    from .connect import generate as generate
+    from .api import ImagesClient as ImagesClient, ModelInfo as ModelInfo
     from .errors import (
         APIConnectionError as APIConnectionError,
         APIError as APIError,
@@ -44,7 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         PartialImage as PartialImage,
         Usage as Usage,
     )
-    from .store import ImageStore as ImageStore
+    from .storage import ImageStore as ImageStore
+    from .sync import generate as generate
     from .ui.compare import CompareGrid as CompareGrid, compare as compare
     from .ui.gallery import Gallery as Gallery
     from .ui.panel import ImagePanel as ImagePanel
@@ -64,18 +64,18 @@ _ERRORS = (
 # core are imported above; the rest load on first access (``__getattr__``), so
 # ``import imagewidgets`` imports neither httpx nor ipywidgets.
 _PUBLIC = {
-    "MODELS": "capabilities",
-    "ModelSpec": "capabilities",
-    "register_model": "capabilities",
+    "MODELS": "models.capabilities",
+    "ModelSpec": "models.capabilities",
+    "register_model": "models.capabilities",
     "ImageParams": "params",
-    "ImagesClient": "client",
-    "ModelInfo": "client",
-    "generate": "connect",
+    "ImagesClient": "api.client",
+    "ModelInfo": "api.client",
+    "generate": "sync",
     "GeneratedImage": "results",
     "Generation": "results",
     "PartialImage": "results",
     "Usage": "results",
-    "ImageStore": "store",
+    "ImageStore": "storage.store",
     "ImagePanel": "ui.panel",
     "Gallery": "ui.gallery",
     "CompareGrid": "ui.compare",

@@ -28,8 +28,8 @@ Faults for one request: add a header such as 'x-emulator-fault: status_429;retry
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .capabilities import default_model
     from .emulator import serve
+    from .models import default_model
 
     try:
         server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
@@ -152,7 +152,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _models(_args: argparse.Namespace) -> int:
-    from .catalog import models_markdown
+    from .models import models_markdown
 
     print(models_markdown(), end="")
     return 0

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .capabilities import (
+from .errors import ParamsError
+from .models import (
     FIELDS,
     MODELS,
     QUALITY_RANK,
@@ -24,7 +25,6 @@ from .capabilities import (
     models_taking,
     newest_models,
 )
-from .errors import ParamsError
 from .params import OPTION_FIELDS, ImageParams, closest_value
 
 __all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "estimate",

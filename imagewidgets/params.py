@@ -21,7 +21,8 @@ from typing import Any
 
 from traitlets import Bool, HasTraits, Int, TraitError, Unicode, default, observe, validate
 
-from .capabilities import (
+from .errors import ParamsError
+from .models import (
     FIELDS,
     MODELS,
     QUALITY_RANK,
@@ -37,7 +38,6 @@ from .capabilities import (
     parse_size,
     unencodable_problem,
 )
-from .errors import ParamsError
 
 __all__ = ["OPTION_FIELDS", "ImageParams", "RequestBody", "closest_value"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capabilities import MODELS, image_cost
+from .models import MODELS, image_cost
 
 __all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
 
@@ -225,7 +225,7 @@ class GeneratedImage(_Encoded):
 
     def _save_in(self, folder: Path) -> Path:
         # Imported here: the store imports this module.
-        from .store import download_name
+        from .storage import download_name
 
         name = download_name(str(self.params.get("prompt") or ""), str(self.params.get("model") or ""),
                              self.created or time.time(), self.extension)

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 import imagewidgets as iw
-from imagewidgets import capabilities, spending
-from imagewidgets.capabilities import ModelSpec
+from imagewidgets import spending
 from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.models import capabilities
+from imagewidgets.models.capabilities import ModelSpec
 
 from hostile import Hostile
 

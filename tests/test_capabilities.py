@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import imagewidgets as iw
-from imagewidgets.capabilities import (
+from imagewidgets.models.capabilities import (
     MODELS,
     PRICES_READ_ON,
     QUALITY_RANK,
@@ -81,7 +81,7 @@ OPTION_FIELDS = ["n", "quality", "complexity", "response_format", "size", "style
 
 
 def test_the_table_below_covers_every_model_and_field() -> None:
-    import imagewidgets.capabilities as capabilities
+    import imagewidgets.models.capabilities as capabilities
 
     assert set(EXPECTED) == set(MODELS)
     assert set(OPTION_FIELDS) == set(capabilities.FIELDS) - {"prompt", "model", "user"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from imagewidgets import capabilities
-from imagewidgets.capabilities import MODELS, default_model
-from imagewidgets.catalog import models_markdown
+from imagewidgets.models import capabilities
+from imagewidgets.models.capabilities import MODELS, default_model
+from imagewidgets.models.catalog import models_markdown
 from imagewidgets.params import ImageParams
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -22,9 +22,9 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets import capabilities
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.errors import ModelRetiredError
+from imagewidgets.models import capabilities
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
@@ -165,7 +165,7 @@ async def test_read_timeout_is_wrapped() -> None:
     with serve(port=0) as slow:
         slow.inject("trickle", seconds=2)
         async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, max_retries=0,
-                                   timeout=iw.client.Timeouts(read=0.3)) as client:
+                                   timeout=iw.api.client.Timeouts(read=0.3)) as client:
             with pytest.raises(iw.APITimeoutError):
                 await client.generate(prompt="x", model="gpt-image-1")
             slow.inject("trickle", seconds=2)
@@ -583,7 +583,7 @@ async def test_gif_and_svg_results(client: iw.ImagesClient, fmt: str,
 async def test_a_refused_provisional_field_says_where_it_came_from(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # No field of today's table is provisional any more; a model known from a blog post is.
-    source = iw.capabilities.Source("https://blog.example/gpt-image-9", False, "frame_count")
+    source = iw.models.capabilities.Source("https://blog.example/gpt-image-9", False, "frame_count")
     monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
         "gpt-image-2.6-flare", name="gpt-image-9-preview", provisional=frozenset({"frame_count"}),
         sources={"frame_count": source}))

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets.client import retry_delay
+from imagewidgets.api.client import retry_delay
 
 
 def _png(width: int = 8, height: int = 8) -> bytes:

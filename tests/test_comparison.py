@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from imagewidgets.capabilities import MODELS, estimate_cost, image_cost, newest_models
 from imagewidgets.comparison import (
     AXIS_FIELDS,
     Axis,
@@ -17,6 +16,7 @@ from imagewidgets.comparison import (
     plan_cells,
 )
 from imagewidgets.errors import ParamsError
+from imagewidgets.models.capabilities import MODELS, estimate_cost, image_cost, newest_models
 from imagewidgets.params import ImageParams
 
 BASE = ImageParams(model="gpt-image-1", prompt="A lighthouse at dusk", stream=True,

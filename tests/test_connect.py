@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import imagewidgets as iw
-from imagewidgets.connect import default_client
+from imagewidgets.api.routing import default_client
 from imagewidgets.emulator import EmulatorServer
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import imagewidgets as iw
-from imagewidgets.capabilities import (
+from imagewidgets.models.capabilities import (
     MODELS,
     PRICES_READ_ON,
     Estimate,

@@ -20,18 +20,18 @@ import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from imagewidgets.__main__ import main
-from imagewidgets.capabilities import (
+from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
+from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
+from imagewidgets.emulator.faults import FAULTS, NO_FAULT, Fault
+from imagewidgets.emulator.render import bomb_png, final_bytes, picture
+from imagewidgets.emulator.validation import Refusal, validate
+from imagewidgets.models.capabilities import (
     FIELDS,
     MODELS,
     Choice,
     ModelSpec,
     output_tokens,
 )
-from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
-from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
-from imagewidgets.emulator.faults import FAULTS, NO_FAULT, Fault
-from imagewidgets.emulator.render import bomb_png, final_bytes, picture
-from imagewidgets.emulator.validation import Refusal, validate
 
 # The shared fixtures (tests/conftest.py): ``server`` demands ``api_key``; ``http`` sends it.
 
@@ -492,7 +492,7 @@ def test_validation_follows_the_capabilities_table(model: str) -> None:
 
 def test_the_emulator_never_imports_the_client() -> None:
     code = ("import sys, imagewidgets.emulator, imagewidgets.__main__; "
-            "sys.exit('imagewidgets.client' in sys.modules)")
+            "sys.exit('imagewidgets.api.client' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -11,8 +11,8 @@ import openai
 import pytest
 from PIL import Image
 
-from imagewidgets.capabilities import MODELS
 from imagewidgets.emulator import EmulatorServer, serve
+from imagewidgets.models.capabilities import MODELS
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import imagewidgets as iw
-from imagewidgets._http import Timeouts
+from imagewidgets.api.transport import Timeouts
 from imagewidgets.emulator import EmulatorServer, serve
 
 

@@ -15,9 +15,9 @@ from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.imaging import Thumbnail
-from imagewidgets.index import ImageIndex
 from imagewidgets.results import GeneratedImage
-from imagewidgets.store import ImageStore, SavedImage
+from imagewidgets.storage.index import ImageIndex
+from imagewidgets.storage.store import ImageStore, SavedImage
 from imagewidgets.ui.download import FullImageButton
 from imagewidgets.ui.gallery import Gallery, GalleryItem
 

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 import imagewidgets as iw
-from imagewidgets._redact import REDACTED
-from imagewidgets.client import Timeouts
+from imagewidgets.api.client import Timeouts
+from imagewidgets.api.redact import REDACTED
 from imagewidgets.results import GeneratedImage, PartialImage
 
 from hostile import B64, PNG, SUCCESS, Hostile, Reply

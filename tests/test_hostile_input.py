@@ -18,10 +18,10 @@ import pytest
 from traitlets import TraitError
 
 import imagewidgets as iw
-from imagewidgets import _wire
-from imagewidgets._wire import EventStream, answer_image, parse_answer, request_body, stream_event
-from imagewidgets.capabilities import ModelSpec, image_cost, parse_size
+from imagewidgets.api import wire as _wire
+from imagewidgets.api.wire import EventStream, answer_image, parse_answer, request_body, stream_event
 from imagewidgets.emulator.validation import Refusal, validate
+from imagewidgets.models.capabilities import ModelSpec, image_cost, parse_size
 from imagewidgets.results import GeneratedImage
 from imagewidgets.ui.controls import Controls
 from imagewidgets.ui.tile import ImageTile

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import imagewidgets as iw
-from imagewidgets._redact import REDACTED, redact, url_secrets
+from imagewidgets.api.redact import REDACTED, redact, url_secrets
 
 from hostile import B64, SUCCESS, Answer, Hostile, Reply
 

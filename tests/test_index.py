@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from imagewidgets import imaging, index as index_module
+from imagewidgets import imaging
 from imagewidgets.errors import ImageDecodeError
-from imagewidgets.index import INDEX_FILE, THUMBNAIL_DIR, Entry, ImageIndex
 from imagewidgets.results import GeneratedImage
-from imagewidgets.store import ImageStore, SavedImage
+from imagewidgets.storage import index as index_module
+from imagewidgets.storage.index import INDEX_FILE, THUMBNAIL_DIR, Entry, ImageIndex
+from imagewidgets.storage.store import ImageStore, SavedImage
 
 WHEN = time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1))
 DAY = 86_400
@@ -419,7 +420,7 @@ _KILLED_WRITER = """
 import io, os, sys, time
 from PIL import Image
 from imagewidgets.results import GeneratedImage
-from imagewidgets.store import ImageStore
+from imagewidgets.storage.store import ImageStore
 
 picture = Image.frombytes("RGB", (512, 512), os.urandom(512 * 512 * 3))
 buffer = io.BytesIO()

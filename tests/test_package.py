@@ -46,7 +46,7 @@ def test_type_checkers_see_the_same_names_as_the_table() -> None:
             for statement in node.body:
                 if isinstance(statement, ast.ImportFrom):
                     seen.update(alias.asname or alias.name for alias in statement.names)
-    eager = {name for name, module in iw._PUBLIC.items() if module in ("capabilities", "params")}
+    eager = {name for name, module in iw._PUBLIC.items() if module in ("models.capabilities", "params")}
     assert seen == set(iw.__all__) - eager
 
 
@@ -61,8 +61,8 @@ def test_import_is_light_and_patches_nothing() -> None:
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
 
 
-LATER = ("PIL", "httpx", "uvicorn", "starlette", "xml.sax", "imagewidgets.client", "imagewidgets.emulator",
-         "imagewidgets.ui.compare")
+LATER = ("PIL", "httpx", "uvicorn", "starlette", "xml.sax", "imagewidgets.api.client",
+         "imagewidgets.emulator", "imagewidgets.ui.compare")
 """What the panel needs only once an image arrives, a client is made, the emulator started or a
 comparison opened."""
 

@@ -358,7 +358,7 @@ async def test_available_models_are_those_the_emulator_lists(
 
 
 async def test_available_models_leave_out_what_the_api_shut_down() -> None:
-    iw.capabilities.set_today(date(2026, 12, 2))
+    iw.models.capabilities.set_today(date(2026, 12, 2))
     with serve(port=0, as_of="2026-12-02") as later:
         async with iw.ImagesClient(api_key="k", base_url=later.url, max_retries=0,
                                    is_emulator=True) as api:
@@ -369,7 +369,7 @@ async def test_available_models_leave_out_what_the_api_shut_down() -> None:
             assert "dall-e-3" not in offered and "gpt-image-1.5" not in offered
             assert "gpt-image-2.6-sunburst" in offered
             # dall-e-3 is no longer offered: the panel moves to the default model
-            assert panel.params.model == iw.capabilities.default_model()
+            assert panel.params.model == iw.models.capabilities.default_model()
             assert panel.controls.widgets["model"].value == panel.params.model
             panel.close()
 
@@ -435,7 +435,7 @@ async def test_every_final_image_is_on_disk_with_its_settings_before_its_tile_sa
         tiles[0].saved.path.name)
     # A new process finds every image and its settings; the key is in none of the files.
     found = subprocess.run(
-        [sys.executable, "-c", "import sys, imagewidgets.store as s; st = s.ImageStore(sys.argv[1]);"
+        [sys.executable, "-c", "import sys, imagewidgets.storage.store as s; st = s.ImageStore(sys.argv[1]);"
          " print(sum(st.read(p) is not None for p in st.folder.glob('*.png')))", str(output_folder)],
         capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "2"

@@ -11,13 +11,13 @@ from hypothesis import given, settings, strategies as st
 from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
-from imagewidgets.capabilities import IntRange
 from imagewidgets.errors import ParamsError
+from imagewidgets.models.capabilities import IntRange
 from imagewidgets.params import OPTION_FIELDS
 
 
 def test_core_imports_no_ipywidgets() -> None:
-    code = ("import imagewidgets, imagewidgets.params, imagewidgets.capabilities, sys; "
+    code = ("import imagewidgets, imagewidgets.params, imagewidgets.models.capabilities, sys; "
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

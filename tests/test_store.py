@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from imagewidgets import store as store_module
 from imagewidgets.imaging import inspect
 from imagewidgets.results import GeneratedImage, Usage
-from imagewidgets.store import (
+from imagewidgets.storage import store as store_module
+from imagewidgets.storage.store import (
     DEFAULT_FOLDER,
     ImageStore,
     download_name,

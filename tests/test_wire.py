@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets._wire import (
+from imagewidgets.api.wire import (
     EventParser,
     EventStream,
     ModelInfo,
@@ -183,7 +183,7 @@ def test_an_event_past_its_size_limit_is_refused_as_it_arrives() -> None:
 
 def test_the_default_event_limit_holds_the_largest_real_image() -> None:
     """A 3840x2160 PNG of noise (RGBA, 33 MB, 44 MB as base64) fits one event."""
-    from imagewidgets import _http
+    from imagewidgets.api import transport as _http
 
     largest = 3840 * 2160 * 4 + 2160  # pixels and a filter byte per row: PNG at its worst
     assert largest * 4 // 3 + 1024 < _http.MAX_EVENT_BYTES == EventParser().max_event_bytes
@@ -514,7 +514,7 @@ def test_models_are_read_leniently() -> None:
 
 def test_provenance_is_added_only_for_provisional_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     # Today's table has no provisional field; a model known only from a blog post has one.
-    blog = iw.capabilities.Source("https://blog.example/gpt-image-9", False)
+    blog = iw.models.capabilities.Source("https://blog.example/gpt-image-9", False)
     monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
         "gpt-image-2.6-sunburst", name="gpt-image-9-preview",
         provisional=frozenset({"frame_duration_ms"}), sources={"frame_duration_ms": blog}))

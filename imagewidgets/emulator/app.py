@@ -52,8 +52,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import capabilities
-from ..capabilities import ModelSpec, parse_size
+from ..models import ModelSpec, capabilities, parse_size
 from . import models
 from .faults import NO_FAULT, DropConnection, Fault, FaultQueue, parse_fault_header
 from .render import Render, final_bytes, partial_bytes

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..capabilities import MODELS, ModelSpec
+from ..models import MODELS, ModelSpec
 from .validation import Refusal, check_auth, shut_down, shut_down_refusal, unknown_model_refusal
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
-from ..capabilities import parse_size
+from ..models import parse_size
 
 __all__ = ["Render", "bomb_png", "encode", "final_bytes", "gif_bytes", "partial_bytes", "picture",
            "svg_bytes"]

@@ -30,8 +30,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from .. import capabilities
-from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text
+from ..models import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text, capabilities
 
 __all__ = ["Refusal", "check_auth", "content_refusal", "shut_down", "shut_down_refusal",
            "unknown_model_refusal", "validate"]

@@ -21,13 +21,13 @@ import ipywidgets as widgets
 from PIL import Image
 from traitlets import TraitError
 
-from ..capabilities import PRICES_READ_ON
 from ..comparison import MAX_REPEATS, Axis, CellPlan, default_axes, estimate, plan_cells
 from ..errors import ParamsError
 from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
+from ..models import PRICES_READ_ON
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending
-from ..store import DEFAULT_STORE, StoreChoice, download_name, store_from
+from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
 from .download import FullImageButton
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
@@ -35,7 +35,7 @@ from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
-    from ..client import ImagesClient
+    from ..api import ImagesClient
 
 __all__ = ["CompareGrid", "GridCell", "compare"]
 
@@ -234,7 +234,7 @@ class CompareGrid(widgets.VBox):
         self.rows, self.columns = Axis.read(rows, "rows"), Axis.read(columns, "columns")
         plans = plan_cells(base, self.rows, self.columns, adapt=adapt)  # refuses bad axes first
         if client is None:
-            from ..connect import default_client
+            from ..api import default_client
 
             client = default_client()
         self.client = client

@@ -24,7 +24,7 @@ import ipywidgets as widgets
 import traitlets
 from traitlets import TraitError
 
-from ..capabilities import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
+from ..models import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
 from .size import CustomSize
 from .widgets import Guard, close_tree

@@ -18,9 +18,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..index import SORTS, Entry, ImageIndex
 from ..params import ImageParams
-from ..store import ImageStore
+from ..storage import SORTS, Entry, ImageIndex, ImageStore
 from .download import FullImageButton
 from .liveness import KernelWatch, folder_hint
 from .widgets import STYLE, close_tree, shown_html

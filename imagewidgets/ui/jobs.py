@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from ..client import ImagesClient
+    from ..api import ImagesClient
     from .tile import ImageTile
 
 __all__ = ["Jobs"]

@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..capabilities import MODELS, default_model
 from ..errors import ParamsError
-from ..index import ImageIndex
+from ..models import MODELS, default_model
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending
-from ..store import DEFAULT_STORE, StoreChoice, store_from
+from ..storage import DEFAULT_STORE, ImageIndex, StoreChoice, store_from
 from .assist import PageAssist
 from .controls import Controls
 from .gallery import Gallery
@@ -39,7 +38,7 @@ from .tile import ImageTile
 from .widgets import STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
-    from ..client import ImagesClient
+    from ..api import ImagesClient
     from .compare import CompareGrid
 
 __all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "THUMBNAIL_SIZES", "ImagePanel"]
@@ -101,7 +100,7 @@ class ImagePanel(widgets.VBox):
             raise ValueError(f"thumbnail_size {thumbnail_size!r} is not allowed; choose a whole "
                              f"number of pixels from {low} to {high}")
         if client is None:
-            from ..connect import default_client
+            from ..api import default_client
 
             client = default_client()
         self.client = client

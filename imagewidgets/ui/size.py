@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..capabilities import CustomSizes, parse_size, shown
+from ..models import CustomSizes, parse_size, shown
 from ..params import ImageParams
 from .widgets import Guard
 

@@ -27,17 +27,17 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
-from ..capabilities import parse_size
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail_off_loop
+from ..models import parse_size
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
-from ..store import ImageStore, SavedImage, download_name, sidecar_record
+from ..storage import ImageStore, SavedImage, download_name, sidecar_record
 from .download import FullImageButton
 from .widgets import close_tree, shown_html
 
 if TYPE_CHECKING:
-    from ..client import ImagesClient
+    from ..api import ImagesClient
     from ..spending import Spending
 
 __all__ = ["MIN_TILE_WIDTH", "STATUSES", "ImageTile"]

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from . import imaging
-from .errors import ImageDecodeError
+from .. import imaging
+from ..errors import ImageDecodeError
 from .store import embedded_metadata
 
 __all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]

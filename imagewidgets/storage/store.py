@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from . import imaging
-from .capabilities import PRICES_READ_ON
-from .errors import ImageDecodeError
-from .results import GeneratedImage
+from .. import imaging
+from ..errors import ImageDecodeError
+from ..models import PRICES_READ_ON
+from ..results import GeneratedImage
 
 __all__ = [
     "DEFAULT_FOLDER",

@@ -29,11 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import _wire, capabilities
-from ._http import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
-from ._redact import LOG_REDACTOR, redact, scrub, split_userinfo, url_secrets
-from ._wire import Answer, EventStream, ModelInfo, retry_after, retry_delay
-from .errors import (
+from ..errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -43,9 +39,14 @@ from .errors import (
     ModelRetiredError,
     StreamIncompleteError,
 )
-from .imaging import inspect_off_loop as _inspect
-from .params import ImageParams
-from .results import GeneratedImage, Generation, PartialImage
+from ..imaging import inspect_off_loop as _inspect
+from ..models import capabilities
+from ..params import ImageParams
+from ..results import GeneratedImage, Generation, PartialImage
+from . import wire as _wire
+from .redact import LOG_REDACTOR, redact, scrub, split_userinfo, url_secrets
+from .transport import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
+from .wire import Answer, EventStream, ModelInfo, retry_after, retry_delay
 
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "retry_delay"]
 
@@ -119,7 +120,7 @@ class ImagesClient:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if key is None and not (base_url or os.environ.get("OPENAI_BASE_URL")):
             # Nowhere to go but the API, and no key for it: the built-in emulator, as the panel.
-            from .connect import emulator_url
+            from .routing import emulator_url
 
             key, base_url, is_emulator = "emulator", emulator_url(), True
             logger.warning("no OPENAI_API_KEY: using the built-in emulator at %s (synthetic "

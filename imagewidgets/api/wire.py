@@ -27,9 +27,7 @@ from typing import Any
 
 from traitlets import TraitError
 
-from . import capabilities
-from ._http import MAX_EVENT_BYTES, too_large
-from .errors import (
+from ..errors import (
     APIConnectionError,
     APIError,
     ImageDecodeError,
@@ -39,9 +37,11 @@ from .errors import (
     StreamIncompleteError,
     api_error_from,
 )
-from .imaging import decode_base64
-from .params import ImageParams, RequestBody
-from .results import GeneratedImage, PartialImage, Usage, count_or_none
+from ..imaging import decode_base64
+from ..models import capabilities
+from ..params import ImageParams, RequestBody
+from ..results import GeneratedImage, PartialImage, Usage, count_or_none
+from .transport import MAX_EVENT_BYTES, too_large
 
 __all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "ModelInfo", "StreamEvent", "answer_image",
            "api_error", "json_object", "malformed", "parse_answer", "parse_models", "request_body",

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .errors import APIConnectionError, APIError, APITimeoutError
-from .imaging import MAX_BASE64_CHARS
+from ..errors import APIConnectionError, APIError, APITimeoutError
+from ..imaging import MAX_BASE64_CHARS
 
 __all__ = ["ACCEPT_ENCODING", "Body", "Limits", "Timeouts", "guarded", "read_body", "release",
            "wait_out"]

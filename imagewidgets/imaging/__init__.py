@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from .errors import ImageDecodeError
+from ..errors import ImageDecodeError
 
 # Pillow is imported where it decodes or draws, not here: the panel imports this module, and
 # Pillow would add ~15 ms to its import before any image arrives (benchmarks/bench_import.py).

@@ -1,6 +1,6 @@
 """Jupyter widgets for image generation through the Images API.
 
-The core (capabilities, params, client, emulator) imports no ipywidgets; the
+The core (models, params, client, emulator) imports no ipywidgets; the
 widgets load on first use, through the module ``__getattr__`` below.
 """
 
@@ -64,9 +64,9 @@ _ERRORS = (
 # core are imported above; the rest load on first access (``__getattr__``), so
 # ``import imagewidgets`` imports neither httpx nor ipywidgets.
 _PUBLIC = {
-    "MODELS": "models.capabilities",
-    "ModelSpec": "models.capabilities",
-    "register_model": "models.capabilities",
+    "MODELS": "models",
+    "ModelSpec": "models",
+    "register_model": "models",
     "ImageParams": "params",
     "ImagesClient": "api.client",
     "ModelInfo": "api.client",

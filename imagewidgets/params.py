@@ -1,7 +1,7 @@
 """The parameter model: every request field as a trait, ``model`` driving the rest.
 
 ``ImageParams`` runs with no front end and imports no ipywidgets; widgets bind
-to it. What each model accepts comes from :mod:`imagewidgets.capabilities`.
+to it. What each model accepts comes from :mod:`imagewidgets.models`.
 
 Two kinds of "not sent" are kept apart:
 
@@ -91,7 +91,7 @@ class ImageParams(HasTraits):
     ----------
     model : str
         A name in ``imagewidgets.MODELS``; default: the newest general model
-        the API serves today (``capabilities.default_model()``).
+        the API serves today (``imagewidgets.models.default_model()``).
     **fields
         Any request field (``prompt``, ``size``, ``quality``, ...), applied
         in the order given after the model.
@@ -225,7 +225,7 @@ class ImageParams(HasTraits):
         return found
 
     def estimate(self) -> Estimate | None:
-        """What this request should cost (:func:`~imagewidgets.capabilities.estimate_cost`).
+        """What this request should cost (:func:`~imagewidgets.models.estimate_cost`).
 
         None when the price is unknown (an animated GIF, a model without prices).
         """

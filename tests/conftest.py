@@ -18,8 +18,7 @@ import pytest
 import imagewidgets as iw
 from imagewidgets import spending
 from imagewidgets.emulator import EmulatorServer, serve
-from imagewidgets.models import capabilities
-from imagewidgets.models.capabilities import ModelSpec
+from imagewidgets.models import MODELS, ModelSpec, register_model, set_today
 
 from hostile import Hostile
 
@@ -32,10 +31,10 @@ TODAY = date(2026, 11, 25)
 
 @pytest.fixture(autouse=True)
 def fixed_today() -> Iterator[date]:
-    """Fix the lifecycle clock on :data:`TODAY`; ``capabilities.set_today`` moves it."""
-    capabilities.set_today(TODAY)
+    """Fix the lifecycle clock on :data:`TODAY`; ``imagewidgets.models.set_today`` moves it."""
+    set_today(TODAY)
     yield TODAY
-    capabilities.set_today(None)
+    set_today(None)
 
 
 @pytest.fixture(autouse=True)
@@ -112,11 +111,11 @@ def registered() -> Iterator[Callable[[ModelSpec], ModelSpec]]:
 
     def register(spec: ModelSpec) -> ModelSpec:
         added.append(spec.name)
-        return capabilities.register_model(spec)
+        return register_model(spec)
 
     yield register
     for name in added:
-        del capabilities.MODELS[name]
+        del MODELS[name]
 
 
 @pytest.fixture

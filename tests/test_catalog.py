@@ -1,19 +1,14 @@
-"""The catalog: today's models, their lifecycle on a fixed clock, and the README's table."""
+"""The catalog: today's models and their lifecycle on a fixed clock."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from imagewidgets.models import capabilities
-from imagewidgets.models.capabilities import MODELS, default_model
-from imagewidgets.models.catalog import models_markdown
+from imagewidgets.models import MODELS, default_model, set_today
 from imagewidgets.params import ImageParams
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 NOV_25, DEC_2 = date(2026, 11, 25), date(2026, 12, 2)
 
 # model -> (status on 2026-11-25, status on 2026-12-02)
@@ -61,7 +56,7 @@ def test_labels_mark_retired_and_retiring_models() -> None:
 @pytest.mark.parametrize("day", [NOV_25, DEC_2])
 def test_the_default_is_the_newest_live_general_model(day: date) -> None:
     assert default_model(day) == "gpt-image-2.6-flare"
-    capabilities.set_today(day)
+    set_today(day)
     assert ImageParams().model == "gpt-image-2.6-flare"
     # Before 2.6 was released, the newest general model was a 2.5 one.
     assert default_model(date(2026, 11, 1)) == "gpt-image-2.5-flare"
@@ -78,9 +73,3 @@ def test_svg_takes_one_image_and_gif_does_not_stream() -> None:
     p.output_format = "gif"
     assert p.to_request()["frame_count"] == 9 and "stream" not in p.to_request()
     assert "frame_count" not in ImageParams(model="gpt-image-2.6-flare", prompt="x").to_request()
-
-
-def test_the_readme_models_table_is_current() -> None:
-    found = re.search(r"<!-- models:start -->\n(.*?)<!-- models:end -->", README.read_text(), re.S)
-    assert found is not None, "README.md lost its Models table markers"
-    assert found[1] == models_markdown(), "run: python -m imagewidgets models, paste into README.md"

@@ -24,7 +24,7 @@ from PIL import Image
 import imagewidgets as iw
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.errors import ModelRetiredError
-from imagewidgets.models import capabilities
+from imagewidgets.models import set_today
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]
@@ -528,7 +528,7 @@ class _PlainAPI:
 )
 async def test_a_retired_model_is_never_sent_to_the_api(today: date, model: str,
                                                        refused: bool) -> None:
-    capabilities.set_today(today)  # the shared fixture puts the clock back afterwards
+    set_today(today)  # the shared fixture puts the clock back afterwards
     streams = iw.MODELS[model].takes("stream")
     params = iw.ImageParams(model=model, prompt="A cat", **({"stream": True, "n": 2} if streams else {}))
     with _PlainAPI() as api:
@@ -583,7 +583,7 @@ async def test_gif_and_svg_results(client: iw.ImagesClient, fmt: str,
 async def test_a_refused_provisional_field_says_where_it_came_from(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # No field of today's table is provisional any more; a model known from a blog post is.
-    source = iw.models.capabilities.Source("https://blog.example/gpt-image-9", False, "frame_count")
+    source = iw.models.Source("https://blog.example/gpt-image-9", False, "frame_count")
     monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
         "gpt-image-2.6-flare", name="gpt-image-9-preview", provisional=frozenset({"frame_count"}),
         sources={"frame_count": source}))

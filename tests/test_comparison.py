@@ -16,7 +16,7 @@ from imagewidgets.comparison import (
     plan_cells,
 )
 from imagewidgets.errors import ParamsError
-from imagewidgets.models.capabilities import MODELS, estimate_cost, image_cost, newest_models
+from imagewidgets.models import MODELS, estimate_cost, image_cost, newest_models
 from imagewidgets.params import ImageParams
 
 BASE = ImageParams(model="gpt-image-1", prompt="A lighthouse at dusk", stream=True,

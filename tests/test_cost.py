@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import imagewidgets as iw
-from imagewidgets.models.capabilities import (
+from imagewidgets.models import (
     MODELS,
     PRICES_READ_ON,
     Estimate,

@@ -25,7 +25,7 @@ from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
 from imagewidgets.emulator.faults import FAULTS, NO_FAULT, Fault
 from imagewidgets.emulator.render import bomb_png, final_bytes, picture
 from imagewidgets.emulator.validation import Refusal, validate
-from imagewidgets.models.capabilities import (
+from imagewidgets.models import (
     FIELDS,
     MODELS,
     Choice,

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from imagewidgets.emulator import EmulatorServer, serve
-from imagewidgets.models.capabilities import MODELS
+from imagewidgets.models import MODELS
 
 SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5",
                "chatgpt-image-latest"]

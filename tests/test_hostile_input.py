@@ -21,7 +21,7 @@ import imagewidgets as iw
 from imagewidgets.api import wire as _wire
 from imagewidgets.api.wire import EventStream, answer_image, parse_answer, request_body, stream_event
 from imagewidgets.emulator.validation import Refusal, validate
-from imagewidgets.models.capabilities import ModelSpec, image_cost, parse_size
+from imagewidgets.models import ModelSpec, image_cost, parse_size
 from imagewidgets.results import GeneratedImage
 from imagewidgets.ui.controls import Controls
 from imagewidgets.ui.tile import ImageTile

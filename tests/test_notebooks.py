@@ -17,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from imagewidgets.emulator import serve
-from imagewidgets.models import capabilities
+from imagewidgets.models import MODELS
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -148,7 +148,7 @@ def test_notebook_runs_against_todays_api(path: Path, tmp_path: Path,
         assert sent == 0, f"{path.name} sends nothing, yet {sent} requests arrived"
     models = {str((request["json"] or {}).get("model")) for request in requests}
     retired = sorted(name for name in models
-                     if name not in capabilities.MODELS or capabilities.MODELS[name].retired(today))
+                     if name not in MODELS or MODELS[name].retired(today))
     assert not retired, f"requests for models not live on {today}: {retired}"
     for request in requests:  # the emulator-only header is never sent to the API
         assert "x-emulator-variation" not in request["headers"]

@@ -46,7 +46,7 @@ def test_type_checkers_see_the_same_names_as_the_table() -> None:
             for statement in node.body:
                 if isinstance(statement, ast.ImportFrom):
                     seen.update(alias.asname or alias.name for alias in statement.names)
-    eager = {name for name, module in iw._PUBLIC.items() if module in ("models.capabilities", "params")}
+    eager = {name for name, module in iw._PUBLIC.items() if module in ("models", "params")}
     assert seen == set(iw.__all__) - eager
 
 

@@ -358,7 +358,7 @@ async def test_available_models_are_those_the_emulator_lists(
 
 
 async def test_available_models_leave_out_what_the_api_shut_down() -> None:
-    iw.models.capabilities.set_today(date(2026, 12, 2))
+    iw.models.set_today(date(2026, 12, 2))
     with serve(port=0, as_of="2026-12-02") as later:
         async with iw.ImagesClient(api_key="k", base_url=later.url, max_retries=0,
                                    is_emulator=True) as api:
@@ -369,7 +369,7 @@ async def test_available_models_leave_out_what_the_api_shut_down() -> None:
             assert "dall-e-3" not in offered and "gpt-image-1.5" not in offered
             assert "gpt-image-2.6-sunburst" in offered
             # dall-e-3 is no longer offered: the panel moves to the default model
-            assert panel.params.model == iw.models.capabilities.default_model()
+            assert panel.params.model == iw.models.default_model()
             assert panel.controls.widgets["model"].value == panel.params.model
             panel.close()
 

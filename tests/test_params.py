@@ -12,12 +12,12 @@ from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
 from imagewidgets.errors import ParamsError
-from imagewidgets.models.capabilities import IntRange
+from imagewidgets.models import IntRange
 from imagewidgets.params import OPTION_FIELDS
 
 
 def test_core_imports_no_ipywidgets() -> None:
-    code = ("import imagewidgets, imagewidgets.params, imagewidgets.models.capabilities, sys; "
+    code = ("import imagewidgets, imagewidgets.params, imagewidgets.models, sys; "
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

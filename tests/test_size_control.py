@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import pytest
 
 import imagewidgets as iw
-from imagewidgets.models.capabilities import CustomSizes, parse_size
+from imagewidgets.models import CustomSizes, parse_size
 from imagewidgets.ui.controls import Controls
 
 GPT2_RULES = iw.MODELS["gpt-image-2"].custom_sizes

@@ -514,7 +514,7 @@ def test_models_are_read_leniently() -> None:
 
 def test_provenance_is_added_only_for_provisional_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     # Today's table has no provisional field; a model known only from a blog post has one.
-    blog = iw.models.capabilities.Source("https://blog.example/gpt-image-9", False)
+    blog = iw.models.Source("https://blog.example/gpt-image-9", False)
     monkeypatch.setitem(iw.MODELS, "gpt-image-9-preview", iw.ModelSpec.like(
         "gpt-image-2.6-sunburst", name="gpt-image-9-preview",
         provisional=frozenset({"frame_duration_ms"}), sources={"frame_duration_ms": blog}))

@@ -4,7 +4,7 @@ One code path for every model: ``stream()`` yields partial images and then
 final ones for a streaming request, and just the final ones otherwise, so
 widgets never ask which kind of model they talk to.
 
-A model the API has shut down (on :func:`capabilities.today`) is refused
+A model the API has shut down (on :func:`today`) is refused
 before anything is sent, with :class:`ModelRetiredError`, unless the client
 talks to the built-in emulator (``is_emulator``, which still serves it) or
 was made with ``allow_retired=True``.
@@ -40,7 +40,7 @@ from ..errors import (
     StreamIncompleteError,
 )
 from ..imaging import inspect_off_loop as _inspect
-from ..models import capabilities
+from ..models import MODELS as MODEL_SPECS, today
 from ..params import ImageParams
 from ..results import GeneratedImage, Generation, PartialImage
 from . import wire as _wire
@@ -293,8 +293,8 @@ class ImagesClient:
         """
         if self.is_emulator or self.allow_retired:
             return
-        spec = capabilities.MODELS.get(str(body.get("model")))
-        if spec is not None and spec.retired(capabilities.today()):
+        spec = MODEL_SPECS.get(str(body.get("model")))
+        if spec is not None and spec.retired(today()):
             raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
 
     async def _generate_body(self, body: Mapping[str, Any], image_index: int,

@@ -38,7 +38,7 @@ from ..errors import (
     api_error_from,
 )
 from ..imaging import decode_base64
-from ..models import capabilities
+from ..models import LONE_SURROGATE, MODELS, shown, today
 from ..params import ImageParams, RequestBody
 from ..results import GeneratedImage, PartialImage, Usage, count_or_none
 from .transport import MAX_EVENT_BYTES, too_large
@@ -201,7 +201,7 @@ def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
 
 def malformed(field: str, value: Any, wanted: str) -> APIError:
     """The error for a field of the server's answer holding the wrong kind of value."""
-    return APIError(f"the server answered something malformed: {field} is {capabilities.shown(value)}, "
+    return APIError(f"the server answered something malformed: {field} is {shown(value)}, "
                     f"not {wanted}", status=200)
 
 
@@ -209,7 +209,7 @@ def server_text(value: Any) -> str | None:
     """Text from a server, a lone surrogate (JSON's ``"\\ud800"``) replaced by U+FFFD; None
     for anything but text. A lone surrogate has no UTF-8 form: a widget message, a sidecar
     or a log line holding it would fail."""
-    return capabilities.LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else None
+    return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else None
 
 
 def _seconds(value: Any) -> int:
@@ -241,7 +241,7 @@ def with_provenance(error: ImagesError, body: Mapping[str, Any] | None) -> Image
     third-party pages (``ModelSpec.provisional``) and where that came from."""
     if not isinstance(error, APIError) or not error.param or not body:
         return error
-    spec = capabilities.MODELS.get(str(body.get("model")))
+    spec = MODELS.get(str(body.get("model")))
     if spec is None or error.param not in spec.provisional:
         return error
     source = spec.sources.get(error.param)
@@ -464,7 +464,7 @@ def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | 
         return StreamEvent(final=True, data=_image_data(payload, ""),
                            usage=Usage.from_api(payload.get("usage")),
                            created=_seconds(payload.get("created_at")), fields=_rest(payload))
-    raise APIError(f"the server sent an unknown stream event {capabilities.shown(kind)}", status=200)
+    raise APIError(f"the server sent an unknown stream event {shown(kind)}", status=200)
 
 
 class EventStream:
@@ -572,11 +572,11 @@ class ModelInfo:
     @property
     def known(self) -> bool:
         """Whether the capabilities table knows this model (else: ``register_model``)."""
-        return self.id in capabilities.MODELS
+        return self.id in MODELS
 
     def retired(self, on: date | None = None) -> bool:
-        """Whether ``shutdown_date`` has come by ``on`` (default: :func:`capabilities.today`)."""
-        return self.shutdown_date is not None and (on or capabilities.today()) >= self.shutdown_date
+        """Whether ``shutdown_date`` has come by ``on`` (default: :func:`today`)."""
+        return self.shutdown_date is not None and (on or today()) >= self.shutdown_date
 
 
 _MODEL_KEYS = frozenset({"id", "object", "created", "owned_by", "shutdown_date"})

@@ -52,7 +52,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..models import ModelSpec, capabilities, parse_size
+from ..models import ModelSpec, output_tokens, parse_size
 from . import models
 from .faults import NO_FAULT, DropConnection, Fault, FaultQueue, parse_fault_header
 from .render import Render, final_bytes, partial_bytes
@@ -172,7 +172,7 @@ class _Resolved:
 def _usage(prompt: str, resolved: _Resolved, n: int) -> dict[str, Any]:
     # About four characters a token for English text: the API does not publish the tokenizer.
     text_tokens = max(1, math.ceil(len(prompt) / 4))
-    out = math.ceil(capabilities.output_tokens(resolved.quality, resolved.size) * resolved.stills) * n
+    out = math.ceil(output_tokens(resolved.quality, resolved.size) * resolved.stills) * n
     return {"input_tokens": text_tokens, "output_tokens": out, "total_tokens": text_tokens + out,
             "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0}}
 

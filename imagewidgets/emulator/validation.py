@@ -30,7 +30,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..models import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text, capabilities
+from ..models import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text, default_model_for
 
 __all__ = ["Refusal", "check_auth", "content_refusal", "shut_down", "shut_down_refusal",
            "unknown_model_refusal", "validate"]
@@ -160,7 +160,7 @@ def _type_refusal(kind: Any, name: str, value: Any) -> Refusal | None:
 
 
 def _model(body: dict[str, Any]) -> ModelSpec:
-    model = body.get("model", capabilities.default_model_for(body))
+    model = body.get("model", default_model_for(body))
     if not isinstance(model, str):
         raise Refusal(400, f"Invalid type for 'model': expected a string, but got "
                            f"{_json_type(model)} instead.", param="model", code="invalid_type")
@@ -206,7 +206,7 @@ def validate(body: Any, as_of: date | None = None) -> tuple[ModelSpec, dict[str,
         raise Refusal(400, f"Invalid type for the request body: expected an object, but got "
                            f"{_json_type(body)} instead.", code="invalid_type")
     body = {key: value for key, value in body.items() if value is not None}  # null = omitted
-    named = body.get("model", capabilities.default_model_for(body))
+    named = body.get("model", default_model_for(body))
     if isinstance(named, str) and named in MODELS and shut_down(MODELS[named], as_of):
         raise shut_down_refusal(named)
     if "prompt" not in body:

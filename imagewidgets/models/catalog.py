@@ -3,7 +3,7 @@
 The reference's models (DALL·E 2 and 3, the GPT image 1 family) stay here after
 the API shut them down: the emulator serves them and the reference teaches
 them; against the API they are refused before sending (see
-:meth:`~imagewidgets.capabilities.ModelSpec.retired`).
+:meth:`~imagewidgets.models.spec.ModelSpec.retired`).
 
 Facts were read on 2026-11-25. ``official`` sources are OpenAI's developer pages
 or its SDK (whose types are generated from the API's spec); the rest are
@@ -19,24 +19,12 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
-from .capabilities import (
-    Choice,
-    CustomSizes,
-    Exclusion,
-    FieldKind,
-    Flag,
-    IntRange,
-    ModelSpec,
-    PerImagePrice,
-    Requires,
-    Source,
-    Text,
-    TokenPrice,
-    When,
-    register_model,
-)
+from .fields import Choice, Exclusion, FieldKind, Flag, IntRange, Requires, Text, When
+from .pricing import PerImagePrice, TokenPrice
+from .sizes import CustomSizes
+from .spec import ModelSpec, Source
 
-__all__ = ["SOURCES", "models_markdown"]
+__all__ = ["CATALOG", "SOURCES"]
 
 _DOCS = "https://developers.openai.com/api"
 SOURCES: Mapping[str, Source] = MappingProxyType({
@@ -254,7 +242,7 @@ _GPT_2_6_SUNBURST = _gpt_2_6("gpt-image-2.6-sunburst", general=True)
 _GPT_2_5_FLARE = _gpt_2_5("gpt-image-2.5-flare", general=True)
 _GPT_2_5_SUNBURST = _gpt_2_5("gpt-image-2.5-sunburst", general=True)
 
-for _spec in (
+CATALOG: tuple[ModelSpec, ...] = (
     _dall_e("dall-e-2", 1000, 10, ("auto", "standard"), ("256x256", "512x512", "1024x1024"),
             _DALL_E_2_PRICE, style=False, revises_prompt=False, released=date(2022, 11, 3)),
     _dall_e("dall-e-3", 4000, 1, ("auto", "hd", "standard"), ("1024x1024", "1792x1024", "1024x1792"),
@@ -273,57 +261,5 @@ for _spec in (
     _snapshot(_GPT_2_5_SUNBURST, "2026-09-08"),
     _GPT_2_6_FLARE,
     _GPT_2_6_SUNBURST,
-):
-    register_model(_spec)
-
-
-# -- the README's table ----------------------------------------------------------
-
-
-def _values(spec: ModelSpec, name: str) -> str:
-    kind = spec.fields.get(name)
-    if not isinstance(kind, Choice):
-        return "—"
-    text = ", ".join(str(value) for value in kind.values)
-    if name == "size" and spec.custom_sizes is not None:
-        text += ", custom WxH"
-    return text
-
-
-def _price(spec: ModelSpec) -> str:
-    price = spec.price
-    if isinstance(price, TokenPrice):
-        text = f"${price.text_input:g} / ${price.image_input:g} / ${price.image_output:g}"
-        if price.cached_text_input is not None and price.cached_image_input is not None:
-            text += f" (cached ${price.cached_text_input:g} / ${price.cached_image_input:g})"
-        return text
-    if isinstance(price, PerImagePrice):
-        cheapest, dearest = min(price.dollars.values()), max(price.dollars.values())
-        return f"${cheapest:g}–${dearest:g} an image"
-    return "—"
-
-
-def _sources(spec: ModelSpec) -> str:
-    return " · ".join(f"[{fact}]({source.url}){'' if source.official else '†'}"
-                      for fact, source in spec.sources.items()) or "—"
-
-
-def models_markdown(models: Mapping[str, ModelSpec] | None = None) -> str:
-    """The README's "Models" table, made from the catalog (a test keeps the README current)."""
-    from .capabilities import MODELS  # the registry, with models registered after import
-
-    rows = [
-        "| model | released | shut down | sizes | qualities | formats | price (text in / image in / "
-        "image out, $ per 1M tokens) | facts from († third-party) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for spec in (models or MODELS).values():
-        shutdown = "—"
-        if spec.shutdown is not None:
-            shutdown = str(spec.shutdown) + (f" → {spec.replacement}" if spec.replacement else "")
-        name = f"`{spec.name}`" + (f" (snapshot of `{spec.snapshot_of}`)" if spec.snapshot_of else "")
-        formats = _values(spec, "output_format") if spec.takes("output_format") else "png (url or b64_json)"
-        rows.append(f"| {name} | {spec.released or 'unknown'} | {shutdown} | {_values(spec, 'size')} | "
-                    f"{_values(spec, 'quality')} | {formats} | {_price(spec)} | {_sources(spec)} |")
-    return "\n".join(rows) + "\n"
-
+)
+"""Every model, in the order model lists show them; :mod:`.registry` registers them."""

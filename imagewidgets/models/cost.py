@@ -1,0 +1,109 @@
+"""What a request should cost, and what an image did cost, by model name."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from .pricing import PRICES_READ_ON, PerImagePrice, TokenPrice, output_tokens
+from .registry import MODELS
+from .sizes import parse_size
+
+__all__ = ["Estimate", "estimate_cost", "image_cost"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a request should cost, from the published prices, before it is sent.
+
+    Attributes
+    ----------
+    dollars : float
+        For all ``n`` images.
+    per_image : float
+        ``dollars / n``: the prompt, billed once per request, shared among the images.
+    n : int
+        How many images.
+    output_tokens : int or None
+        Per image (GPT image models); None for DALL·E, priced per image.
+    prompt_tokens : int or None
+        Guessed from the prompt's length at about 4 characters a token (the
+        tokenizer is not published); None for DALL·E.
+    prices_read_on : datetime.date
+        The day the prices were read (:data:`PRICES_READ_ON`).
+    """
+
+    dollars: float
+    per_image: float
+    n: int
+    output_tokens: int | None
+    prompt_tokens: int | None
+    prices_read_on: date
+
+    def __str__(self) -> str:
+        images = f" for {self.n} images" if self.n > 1 else ""
+        return f"≈ ${self.dollars:.3f}{images} (estimate, prices of {self.prices_read_on})"
+
+
+_CHARS_PER_TOKEN = 4  # about right for English text; the API does not publish its tokenizer
+
+
+def estimate_cost(
+    model: str, quality: str | None, size: str | None, *, n: int = 1, prompt: str = "",
+    output_format: str | None = None,
+) -> Estimate | None:
+    """What ``n`` images should cost, or None when the price is unknown.
+
+    DALL·E: the price per image. GPT image models: the published output
+    tokens for the quality and size at the image output rate, plus the
+    prompt's tokens (billed once per request) at the text input rate.
+    ``auto`` (or None) counts as what the model's :attr:`ModelSpec.auto` says.
+
+    >>> estimate_cost("dall-e-3", "hd", "1792x1024", n=1).dollars
+    0.12
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, not {n}")
+    spec = MODELS.get(model)
+    # No price per GIF frame is published yet: a guess would be shown as a price.
+    if spec is None or spec.price is None or output_format == "gif":
+        return None
+    quality = str(spec.resolve("quality", quality or "auto"))
+    size = str(spec.resolve("size", size or "auto"))
+    price = spec.price
+    if isinstance(price, PerImagePrice):
+        per_image = price.image_cost(quality, size)
+        if per_image is None:
+            return None
+        return Estimate(per_image * n, per_image, n, None, None, PRICES_READ_ON)
+    if parse_size(size) is None:
+        return None  # not a size at all: nothing to price
+    out = output_tokens(quality, size)
+    prompt_tokens = math.ceil(len(prompt) / _CHARS_PER_TOKEN)
+    dollars = (n * out * price.image_output + prompt_tokens * price.text_input) / 1_000_000
+    return Estimate(dollars, dollars / n, n, out, prompt_tokens, PRICES_READ_ON)
+
+
+def image_cost(
+    model: str, quality: str, size: str, usage: Mapping[str, int] | None = None
+) -> float | None:
+    """Dollars for one image, or None when the price is unknown.
+
+    DALL·E is priced per image. GPT image models are priced per token: with
+    ``usage`` (``input_tokens``, ``output_tokens``, ``text_tokens``,
+    ``image_tokens``, as :class:`~imagewidgets.results.Usage` holds them) the
+    cost is what the API reported; without it, :func:`estimate_cost` of the
+    output tokens alone.
+    """
+    spec = MODELS.get(model)
+    price = spec.price if spec is not None else None
+    if usage and isinstance(price, TokenPrice):
+        text = usage.get("text_tokens", usage.get("input_tokens", 0))
+        image_in = usage.get("image_tokens", 0)
+        out = usage.get("output_tokens", 0)
+        return (text * price.text_input + image_in * price.image_input
+                + out * price.image_output) / 1_000_000
+    estimate = estimate_cost(model, quality, size)
+    return None if estimate is None else estimate.per_image

@@ -1,7 +1,9 @@
 """The parameter model: every request field as a trait, ``model`` driving the rest.
 
 ``ImageParams`` runs with no front end and imports no ipywidgets; widgets bind
-to it. What each model accepts comes from :mod:`imagewidgets.models`.
+to it. What each model accepts comes from :mod:`imagewidgets.models`; which
+fields apply also follows ``endpoint`` (each field's kind names the endpoints
+that take it).
 
 Two kinds of "not sent" are kept apart:
 
@@ -23,6 +25,7 @@ from traitlets import Bool, HasTraits, Int, TraitError, Unicode, default, observ
 
 from .errors import ParamsError
 from .models import (
+    ENDPOINTS,
     FIELDS,
     MODELS,
     QUALITY_RANK,
@@ -36,6 +39,7 @@ from .models import (
     estimate_cost,
     models_taking,
     parse_size,
+    shown,
     unencodable_problem,
 )
 
@@ -106,6 +110,7 @@ class ImageParams(HasTraits):
     """
 
     model = Unicode(help="The model; every other field's options follow it.")
+    endpoint = Unicode("generations", help="Where the request goes; fields follow it too.")
     prompt = Unicode("", help="What to draw. Never truncated: problems() reports a long one.")
     n = Int(1, allow_none=True, help="How many images, 1-10 (1 for dall-e-3).")
     quality = Unicode(None, allow_none=True, help="auto, high/medium/low (xhigh/max), hd/standard.")
@@ -148,10 +153,14 @@ class ImageParams(HasTraits):
         """The current model's :class:`ModelSpec`."""
         return MODELS[self.model]
 
+    def takes(self, name: str) -> bool:
+        """Whether the model takes ``name`` at this :attr:`endpoint`, whether it applies now or not."""
+        return self.spec.takes(name, self.endpoint)
+
     def supports(self, name: str) -> bool:
-        """Whether ``name`` would be sent now: the model takes it and it applies."""
+        """Whether ``name`` would be sent now: the model takes it here and it applies."""
         spec = self.spec
-        if not spec.takes(name):
+        if not self.takes(name):
             return False
         condition = spec.when.get(name)
         return condition is None or getattr(self, condition.field) in condition.values
@@ -165,10 +174,9 @@ class ImageParams(HasTraits):
         """
         if name == "model":
             return tuple(MODELS)
-        spec = self.spec
-        if not spec.takes(name):
+        if not self.takes(name):
             return ()
-        kind = spec.kind(name)
+        kind = self.spec.kind(name)
         if isinstance(kind, Text):
             return ()
         values = self.to_dict()
@@ -214,7 +222,7 @@ class ImageParams(HasTraits):
             found.append(why)
         for name in OPTION_FIELDS:
             value = getattr(self, name)
-            if spec.takes(name) and value is not None and (why := spec.value_problem(name, value)):
+            if self.takes(name) and value is not None and (why := spec.value_problem(name, value)):
                 found.append(why)
         values = self.to_dict()
         for exclusion in spec.exclusions:
@@ -303,6 +311,7 @@ class ImageParams(HasTraits):
         """
         fresh = ImageParams.from_dict(self.to_dict())
         fresh._chosen = dict(self._chosen)
+        fresh.endpoint = self.endpoint
         for name, value in changes.items():
             setattr(fresh, name, value)
         return fresh
@@ -334,18 +343,26 @@ class ImageParams(HasTraits):
             )
         return str(name)
 
+    @validate("endpoint")
+    def _check_endpoint(self, proposal: Any) -> str:
+        if proposal.value not in ENDPOINTS:
+            raise TraitError(f"endpoint {shown(proposal.value)} is not available; "
+                             f"choose {' or '.join(ENDPOINTS)}")
+        return str(proposal.value)
+
     @validate(*OPTION_FIELDS)
     def _check_field(self, proposal: Any) -> Any:
         name, value = proposal.trait.name, proposal.value
         if self._deriving:
             return value
         spec = self.spec
-        if not spec.takes(name):
+        if not self.takes(name):
             if value is None:
                 return value
+            where = f" at {self.endpoint}" if name in spec.fields else ""  # taken at another one
             raise TraitError(
-                f"{name} is not taken by {spec.name}; models that take it: "
-                f"{', '.join(models_taking(name)) or 'no known model'}"
+                f"{name} is not taken by {spec.name}{where}; models that take it: "
+                f"{', '.join(models_taking(name, self.endpoint)) or 'no known model'}"
             )
         if value is None:
             if name == "user":
@@ -365,8 +382,8 @@ class ImageParams(HasTraits):
 
     # -- reactions ------------------------------------------------------------
 
-    @observe("model")
-    def _on_model(self, change: Any) -> None:
+    @observe("model", "endpoint")
+    def _on_model_or_endpoint(self, change: Any) -> None:
         self._derive()
 
     @observe(*OPTION_FIELDS)
@@ -394,7 +411,7 @@ class ImageParams(HasTraits):
         with self._internal():
             for name in OPTION_FIELDS:
                 current = getattr(self, name)
-                if not spec.takes(name):
+                if not self.takes(name):
                     setattr(self, name, None)
                     continue
                 kind = spec.kind(name)

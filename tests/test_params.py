@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+from collections.abc import Callable
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -12,7 +14,7 @@ from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
 from imagewidgets.errors import ParamsError
-from imagewidgets.models import IntRange
+from imagewidgets.models import Choice, IntRange
 from imagewidgets.params import OPTION_FIELDS
 
 
@@ -181,6 +183,29 @@ def test_unknown_model_and_field() -> None:
     assert p.model == before and p.prompt == "keep"
     with pytest.raises(TraitError, match="unknown field 'colour'"):
         ImageParams(colour="red")
+
+
+def test_a_field_another_endpoint_takes_is_neither_offered_nor_sent(
+        registered: Callable[[ModelSpec], ModelSpec]) -> None:
+    base = MODELS["gpt-image-1"]
+    edits_only = Choice(("auto", "low"), "auto", frozenset({"edits"}))
+    registered(ModelSpec.like(base, name="edit-moderation",
+                              fields=MappingProxyType({**base.fields, "moderation": edits_only})))
+    p = ImageParams(model="edit-moderation", prompt="A fox")
+    assert (p.moderation, p.options("moderation"), p.supports("moderation")) == (None, (), False)
+    assert "moderation" not in p.to_request() and p.problems() == []
+    with pytest.raises(TraitError, match="moderation is not taken by edit-moderation at generations"):
+        p.moderation = "low"
+    p.model = "gpt-image-1"  # takes it at generations: offered and sent again
+    assert p.options("moderation") == ("auto", "low") and p.to_request()["moderation"] == "auto"
+
+
+def test_generations_is_the_only_endpoint_until_edits_land() -> None:
+    p = ImageParams(model="gpt-image-1", prompt="A fox")
+    assert p.endpoint == "generations"
+    with pytest.raises(TraitError, match="endpoint 'edits' is not available; choose generations"):
+        p.endpoint = "edits"
+    assert p.endpoint == "generations" and p.copy().endpoint == "generations"
 
 
 def test_prompt_is_never_truncated() -> None:

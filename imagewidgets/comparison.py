@@ -27,8 +27,8 @@ from .models import (
 )
 from .params import OPTION_FIELDS, ImageParams, closest_value
 
-__all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "estimate",
-           "plan_cells"]
+__all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "base_params",
+           "estimate", "mark_best", "plan_cells"]
 
 AXIS_FIELDS = tuple(name for name in FIELDS if name not in ("n", "user"))
 """The fields an axis may vary: every request field but ``n`` (see ``repeats``) and ``user``."""
@@ -290,3 +290,25 @@ def _cell(base: ImageParams, row: tuple[str, Any], column: tuple[str, Any], adap
     if problems:
         return unavailable(problems[0])
     return CellPlan(row[1], column[1], params, tuple(notes))
+
+
+def base_params(given: str | ImageParams) -> ImageParams:
+    """A grid's base: a copy of ``given``, or a prompt streaming two partial images where it can."""
+    if isinstance(given, ImageParams):
+        return given.copy()
+    if not isinstance(given, str):
+        raise TypeError(f"CompareGrid takes a prompt or ImageParams, not {type(given).__name__}")
+    params = ImageParams(prompt=given)
+    if params.spec.takes("stream"):
+        params.stream, params.partial_images = True, 2
+    return params
+
+
+def mark_best(rows: list[dict[str, Any]]) -> None:
+    """Set ``fastest`` and ``cheapest`` on the done rows of a grid summary whose figure is the least."""
+    for key, flag in (("seconds", "fastest"), ("cost", "cheapest")):
+        measured = [row for row in rows if row[key] is not None and row["status"] == "done"]
+        if measured:
+            best = min(row[key] for row in measured)
+            for row in measured:
+                row[flag] = row[key] == best

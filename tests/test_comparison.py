@@ -10,9 +10,11 @@ from imagewidgets.comparison import (
     AXIS_FIELDS,
     Axis,
     CellPlan,
+    base_params,
     check_axes,
     default_axes,
     estimate,
+    mark_best,
     plan_cells,
 )
 from imagewidgets.errors import ParamsError
@@ -199,3 +201,23 @@ def test_the_estimate_is_the_price_of_what_each_cell_sends() -> None:
     assert gpt_high > image_cost("gpt-image-1", "high", "1024x1024")  # the prompt's share
     assert gpt_high is not None and gpt_auto is not None and gpt_high > gpt_auto
     assert MODELS["gpt-image-1"].resolve("quality", "auto") == "medium"
+
+
+def test_mark_best_flags_every_done_cell_tied_for_fastest_and_cheapest_only() -> None:
+    rows = [{"status": "done", "seconds": 2.0, "cost": 0.04, "fastest": False, "cheapest": False},
+            {"status": "done", "seconds": 1.0, "cost": 0.04, "fastest": False, "cheapest": False},
+            {"status": "failed", "seconds": 0.5, "cost": 0.01, "fastest": False, "cheapest": False},
+            {"status": "done", "seconds": None, "cost": None, "fastest": False, "cheapest": False}]
+    mark_best(rows)
+    assert [row["fastest"] for row in rows] == [False, True, False, False]  # a failure is no winner
+    assert [row["cheapest"] for row in rows] == [True, True, False, False]  # a tie: both
+
+
+def test_a_prompt_base_streams_two_partials_where_the_model_streams() -> None:
+    streaming = base_params("a lighthouse")
+    assert streaming.stream and streaming.partial_images == 2
+    given = ImageParams(model="dall-e-3", prompt="a cat")
+    copied = base_params(given)
+    assert copied is not given and copied.to_dict() == given.to_dict()
+    with pytest.raises(TypeError, match="prompt or ImageParams"):
+        base_params(42)  # type: ignore[arg-type]

@@ -25,7 +25,8 @@ import imagewidgets as iw
 from imagewidgets import spending
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.params import ImageParams
-from imagewidgets.ui.panel import EMULATOR_BANNER, ImagePanel
+from imagewidgets.ui.panel import ImagePanel
+from imagewidgets.ui.widgets import EMULATOR_BANNER
 
 
 async def _settle(panel: ImagePanel, timeout: float = 20.0) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
-import statistics
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,150 +20,24 @@ import ipywidgets as widgets
 from PIL import Image
 from traitlets import TraitError
 
-from ..comparison import MAX_REPEATS, Axis, CellPlan, default_axes, estimate, plan_cells
+from ..comparison import MAX_REPEATS, Axis, CellPlan, base_params, default_axes, mark_best, plan_cells
 from ..errors import ParamsError
 from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
 from ..models import PRICES_READ_ON
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending
 from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
+from .cell import GridCell
 from .download import FullImageButton
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
-from .tile import MIN_TILE_WIDTH, ImageTile
-from .widgets import STYLE, close_tree, shown_html
+from .tile import ImageTile
+from .widgets import EMULATOR_BANNER, STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
 
 __all__ = ["CompareGrid", "GridCell", "compare"]
-
-
-class GridCell:
-    """One cell of a :class:`CompareGrid`: its settings, its samples, and the box showing them.
-
-    Attributes
-    ----------
-    row, column : Any
-        The cell's row and column values.
-    params : ImageParams
-        What the cell sends (after any adaptation): ``panel.params.update(cell.params.to_dict())``
-        puts it into a panel.
-    notes : tuple of str
-        Values mapped to the nearest one the model takes.
-    reason : str or None
-        Why the cell sends nothing; None when it runs.
-    tiles : list of ImageTile
-        Its samples, once run.
-    """
-
-    def __init__(self, plan: CellPlan, index: int, on_rerun: Callable[[int], None],
-                 thumbnail_size: int = 224) -> None:
-        self.row, self.column, self.params = plan.row, plan.column, plan.params
-        self.notes, self.reason = plan.notes, plan.reason
-        self.index = index
-        self.tiles: list[ImageTile] = []
-        self.ran = False
-        self.runs = 0  # each run asks the emulator for new samples
-        self.estimate = estimate(plan.params) if plan.available else None
-        note_lines = [f"adapted: {note}" for note in self.notes]
-        if self.reason is not None:
-            note_lines.append(f"not available: {self.reason}")
-        self.note = widgets.HTML("<br>".join(html.escape(line) for line in note_lines))
-        self.note.add_class("iw-cell-note")
-        self.strip = widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap"))
-        self.facts = widgets.HTML("")
-        self.facts.add_class("iw-cell-facts")
-        self.rerun_button = widgets.Button(description="Rerun", icon="refresh",
-                                           tooltip=f"Run this cell again ({self.title})",
-                                           layout=widgets.Layout(width="auto"))
-        self.rerun_button.add_class("iw-rerun")
-        self.rerun_button.on_click(lambda _button: on_rerun(self.index))
-        # Wraps inside the tile's width: a long facts line must not widen the column.
-        width = max(thumbnail_size, MIN_TILE_WIDTH) + 16  # a tile's
-        footer = widgets.HBox([self.facts, self.rerun_button] if self.available else [self.facts],
-                              layout=widgets.Layout(align_items="center", flex_flow="row wrap",
-                                                    max_width=f"{width}px"))
-        self.box = widgets.VBox([self.note, self.strip, footer])
-        self.box.add_class("iw-cell")
-        self.box.add_class("iw-cell-available" if self.available else "iw-cell-unavailable")
-        self.refresh()
-
-    @property
-    def available(self) -> bool:
-        """Whether the cell sends requests."""
-        return self.reason is None
-
-    @property
-    def title(self) -> str:
-        return f"{self.row} × {self.column}"
-
-    @property
-    def status(self) -> str:
-        """``not available``, ``not run``, ``running``, ``done``, ``failed`` or ``cancelled``."""
-        if not self.available:
-            return "not available"
-        statuses = {tile.status for tile in self.tiles}
-        if not self.ran or not statuses:
-            return "not run"
-        if statuses & {"queued", "running", "partial"}:
-            return "running"
-        for status in ("failed", "cancelled"):
-            if status in statuses:
-                return status
-        return "done"
-
-    @property
-    def seconds(self) -> float | None:
-        """Mean seconds per finished sample; None before any finished."""
-        times = [tile.elapsed for tile in self.tiles if tile.result is not None and tile.elapsed]
-        return statistics.mean(times) if times else None
-
-    @property
-    def tokens(self) -> int | None:
-        """Tokens of its finished samples, as the server reported them; None if not reported."""
-        counts = [tile.tokens for tile in self.tiles if tile.tokens is not None]
-        return sum(counts) if counts else None
-
-    @property
-    def cost(self) -> float | None:
-        """Dollars of its finished samples; None when none finished or the price is unknown."""
-        costs = [tile.cost for tile in self.tiles if tile.result is not None]
-        return None if not costs or None in costs else sum(c for c in costs if c is not None)
-
-    def caption(self) -> str:
-        """One line of facts: time, tokens, cost, or what happened instead."""
-        if not self.available:
-            return f"not available: {self.reason}"
-        status = self.status
-        if status == "not run":
-            return ("not run yet" if self.estimate is None
-                    else f"not run yet · estimated ${self.estimate:.3f} each")
-        facts = [status]
-        if self.seconds is not None:
-            facts.append(f"{self.seconds:.1f} s")
-        if self.tokens is not None:
-            facts.append(f"{self.tokens:,} tokens")
-        if self.cost is not None:
-            facts.append(f"${self.cost:.3f}")
-        errors = [tile.error for tile in self.tiles if tile.error is not None]
-        if errors:
-            facts.append(type(errors[0]).__name__)
-        return " · ".join(facts)
-
-    def refresh(self) -> None:
-        # One finished sample's tile caption already says all of it: don't say it twice.
-        alone_done = len(self.tiles) == 1 and self.status == "done"
-        self.facts.value = "" if alone_done else html.escape(self.caption())
-        self.rerun_button.disabled = self.status == "running"
-
-    def close(self) -> None:
-        """Close its widgets, the Rerun button of an unavailable cell (never shown) too."""
-        close_tree(self.box)
-        close_tree(self.rerun_button)
-
-    def __repr__(self) -> str:
-        return f"GridCell(row={self.row!r}, column={self.column!r}, status={self.status!r})"
 
 
 class CompareGrid(widgets.VBox):
@@ -229,7 +102,7 @@ class CompareGrid(widgets.VBox):
         if isinstance(repeats, bool) or not isinstance(repeats, int) or not (
                 1 <= repeats <= MAX_REPEATS):
             raise ParamsError([f"repeats {repeats!r} is out of range; choose 1 to {MAX_REPEATS}"])
-        base = _base_params(prompt_or_params)
+        base = base_params(prompt_or_params)
         rows, columns = default_axes(rows, columns, base)
         self.rows, self.columns = Axis.read(rows, "rows"), Axis.read(columns, "columns")
         plans = plan_cells(base, self.rows, self.columns, adapt=adapt)  # refuses bad axes first
@@ -281,8 +154,6 @@ class CompareGrid(widgets.VBox):
         self.table = self._table()
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
         self.record = SavedRecord(f"imagewidgets grid: {self.title}")
-        from .panel import EMULATOR_BANNER
-
         banner = widgets.HTML(f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
                               if getattr(client, "is_emulator", False) else "")
         bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
@@ -347,12 +218,7 @@ class CompareGrid(widgets.VBox):
                 "reason": cell.reason,
                 "error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
                 "fastest": False, "cheapest": False})
-        for key, flag in (("seconds", "fastest"), ("cost", "cheapest")):
-            measured = [row for row in rows if row[key] is not None and row["status"] == "done"]
-            if measured:
-                best = min(row[key] for row in measured)
-                for row in measured:
-                    row[flag] = row[key] == best
+        mark_best(rows)
         return rows
 
     def contact_sheet(self, image_size: int = 256) -> Image.Image:
@@ -579,17 +445,6 @@ class CompareGrid(widgets.VBox):
         self._refresh()
 
 
-def _base_params(given: str | ImageParams) -> ImageParams:
-    if isinstance(given, ImageParams):
-        return given.copy()
-    if not isinstance(given, str):
-        raise TypeError(f"CompareGrid takes a prompt or ImageParams, not {type(given).__name__}")
-    params = ImageParams(prompt=given)
-    if params.spec.takes("stream"):
-        params.stream, params.partial_images = True, 2
-    return params
-
-
 def compare(prompt: str | ImageParams, models: list[str] | None = None,
             qualities: list[str] | None = None, *, rows: Any = None, columns: Any = None,
             repeats: int = 1, client: ImagesClient | None = None, title: str | None = None,
@@ -609,7 +464,7 @@ def compare(prompt: str | ImageParams, models: list[str] | None = None,
     """
     if models is not None and isinstance(prompt, str) and models and "model" not in fields:
         fields = {"model": models[0], **fields}  # fields are read against the grid's first model
-    base = _base_params(prompt)
+    base = base_params(prompt)
     try:
         base.update(fields)
     except TraitError as error:

@@ -35,18 +35,17 @@ from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
-from .widgets import STYLE, close_tree, shown_html
+from .widgets import EMULATOR_BANNER, STYLE, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
     from .compare import CompareGrid
 
-__all__ = ["EMULATOR_BANNER", "IMAGE_MODEL_PREFIXES", "THUMBNAIL_SIZES", "ImagePanel"]
+__all__ = ["IMAGE_MODEL_PREFIXES", "THUMBNAIL_SIZES", "ImagePanel"]
 
 IMAGE_MODEL_PREFIXES = ("gpt-image", "dall-e", "chatgpt-image")
 """How a listed model id looks when it is an image model the table may not know yet."""
 
-EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
 
 THUMBNAIL_SIZES = (96, 1024)
 """The smallest and largest thumbnail (longest side, pixels) the panel's slider offers."""

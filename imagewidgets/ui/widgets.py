@@ -9,11 +9,14 @@ import ipywidgets as widgets
 
 from ..errors import clip
 
-__all__ = ["SHOWN_CHARS", "STYLE", "Guard", "close_tree", "shown_html"]
+__all__ = ["EMULATOR_BANNER", "SHOWN_CHARS", "STYLE", "Guard", "close_tree", "shown_html"]
 
 SHOWN_CHARS = 500
 """The most of a revised prompt or an error message a widget shows: the whole of it
 (20 MB from a hostile server) would travel to the browser."""
+
+
+EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
 
 
 def shown_html(text: str, where: str) -> str:

@@ -312,8 +312,8 @@ def _read_gif(data: bytes) -> str | None:
 def _svg_root_end(data: bytes) -> tuple[str, int, int] | None:
     """The SVG's text, where its root start tag ends in it, and the bytes before the text (a BOM)."""
     try:
-        text = imaging._svg_text(data)
-        _attributes, closed, end = imaging._svg_root(text)
+        text = imaging.svg_text(data)
+        _attributes, closed, end = imaging.svg_root(text)
     except ImageDecodeError:
         return None
     # A self-closed root has no inside to put an element in: such an SVG is left as it is.

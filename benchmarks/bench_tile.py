@@ -37,7 +37,7 @@ from comm.base_comm import BaseComm
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets import imaging
+from imagewidgets.imaging import thumbnails
 from imagewidgets.results import GeneratedImage, PartialImage
 from imagewidgets.ui.tile import ImageTile
 
@@ -153,7 +153,7 @@ async def race(contenders: dict[str, Callable[[], Awaitable[float]]], rounds: in
 
 
 # The tile's own save options, so the floor encodes exactly as the tile does.
-SAVE_AS = {kind: (kind.upper(), options) for kind, (_, _, options) in imaging._THUMBNAIL_SAVE.items()}
+SAVE_AS = {kind: (kind.upper(), options) for kind, (_, _, options) in thumbnails._THUMBNAIL_SAVE.items()}
 
 
 def measure(quick: bool) -> tuple[list[Figure], str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .models import MODELS, image_cost
+from .naming import download_name
 
 __all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
 
@@ -224,9 +225,6 @@ class GeneratedImage(_Encoded):
         return target
 
     def _save_in(self, folder: Path) -> Path:
-        # Imported here: the store imports this module.
-        from .storage import download_name
-
         name = download_name(str(self.params.get("prompt") or ""), str(self.params.get("model") or ""),
                              self.created or time.time(), self.extension)
         stem = name.removesuffix(f".{self.extension}")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from imagewidgets.emulator.render import bomb_png
-from imagewidgets.imaging import (
+from imagewidgets.imaging.contact_sheet import (
     SHEET_CAPTION_FONT,
     SHEET_CAPTION_HEIGHT,
     SHEET_GAP,

@@ -448,10 +448,10 @@ def test_a_png_read_without_pillow_reads_as_pillow_reads_it(monkeypatch: pytest.
     def both(data: bytes) -> None:
         quick = _inspected(data)
         with monkeypatch.context() as plain:
-            plain.setattr(iw.imaging, "_plain_png", lambda _data: None)
+            plain.setattr(iw.imaging.untrusted, "_plain_png", lambda _data: None)
             assert _inspected(data) == quick, data[:45]
 
-    assert iw.imaging._plain_png(PNG) is not None and _inspected(PNG)[0] == "png"
+    assert iw.imaging.untrusted._plain_png(PNG) is not None and _inspected(PNG)[0] == "png"
     for at in [*range(45), *range(len(PNG) - 12, len(PNG))]:
         for value in (0, 1, 0x7F, 0xFF, PNG[at] ^ 0x01, PNG[at] ^ 0x80):
             both(PNG[:at] + bytes([value]) + PNG[at + 1:])

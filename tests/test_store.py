@@ -1,95 +1,27 @@
-"""The store: file names, atomic writes, sidecars, and settings embedded in every format."""
+"""The store: atomic writes, sidecars, settings embedded on saving, and reading them back."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from imagewidgets.imaging import inspect
 from imagewidgets.results import GeneratedImage, Usage
 from imagewidgets.storage import store as store_module
-from imagewidgets.storage.store import (
-    DEFAULT_FOLDER,
-    ImageStore,
-    download_name,
-    embed_metadata,
-    embedded_metadata,
-    image_name,
-)
+from imagewidgets.storage.metadata import embed_metadata, embedded_metadata
+from imagewidgets.storage.store import DEFAULT_FOLDER, ImageStore
+
+from samples import SAMPLES, encoded
 
 KEY = "sk-test-0123456789abcdefSECRET"
 WHEN = time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1))
-TEXT = json.dumps({"prompt": "a café <by> the sea & \"more\" " + "long " * 200, "n": 1},
-                  ensure_ascii=False, separators=(",", ":"))
-"""Over 255 bytes (a GIF sub-block), non-ASCII, and every character XML escapes."""
-SVG = ('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by hand -->\n'
-       '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48" viewBox="0 0 64 48">'
-       '<rect width="64" height="48" fill="#0a78c8"/></svg>\n').encode()
-
-
-def _picture(mode: str, size: tuple[int, int] = (64, 48), shift: int = 0) -> Image.Image:
-    image = Image.new(mode, size, (10, 120, 200, 128)[: len(mode)] if mode != "P" else 3)
-    dot = (255, 0, 0, 0)[: len(mode)] if mode != "P" else 9
-    for x in range(0, size[0], 7):  # some detail, so pixels can differ
-        image.putpixel(((x + shift) % size[0], x % size[1]), dot)
-    return image
-
-
-def _encoded(fmt: str, mode: str = "RGB", **options: Any) -> bytes:
-    buffer = io.BytesIO()
-    _picture(mode).save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _animated(fmt: str, frames: int = 4, **options: Any) -> bytes:
-    images = [_picture("RGB", shift=index) for index in range(frames)]
-    buffer = io.BytesIO()
-    images[0].save(buffer, fmt, save_all=True, append_images=images[1:], duration=100, loop=0, **options)
-    return buffer.getvalue()
-
-
-SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
-    "png-rgba": ("png", lambda: _encoded("PNG", "RGBA")),
-    "jpeg": ("jpeg", lambda: _encoded("JPEG")),
-    "jpeg-no-jfif": ("jpeg", lambda: _encoded("JPEG")[:2] + _encoded("JPEG")[20:]),  # APP0 cut out
-    "webp-lossless-rgba": ("webp", lambda: _encoded("WEBP", "RGBA", lossless=True)),
-    "webp-lossless-rgb": ("webp", lambda: _encoded("WEBP", lossless=True)),
-    "webp-lossy": ("webp", lambda: _encoded("WEBP")),
-    "webp-lossy-rgba": ("webp", lambda: _encoded("WEBP", "RGBA")),  # already extended: VP8X, ALPH
-    "webp-animated": ("webp", lambda: _animated("WEBP", lossless=True)),
-    "gif-animated": ("gif", lambda: _animated("GIF")),
-    "gif-still": ("gif", lambda: _encoded("GIF", "P")),
-    "svg": ("svg", lambda: SVG),
-}
-
-
-def _frames(data: bytes) -> list[tuple[str, tuple[int, int], bytes]]:
-    with Image.open(io.BytesIO(data)) as image:
-        frames = []
-        for index in range(getattr(image, "n_frames", 1)):
-            image.seek(index)
-            frames.append((image.mode, image.size, image.convert("RGBA").tobytes()))
-        return frames
-
-
-def _inserted(original: bytes, embedded: bytes) -> bytes:
-    """What was inserted into ``original`` to make ``embedded``; fails if anything else changed."""
-    start = 0
-    while start < len(original) and original[start] == embedded[start]:
-        start += 1
-    inserted = embedded[start:start + len(embedded) - len(original)]
-    assert embedded[:start] + embedded[start + len(inserted):] == original
-    return inserted
 
 
 def _image(data: bytes, fmt: str = "png", **params: Any) -> GeneratedImage:
@@ -101,105 +33,6 @@ def _image(data: bytes, fmt: str = "png", **params: Any) -> GeneratedImage:
 
 def _listing(folder: Path) -> list[str]:
     return sorted(os.listdir(folder)) if folder.exists() else []
-
-
-# -- names ------------------------------------------------------------------------------------
-
-def test_download_names() -> None:
-    when = time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1))
-    assert download_name("A lighthouse, at dusk! Oil on canvas", "gpt-image-1", when, "webp") == (
-        "a-lighthouse-at-dusk-oil_gpt-image-1_20261125-142233.webp")
-    assert download_name("../../etc/passwd", "x/y", when, "png").startswith("etc-passwd_x-y_")
-    assert download_name("", "dall-e-2", when, "png").startswith("image_dall-e-2_")
-    assert download_name("word " * 30, "M", when, "png") == "word-word-word-word-word_m_20261125-142233.png"
-    assert download_name("abcdefghij" * 9, ".GPT image.", when, "jpg") == (
-        f"{'abcdefghij' * 6}_gpt-image_20261125-142233.jpg")
-
-
-def test_image_names_sort_by_time_and_are_safe() -> None:
-    assert image_name("A lighthouse, at dusk! Oil on canvas", "gpt-image-1", WHEN, "1a2b3c4d", "jpg") == (
-        "20261125-142233_gpt-image-1_a-lighthouse-at-dusk-oil_1a2b3c4d.jpg")
-    assert image_name("../../etc/passwd", "x/y", WHEN, "../ab", "png") == (
-        "20261125-142233_x-y_etc-passwd_ab.png")
-    assert image_name("", "", WHEN, "", "gif") == "20261125-142233_model_image_0.gif"
-    assert len(image_name("w" * 500, "m" * 500, WHEN, "f" * 64, "png")) < 160
-
-
-# -- metadata inside each format ----------------------------------------------------------------
-
-@pytest.mark.parametrize("sample", SAMPLES)
-def test_every_format_carries_the_text_and_keeps_its_pixels(sample: str) -> None:
-    fmt, make = SAMPLES[sample]
-    original = make()
-    embedded = embed_metadata(original, fmt, TEXT)
-    assert embedded != original
-    assert embedded_metadata(embedded, fmt) == TEXT
-    assert embedded_metadata(original, fmt) is None
-    assert inspect(embedded) == inspect(original)  # still accepted as it was, same size
-    if fmt == "webp":
-        # A simple WEBP is made extended; its image chunks are kept byte for byte.
-        assert original[12:] in embedded or original[12 + 18:] in embedded
-    else:
-        # A GIF87a becomes GIF89a (comments are GIF89a); otherwise only an insertion.
-        base = original.replace(b"GIF87a", b"GIF89a", 1) if fmt == "gif" else original
-        _inserted(base, embedded)
-    if fmt == "svg":
-        assert embedded.startswith(b"\xef\xbb\xbf<?xml")
-        assert b'viewBox="0 0 64 48"><metadata id="imagewidgets">{&quot;' not in embedded
-        assert b'viewBox="0 0 64 48"><metadata id="imagewidgets">{"prompt"' in embedded
-        assert b"&lt;by&gt; the sea &amp;" in embedded
-        return
-    assert _frames(embedded) == _frames(original)  # every frame's pixels, mode and size
-    with Image.open(io.BytesIO(embedded)) as opened:
-        if fmt == "png":
-            assert opened.text["imagewidgets"] == TEXT  # type: ignore[attr-defined]
-        elif fmt == "gif":
-            assert opened.info["comment"] == b"imagewidgets:" + TEXT.encode()
-            assert opened.info.get("loop") == (0 if "animated" in sample else None)
-        else:
-            assert b"<imagewidgets:settings>{&quot;" not in opened.info["xmp"]
-            assert b"<imagewidgets:settings>{\"prompt\"" in opened.info["xmp"]
-
-
-def test_a_simple_webp_becomes_extended_with_the_alpha_it_has() -> None:
-    for data, alpha in [(_encoded("WEBP", "RGBA", lossless=True), True),
-                        (_encoded("WEBP", lossless=True), False), (_encoded("WEBP"), False)]:
-        embedded = embed_metadata(data, "webp", "{}")
-        assert embedded[12:16] == b"VP8X"
-        assert embedded[20] == 0x04 | (0x10 if alpha else 0)
-        assert embedded[24:30] == (63).to_bytes(3, "little") + (47).to_bytes(3, "little")
-        assert int.from_bytes(embedded[4:8], "little") + 8 == len(embedded)
-
-
-@pytest.mark.parametrize("sample", SAMPLES)
-def test_reading_junk_never_raises(sample: str) -> None:
-    fmt, make = SAMPLES[sample]
-    embedded = embed_metadata(make(), fmt, TEXT)
-    for cut in range(0, len(embedded), max(1, len(embedded) // 200)):
-        assert embedded_metadata(embedded[:cut], fmt) in (None, TEXT)
-        flipped = bytearray(embedded)
-        flipped[cut] ^= 0xFF
-        found = embedded_metadata(bytes(flipped), fmt)  # may still be text: a flipped letter
-        assert found is None or isinstance(found, str)
-    for other in ("png", "jpeg", "webp", "gif", "svg", "bmp"):
-        if other != fmt:
-            assert embedded_metadata(embedded, other) is None
-
-
-@pytest.mark.parametrize("junk", [b"", b"\x00" * 40, b"GIF89a", b"RIFF\x00\x00\x00\x00WEBP",
-                                  b"\xff\xd8\xff\xe0", b"<svg/>", b"<p>not svg</p>",
-                                  b"\x89PNG\r\n\x1a\n\x00\x00\x00\x05IEND"])
-def test_junk_is_left_as_it_is(junk: bytes) -> None:
-    for fmt in ("png", "jpeg", "webp", "gif", "svg", "tiff"):
-        assert embedded_metadata(junk, fmt) is None
-        if not (fmt == "gif" and junk == b"GIF89a"):
-            assert embed_metadata(junk, fmt, "{}") in (junk,)
-
-
-def test_a_jpeg_packet_over_one_segment_is_not_embedded() -> None:
-    data = _encoded("JPEG")
-    assert embed_metadata(data, "jpeg", "x" * 70_000) == data
-    assert embed_metadata(data, "jpeg", "x" * 60_000) != data
 
 
 # -- saving ------------------------------------------------------------------------------------
@@ -247,37 +80,37 @@ def test_without_embedding_the_bytes_are_the_servers(tmp_path: Path) -> None:
 
 def test_the_record_cannot_change_the_files_facts_and_text_survives(tmp_path: Path) -> None:
     odd = "lone \ud800 surrogate, \ufffe, café"
-    saved = ImageStore(tmp_path).save(_image(_encoded("PNG")), _record(file="x.png", note=odd))
+    saved = ImageStore(tmp_path).save(_image(encoded("PNG")), _record(file="x.png", note=odd))
     sidecar = json.loads(saved.sidecar.read_bytes())
     assert sidecar["file"] == saved.path.name and sidecar["note"] == odd
     assert json.loads(embedded_metadata(saved.path.read_bytes(), "png") or "")["note"] == odd
 
 
 def test_the_name_and_model_come_from_the_images_params_when_the_record_has_none(tmp_path: Path) -> None:
-    image = _image(_encoded("PNG"), prompt="Two cats", model="dall-e-3")
+    image = _image(encoded("PNG"), prompt="Two cats", model="dall-e-3")
     assert "_dall-e-3_two-cats_" in ImageStore(tmp_path).save(image, {}, when=WHEN).path.name
 
 
 def test_a_taken_name_is_never_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = ImageStore(tmp_path)
-    first = store.save(_image(_encoded("PNG")), _record(), when=WHEN)
+    first = store.save(_image(encoded("PNG")), _record(), when=WHEN)
     written = first.path.read_bytes()
     taken = first.path.stem[-8:]
     (tmp_path / first.path.name.replace(taken, "cccccccc")).with_suffix(".json").write_text("{}")
     ids = iter([taken, "cccccccc", "bbbbbbbb"])  # the image's name, a sidecar's, then free
     monkeypatch.setattr(store_module, "uuid4", lambda: uuid.UUID(hex=next(ids, "d" * 8) * 4))
-    second = store.save(_image(_encoded("PNG", "RGBA")), _record(), when=WHEN)
+    second = store.save(_image(encoded("PNG", "RGBA")), _record(), when=WHEN)
     assert second.path.name == first.path.name.replace(taken, "bbbbbbbb")
     assert first.path.read_bytes() == written and len(_listing(tmp_path)) == 5
 
 
 def test_the_jpeg_record_is_shortened_to_fit_one_segment(tmp_path: Path) -> None:
     long = "é" * 40_000  # 80 KB of UTF-8
-    saved = ImageStore(tmp_path).save(_image(_encoded("JPEG"), "jpeg"), _record(revised_prompt=long))
+    saved = ImageStore(tmp_path).save(_image(encoded("JPEG"), "jpeg"), _record(revised_prompt=long))
     inside = json.loads(embedded_metadata(saved.path.read_bytes(), "jpeg") or "")
     assert "revised_prompt" not in inside and inside["request_id"] == "req_123"
     assert json.loads(saved.sidecar.read_bytes())["revised_prompt"] == long
-    saved = ImageStore(tmp_path).save(_image(_encoded("JPEG"), "jpeg"), _record(notes=long))
+    saved = ImageStore(tmp_path).save(_image(encoded("JPEG"), "jpeg"), _record(notes=long))
     assert embedded_metadata(saved.path.read_bytes(), "jpeg") is None  # still too long: not embedded
     assert json.loads(saved.sidecar.read_bytes())["notes"] == long
 
@@ -295,7 +128,7 @@ def test_a_failed_write_leaves_no_image_and_no_temporary_file(tmp_path: Path,
 
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(OSError, match="No space"):
-        store.save(_image(_encoded("PNG")), _record())
+        store.save(_image(encoded("PNG")), _record())
     assert len(seen) == 1 and re.fullmatch(r"\.2.*\.png\.[0-9a-f]{8}\.tmp", seen[0][0])  # it was there
     assert _listing(tmp_path) == []
 
@@ -312,7 +145,7 @@ def test_a_failed_sidecar_takes_the_image_with_it(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OSError, match="Input/output"):
-        ImageStore(tmp_path).save(_image(_encoded("PNG")), _record())
+        ImageStore(tmp_path).save(_image(encoded("PNG")), _record())
     assert len(calls) == 2 and calls[0].endswith(".png")  # the image was in place
     assert _listing(tmp_path) == []
 
@@ -329,7 +162,7 @@ def test_a_read_only_folder_raises_and_leaves_nothing(tmp_path: Path,
 
             monkeypatch.setattr(os, "open", refuse)
         with pytest.raises(PermissionError):
-            ImageStore(folder).save(_image(_encoded("PNG")), _record())
+            ImageStore(folder).save(_image(encoded("PNG")), _record())
         monkeypatch.undo()
         assert _listing(folder) == []
     finally:
@@ -339,7 +172,7 @@ def test_a_read_only_folder_raises_and_leaves_nothing(tmp_path: Path,
 def test_a_folder_that_cannot_be_made_raises(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(OSError):
-        ImageStore(tmp_path / "a-file" / "out").save(_image(_encoded("PNG")), _record())
+        ImageStore(tmp_path / "a-file" / "out").save(_image(encoded("PNG")), _record())
     assert _listing(tmp_path) == ["a-file"]
 
 
@@ -347,7 +180,7 @@ def test_a_folder_that_cannot_be_made_raises(tmp_path: Path) -> None:
                                     {"server": {"tries": [None, {"key": "sk-proj-abc"}]}}])
 def test_a_record_holding_a_key_is_refused(tmp_path: Path, secret: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="looks like an API key; nothing was written"):
-        ImageStore(tmp_path / "out").save(_image(_encoded("PNG")), _record(**secret))
+        ImageStore(tmp_path / "out").save(_image(encoded("PNG")), _record(**secret))
     assert not (tmp_path / "out").exists()
 
 

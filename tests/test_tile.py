@@ -18,8 +18,7 @@ import pytest
 from PIL import Image
 
 import imagewidgets as iw
-from imagewidgets import imaging
-from imagewidgets.imaging import Thumbnail
+from imagewidgets.imaging import Thumbnail, thumbnails
 from imagewidgets.results import GeneratedImage, PartialImage
 from imagewidgets.ui import tile as tile_module
 from imagewidgets.ui.panel import ImagePanel
@@ -225,13 +224,13 @@ async def test_run_against_the_emulator_fills_the_tile(client: iw.ImagesClient) 
 async def test_decoding_runs_off_the_loop_and_the_loop_stays_responsive(
         client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[threading.Thread] = []
-    real = imaging.thumbnail
+    real = thumbnails.thumbnail
 
     def recording(data: bytes, longest: int = 384) -> Thumbnail:
         threads.append(threading.current_thread())
         return real(data, longest)
 
-    monkeypatch.setattr(imaging, "thumbnail", recording)
+    monkeypatch.setattr(thumbnails, "thumbnail", recording)
     lags: list[float] = []
 
     async def probe() -> None:

@@ -27,7 +27,7 @@ from uuid import uuid4
 
 from .. import imaging
 from ..errors import ImageDecodeError
-from .store import embedded_metadata
+from .metadata import embedded_metadata
 
 __all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]
 

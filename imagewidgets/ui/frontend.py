@@ -5,6 +5,8 @@ data, never in Python strings. anywidget loads a widget's ``_esm`` from a ``blob
 where a relative ``import`` cannot resolve: :func:`esm` puts each imported file (only
 ``./lifecycle.js`` today) in place of its ``import`` line, so every widget module carries
 the shared attach-and-cleanup helper and still reads, and runs, as a plain ES module file.
+Whole-line comments are left out of what is sent: every view's state carries its ``_esm``
+(a saved notebook with widget state too), and the browser needs none of them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from importlib import resources
 
 __all__ = ["css", "esm", "stylesheet"]
 
+_COMMENT_LINE = re.compile(r"^[ \t]*//.*\n", re.MULTILINE)
 _IMPORT = re.compile(r'^import \{ \w+ \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
 """A relative import of a sibling module, one name, one line: the only kind the files use."""
 
@@ -24,7 +27,8 @@ def _read(folder: str, name: str) -> str:
 
 def esm(name: str) -> str:
     """The ES module ``ui/js/<name>``, each of its relative imports replaced by the file imported."""
-    return _IMPORT.sub(lambda found: _read("js", found[1]), _read("js", name))
+    code = _IMPORT.sub(lambda found: _read("js", found[1]), _read("js", name))
+    return _COMMENT_LINE.sub("", code)
 
 
 def css(name: str) -> str:

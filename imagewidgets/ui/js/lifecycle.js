@@ -56,9 +56,6 @@ export function lifecycle() {
     },
     // Anything else to undo at cleanup (an overlay to close, a URL to revoke).
     add: keep,
-    get closed() {
-      return closed;
-    },
     // What render returns: undo everything, newest first.
     cleanup() {
       closed = true;

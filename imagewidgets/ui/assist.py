@@ -15,65 +15,9 @@ from typing import Any
 
 import anywidget
 
+from .frontend import esm
+
 __all__ = ["PageAssist"]
-
-_ESM = """
-function nameSliders(root) {
-  root.querySelectorAll(".widget-slider").forEach((slider) => {
-    const label = slider.querySelector(":scope > .widget-label");
-    const name = label ? label.textContent.trim() : "";
-    const off = !!slider.querySelector(".noUi-target[disabled]");
-    slider.querySelectorAll(".noUi-handle").forEach((handle) => {
-      // Only what differs is written: the observer below sees these writes too.
-      if (name && handle.getAttribute("aria-label") !== name) handle.setAttribute("aria-label", name);
-      const tab = off ? "-1" : "0";
-      if (handle.getAttribute("tabindex") !== tab) handle.setAttribute("tabindex", tab);
-      if (off !== (handle.getAttribute("aria-disabled") === "true")) {
-        if (off) handle.setAttribute("aria-disabled", "true");
-        else handle.removeAttribute("aria-disabled");
-      }
-    });
-    const readout = slider.querySelector(".widget-readout");
-    const typed = `${name}, typed value`;
-    if (readout && name && readout.getAttribute("aria-label") !== typed) {
-      readout.setAttribute("role", "textbox");
-      readout.setAttribute("aria-label", typed);
-    }
-  });
-}
-
-function render({ model, el }) {
-  let root = null, observer = null, tries = 0, queued = false;
-  const refresh = () => {
-    if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => { queued = false; if (root) nameSliders(root); });
-  };
-  const attach = () => {
-    root = el.closest(".iw-root");
-    if (!root) {  // not in the page yet
-      if (tries++ < 100) setTimeout(attach, 50);
-      return;
-    }
-    nameSliders(root);
-    observer = new MutationObserver(refresh);
-    observer.observe(root, { subtree: true, childList: true, attributes: true,
-                             attributeFilter: ["disabled", "tabindex"] });
-  };
-  attach();
-  const onMessage = (msg) => {
-    if (!msg || msg.event !== "show" || !root) return;
-    const target = root.querySelector(msg.selector);
-    if (target) target.scrollIntoView({ block: "nearest" });
-  };
-  model.on("msg:custom", onMessage);
-  return () => {
-    if (observer) observer.disconnect();
-    model.off("msg:custom", onMessage);
-  };
-}
-export default { render };
-"""
 
 
 class PageAssist(anywidget.AnyWidget):
@@ -82,7 +26,7 @@ class PageAssist(anywidget.AnyWidget):
     Put it anywhere inside a widget with the ``iw-root`` class; it draws nothing.
     """
 
-    _esm = _ESM
+    _esm = esm("assist.js")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -26,46 +26,17 @@ from traitlets import TraitError
 
 from ..models import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
+from .frontend import esm
 from .size import CustomSize
 from .widgets import Guard, close_tree
 
 __all__ = ["Controls", "PromptBox"]
 
-_PROMPT_ESM = """
-function render({ model, el }) {
-  const box = document.createElement("textarea");
-  box.className = "iw-prompt-input";
-  box.rows = 3;
-  box.placeholder = model.get("placeholder");
-  box.value = model.get("value");
-  box.setAttribute("aria-label", "Prompt");
-  // Keep JupyterLab's own shortcuts (Ctrl+Enter runs the cell) out of the prompt.
-  el.setAttribute("data-lm-suppress-shortcuts", "true");
-  const push = () => { model.set("value", box.value); model.save_changes(); };
-  box.addEventListener("input", push);
-  box.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      event.stopPropagation();
-      push();
-      // The text travels with the submit: ipywidgets holds value updates back while the
-      // kernel is busy with an earlier one, but sends custom messages at once.
-      model.send({ event: "submit", value: box.value });
-    }
-  });
-  model.on("change:value", () => {
-    if (box.value !== model.get("value")) box.value = model.get("value");
-  });
-  el.appendChild(box);
-}
-export default { render };
-"""
-
 
 class PromptBox(anywidget.AnyWidget):
     """A multi-line prompt box; Ctrl+Enter (Cmd+Enter) submits."""
 
-    _esm = _PROMPT_ESM
+    _esm = esm("prompt.js")
     value = traitlets.Unicode("", help="The prompt text.").tag(sync=True)
     placeholder = traitlets.Unicode("Describe the image… (Ctrl+Enter generates)").tag(sync=True)
 

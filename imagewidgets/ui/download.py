@@ -22,95 +22,13 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .frontend import esm
+
 __all__ = ["FullImageButton"]
 
 logger = logging.getLogger("imagewidgets")
 
-_ESM = """
-function render({ model, el }) {
-  const button = document.createElement("button");
-  button.className = "jupyter-button widget-button iw-full-image-button";
-  let tries = 0;
-  const applyAlt = () => {
-    // The tile's picture is an ipywidgets Image, which has no alt trait: set it here.
-    const alt = model.get("image_alt");
-    if (!alt) return;
-    const img = el.closest(".iw-tile")?.querySelector("img.iw-tile-image");
-    if (img) img.alt = alt;
-    else if (tries++ < 50) setTimeout(applyAlt, 100);  // not in the page yet
-  };
-  const sync = () => {
-    button.textContent = model.get("label");
-    button.title = model.get("tooltip_text");
-    const name = model.get("aria_label");
-    if (name) button.setAttribute("aria-label", name);
-    else button.removeAttribute("aria-label");
-    button.disabled = model.get("disabled");
-    button.dataset.action = model.get("action");
-    tries = 0;
-    applyAlt();
-  };
-  sync();
-  model.on("change", sync);
-  button.addEventListener("click", () => model.send({ event: "request" }));
-
-  const onMessage = (msg, buffers) => {
-    if (!msg || msg.event !== "image" || !buffers || !buffers.length) return;
-    const view = buffers[0];
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
-    if (model.get("action") === "download") {
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = msg.filename;
-      document.body.appendChild(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
-      return;
-    }
-    showOverlay(url, msg.filename, button);
-  };
-  model.on("msg:custom", onMessage);
-  el.appendChild(button);
-  return () => model.off("msg:custom", onMessage);
-}
-
-function showOverlay(url, title, opener) {
-  const overlay = document.createElement("div");
-  overlay.className = "iw-enlarged";
-  overlay.tabIndex = 0;
-  overlay.setAttribute("role", "dialog");
-  overlay.setAttribute("aria-label", title);
-  overlay.style.cssText =
-    "position:fixed;inset:0;z-index:10000;background:rgba(0,0,0,.85);display:flex;" +
-    "align-items:center;justify-content:center;cursor:zoom-out";
-  const img = document.createElement("img");
-  const revoke = () => URL.revokeObjectURL(url);  // drawn: the URL has done its work
-  img.addEventListener("load", revoke, { once: true });
-  img.addEventListener("error", revoke, { once: true });
-  img.src = url;
-  img.alt = title;
-  img.style.cssText = "max-width:95vw;max-height:95vh;box-shadow:0 0 24px #000";
-  overlay.appendChild(img);
-  const close = () => {
-    overlay.remove();
-    revoke();
-    if (opener && opener.isConnected) opener.focus();  // back where the person was
-  };
-  overlay.addEventListener("click", close);
-  overlay.addEventListener("keydown", (e) => {
-    if (e.key !== "Escape") return;
-    e.preventDefault();
-    e.stopPropagation();  // JupyterLab's own Escape handling would move focus elsewhere
-    close();
-  });
-  document.body.appendChild(overlay);
-  overlay.focus();
-}
-
-export default { render };
-"""
+_ESM = esm("download.js")
 
 
 class FullImageButton(anywidget.AnyWidget):

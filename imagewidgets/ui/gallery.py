@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from ..params import ImageParams
 from ..storage import SORTS, Entry, ImageIndex, ImageStore
 from .download import FullImageButton
+from .frontend import stylesheet
 from .liveness import KernelWatch, folder_hint
 from .widgets import STYLE, close_tree, shown_html
 
@@ -33,20 +34,7 @@ TOTAL_DAYS = 7
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
          ".gif": "image/gif", ".svg": "image/svg+xml"}
 
-# Only JupyterLab's variables for colours: the gallery follows the light and dark themes.
-_GALLERY_STYLE = """
-<style>
-.iw-gallery .iw-gallery-grid { display: flex; flex-flow: row wrap; }
-.iw-gallery .iw-gallery-item { border: 1px solid var(--jp-border-color2, #e0e0e0); margin: 4px;
-  padding: 6px; }
-.iw-gallery .iw-gallery-caption, .iw-gallery .iw-gallery-totals, .iw-gallery .iw-gallery-count {
-  font-size: 12px; line-height: 1.35; color: var(--jp-ui-font-color1, rgba(0, 0, 0, .87));
-  overflow-wrap: anywhere; }
-.iw-gallery .iw-gallery-unreadable { color: var(--jp-ui-font-color2, rgba(0, 0, 0, .54)); font-size: 12px; }
-.iw-gallery .iw-gallery-confirm { border-top: 1px solid var(--jp-border-color2, #e0e0e0); }
-.iw-gallery .iw-gallery-confirm .widget-html { color: var(--jp-error-color1, #d32f2f); }
-</style>
-"""
+_GALLERY_STYLE = stylesheet("gallery.css")
 
 
 def _file(entry: Entry) -> tuple[bytes, str, str]:

@@ -26,76 +26,12 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .frontend import esm
+
 __all__ = ["RECORD_CLASS", "KernelWatch", "SavedRecord", "display_with_record", "folder_hint"]
 
 RECORD_CLASS = "iw-saved-record"
 """The class of a saved record's outer element; the live widget hides outputs holding it."""
-
-_ESM = """
-function render({ model, el }) {
-  const note = document.createElement("div");
-  note.className = "iw-kernel-note";
-  note.setAttribute("role", "status");
-  note.hidden = true;
-  el.appendChild(note);
-  // render() may run before the view is in the page: find the widget's root once it is.
-  let area = null, root = null, observer = null, tries = 0;
-  // While the widget is live, its saved record (a plain output of the same cell) is hidden.
-  const hideRecords = () => {
-    area.querySelectorAll(".__RECORD__").forEach((record) => {
-      const child = record.closest(".jp-OutputArea-child") || record;
-      if (child.style.display !== "none") child.style.display = "none";
-    });
-  };
-  const attach = () => {
-    root = el.closest(".iw-root");
-    if (!root) {
-      if (tries++ < 200) setTimeout(attach, 50);
-      return;
-    }
-    area = el.closest(".jp-OutputArea, .output_area, .jp-Cell") || document.body;
-    hideRecords();
-    observer = new MutationObserver(hideRecords);
-    observer.observe(area, { childList: true, subtree: true });
-    root.addEventListener("click", onClick, true);
-  };
-
-  let waiting = null;
-  const silent = () => {
-    waiting = null;
-    note.textContent = model.get("silent_text");
-    note.hidden = false;
-  };
-  const ask = () => {
-    if (waiting !== null) return;
-    waiting = setTimeout(silent, model.get("timeout_ms"));
-    try {
-      model.send({ event: "ping" });
-    } catch (error) {  // the connection to the kernel is gone
-      clearTimeout(waiting);
-      silent();
-    }
-  };
-  const onClick = (event) => {
-    if (event.target instanceof Element && event.target.closest("button")) ask();
-  };
-  attach();
-  const onMessage = (msg) => {
-    if (!msg || msg.event !== "pong") return;
-    if (waiting !== null) clearTimeout(waiting);
-    waiting = null;
-    note.hidden = true;
-  };
-  model.on("msg:custom", onMessage);
-  return () => {
-    tries = Infinity;  // removed before it was attached: stop looking
-    if (root) root.removeEventListener("click", onClick, true);
-    if (observer) observer.disconnect();
-    model.off("msg:custom", onMessage);
-  };
-}
-export default { render };
-""".replace("__RECORD__", RECORD_CLASS)
 
 
 class KernelWatch(anywidget.AnyWidget):
@@ -109,7 +45,9 @@ class KernelWatch(anywidget.AnyWidget):
         How long a click waits for the kernel's answer before the message shows.
     """
 
-    _esm = _ESM
+    _esm = esm("liveness.js")
+    record_class = traitlets.Unicode(RECORD_CLASS, help="The class of the record hidden while live.").tag(
+        sync=True)
     silent_text = traitlets.Unicode("", help="Shown when the kernel does not answer.").tag(sync=True)
     timeout_ms = traitlets.Int(4000, help="Milliseconds to wait for the kernel.").tag(sync=True)
 

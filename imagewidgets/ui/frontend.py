@@ -1,0 +1,44 @@
+"""The front end's files, read once from the package: ES modules for anywidget, stylesheets.
+
+The code the browser runs lives in ``ui/js/*.js`` and ``ui/css/*.css``, shipped as package
+data, never in Python strings. anywidget loads a widget's ``_esm`` from a ``blob:`` URL,
+where a relative ``import`` cannot resolve: :func:`esm` puts each imported file (only
+``./lifecycle.js`` today) in place of its ``import`` line, so every widget module carries
+the shared attach-and-cleanup helper and still reads, and runs, as a plain ES module file.
+Whole-line comments are left out of what is sent: every view's state carries its ``_esm``
+(a saved notebook with widget state too), and the browser needs none of them.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+__all__ = ["css", "esm", "stylesheet"]
+
+_COMMENT_LINE = re.compile(r"^[ \t]*//.*\n", re.MULTILINE)
+_IMPORT = re.compile(r'^import \{ \w+ \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
+"""A relative import of a sibling module, one name, one line: the only kind the files use."""
+
+
+def _read(folder: str, name: str) -> str:
+    return (resources.files(__package__ or "imagewidgets.ui") / folder / name).read_text("utf-8")
+
+
+def esm(name: str) -> str:
+    """The ES module ``ui/js/<name>``, each of its relative imports replaced by the file imported."""
+    code = _IMPORT.sub(lambda found: _read("js", found[1]), _read("js", name))
+    return _COMMENT_LINE.sub("", code)
+
+
+def css(name: str) -> str:
+    """The stylesheet ``ui/css/<name>``."""
+    return _read("css", name)
+
+
+def stylesheet(*names: str) -> str:
+    """The stylesheets ``ui/css/<name>`` as one element for an ``HTML`` widget.
+
+    In the widget's own output, the rules apply exactly while the widget is drawn.
+    """
+    return "<style>\n" + "".join(css(name) for name in names) + "</style>"

@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
-__all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "scrub", "split_userinfo",
+__all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "redirect_target", "scrub",
+           "split_userinfo",
            "url_secrets"]
 
 REDACTED = "[redacted]"
@@ -66,6 +67,14 @@ def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
     host = parts.netloc.rpartition("@")[2]
     auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
     return urlunsplit(parts._replace(netloc=host)), auth
+
+
+def redirect_target(location: str | None, secrets: Iterable[str] = ()) -> str:
+    """Where a 3xx answer's ``location`` points, for a message: "to https://host:port" (no userinfo)."""
+    parts = urlsplit(location or "")
+    # Its scheme and host say where it points; a path or query could hold anything.
+    return (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
+            else f"to {redact(location, secrets)!r}" if location else "with no Location")
 
 
 def scrub(error: BaseException, secrets: Iterable[str]) -> None:

@@ -197,6 +197,10 @@ async def test_the_api_itself_is_never_asked() -> None:
     client = iw.ImagesClient(api_key="sk-x", base_url=DEFAULT_BASE_URL, http_client=http)
     with pytest.raises(ModelRetiredError):
         await client.generate(prompt="A cat", model="dall-e-3")
+    as_the_api = iw.ImagesClient(api_key="sk-x", base_url="http://compatible.test/v1",
+                                 http_client=http, is_emulator=False)  # told: never asked
+    with pytest.raises(ModelRetiredError):
+        await as_the_api.generate(prompt="A cat", model="dall-e-3")
     assert recorder.requests == []
 
 

@@ -28,7 +28,6 @@ import httpx
 
 from ..errors import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     AuthenticationError,
     ImagesError,
@@ -41,7 +40,7 @@ from .answers import Answer, parse_answer, with_provenance
 from .body import request_body
 from .image_urls import answer_images, download, resolve
 from .model_list import ModelInfo, parse_models
-from .redact import LOG_REDACTOR, redact, redirect_target, scrub, split_userinfo, url_secrets
+from .redact import LOG_REDACTOR, redact, redirect_error, scrub, split_userinfo, url_secrets
 from .retry import next_retry, retry_delay
 from .routing import DEFAULT_BASE_URL, GENERATIONS, MODELS, ServerKind, route
 from .streams import FanOut, Stream
@@ -64,8 +63,7 @@ def default_client(**options: Any) -> ImagesClient:
     The client's ``is_emulator`` says which (see :class:`ImagesClient`).
     """
     where = route(options.pop("api_key", None), options.pop("base_url", None))
-    return ImagesClient(api_key=where.key, base_url=where.url, is_emulator=where.emulator is True,
-                        **options)
+    return ImagesClient(api_key=where.key, base_url=where.url, is_emulator=where.emulator, **options)
 
 
 class ImagesClient:
@@ -96,15 +94,16 @@ class ImagesClient:
         Send requests for models the API has shut down anyway (default False:
         they raise :class:`ModelRetiredError` and nothing is sent), e.g. to an
         OpenAI-compatible server that still serves them.
-    is_emulator : bool
+    is_emulator : bool, optional
         Whether ``base_url`` is the built-in emulator, which serves every model:
-        no model is refused before sending. Rarely needed: the emulator this
-        process started is known, and any other server is asked once (``GET
-        /models``; the emulator's answers carry ``x-imagewidgets-emulator``)
+        no model is refused before sending. None (default): found out. The
+        emulator this process started is known; any other server is asked once
+        (``GET /models``; the emulator's answers carry ``x-imagewidgets-emulator``)
         before the first request for a model the API shut down, or recognised
         from any earlier answer. So the attribute may turn True after a request:
         read it after one (or after ``await client.identify()``) for banners.
         The API itself is never asked and never receives a retired model.
+        False treats the server as the API (never asked).
     limits : Limits, optional
         Most bytes read of each kind of body (an answer per image, a stream event, a
         whole stream, an image URL, the model list, an error), counted after inflating.
@@ -126,7 +125,7 @@ class ImagesClient:
                  organization: str | None = None, project: str | None = None,
                  timeout: float | Timeouts | httpx.Timeout | None = None, max_retries: int = 2,
                  max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
-                 allow_retired: bool = False, is_emulator: bool = False,
+                 allow_retired: bool = False, is_emulator: bool | None = None,
                  limits: Limits | None = None) -> None:
         # A semaphore of 0 (or less) never lets a request out: every call would hang.
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
@@ -146,7 +145,7 @@ class ImagesClient:
         self.timeouts = Timeouts.of(timeout)
         self.limits = limits or Limits()
         self.max_retries = max_retries
-        self._server = ServerKind(True if is_emulator else where.emulator)
+        self._server = ServerKind(where.emulator if is_emulator is None else is_emulator)
         self.allow_retired = allow_retired
         self._has_key = bool(key)
         # The key lives in these headers only: sent to the API's host, never to image URLs.
@@ -433,9 +432,10 @@ class ImagesClient:
                     if response.status_code < 300:
                         return response  # its slot stays taken until _close
                     try:
-                        error = (self._redirect_error(response) if response.status_code < 400
-                                 else with_provenance(
-                                     await error_of(response, self.limits.error), body))
+                        error = (with_provenance(await error_of(response, self.limits.error), body)
+                                 if response.status_code >= 400
+                                 else redirect_error(response, self.base_url, self._secrets,
+                                                     self._request_id(response)))
                     finally:
                         await release(response)
             finally:
@@ -472,15 +472,6 @@ class ImagesClient:
         """The answer's ``x-request-id``, redacted: a server may put anything there."""
         value = response.headers.get("x-request-id")
         return None if value is None else redact(value, self._secrets)
-
-    def _redirect_error(self, response: httpx.Response) -> APIError:
-        """A 3xx answer: never followed, since a POST (its body, the key) would go elsewhere."""
-        where = redirect_target(response.headers.get("location"), self._secrets)
-        return APIError(f"the server answered with a redirect {where}, which the client does "
-                        "not follow (it would send the request and the key to another address)",
-                        status=response.status_code, request_id=self._request_id(response),
-                        hint=f"check base_url, now {self.base_url}: use the address it "
-                             "redirects to, if you trust it")
 
     async def _close(self, response: httpx.Response) -> None:
         """Close a response of ``_open``, even when cancelled twice, and free its slot."""

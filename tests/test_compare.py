@@ -274,7 +274,8 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
 async def test_a_retired_model_against_the_api_is_not_available_and_not_priced(
         server: EmulatorServer, api_key: str) -> None:
     before = server.request_count
-    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as api_like:
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0,
+                               is_emulator=False) as api_like:  # the emulator as the API
         grid = _grid(api_like, rows=("model", ["dall-e-3", "gpt-image-2"]),
                      columns=("quality", ["auto"]))
         retired, live = grid.cells

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+import imagewidgets
 from imagewidgets.__main__ import main
 from imagewidgets.emulator import EmulatorServer, EmulatorState, faults, serve
 from imagewidgets.emulator.app import IMAGE_INDEX_HEADER, _Resolved, _seconds
@@ -214,12 +215,14 @@ def test_fields_that_do_not_apply(http: httpx.Client) -> None:
     assert _post(http, prompt="x", model="gpt-image-1", stream=False).json()["data"]
 
 
-def test_every_answer_has_a_request_id_and_unknown_urls_an_error_body(http: httpx.Client) -> None:
+def test_every_answer_has_a_request_id_and_the_emulator_header(http: httpx.Client) -> None:
     ids = set()
     for response in (http.get("/images/files/nope.png"), http.post("/images/edits", json={}),
                      http.get("/images/generations"), _post(http, model="gpt-image-1")):
         assert set(response.json()["error"]) == {"message", "type", "param", "code"}
         ids.add(response.headers["x-request-id"])
+        # It names itself on every answer, errors too: how a client knows it serves retired models.
+        assert response.headers["x-imagewidgets-emulator"] == imagewidgets.__version__
     assert len(ids) == 4
     unknown = http.post("/images/edits", json={})
     assert unknown.status_code == 404 and "POST /v1/images/edits" in _error(unknown)["message"]
@@ -265,6 +268,7 @@ def test_auth_when_a_key_is_set(server: EmulatorServer, api_key: str) -> None:
         right = http.post(url, json={"prompt": "x", "size": "256x256"},
                           headers={"Authorization": f"Bearer {api_key}"})
         assert missing.status_code == wrong.status_code == 401
+        assert "x-imagewidgets-emulator" in wrong.headers  # a wrong key still learns what it is
         assert _error(wrong)["code"] == "invalid_api_key"
         assert "sk-wrong-key-5678" not in wrong.text and "5678" in wrong.text  # masked
         assert right.status_code == 200

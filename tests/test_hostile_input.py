@@ -18,8 +18,10 @@ import pytest
 from traitlets import TraitError
 
 import imagewidgets as iw
-from imagewidgets.api import wire as _wire
-from imagewidgets.api.wire import EventStream, answer_image, parse_answer, request_body, stream_event
+from imagewidgets.api import answers as _answers
+from imagewidgets.api.answers import answer_image, parse_answer, stream_event
+from imagewidgets.api.body import request_body
+from imagewidgets.api.sse import EventStream
 from imagewidgets.emulator.validation import Refusal, validate
 from imagewidgets.models import ModelSpec, image_cost, parse_size
 from imagewidgets.results import GeneratedImage
@@ -347,7 +349,7 @@ def _both_ways(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     """``raw``'s outcome with images cut out, checked to be the plain ``json.loads`` outcome."""
     fast = _outcome(raw)
     with monkeypatch.context() as plain:
-        plain.setattr(_wire, "_images_cut_out", lambda _raw: None)
+        plain.setattr(_answers, "_images_cut_out", lambda _raw: None)
         assert _outcome(raw) == fast, raw[:300]
     return fast
 
@@ -367,7 +369,7 @@ def _data(*items: str) -> bytes:
 ], ids=["one", "two", "spaces-around-colon", "compact", "usage", "non-ascii-text", "key-in-text"])
 def test_an_answer_cut_out_is_read_as_json_loads_reads_it(raw: bytes,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _wire._images_cut_out(raw) is not None  # the fast way was taken
+    assert _answers._images_cut_out(raw) is not None  # the fast way was taken
     images, *_ = _both_ways(raw, monkeypatch)
     assert images[0][0] in (PNG, base64.b64decode(ALL_BYTES))
 

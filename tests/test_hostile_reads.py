@@ -24,6 +24,7 @@ import pytest
 import imagewidgets as iw
 from imagewidgets.api import transport as _http
 from imagewidgets.api.client import Limits
+from imagewidgets.api.retry import retryable
 
 from hostile import PNG, SUCCESS, Hostile, Reply
 
@@ -118,7 +119,7 @@ async def test_an_endless_b64_json_stops_the_read_at_the_limit(hostile: Hostile)
     with pytest.raises(iw.APIError, match=r"more than 1 MB .*answer") as caught:
         await client.generate(prompt="x", model="gpt-image-2", n=1)
     await client.aclose()
-    assert caught.value.status == 200 and not iw.api.client._wire.retryable(caught.value)
+    assert caught.value.status == 200 and not retryable(caught.value)
     _stopped_early(hostile)
 
 

@@ -322,7 +322,7 @@ async def test_note_on_the_emulator_says_it_still_serves_a_retired_model(
 async def test_retired_model_against_the_api_is_refused_before_any_tile() -> None:
     # Port 9 (discard) is closed: a request would fail with a connection error, not the refusal.
     async with iw.ImagesClient(api_key="k", base_url="http://127.0.0.1:9/v1",
-                               max_retries=0) as api:
+                               max_retries=0, is_emulator=False) as api:
         panel = ImagePanel(client=api, params=iw.ImageParams(
             model="dall-e-3", prompt="A red fox <b>", size="1792x1024"))
         assert "Nothing is sent" in _note(panel)
@@ -539,7 +539,8 @@ async def test_generate_again_gives_a_new_picture_on_the_emulator(client: iw.Ima
 
 
 async def test_the_variation_is_never_sent_to_the_api(server: EmulatorServer, api_key: str) -> None:
-    async with iw.ImagesClient(api_key=api_key, base_url=server.url) as api_like:
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url,
+                               is_emulator=False) as api_like:  # the emulator as the API
         panel = ImagePanel(client=api_like, params=iw.ImageParams(
             model="gpt-image-2", prompt="A lighthouse", quality="low"))
         await panel.generate()

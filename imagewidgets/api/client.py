@@ -4,10 +4,10 @@ One code path for every model: ``stream()`` yields partial images and then
 final ones for a streaming request, and just the final ones otherwise, so
 widgets never ask which kind of model they talk to.
 
-A model the API has shut down (on :func:`today`) is refused
-before anything is sent, with :class:`ModelRetiredError`, unless the client
-talks to the built-in emulator (``is_emulator``, which still serves it) or
-was made with ``allow_retired=True``.
+A model the API has shut down (on :func:`imagewidgets.models.today`) is refused
+before anything is sent, with :class:`ModelRetiredError`, unless the server
+is the built-in emulator (which still serves it) or the client was made with
+``allow_retired=True``. Where requests go is decided by :func:`.routing.route`.
 """
 
 from __future__ import annotations
@@ -15,47 +15,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
 import logging
 import math
 import os
-import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
 
 from ..errors import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     AuthenticationError,
-    ImageExpiredError,
     ImagesError,
     ModelRetiredError,
-    StreamIncompleteError,
 )
-from ..imaging import inspect_off_loop as _inspect
-from ..models import MODELS as MODEL_SPECS, today
+from ..models import MODELS as MODEL_SPECS, ModelSpec, today
 from ..params import ImageParams
 from ..results import GeneratedImage, Generation, PartialImage
-from . import wire as _wire
-from .redact import LOG_REDACTOR, redact, scrub, split_userinfo, url_secrets
-from .transport import ACCEPT_ENCODING, Body, Limits, Timeouts, guarded, read_body, release, wait_out
-from .wire import Answer, EventStream, ModelInfo, retry_after, retry_delay
+from .answers import Answer, parse_answer, with_provenance
+from .body import request_body
+from .image_urls import answer_images, download, resolve
+from .model_list import ModelInfo, parse_models
+from .redact import LOG_REDACTOR, redact, redirect_error, scrub, split_userinfo, url_secrets
+from .retry import next_retry, retry_delay
+from .routing import DEFAULT_BASE_URL, GENERATIONS, MODELS, ServerKind, route
+from .streams import FanOut, Stream
+from .transport import ACCEPT_ENCODING, Limits, Timeouts, error_of, guarded, read_answer, read_body, release
 
-__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "retry_delay"]
+__all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "default_client",
+           "retry_delay"]
 
 logger = logging.getLogger("imagewidgets")
-T = TypeVar("T")
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 IMAGE_INDEX_HEADER = "x-emulator-image-index"  # the emulator draws image k; the API ignores it
 VARIATION_HEADER = "x-emulator-variation"  # the emulator draws another picture; sent to it only
+
+
+def default_client(**options: Any) -> ImagesClient:
+    """A new client for where :func:`.routing.route` says: the API when ``OPENAI_API_KEY``
+    or ``OPENAI_BASE_URL`` is set, else the built-in emulator (started once per process,
+    on 127.0.0.1), without the warning ``ImagesClient()`` logs then.
+
+    The client's ``is_emulator`` says which (see :class:`ImagesClient`).
+    """
+    where = route(options.pop("api_key", None), options.pop("base_url", None))
+    return ImagesClient(api_key=where.key, base_url=where.url, is_emulator=where.emulator, **options)
 
 
 class ImagesClient:
@@ -86,9 +94,16 @@ class ImagesClient:
         Send requests for models the API has shut down anyway (default False:
         they raise :class:`ModelRetiredError` and nothing is sent), e.g. to an
         OpenAI-compatible server that still serves them.
-    is_emulator : bool
+    is_emulator : bool, optional
         Whether ``base_url`` is the built-in emulator, which serves every model:
-        no model is refused before sending. ``connect.default_client`` sets it.
+        no model is refused before sending. None (default): found out. The
+        emulator this process started is known; any other server is asked once
+        (``GET /models``; the emulator's answers carry ``x-imagewidgets-emulator``)
+        before the first request for a model the API shut down, or recognised
+        from any earlier answer. So the attribute may turn True after a request:
+        read it after one (or after ``await client.identify()``) for banners.
+        The API itself is never asked and never receives a retired model.
+        False treats the server as the API (never asked).
     limits : Limits, optional
         Most bytes read of each kind of body (an answer per image, a stream event, a
         whole stream, an image URL, the model list, an error), counted after inflating.
@@ -96,8 +111,8 @@ class ImagesClient:
         :class:`APIError` saying so, and the rest is not read.
 
     With no key and no base URL given (nor ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``
-    set) the client uses the built-in emulator, started on 127.0.0.1, and logs a
-    warning saying so.
+    set; an empty variable counts as unset) the client uses the built-in emulator,
+    started on 127.0.0.1, and logs a warning saying so.
 
     Image URLs in an answer are fetched (without the key) only from ``base_url``'s
     own origin, or over https from a host whose addresses are all public; any
@@ -110,22 +125,18 @@ class ImagesClient:
                  organization: str | None = None, project: str | None = None,
                  timeout: float | Timeouts | httpx.Timeout | None = None, max_retries: int = 2,
                  max_concurrency: int = 4, http_client: httpx.AsyncClient | None = None,
-                 allow_retired: bool = False, is_emulator: bool = False,
+                 allow_retired: bool = False, is_emulator: bool | None = None,
                  limits: Limits | None = None) -> None:
         # A semaphore of 0 (or less) never lets a request out: every call would hang.
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) \
                 or max_concurrency < 1:
             raise ValueError(f"max_concurrency {max_concurrency!r} is not allowed; choose a whole "
                              "number of at least 1 (requests in flight at once)")
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if key is None and not (base_url or os.environ.get("OPENAI_BASE_URL")):
-            # Nowhere to go but the API, and no key for it: the built-in emulator, as the panel.
-            from .routing import emulator_url
-
-            key, base_url, is_emulator = "emulator", emulator_url(), True
+        where = route(api_key, base_url)
+        key, given = where.key, where.url
+        if where.fallback:
             logger.warning("no OPENAI_API_KEY: using the built-in emulator at %s (synthetic "
-                           "images); set OPENAI_API_KEY to use the API", base_url)
-        given = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+                           "images); set OPENAI_API_KEY to use the API", given)
         self.base_url, self._basic = split_userinfo(given)
         # What a server might echo back, hidden from every text built from its answers.
         self._secrets = (*([key] if key and key != "emulator" else []), *url_secrets(given))
@@ -134,7 +145,7 @@ class ImagesClient:
         self.timeouts = Timeouts.of(timeout)
         self.limits = limits or Limits()
         self.max_retries = max_retries
-        self.is_emulator = is_emulator
+        self._server = ServerKind(where.emulator if is_emulator is None else is_emulator)
         self.allow_retired = allow_retired
         self._has_key = bool(key)
         # The key lives in these headers only: sent to the API's host, never to image URLs.
@@ -154,7 +165,7 @@ class ImagesClient:
         )
         self._slots = asyncio.Semaphore(max_concurrency)
         self._sleep = asyncio.sleep  # tests replace it to observe retry delays
-        self._resolve = _resolve  # tests replace it: the addresses an image URL's host has
+        self._resolve = resolve  # tests replace it: the addresses an image URL's host has
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -200,8 +211,8 @@ class ImagesClient:
         arrived is thrown away.
         """
         with self._hiding_secrets():
-            body = _wire.request_body(params, fields)
-            self.check_model(body)
+            body = request_body(params, fields)
+            await self._check_model(body)
             return await self._generate_body(body, image_index, on_sent, variation)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
@@ -233,8 +244,8 @@ class ImagesClient:
             The total timeout passed (``last_partial`` holds the last partial image).
         """
         with self._hiding_secrets():
-            body = _wire.request_body(params, fields)
-            self.check_model(body)
+            body = request_body(params, fields)
+            await self._check_model(body)
             if not body.get("stream"):
                 failure: ImagesError | None = None
                 try:
@@ -279,23 +290,58 @@ class ImagesClient:
             except TimeoutError:
                 raise APITimeoutError(self._past_deadline("no answer")) from None
             logger.debug("listed models in %.2f s", time.monotonic() - started)
-            return _wire.parse_models(raw)
+            return parse_models(raw)
 
     # -- requests ----------------------------------------------------------------
 
     def check_model(self, body: Mapping[str, Any]) -> None:
         """Refuse, before sending, a model the API has shut down (see the class docstring).
 
+        A quick check that sends nothing: a server not asked yet what it is passes
+        here, and is asked (:meth:`identify`) before the request itself is sent.
+
         Raises
         ------
         ModelRetiredError
-            Unless this client talks to the emulator or was made with ``allow_retired``.
+            Unless the server is the emulator or not yet known, or ``allow_retired``.
         """
+        spec = self._retired(body)
+        if spec is not None and self._server.emulator is False:
+            error = ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
+            if self.base_url != DEFAULT_BASE_URL:
+                error.note(f"the server at {self.base_url} did not say it is the imagewidgets "
+                           "emulator, which serves every model")
+            raise error
+
+    async def identify(self) -> bool:
+        """Whether the server is the built-in emulator; asked once, then remembered.
+
+        Sets :attr:`is_emulator`. The API itself is known and never asked.
+        """
+        return await self._server.ask(self._http, self.base_url, self._auth,
+                                      self._basic or httpx.USE_CLIENT_DEFAULT)
+
+    @property
+    def is_emulator(self) -> bool:
+        """Whether the server is known to be the built-in emulator (see the class docstring)."""
+        return self._server.emulator is True
+
+    @is_emulator.setter
+    def is_emulator(self, value: bool) -> None:
+        self._server.emulator = bool(value)
+
+    def _retired(self, body: Mapping[str, Any]) -> ModelSpec | None:
+        """The model of ``body`` when it is shut down and this client may not send it."""
         if self.is_emulator or self.allow_retired:
-            return
+            return None
         spec = MODEL_SPECS.get(str(body.get("model")))
-        if spec is not None and spec.retired(today()):
-            raise ModelRetiredError(spec.name, spec.shutdown, spec.replacement)
+        return spec if spec is not None and spec.retired(today()) else None
+
+    async def _check_model(self, body: Mapping[str, Any]) -> None:
+        """:meth:`check_model`, first asking the server what it is when that decides."""
+        if self._server.emulator is None and self._retired(body) is not None:
+            await self.identify()
+        self.check_model(body)
 
     async def _generate_body(self, body: Mapping[str, Any], image_index: int,
                              on_sent: Callable[[], None] | None = None,
@@ -320,10 +366,10 @@ class ImagesClient:
         response = await self._open(GENERATIONS, body, image_index=image_index, on_sent=on_sent,
                                     variation=variation, deadline=started + self.timeouts.total)
         try:
-            raw = await self._read_answer(response, body.get("n"))
+            raw = await read_answer(response, body.get("n"), self.limits)
         finally:
             await self._close(response)
-        answer = _wire.parse_answer(raw)
+        answer = parse_answer(raw)
         request_id = self._request_id(response)
         images = await self._images(answer, body, image_index, request_id)
         return Generation(images=images, usage=answer.usage, created=answer.created,
@@ -331,13 +377,13 @@ class ImagesClient:
 
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
                      on_sent: Callable[[], None] | None = None,
-                     variation: int = 0) -> _Stream | _FanOut:
+                     variation: int = 0) -> Stream | FanOut:
         """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
         count = int(body.get("n") or 1)
         one = {name: value for name, value in body.items() if name != "n"}
         if count == 1:
-            return _Stream(self, one, image_index, on_sent, variation)
-        return _FanOut([_Stream(self, one, image_index + offset, on_sent, variation)
+            return Stream(self, one, image_index, on_sent, variation)
+        return FanOut([Stream(self, one, image_index + offset, on_sent, variation)
                         for offset in range(count)])
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
@@ -382,32 +428,23 @@ class ImagesClient:
                 except httpx.TransportError as failure:
                     error = APIConnectionError(f"could not reach {self.base_url}: {failure}")
                 else:
+                    self._server.learn(response)  # any answer says what the server is
                     if response.status_code < 300:
                         return response  # its slot stays taken until _close
                     try:
-                        error = (self._redirect_error(response) if response.status_code < 400
-                                 else _wire.with_provenance(
-                                     await _error_of(response, self.limits.error), body))
+                        error = (with_provenance(await error_of(response, self.limits.error), body)
+                                 if response.status_code >= 400
+                                 else redirect_error(response, self.base_url, self._secrets,
+                                                     self._request_id(response)))
                     finally:
                         await release(response)
             finally:
                 if response is None or response.status_code >= 300:
                     self._slots.release()
-            delay = None
-            if attempt < self.max_retries and _wire.retryable(error):
-                delay = retry_delay(attempt, response.headers if response is not None else None)
-            left = deadline - time.monotonic()
-            if delay is not None and delay > left:
-                # Waiting would pass the total deadline: the retry could not finish in time.
-                asked = retry_after(response.headers) if response is not None else None
-                wait = (f"the server asked to wait {delay:g} s" if asked is not None
-                        else f"a retry would wait {delay:.1f} s")
-                error.note(f"not retried: {wait}, more than the {max(left, 0):.1f} s left of "
-                           f"the {self.timeouts.total:g} s total timeout")
-                delay = None
+            delay = next_retry(error, attempt, self.max_retries,
+                               response.headers if response is not None else None,
+                               deadline - time.monotonic(), self.timeouts.total)
             if delay is None:
-                if attempt:  # retried and still failing: say so, or it reads like one try
-                    error.tried(attempt + 1)
                 raise error
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
             await self._sleep(delay)
@@ -436,32 +473,6 @@ class ImagesClient:
         value = response.headers.get("x-request-id")
         return None if value is None else redact(value, self._secrets)
 
-    def _redirect_target(self, response: httpx.Response) -> str:
-        """Where a 3xx answer points, for a message: "to https://host:port" (no userinfo)."""
-        location = response.headers.get("location")
-        parts = urlsplit(location or "")
-        # Its scheme and host say where it points; a path or query could hold anything.
-        return (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
-                else f"to {redact(location, self._secrets)!r}" if location else "with no Location")
-
-    def _redirect_error(self, response: httpx.Response) -> APIError:
-        """A 3xx answer: never followed, since a POST (its body, the key) would go elsewhere."""
-        where = self._redirect_target(response)
-        return APIError(f"the server answered with a redirect {where}, which the client does "
-                        "not follow (it would send the request and the key to another address)",
-                        status=response.status_code, request_id=self._request_id(response),
-                        hint=f"check base_url, now {self.base_url}: use the address it "
-                             "redirects to, if you trust it")
-
-    async def _read_answer(self, response: httpx.Response, n: Any) -> bytes:
-        """The body of a JSON answer to a request for ``n`` images, within its limit."""
-        count = Limits.count(n)
-        return await read_body(
-            response, self.limits.answer(count),
-            f"a JSON answer of {count} image{'s' if count > 1 else ''} (n={count})",
-            hint="check that base_url is an Images API server, or the proxy in between; if it "
-                 "is, ask for fewer images (n) or a smaller size")
-
     async def _close(self, response: httpx.Response) -> None:
         """Close a response of ``_open``, even when cancelled twice, and free its slot."""
         try:
@@ -471,295 +482,9 @@ class ImagesClient:
 
     async def _images(self, answer: Answer, body: Mapping[str, Any], first_index: int,
                       request_id: str | None) -> list[GeneratedImage]:
-        """The answer's images, downloaded and checked; one failing does not lose the others.
+        """The answer's images, fetched and checked (:func:`.image_urls.answer_images`), redacted."""
+        return await answer_images(answer, body, first_index, request_id, self._fetch, self._redacted)
 
-        Raises the first failed image's error, holding the images that arrived
-        (``error.images``) and every failure (``error.failures``).
-        """
-        images, failures = [], {}
-        for offset, item in enumerate(answer.images):
-            try:
-                data = item.data if item.data is not None else await self._download(item.url or "")
-                images.append(self._redacted(_wire.answer_image(
-                    answer, offset, data, await _inspect(data), body, first_index, request_id)))
-            except ImagesError as error:
-                failures[first_index + offset] = error
-        if failures:
-            first = next(iter(failures.values()))
-            if len(answer.images) > 1:
-                first.keep(images, failures, len(answer.images))
-            raise first
-        return images
-
-    async def _download(self, url: str) -> bytes:
-        """Fetch an image URL at once (they expire after 60 minutes); no key is sent.
-
-        Only from the base URL's origin, or over https from public addresses
-        (:meth:`_check_image_url`); a redirect is an error, never followed.
-        """
-        await self._check_image_url(url)
-        try:
-            request = self._http.build_request("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING})
-            response = await guarded(self._http.send(request, stream=True, follow_redirects=False))
-        except httpx.TimeoutException:
-            raise APITimeoutError("downloading the image URL timed out") from None
-        except httpx.TransportError as failure:
-            raise APIConnectionError(f"could not download the image URL: {failure}") from None
-        try:
-            if 300 <= response.status_code < 400:
-                where = self._redirect_target(response)
-                raise APIError(f"the image URL answered with a redirect {where}, which the client "
-                               "does not follow (it could point to any place, this machine's "
-                               "own network included)", status=response.status_code,
-                               hint="ask for response_format='b64_json', or check where the "
-                                    "server's image URLs point")
-            if response.status_code in (403, 404):
-                raise ImageExpiredError(response.status_code)
-            if response.status_code >= 400:
-                raise await _error_of(response, self.limits.error)
-            return await read_body(response, self.limits.download, "the image URL",
-                                   hint="check where the server's image URLs point; no real "
-                                        "image is that large")
-        finally:
-            await release(response)
-
-
-    async def _check_image_url(self, url: str) -> None:
-        """Refuse an image URL that points to a place the user did not choose.
-
-        Allowed: the base URL's own origin (scheme, host, port: the emulator's
-        URLs), or https to a host whose every address is public. Not a loopback,
-        private, link-local, multicast, reserved or unspecified address: a hostile
-        server could otherwise make this machine fetch from its own network (a
-        cloud's metadata service at 169.254.169.254, an admin page on localhost).
-        A host that does not resolve here is left to httpx, which cannot reach it
-        either (or hands it to the proxy configured).
-        """
-        parts = urlsplit(url)
-        if _origin(parts) == _origin(urlsplit(self.base_url)):
-            return
-        host = parts.hostname
-        where = f"host {host}" if host else f"a {parts.scheme or 'schemeless'}: URL"
-        why = None
-        if parts.scheme != "https" or not host:
-            why = "which is not https from another origin than base_url"
-        else:
-            try:
-                port = parts.port or 443
-            except ValueError:
-                port = 443
-            try:
-                addresses = [ipaddress.ip_address(host)]
-            except ValueError:
-                addresses = [ipaddress.ip_address(found.split("%")[0])
-                             for found in await self._resolve(host, port)]
-            for address in addresses:
-                if (kind := _not_public(address)) is not None:
-                    shown = "" if str(address) == host else f" ({address})"
-                    why = f"whose address{shown} is {kind}"
-                    break
-        if why is not None:
-            raise APIError(f"the server's image URL points to {where}, {why}; the client does "
-                           "not fetch it (an image URL could otherwise make this machine reach "
-                           "a place you did not choose)",
-                           hint="image URLs are fetched only from base_url's own origin or over "
-                                "https from public hosts; ask for response_format='b64_json', "
-                                f"or check base_url, now {self.base_url}")
-
-
-GENERATIONS = "/images/generations"
-MODELS = "/models"
-
-
-def _origin(parts: Any) -> tuple[str, str, int | None]:
-    """A URL's scheme, host and port (the default one filled in)."""
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1  # malformed: never anyone's origin
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port or default
-
-
-def _not_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """What kind of non-public address ``address`` is ("a loopback address"); None if public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    # In this order: 127.0.0.1 and 169.254.169.254 are also "private" to ipaddress.
-    for kind in ("loopback", "unspecified", "link-local", "multicast", "private", "reserved"):
-        if getattr(address, f"is_{kind.replace('-', '_')}"):
-            return f"a {kind} address"
-    return None if address.is_global else "not a public address"
-
-
-async def _resolve(host: str, port: int) -> list[str]:
-    """The addresses ``host`` resolves to here; none when it does not resolve."""
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return []
-    return [str(info[4][0]) for info in found]
-
-
-class _Stream:
-    """One streaming request of one image: ``next()`` gives its events, then None.
-
-    The response is released when the final image arrives or at ``aclose()``,
-    which may be called any number of times. The total timeout counts from
-    its making, and covers sending, retries and every event (and an image URL).
-    """
-
-    def __init__(self, client: ImagesClient, body: Mapping[str, Any], image_index: int,
-                 on_sent: Callable[[], None] | None = None, variation: int = 0) -> None:
-        self._client, self._body, self._index = client, body, image_index
-        self._on_sent, self._variation = on_sent, variation
-        self._response: httpx.Response | None = None
-        self._chunks: Body | None = None
-        self._events = EventStream(client.limits.event)
-        self._ready: list[GeneratedImage] | None = None  # once finished: what is left to give
-        self._last: PartialImage | None = None
-        self._request_id: str | None = None
-        self._started = False
-        self._deadline = time.monotonic() + client.timeouts.total
-
-    async def next(self) -> PartialImage | GeneratedImage | None:
-        if not self._started:
-            self._started = True
-            await self._in_time(self._start())
-        while self._ready is None:
-            try:
-                event = self._events.next()
-            except StreamIncompleteError as incomplete:
-                incomplete.last_partial = self._last
-                raise
-            if event is None:
-                self._events.feed(await self._in_time(self._chunk()))
-                continue
-            result = _wire.stream_image(event, await _inspect(event.data), self._body, self._index,
-                                        self._request_id)
-            if isinstance(result, GeneratedImage):
-                result = self._client._redacted(result)
-                self._ready = []
-                await self.aclose()  # the rest of the stream is not needed: free the slot now
-            else:
-                self._last = result
-            return result
-        return self._ready.pop(0) if self._ready else None
-
-    async def _in_time(self, step: Awaitable[T]) -> T:
-        """Await ``step`` unless the total deadline passes first: then APITimeoutError."""
-        scope = asyncio.timeout(max(self._deadline - time.monotonic(), 0))
-        try:
-            async with scope:
-                return await step
-        except TimeoutError:
-            if not scope.expired():
-                raise
-            raise APITimeoutError(self._client._past_deadline("the stream did not finish"),
-                                  self._last) from None
-
-    async def _start(self) -> None:
-        self._response = response = await self._client._open(
-            GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent,
-            variation=self._variation, deadline=self._deadline)
-        self._request_id = self._client._request_id(response)
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            self._chunks = Body(response, self._client.limits.stream, "the stream (all its events)",
-                                hint="check that base_url is an Images API server, or the proxy "
-                                     "in between; a real stream ends after its completed event")
-            return
-        # A server that ignored stream=true answered in one piece: still one code path.
-        answer = _wire.parse_answer(await self._client._read_answer(response, 1))
-        self._ready = await self._client._images(answer, self._body, self._index,
-                                                 self._request_id)
-        await self.aclose()
-
-    async def _chunk(self) -> bytes:
-        """The next piece of the body; b"" at its end."""
-        assert self._chunks is not None
-        timeouts = self._client.timeouts
-        try:
-            chunk = await guarded(self._chunks.next())
-        except httpx.TimeoutException:
-            raise StreamIncompleteError(f"the stream went quiet for {timeouts.read:g} s",
-                                        self._last) from None
-        except httpx.TransportError as failure:
-            raise StreamIncompleteError(f"the connection broke mid-stream: {failure}",
-                                        self._last) from APIConnectionError(str(failure))
-        return chunk
-
-    async def aclose(self) -> None:
-        response, self._response, self._chunks = self._response, None, None
-        if response is not None:  # once only: closing twice must not free two slots
-            await self._client._close(response)
-
-
-class _FanOut:
-    """Several :class:`_Stream` run as tasks, their events merged as they arrive.
-
-    One stream failing stops none of the others: every image that arrives is
-    given, and after the last, the first failed image's error is raised holding
-    the images (``error.images``) and every failure (``error.failures``).
-    """
-
-    def __init__(self, streams: list[_Stream]) -> None:
-        self._streams = streams
-        self._queue: asyncio.Queue[
-            PartialImage | GeneratedImage | tuple[int, Exception] | None] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._remaining = len(streams)
-        self._finals: list[GeneratedImage] = []
-        self._failures: dict[int, ImagesError] = {}
-
-    async def next(self) -> PartialImage | GeneratedImage | None:
-        if not self._tasks:
-            self._tasks = [asyncio.create_task(self._pump(stream)) for stream in self._streams]
-        while self._remaining:
-            item = await self._queue.get()
-            if item is None:
-                self._remaining -= 1
-            elif isinstance(item, tuple):
-                index, error = item
-                if not isinstance(error, ImagesError):
-                    raise error  # a bug, not the server: at once
-                self._failures[index] = error
-            else:
-                if isinstance(item, GeneratedImage):
-                    self._finals.append(item)
-                return item
-        if self._failures:
-            failures = dict(sorted(self._failures.items()))
-            self._failures = {}  # raised once: a next() after it ends quietly
-            first = next(iter(failures.values()))
-            first.keep(sorted(self._finals, key=lambda image: image.image_index), failures,
-                       len(self._streams))
-            raise first
-        return None
-
-    async def _pump(self, stream: _Stream) -> None:
-        try:
-            while (event := await stream.next()) is not None:
-                self._queue.put_nowait(event)
-        except Exception as error:  # handed to the consumer, never lost
-            self._queue.put_nowait((stream._index, error))
-        finally:
-            try:
-                await stream.aclose()
-            finally:
-                self._queue.put_nowait(None)
-
-    async def aclose(self) -> None:
-        """Cancel every stream and wait until each has let go of its response."""
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
-
-
-async def _error_of(response: httpx.Response, limit: int) -> APIError:
-    """The error an answer of status 400 or more means; its body cut at ``limit`` bytes."""
-    try:
-        raw = await read_body(response, limit, "an error answer", cut=True)
-    except (APIConnectionError, APIError):  # broken, or an encoding we cannot read
-        raw = b""  # the status alone still makes a useful error
-    return _wire.api_error(response.status_code, raw, response.headers.get("x-request-id"))
+    async def _fetch(self, url: str) -> bytes:
+        """An image URL's bytes, fetched without the key (:func:`.image_urls.download`)."""
+        return await download(self._http, url, self.base_url, self.limits, self._secrets, self._resolve)

@@ -16,8 +16,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
-__all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "scrub", "split_userinfo",
-           "url_secrets"]
+from ..errors import APIError
+
+__all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "redirect_error", "redirect_target",
+           "scrub", "split_userinfo", "url_secrets"]
 
 REDACTED = "[redacted]"
 # Shorter "secrets" are ordinary words (a placeholder key): replacing them would garble text,
@@ -66,6 +68,26 @@ def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
     host = parts.netloc.rpartition("@")[2]
     auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
     return urlunsplit(parts._replace(netloc=host)), auth
+
+
+def redirect_target(location: str | None, secrets: Iterable[str] = ()) -> str:
+    """Where a 3xx answer's ``location`` points, for a message: "to https://host:port" (no userinfo)."""
+    parts = urlsplit(location or "")
+    # Its scheme and host say where it points; a path or query could hold anything.
+    return (f"to {parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc
+            else f"to {redact(location, secrets)!r}" if location else "with no Location")
+
+
+def redirect_error(response: httpx.Response, base_url: str, secrets: Iterable[str],
+                   request_id: str | None) -> APIError:
+    """A 3xx answer to a request: never followed, since a POST (its body, the key) would go
+    elsewhere; the message says where it pointed, redacted."""
+    where = redirect_target(response.headers.get("location"), secrets)
+    return APIError(f"the server answered with a redirect {where}, which the client does "
+                    "not follow (it would send the request and the key to another address)",
+                    status=response.status_code, request_id=request_id,
+                    hint=f"check base_url, now {base_url}: use the address it redirects to, "
+                         "if you trust it")
 
 
 def scrub(error: BaseException, secrets: Iterable[str]) -> None:

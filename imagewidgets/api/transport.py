@@ -24,9 +24,10 @@ import httpx
 
 from ..errors import APIConnectionError, APIError, APITimeoutError
 from ..imaging import MAX_BASE64_CHARS
+from .answers import api_error
 
-__all__ = ["ACCEPT_ENCODING", "Body", "Limits", "Timeouts", "guarded", "read_body", "release",
-           "wait_out"]
+__all__ = ["ACCEPT_ENCODING", "Body", "Limits", "Timeouts", "error_of", "guarded", "read_answer",
+           "read_body", "release", "wait_out"]
 
 T = TypeVar("T")
 
@@ -350,3 +351,22 @@ async def _collect(body: Body) -> bytes:
     while piece := await body.next():
         parts.append(piece)
     return b"".join(parts)
+
+
+async def read_answer(response: httpx.Response, n: Any, limits: Limits) -> bytes:
+    """The body of a JSON answer to a request for ``n`` images, within its limit."""
+    count = Limits.count(n)
+    return await read_body(
+        response, limits.answer(count),
+        f"a JSON answer of {count} image{'s' if count > 1 else ''} (n={count})",
+        hint="check that base_url is an Images API server, or the proxy in between; if it "
+             "is, ask for fewer images (n) or a smaller size")
+
+
+async def error_of(response: httpx.Response, limit: int) -> APIError:
+    """The error an answer of status 400 or more means; its body cut at ``limit`` bytes."""
+    try:
+        raw = await read_body(response, limit, "an error answer", cut=True)
+    except (APIConnectionError, APIError):  # broken, or an encoding we cannot read
+        raw = b""  # the status alone still makes a useful error
+    return api_error(response.status_code, raw, response.headers.get("x-request-id"))

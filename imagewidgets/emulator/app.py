@@ -30,16 +30,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import importlib.metadata
 import json
 import math
 import re
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -54,8 +52,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..models import ModelSpec, output_tokens, parse_size
 from . import models
-from .faults import NO_FAULT, DropConnection, Fault, FaultQueue, parse_fault_header
+from .faults import NO_FAULT, DropConnection, Fault, parse_fault_header
 from .render import Render, final_bytes, partial_bytes
+from .state import EmulatorState
 from .validation import (
     Refusal,
     check_auth,
@@ -64,8 +63,11 @@ from .validation import (
 )
 
 # Refusal and validate live in .validation; imported from here they still work.
-__all__ = ["IMAGE_INDEX_HEADER", "VARIATION_HEADER", "EmulatorState", "create_app"]
+__all__ = ["EMULATOR_HEADER", "IMAGE_INDEX_HEADER", "VARIATION_HEADER", "EmulatorState", "create_app"]
 
+EMULATOR_HEADER = "x-imagewidgets-emulator"
+"""On every answer, errors included, with the package's version: how a client knows this
+server is the emulator (which serves the models the API shut down) without being told."""
 IMAGE_INDEX_HEADER = "x-emulator-image-index"
 VARIATION_HEADER = "x-emulator-variation"
 """Another picture for the same request (a panel's Generate again); absent: the usual one."""
@@ -74,40 +76,6 @@ VARIATION_HEADER = "x-emulator-variation"
 # Seconds a request takes with realistic timing, by quality, for a 1024x1024 image.
 _REALISTIC_SECONDS = {"low": 2.0, "standard": 4.0, "medium": 5.0, "hd": 8.0, "high": 10.0,
                       "xhigh": 14.0, "max": 20.0}
-_KEEP_REQUESTS = 1000  # the request log is for tests; a workshop server runs for hours
-_KEEP_FILES = 500  # image files handed out as URLs, at most, besides the expiry
-
-
-@dataclass
-class EmulatorState:
-    """What the server knows: settings, pending faults, handed-out files, a request log.
-
-    ``as_of`` None serves every model of the table; a date refuses, as the
-    API does, the models shut down by then.
-    """
-
-    api_key: str | None = None
-    as_of: date | None = None
-    latency: float = 0.0
-    realistic: bool = False
-    photographic: bool = False
-    refuse_word: str | None = "forbidden"
-    url_ttl: float = 3600.0
-    faults: FaultQueue = field(default_factory=FaultQueue)
-    files: dict[str, tuple[bytes, str, float]] = field(default_factory=dict)
-    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_KEEP_REQUESTS))
-    request_count: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def keep_file(self, name: str, data: bytes, mime: str) -> None:
-        """Hand out ``data`` under ``name`` until ``url_ttl`` seconds pass."""
-        now = time.monotonic()
-        with self.lock:
-            for old in [key for key, (_, _, expires) in self.files.items() if expires <= now]:
-                del self.files[old]
-            while len(self.files) >= _KEEP_FILES:
-                del self.files[next(iter(self.files))]  # the oldest: dicts keep insertion order
-            self.files[name] = (data, mime, now + self.url_ttl)
 
 
 # -- answers -------------------------------------------------------------------
@@ -365,8 +333,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return Refusal(status, f"Invalid URL ({request.method} {request.url.path})").response()
 
 
-class _RequestIds:
-    """Adds an ``x-request-id`` header to every answer, errors included."""
+class _Headers:
+    """Adds an ``x-request-id`` and :data:`EMULATOR_HEADER` to every answer, errors included."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -379,10 +347,23 @@ class _RequestIds:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).setdefault("x-request-id", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-request-id", request_id)
+                headers[EMULATOR_HEADER] = _VERSION
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def _version() -> str:
+    # Not ``imagewidgets.__version__``: importing the package from here would make a circle.
+    try:
+        return importlib.metadata.version("imagewidgets")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+_VERSION = _version()
 
 
 def create_app(state: EmulatorState | None = None) -> Starlette:
@@ -394,7 +375,7 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
             Route("/v1/models", models.list_models, methods=["GET"]),
             Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
         ],
-        middleware=[Middleware(_RequestIds)],
+        middleware=[Middleware(_Headers)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.emulator = state or EmulatorState()

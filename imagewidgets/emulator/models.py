@@ -9,16 +9,14 @@ as an account no longer sees them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..models import MODELS, ModelSpec
+from .state import EmulatorState
 from .validation import Refusal, check_auth, shut_down, shut_down_refusal, unknown_model_refusal
-
-if TYPE_CHECKING:
-    from .app import EmulatorState
 
 __all__ = ["list_models", "retrieve_model"]
 

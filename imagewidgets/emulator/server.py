@@ -14,8 +14,9 @@ from typing import Any
 import uvicorn
 
 from .activity import ActivityLog
-from .app import EmulatorState, create_app
+from .app import create_app
 from .faults import DropConnection, Fault
+from .state import EmulatorState
 
 __all__ = ["EmulatorServer", "serve"]
 

@@ -1,4 +1,4 @@
-"""Choosing the API or the built-in emulator, and the synchronous ``iw.generate``."""
+"""The synchronous ``iw.generate``: in a script, and inside a running loop."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import imagewidgets as iw
-from imagewidgets.api.routing import default_client
+from imagewidgets.api import default_client
 from imagewidgets.emulator import EmulatorServer
 
 
@@ -39,11 +39,3 @@ async def test_sync_generate_inside_a_running_loop(monkeypatch: pytest.MonkeyPat
     images = iw.generate("A cute cat", model="dall-e-2", size="256x256", n=2)
     assert [image.width for image in images] == [256, 256]
     assert default_client().is_emulator
-
-
-def test_default_client_uses_the_api_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    client = default_client()
-    assert not client.is_emulator and client.base_url == "https://api.openai.com/v1"
-    assert client._auth["Authorization"] == "Bearer sk-from-env"

@@ -1,58 +1,32 @@
-"""The wire, without HTTP: the body we send, what we make of what comes back, and
-when a failed request may be sent again. Pure functions, tested by feeding them values.
+"""What the server's answers mean: images answers, stream events and error bodies, read
+without HTTP. Pure functions, tested by feeding them values.
 
-The client does the I/O (sending, reading, downloading, inspecting images on a
-worker thread). Nothing here trusts the server: anything malformed is an
-:class:`APIError` or an :class:`ImageDecodeError`.
-
-Reading is lenient where the API grows: answers, stream events and model
-entries keep fields we do not know (``fields``, ``extra``), and a ``size``,
-``quality`` or ``output_format`` the capabilities table does not know is
-kept as it came, never refused (the official SDK's types lag the API).
+Nothing here trusts the server: anything malformed is an :class:`APIError` or an
+:class:`ImageDecodeError`. Reading is lenient where the API grows: answers and
+stream events keep fields we do not know (``fields``), and a ``size``,
+``quality`` or ``output_format`` the capabilities table does not know is kept as
+it came, never refused (the official SDK's types lag the API).
 """
 
 from __future__ import annotations
 
-import collections
-import email.utils
 import json
-import math
-import random
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
-from traitlets import TraitError
-
-from ..errors import (
-    APIConnectionError,
-    APIError,
-    ImageDecodeError,
-    ImagesError,
-    InsufficientQuotaError,
-    ParamsError,
-    StreamIncompleteError,
-    api_error_from,
-)
+from ..errors import APIError, ImageDecodeError, ImagesError, api_error_from
 from ..imaging import decode_base64
-from ..models import LONE_SURROGATE, MODELS, shown, today
-from ..params import ImageParams, RequestBody
+from ..models import LONE_SURROGATE, MODELS, shown
 from ..results import GeneratedImage, PartialImage, Usage, count_or_none
-from .transport import MAX_EVENT_BYTES, too_large
 
-__all__ = ["Answer", "AnswerImage", "EventParser", "EventStream", "ModelInfo", "StreamEvent", "answer_image",
-           "api_error", "json_object", "malformed", "parse_answer", "parse_models", "request_body",
-           "retry_after", "retry_delay", "retryable", "server_text", "stream_event", "stream_image",
+__all__ = ["DONE", "Answer", "AnswerImage", "StreamEvent", "answer_image", "api_error", "json_object",
+           "malformed", "parse_answer", "server_text", "stream_event", "stream_image", "unix_seconds",
            "with_provenance"]
 
 Inspected = tuple[str, int, int]
 """What ``imaging.inspect`` found: format, width, height."""
-
-MAX_RETRY_AFTER = 120.0
-"""Seconds: a server asking for a longer wait is not retried."""
 
 DONE = "[DONE]"
 """The data of the marker some servers send after the last event."""
@@ -63,126 +37,6 @@ file name or a local date could not show it."""
 
 MAX_PARTIAL_INDEX = 100
 """The API sends at most 3 partial images: a larger index is malformed."""
-
-
-def request_body(params: ImageParams | Mapping[str, Any] | None, fields: Mapping[str, Any]) -> RequestBody:
-    """The checked JSON body, or ParamsError: nothing bad is ever sent.
-
-    A :class:`RequestBody` with no ``fields`` was checked where it was built and
-    is used as it is; anything else is checked here, once.
-    """
-    if isinstance(params, RequestBody) and not fields:
-        return params
-    try:
-        if isinstance(params, ImageParams):
-            checked = params.copy(**fields) if fields else params
-        else:
-            checked = ImageParams(**{**(params or {}), **fields})
-    except TraitError as error:
-        raise ParamsError([str(error)]) from None
-    return checked.to_request()
-
-
-_LINE_END = re.compile(rb"[\r\n]")
-
-
-class EventParser:
-    """Incremental server-sent events: any chunking, LF/CRLF/CR, comments, multi-line data.
-
-    ``feed(chunk)`` returns the ``(event, data)`` pairs completed so far;
-    ``close()`` those a stream ending without a final blank line still holds.
-
-    Linear in its input: each byte is looked at once for a line end (a line arriving
-    in many small chunks is not scanned again for each; ``scanned`` counts the bytes
-    looked at). An event, its data lines and the line still arriving together, may
-    hold at most ``max_event_bytes``; past it, :class:`APIError`.
-    """
-
-    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
-        self._buffer = bytearray()
-        self._checked = 0  # bytes at the start of the buffer known to hold no line end
-        self._event = ""
-        self._data: list[str] = []
-        self._held = 0  # bytes of the data lines of the event being read
-        self.max_event_bytes = max_event_bytes
-        self.scanned = 0
-        """Bytes looked at for a line end, in all: about the bytes fed, however chunked."""
-
-    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
-        self._buffer += chunk
-        events: list[tuple[str, str]] = []
-        start = 0
-        while True:
-            newline = self._find_newline(start)
-            if newline is None:
-                break
-            end, after = newline
-            line = self._buffer[start:end].decode("utf-8", "replace")
-            size, start = end - start, after
-            event = self._line(line, size)
-            if event is not None:
-                events.append(event)
-        del self._buffer[:start]
-        self._checked -= start
-        if self.max_event_bytes is not None and self._held + len(self._buffer) > self.max_event_bytes:
-            raise self._too_large()
-        return events
-
-    def _find_newline(self, start: int) -> tuple[int, int] | None:
-        """Where the next line ends and the one after starts; None until a whole line is here.
-
-        Only bytes not looked at before are scanned: ``_checked`` remembers how far the
-        line still arriving is known to hold no CR or LF.
-        """
-        buffer = self._buffer
-        begin = max(start, self._checked)
-        # One pass for CR or LF: two finds would each scan ahead to their own byte, again
-        # for every line of a CR-only stream.
-        match = _LINE_END.search(buffer, begin)
-        self.scanned += (match.end() if match else len(buffer)) - begin
-        if match is None:
-            self._checked = len(buffer)
-            return None
-        found = match.start()
-        if buffer[found] == 0x0D:
-            if found + 1 == len(buffer):
-                self._checked = found  # a CR at the end may be the first half of CRLF: wait for more
-                return None
-            after = found + 2 if buffer[found + 1] == 0x0A else found + 1
-        else:
-            after = found + 1
-        self._checked = after
-        return found, after
-
-    def _line(self, line: str, size: int) -> tuple[str, str] | None:
-        if not line:
-            if not self._data:
-                self._event = ""
-                return None
-            event = (self._event or "message", "\n".join(self._data))
-            self._event, self._data, self._held = "", [], 0
-            return event
-        if line.startswith(":"):
-            return None  # a comment, e.g. a keep-alive
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-            self._held += size
-            if self.max_event_bytes is not None and self._held > self.max_event_bytes:
-                raise self._too_large()
-        return None
-
-    def _too_large(self) -> APIError:
-        return too_large(self.max_event_bytes or 0, "a stream event",
-                         hint="check that base_url is an Images API server, or the proxy in "
-                              "between; if it is, ask for a smaller size or fewer partial images")
-
-    def close(self) -> list[tuple[str, str]]:
-        """What a stream ending without a final blank line still holds."""
-        return self.feed(b"\n\n") if (self._buffer or self._data) else []
 
 
 def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
@@ -212,7 +66,7 @@ def server_text(value: Any) -> str | None:
     return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else None
 
 
-def _seconds(value: Any) -> int:
+def unix_seconds(value: Any) -> int:
     """A time the server sent, in Unix seconds; 0 (unknown) for anything that is not one."""
     seconds = count_or_none(value, LATEST_TIME)
     return seconds or 0
@@ -408,7 +262,7 @@ def parse_answer(raw: bytes) -> Answer:
             data = decoded[index] if index in decoded else _image_data(item, f"{where}.")
             images.append(AnswerImage(data, None, revised))
     # A malformed usage or created is unknown (None, 0): never a reason to lose the images.
-    return Answer(images, Usage.from_api(answer.get("usage")), _seconds(answer.get("created")),
+    return Answer(images, Usage.from_api(answer.get("usage")), unix_seconds(answer.get("created")),
                   _rest(answer))
 
 
@@ -459,55 +313,12 @@ def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | 
         index = count_or_none(payload.get("partial_image_index"), MAX_PARTIAL_INDEX)
         return StreamEvent(final=False, data=_image_data(payload, ""),
                            partial_index=partials_seen if index is None else index,
-                           created=_seconds(payload.get("created_at")), fields=_rest(payload))
+                           created=unix_seconds(payload.get("created_at")), fields=_rest(payload))
     if kind.endswith("completed"):
         return StreamEvent(final=True, data=_image_data(payload, ""),
                            usage=Usage.from_api(payload.get("usage")),
-                           created=_seconds(payload.get("created_at")), fields=_rest(payload))
+                           created=unix_seconds(payload.get("created_at")), fields=_rest(payload))
     raise APIError(f"the server sent an unknown stream event {shown(kind)}", status=200)
-
-
-class EventStream:
-    """The image events of one stream, from its body's chunks; no I/O.
-
-    ``feed()`` each chunk as it arrives (``b""`` at the end of the body) and take
-    ``next()`` until it returns None, meaning it needs more bytes. The events are
-    decoded one at a time, so an error later in a chunk never hides the partial
-    image before it. An event past ``max_event_bytes`` is an :class:`APIError`.
-    """
-
-    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
-        self._parser = EventParser(max_event_bytes)
-        self._pending: collections.deque[tuple[str, str]] = collections.deque()
-        self._ended = False
-        self._partials = 0
-
-    def feed(self, chunk: bytes) -> None:
-        if not self._ended:
-            self._ended = not chunk
-            self._pending.extend(self._parser.feed(chunk) if chunk else self._parser.close())
-
-    def next(self) -> StreamEvent | None:
-        """The next event; None when more bytes are needed.
-
-        Raises
-        ------
-        StreamIncompleteError
-            The body ended, or sent ``[DONE]``, before a ``completed`` event
-            (the caller stops at ``completed``). Its ``last_partial`` is None:
-            the caller knows the last partial image and sets it.
-        APIError, ImageDecodeError
-            As :func:`stream_event`.
-        """
-        if not self._pending:
-            if self._ended:
-                raise StreamIncompleteError("the stream ended before its completed event")
-            return None
-        event = stream_event(*self._pending.popleft(), partials_seen=self._partials)
-        if event is None:
-            raise StreamIncompleteError("the stream ended before its completed event")
-        self._partials += not event.final
-        return event
 
 
 def answer_image(answer: Answer, offset: int, data: bytes, inspected: Inspected,
@@ -541,136 +352,3 @@ def _settings(fields: Mapping[str, Any]) -> dict[str, str]:
     return {name: text for name in ("size", "quality", "background", "output_format")
             if (text := server_text(fields.get(name))) is not None and len(text) <= 40}
 
-
-# -- the models a server offers -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One model of ``GET /v1/models``.
-
-    Attributes
-    ----------
-    id : str
-        The name to send as ``model``.
-    created : int
-        Unix seconds (0 when the server sent none).
-    owned_by : str
-        ``"system"`` for OpenAI's own models.
-    shutdown_date : datetime.date or None
-        When the API stops (or stopped) serving it, if the server says.
-    extra : dict
-        Every other field, as sent: the list grows fields before our types do.
-    """
-
-    id: str
-    created: int = 0
-    owned_by: str = ""
-    shutdown_date: date | None = None
-    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    @property
-    def known(self) -> bool:
-        """Whether the capabilities table knows this model (else: ``register_model``)."""
-        return self.id in MODELS
-
-    def retired(self, on: date | None = None) -> bool:
-        """Whether ``shutdown_date`` has come by ``on`` (default: :func:`today`)."""
-        return self.shutdown_date is not None and (on or today()) >= self.shutdown_date
-
-
-_MODEL_KEYS = frozenset({"id", "object", "created", "owned_by", "shutdown_date"})
-
-
-def _day(value: Any) -> date | None:
-    """A ``shutdown_date``: ``YYYY-MM-DD`` (or an ISO time), or Unix seconds; None otherwise."""
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        try:
-            return datetime.fromtimestamp(value, UTC).date()
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-def parse_models(raw: bytes) -> list[ModelInfo]:
-    """Read the body of ``GET /v1/models``: entries without a string ``id`` are skipped.
-
-    Raises
-    ------
-    APIError
-        When it is not a JSON object with a ``data`` list.
-    """
-    answer = json_object(raw, "model list")
-    items = answer.get("data")
-    if not isinstance(items, list):
-        raise APIError("the server's model list holds no data list", status=200)
-    models = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-            continue
-        owned_by = item.get("owned_by")
-        models.append(ModelInfo(
-            id=item["id"], created=_seconds(item.get("created")),
-            owned_by=owned_by if isinstance(owned_by, str) else "",
-            shutdown_date=_day(item.get("shutdown_date")),
-            extra={key: value for key, value in item.items() if key not in _MODEL_KEYS}))
-    return models
-
-
-# -- retries, as the official SDK does them ------------------------------------------------
-
-RETRY_STATUSES = frozenset({408, 409, 429})
-
-
-def retryable(error: ImagesError) -> bool:
-    """Whether a request that failed so may be sent again: 408, 409, 429 (but not
-    ``insufficient_quota``), 5xx and connection errors."""
-    if isinstance(error, InsufficientQuotaError):
-        return False
-    if isinstance(error, APIError):
-        status = error.status or 0
-        return status in RETRY_STATUSES or status >= 500
-    return isinstance(error, APIConnectionError)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The wait a server asked for, in seconds: ``retry-after-ms``, then ``retry-after``
-    (seconds or an HTTP date); None when it asked for none we can use."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            seconds = float(raw_ms) / 1000
-        except ValueError:
-            seconds = math.nan
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def retry_delay(attempt: int, headers: Mapping[str, str] | None = None) -> float | None:
-    """Seconds to wait before retry ``attempt`` (0-based); None means do not retry.
-
-    ``retry-after-ms``, then ``retry-after`` (seconds or an HTTP date), are
-    honoured up to 120 s; a longer wait is not retried. Otherwise
-    ``min(0.5 * 2**attempt, 8)`` seconds, less up to a quarter of jitter.
-    """
-    asked = retry_after(headers) if headers is not None else None
-    if asked is not None:
-        return asked if asked <= MAX_RETRY_AFTER else None
-    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())

@@ -1,0 +1,157 @@
+"""Server-sent events: the framing of a stream's bytes into its image events; no I/O."""
+
+from __future__ import annotations
+
+import collections
+import re
+
+from ..errors import APIError, StreamIncompleteError
+from .answers import StreamEvent, stream_event
+from .transport import MAX_EVENT_BYTES, too_large
+
+__all__ = ["EventParser", "EventStream"]
+
+
+_LINE_END = re.compile(rb"[\r\n]")
+
+
+class EventParser:
+    """Incremental server-sent events: any chunking, LF/CRLF/CR, comments, multi-line data.
+
+    ``feed(chunk)`` returns the ``(event, data)`` pairs completed so far;
+    ``close()`` those a stream ending without a final blank line still holds.
+
+    Linear in its input: each byte is looked at once for a line end (a line arriving
+    in many small chunks is not scanned again for each; ``scanned`` counts the bytes
+    looked at). An event, its data lines and the line still arriving together, may
+    hold at most ``max_event_bytes``; past it, :class:`APIError`.
+    """
+
+    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+        self._buffer = bytearray()
+        self._checked = 0  # bytes at the start of the buffer known to hold no line end
+        self._event = ""
+        self._data: list[str] = []
+        self._held = 0  # bytes of the data lines of the event being read
+        self.max_event_bytes = max_event_bytes
+        self.scanned = 0
+        """Bytes looked at for a line end, in all: about the bytes fed, however chunked."""
+
+    def feed(self, chunk: bytes) -> list[tuple[str, str]]:
+        self._buffer += chunk
+        events: list[tuple[str, str]] = []
+        start = 0
+        while True:
+            newline = self._find_newline(start)
+            if newline is None:
+                break
+            end, after = newline
+            line = self._buffer[start:end].decode("utf-8", "replace")
+            size, start = end - start, after
+            event = self._line(line, size)
+            if event is not None:
+                events.append(event)
+        del self._buffer[:start]
+        self._checked -= start
+        if self.max_event_bytes is not None and self._held + len(self._buffer) > self.max_event_bytes:
+            raise self._too_large()
+        return events
+
+    def _find_newline(self, start: int) -> tuple[int, int] | None:
+        """Where the next line ends and the one after starts; None until a whole line is here.
+
+        Only bytes not looked at before are scanned: ``_checked`` remembers how far the
+        line still arriving is known to hold no CR or LF.
+        """
+        buffer = self._buffer
+        begin = max(start, self._checked)
+        # One pass for CR or LF: two finds would each scan ahead to their own byte, again
+        # for every line of a CR-only stream.
+        match = _LINE_END.search(buffer, begin)
+        self.scanned += (match.end() if match else len(buffer)) - begin
+        if match is None:
+            self._checked = len(buffer)
+            return None
+        found = match.start()
+        if buffer[found] == 0x0D:
+            if found + 1 == len(buffer):
+                self._checked = found  # a CR at the end may be the first half of CRLF: wait for more
+                return None
+            after = found + 2 if buffer[found + 1] == 0x0A else found + 1
+        else:
+            after = found + 1
+        self._checked = after
+        return found, after
+
+    def _line(self, line: str, size: int) -> tuple[str, str] | None:
+        if not line:
+            if not self._data:
+                self._event = ""
+                return None
+            event = (self._event or "message", "\n".join(self._data))
+            self._event, self._data, self._held = "", [], 0
+            return event
+        if line.startswith(":"):
+            return None  # a comment, e.g. a keep-alive
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+            self._held += size
+            if self.max_event_bytes is not None and self._held > self.max_event_bytes:
+                raise self._too_large()
+        return None
+
+    def _too_large(self) -> APIError:
+        return too_large(self.max_event_bytes or 0, "a stream event",
+                         hint="check that base_url is an Images API server, or the proxy in "
+                              "between; if it is, ask for a smaller size or fewer partial images")
+
+    def close(self) -> list[tuple[str, str]]:
+        """What a stream ending without a final blank line still holds."""
+        return self.feed(b"\n\n") if (self._buffer or self._data) else []
+
+
+class EventStream:
+    """The image events of one stream, from its body's chunks; no I/O.
+
+    ``feed()`` each chunk as it arrives (``b""`` at the end of the body) and take
+    ``next()`` until it returns None, meaning it needs more bytes. The events are
+    decoded one at a time, so an error later in a chunk never hides the partial
+    image before it. An event past ``max_event_bytes`` is an :class:`APIError`.
+    """
+
+    def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
+        self._parser = EventParser(max_event_bytes)
+        self._pending: collections.deque[tuple[str, str]] = collections.deque()
+        self._ended = False
+        self._partials = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if not self._ended:
+            self._ended = not chunk
+            self._pending.extend(self._parser.feed(chunk) if chunk else self._parser.close())
+
+    def next(self) -> StreamEvent | None:
+        """The next event; None when more bytes are needed.
+
+        Raises
+        ------
+        StreamIncompleteError
+            The body ended, or sent ``[DONE]``, before a ``completed`` event
+            (the caller stops at ``completed``). Its ``last_partial`` is None:
+            the caller knows the last partial image and sets it.
+        APIError, ImageDecodeError
+            As :func:`stream_event`.
+        """
+        if not self._pending:
+            if self._ended:
+                raise StreamIncompleteError("the stream ended before its completed event")
+            return None
+        event = stream_event(*self._pending.popleft(), partials_seen=self._partials)
+        if event is None:
+            raise StreamIncompleteError("the stream ended before its completed event")
+        self._partials += not event.final
+        return event

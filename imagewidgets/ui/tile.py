@@ -28,17 +28,17 @@ import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
 from ..capabilities import parse_size
-from ..errors import ParamsError
+from ..errors import BudgetExceededError, ParamsError
 from ..imaging import Thumbnail, thumbnail_off_loop
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
+from ..spending import Reservation, Spending, reserve_all
 from ..store import ImageStore, SavedImage, download_name, sidecar_record
 from .download import FullImageButton
 from .widgets import close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..client import ImagesClient
-    from ..spending import Spending
 
 __all__ = ["MIN_TILE_WIDTH", "STATUSES", "ImageTile"]
 
@@ -98,7 +98,7 @@ class ImageTile(widgets.VBox):
         self.params = params
         self.store = store
         self.place = dict(place or {})  # where in a grid, for the sidecar
-        self.spending = tuple(spending)  # ledgers the final image's cost is added to
+        self.spending = tuple(spending)  # ledgers a request is reserved on, and settled
         self.saved: SavedImage | None = None
         self.save_error: Exception | None = None
         self._server: dict[str, Any] = {}
@@ -201,7 +201,8 @@ class ImageTile(widgets.VBox):
 
     async def run(self, client: ImagesClient,
                   body: Mapping[str, Any] | ImageParams | None = None, *,
-                  image_index: int = 0, variation: int = 0) -> None:
+                  image_index: int = 0, variation: int = 0,
+                  reservation: Reservation | None = None) -> None:
         """Fill this tile from ``client.stream(body)``; errors are shown in place.
 
         Parameters
@@ -217,15 +218,30 @@ class ImageTile(widgets.VBox):
         variation : int
             Which picture the emulator draws for this request (Generate again
             gives another); the API ignores it.
+        reservation : Reservation, optional
+            What was reserved for this request (a panel or grid reserves a whole
+            row at once); None reserves this tile's estimate on its ``spending``
+            here, and a refusal fails the tile, nothing sent.
 
-        Cancelling the task marks the tile cancelled and propagates. The
-        response is closed as soon as the tile stops reading (the final
-        image, a cancel, an error), not when the garbage collector runs.
+        The reservation is settled with the image's cost as soon as it arrives
+        (billed: a cancel after that still counts it), and released on a failure
+        or a cancel before. Cancelling the task marks the tile cancelled and
+        propagates. The response is closed as soon as the tile stops reading
+        (the final image, a cancel, an error), not when the garbage collector runs.
         """
         if body is None or isinstance(body, ImageParams):
             try:
                 body = (self.params if body is None else body).to_request()
             except ParamsError as error:
+                self.fail(error)
+                if reservation is not None:
+                    reservation.release()
+                return
+        if reservation is None:
+            try:
+                estimate = self.params.estimate()
+                reservation, = reserve_all(self.spending, [estimate.dollars if estimate else None])
+            except BudgetExceededError as error:
                 self.fail(error)
                 return
         self.number = image_index + 1
@@ -242,6 +258,11 @@ class ImageTile(widgets.VBox):
                                                          variation=variation)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
+                        # Billed: counted before anything here can be cancelled. Emulated or
+                        # not is read now, as the client may learn it from the first answer.
+                        self._server["emulator"] = bool(getattr(client, "is_emulator", False))
+                        reservation.settle(event.cost(self.params.to_dict()),
+                                           emulated=self.emulated)
                         await self.show(event)
                         break
                     # Pillow work off the loop: the kernel stays responsive while tiles fill.
@@ -256,6 +277,8 @@ class ImageTile(widgets.VBox):
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
+        finally:
+            reservation.release()  # nothing once settled: a failure or a cancel before billing
 
     def _sent(self) -> None:
         """The request went out (a retry sends it again: the clock keeps its first start)."""
@@ -278,8 +301,6 @@ class ImageTile(widgets.VBox):
         self.result = image
         if self.last_partial is not None:  # superseded: its bytes would double what a tile holds
             self.last_partial = dataclasses.replace(self.last_partial, data=b"")
-        for ledger in self.spending:
-            ledger.record(self.cost)
         if self.store is not None:
             await self._save(image)
         with self.hold_sync():
@@ -331,6 +352,11 @@ class ImageTile(widgets.VBox):
         """The tokens the final image used, as the server reported them; None if unknown."""
         usage = self.result.usage if self.result is not None else None
         return usage.total_tokens if usage is not None else None
+
+    @property
+    def emulated(self) -> bool:
+        """Whether the image came from the emulator: its cost is what it would be, not billed."""
+        return bool(self._server.get("emulator"))
 
     @property
     def cost(self) -> float | None:

@@ -28,7 +28,7 @@ import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
 from ..capabilities import parse_size
-from ..errors import BudgetExceededError, ParamsError
+from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail_off_loop
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
@@ -219,37 +219,29 @@ class ImageTile(widgets.VBox):
             Which picture the emulator draws for this request (Generate again
             gives another); the API ignores it.
         reservation : Reservation, optional
-            What was reserved for this request (a panel or grid reserves a whole
-            row at once); None reserves this tile's estimate on its ``spending``
-            here, and a refusal fails the tile, nothing sent.
+            What a panel or grid reserved (None: reserved on ``spending`` here); settled
+            once the image arrives (billed), released on a failure or cancel before.
 
-        The reservation is settled with the image's cost as soon as it arrives
-        (billed: a cancel after that still counts it), and released on a failure
-        or a cancel before. Cancelling the task marks the tile cancelled and
-        propagates. The response is closed as soon as the tile stops reading
-        (the final image, a cancel, an error), not when the garbage collector runs.
+        Cancelling the task marks the tile cancelled and propagates. The
+        response is closed as soon as the tile stops reading (the final
+        image, a cancel, an error), not when the garbage collector runs.
         """
-        if body is None or isinstance(body, ImageParams):
-            try:
+        try:
+            if body is None or isinstance(body, ImageParams):
                 body = (self.params if body is None else body).to_request()
-            except ParamsError as error:
-                self.fail(error)
-                if reservation is not None:
-                    reservation.release()
-                return
-        if reservation is None:
-            try:
-                estimate = self.params.estimate()
-                reservation, = reserve_all(self.spending, [estimate.dollars if estimate else None])
-            except BudgetExceededError as error:
-                self.fail(error)
-                return
+            estimate = self.params.estimate()
+            reservation = reservation or reserve_all(
+                self.spending, [estimate.dollars if estimate else None])[0]
+        except ParamsError as error:  # a budget's refusal too: nothing sent
+            self.fail(error)
+            if reservation is not None:
+                reservation.release()
+            return
         self.number = image_index + 1
         self._describe()
         host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
         self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
-        # Queued until the client sends it (it may wait for a free slot): the time
-        # shown, and compared across a grid, is the server's, not the queue's.
+        # Queued until sent (it may wait for a free slot): the time shown is the server's, not the queue's.
         self.started = None
         self.header.value = "queued"
         try:
@@ -258,11 +250,9 @@ class ImageTile(widgets.VBox):
                                                          variation=variation)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
-                        # Billed: counted before anything here can be cancelled. Emulated or
-                        # not is read now, as the client may learn it from the first answer.
+                        # Billed: counted before any await. Emulator or not is read now (learnt late).
                         self._server["emulator"] = bool(getattr(client, "is_emulator", False))
-                        reservation.settle(event.cost(self.params.to_dict()),
-                                           emulated=self.emulated)
+                        reservation.settle(event.cost(self.params.to_dict()), emulated=self.emulated)
                         await self.show(event)
                         break
                     # Pillow work off the loop: the kernel stays responsive while tiles fill.
@@ -355,7 +345,7 @@ class ImageTile(widgets.VBox):
 
     @property
     def emulated(self) -> bool:
-        """Whether the image came from the emulator: its cost is what it would be, not billed."""
+        """Whether the image came from the emulator: its cost was not billed."""
         return bool(self._server.get("emulator"))
 
     @property

@@ -3,7 +3,7 @@
     ImagesError
      ├── ParamsError              the request cannot succeed; never sent (also a ValueError)
      │    ├── ModelRetiredError   the API has shut the model down (allow_retired=True sends it)
-     │    └── BudgetExceededError  the estimate would take the spending past budget= (USD)
+     │    └── BudgetExceededError  the estimate would take the spending past budget= (USD), or is unknown
      ├── APIError                 the server answered with an error, a redirect, or an answer we cannot read
      │    ├── BadRequestError          400
      │    │    └── ContentPolicyError  400 content_policy_violation / moderation_blocked
@@ -145,26 +145,41 @@ class ModelRetiredError(ParamsError):
 class BudgetExceededError(ParamsError):
     """The request's estimate would take the spending past the budget; nothing was sent.
 
+    Also raised, under a budget, for a request whose price is unknown (the budget
+    could not be kept), unless the ledger allows it (``allow_unpriced``).
+
     Attributes
     ----------
     spent : float
-        Dollars already spent.
+        Dollars already spent (or, on the emulator, that would have been).
     estimate : float or None
         The request's estimated dollars; None when its price is unknown.
     budget : float
         The budget in dollars.
+    reserved : float
+        Dollars held for requests in flight.
     """
 
     def __init__(self, spent: float, estimate: float | None, budget: float,
-                 what: str = "this request") -> None:
-        self.spent, self.estimate, self.budget = spent, estimate, budget
+                 what: str = "this request", *, reserved: float = 0.0,
+                 opt_in: str | None = None) -> None:
+        self.spent, self.estimate, self.budget, self.reserved = spent, estimate, budget, reserved
         # Two decimals read as a budget ("$1.00"), unless that would misstate it.
         shown = f"${budget:.2f}" if round(budget, 2) == budget else f"${budget:.3f}"
+        if estimate is None and opt_in is not None:
+            super().__init__([
+                f"budget: the price of {what} is unknown (no price is published for these "
+                f"settings), so the {shown} budget could not be kept and nothing was sent "
+                f"(to send requests of unknown price anyway, set {opt_in}; or choose settings "
+                "with a known price)"])
+            return
         cost = (f"{what} is estimated at ${estimate:.3f}" if estimate is not None
                 else f"the price of {what} is unknown")
+        held = f" and ${reserved:.3f} reserved for requests in flight" if reserved else ""
+        left = max(budget - spent - reserved, 0)
         super().__init__([
-            f"budget exceeded: {cost}, and ${spent:.3f} of the {shown} budget is spent "
-            f"(${max(budget - spent, 0):.3f} left), so nothing was sent (raise the budget with "
+            f"budget exceeded: {cost}, and ${spent:.3f} of the {shown} budget is spent{held} "
+            f"(${left:.3f} left), so nothing was sent (raise the budget with "
             "budget=... or choose a cheaper setting)"])
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from traitlets import TraitError
+
 from .api import default_client
+from .errors import ImagesError, ParamsError
 from .params import ImageParams
 from .results import GeneratedImage
+from .spending import SESSION
 from .storage import DEFAULT_STORE, StoreChoice, sidecar_record, store_from
 
 __all__ = ["generate"]
@@ -23,13 +28,28 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
     Inside a running event loop (a notebook cell) the request runs on a
     private loop in a worker thread; nothing is patched. Every image is
     written to ``store`` (as a panel's: ``imagewidgets-output/`` by default,
-    None for nothing on disk) with a sidecar of its settings.
+    None for nothing on disk) with a sidecar of its settings. The estimate is
+    reserved on ``iw.spending.SESSION`` first (its budget may refuse it:
+    :class:`BudgetExceededError`, nothing sent) and the cost counted there.
     """
     where = store_from(store)
+    try:
+        params = ImageParams(prompt=prompt, **fields)
+    except TraitError as error:
+        raise ParamsError([str(error)]) from None
 
     async def run() -> list[GeneratedImage]:
-        async with default_client() as client:
-            generation = await client.generate({"prompt": prompt, **fields})
+        estimate = params.estimate()
+        with SESSION.reserve(estimate.dollars if estimate else None) as held:
+            async with default_client() as client:
+                try:
+                    generation = await client.generate(params)
+                except ImagesError as error:
+                    if error.images:  # some arrived: the answer came, and is billed
+                        held.settle(_cost(error.images), emulated=client.is_emulator)
+                    raise
+                # Emulated or not is read now: the client may learn it from the answer.
+                held.settle(_cost(generation.images), emulated=client.is_emulator)
             server = {"host": urlsplit(client.base_url).hostname, "emulator": client.is_emulator}
         for image in generation.images:
             if where is None:
@@ -48,3 +68,9 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
         return asyncio.run(run())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-generate") as pool:
         return pool.submit(asyncio.run, run()).result()
+
+
+def _cost(images: Sequence[GeneratedImage]) -> float | None:
+    """Dollars for ``images``; None when one's price is unknown."""
+    costs = [image.cost() for image in images]
+    return None if None in costs else sum(cost for cost in costs if cost is not None)

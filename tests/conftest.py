@@ -46,9 +46,11 @@ def output_folder(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("IMAGEWIDGETS_DIR", str(folder))
     spending.SESSION.reset()
     spending.SESSION.budget = None
+    spending.SESSION.allow_unpriced = False
     yield folder
     spending.SESSION.reset()
     spending.SESSION.budget = None
+    spending.SESSION.allow_unpriced = False
 
 
 @pytest.fixture(scope="module")

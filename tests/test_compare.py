@@ -225,7 +225,9 @@ async def test_summary_names_the_fastest_and_cheapest_and_the_total(
     assert sum(row["fastest"] for row in rows) >= 1
     assert all(row["seconds"] > 0 for row in rows)
     total = sum(row["cost"] for row in rows)
-    assert f"total cost: ${total:.3f}" in grid.summary_line.value
+    # The emulator bills nothing: its total is what the grid would cost, said so.
+    assert f"total cost: emulated: $0 billed (would cost ${total:.3f})" in grid.summary_line.value
+    assert grid.spending.emulated == pytest.approx(total) and grid.spending.total == 0
     assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
     assert f"${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
     grid.close()
@@ -431,7 +433,8 @@ async def test_run_refuses_past_a_budget_and_sends_nothing(client: iw.ImagesClie
     grid.run_button.click()  # the button says so under the grid
     await _until(lambda: "budget exceeded" in grid.summary_line.value)
     await grid.rerun(1)  # one standard image, $0.04, fits
-    assert grid.cells[1].status == "done" and grid.spending.total == pytest.approx(0.04)
+    assert grid.cells[1].status == "done" and grid.spending.emulated == pytest.approx(0.04)
+    assert grid.spending.reserved == 0 and grid.spending.total == 0
     grid.close()
 
 

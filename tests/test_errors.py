@@ -150,6 +150,7 @@ def _one_of_each() -> list[BaseException]:
         iw.ImageDecodeError("the image is damaged or truncated"),
         errors.ModelRetiredError("dall-e-3", date(2026, 5, 12), "gpt-image-2.6-sunburst"),
         errors.BudgetExceededError(0.98, 0.044, 1.0),
+        errors.BudgetExceededError(0.0, None, 1.0, opt_in="panel.spending.allow_unpriced = True"),
     ]
     return made
 

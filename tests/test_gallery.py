@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import time
 import zipfile
@@ -33,11 +34,13 @@ def _png(shade: int = 120, size: tuple[int, int] = (64, 48)) -> bytes:
 
 def _save(folder: Path, prompt: str = "A lighthouse at dusk", *, model: str = "gpt-image-1",
           when: float = WHEN, cost: float | None = 0.011, quality: str = "low",
-          size: tuple[int, int] = (64, 48)) -> SavedImage:
+          size: tuple[int, int] = (64, 48), emulator: bool | None = None) -> SavedImage:
     params = {"model": model, "prompt": prompt, "quality": quality, "size": "1024x1024", "n": 1}
     image = GeneratedImage(data=_png(size=size), format="png", width=size[0], height=size[1],
                            params=params)
-    record = {"params": params, "cost": {"estimated": cost, "actual": cost}}
+    record: dict[str, Any] = {"params": params, "cost": {"estimated": cost, "actual": cost}}
+    if emulator is not None:
+        record["server"] = {"host": "127.0.0.1", "emulator": emulator}
     return ImageStore(folder).save(image, record, when=when)
 
 
@@ -288,9 +291,14 @@ def test_per_day_totals(tmp_path: Path) -> None:
     _save(tmp_path, when=WHEN + 60, cost=0.248)
     _save(tmp_path, when=WHEN - DAY, cost=0.12)
     _save(tmp_path, when=WHEN - 2 * DAY, cost=None)
+    _save(tmp_path, when=WHEN - DAY, cost=0.5, emulator=False)  # the API's, said so
+    _save(tmp_path, when=WHEN, cost=0.04, emulator=True)  # the emulator's: apart, never added
+    _save(tmp_path, when=WHEN + 60, cost=0.3, emulator=True)
     gallery = Gallery(tmp_path)
     assert "iw-gallery-totals" in gallery.totals._dom_classes
-    assert gallery.totals.value.startswith("spent per day: 2026-11-25: $0.26 · 2026-11-24: $0.12")
+    billed, emulated = html.unescape(gallery.totals.value).split("<br>")
+    assert billed.startswith("spent per day: 2026-11-25: $0.26 · 2026-11-24: $0.62")
+    assert emulated == "emulated per day, $0 billed (would cost): 2026-11-25: $0.34"
     gallery.close()
 
 

@@ -45,7 +45,8 @@ def _encoded(fmt: str = "PNG", colour: tuple[int, int, int] = (10, 120, 200),
 
 def _save(folder: Path, prompt: str = "A lighthouse at dusk", model: str = "gpt-image-1",
           when: float = WHEN, cost: float | None = 0.011, actual: float | None = None,
-          revised: str | None = None, data: bytes | None = None) -> SavedImage:
+          revised: str | None = None, data: bytes | None = None,
+          emulator: bool = True) -> SavedImage:
     data = _encoded() if data is None else data
     kind, width, height = imaging.inspect(data)
     image = GeneratedImage(data=data, format=kind, width=width, height=height,
@@ -53,7 +54,7 @@ def _save(folder: Path, prompt: str = "A lighthouse at dusk", model: str = "gpt-
     record = {"params": {"model": model, "prompt": prompt, "size": "1024x1024", "quality": "low"},
               "revised_prompt": revised,
               "cost": {"estimated": cost, "actual": actual, "prices_read_on": "2026-11-01"},
-              "request_id": "req_123", "server": {"host": "127.0.0.1", "emulator": True}}
+              "request_id": "req_123", "server": {"host": "127.0.0.1", "emulator": emulator}}
     return ImageStore(folder).save(image, record, when=when)
 
 
@@ -186,7 +187,7 @@ def gallery(tmp_path: Path) -> ImageIndex:
     _save(tmp_path, "A red fox in snow", "gpt-image-1", when=WHEN, cost=0.011)
     _save(tmp_path, "A blue whale", "gpt-image-2", when=WHEN + 60, cost=0.04, actual=0.05)
     _save(tmp_path, "A green frog", "dall-e-3", when=WHEN - DAY, cost=0.12,
-          revised="A small green FOX-coloured frog on a leaf")
+          revised="A small green FOX-coloured frog on a leaf", emulator=False)
     _save(tmp_path, "An old map", "gpt-image-1", when=WHEN - 2 * DAY, cost=None)
     (tmp_path / "plain.png").write_bytes(_encoded())
     os.utime(tmp_path / "plain.png", (WHEN - 3 * DAY, WHEN - 3 * DAY))
@@ -236,11 +237,11 @@ def test_a_bad_sort_is_refused_saying_what_is_allowed(gallery: ImageIndex) -> No
 
 def test_models_and_totals_per_day(gallery: ImageIndex) -> None:
     assert gallery.models() == ["dall-e-3", "gpt-image-1", "gpt-image-2"]
-    totals = gallery.totals_per_day()
-    # Newest day first; the day with no known cost is left out.
-    assert list(totals) == [date(2026, 11, 25), date(2026, 11, 24)]
-    assert totals[date(2026, 11, 25)] == pytest.approx(0.061)  # the actual 0.05, not the estimate 0.04
-    assert totals[date(2026, 11, 24)] == pytest.approx(0.12)
+    # Newest day first; the day with no known cost is left out; the emulator's apart.
+    emulated = gallery.totals_per_day(emulated=True)
+    assert list(emulated) == [date(2026, 11, 25)]
+    assert emulated[date(2026, 11, 25)] == pytest.approx(0.061)  # the actual 0.05, not the estimate 0.04
+    assert gallery.totals_per_day() == {date(2026, 11, 24): pytest.approx(0.12)}  # billed only
 
 
 # -- the index file --------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ class _Tile:
         self.cancelled = False
         self._fail = fail
 
-    async def run(self, _client: Any, body: Any, *, image_index: int = 0, variation: int = 0) -> None:
+    async def run(self, _client: Any, body: Any, *, image_index: int = 0, variation: int = 0,
+                  reservation: Any = None) -> None:
         self.ran = (body, image_index)
         try:
             await self.release.wait()

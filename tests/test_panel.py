@@ -482,9 +482,32 @@ async def test_the_cost_is_shown_before_and_the_spending_after(client: iw.Images
     assert f"≈ ${panel.params.estimate().dollars:.3f}" in panel.cost_line.value
     tiles = await panel.generate()
     spent = sum(tile.cost for tile in tiles)
-    assert spending.SESSION.total == pytest.approx(spent) and panel.spending.total == pytest.approx(spent)
-    assert f"spent this session: ${spent:.3f}" in panel.cost_line.value
+    # The emulator bills nothing: what it would cost is shown as such, never as money spent.
+    assert spending.SESSION.emulated == pytest.approx(spent)
+    assert panel.spending.emulated == pytest.approx(spent)
+    assert spending.SESSION.total == 0 and spending.SESSION.reserved == 0
+    assert f"emulated: $0 billed (would cost ${spent:.3f}) this session" in panel.cost_line.value
+    assert "spent this session" not in panel.cost_line.value
     panel.close()
+
+
+async def test_billed_and_emulated_totals_are_shown_apart_never_added(
+        client: iw.ImagesClient, server: EmulatorServer, api_key: str) -> None:
+    emulated = _panel(client)
+    (tile,) = await emulated.generate()
+    # A server not known as the emulator: what it answers is taken as billed.
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as api:
+        billed = ImagePanel(client=api, params=iw.ImageParams(
+            prompt="A lighthouse", model="gpt-image-2", quality="low", size="1024x1024"))
+        (paid,) = await billed.generate()
+    assert spending.SESSION.total == pytest.approx(paid.cost)
+    assert spending.SESSION.emulated == pytest.approx(tile.cost)
+    line = billed.cost_line.value
+    assert f"spent this session: ${paid.cost:.3f}" in line
+    assert f"emulated: $0 billed (would cost ${tile.cost:.3f}) this session" in line
+    assert f"${paid.cost + tile.cost:.3f}" not in line  # never one sum of both
+    emulated.close()
+    billed.close()
 
 
 async def test_generate_refuses_past_a_budget_and_sends_nothing(

@@ -314,11 +314,18 @@ class ImageIndex:
         """The models of the entries, each once, sorted; unknown ones left out."""
         return sorted({entry.model for entry in self.entries} - {""})
 
-    def totals_per_day(self) -> dict[date, float]:
-        """Cost in USD per local day, newest day first; days with no known cost left out."""
+    def totals_per_day(self, *, emulated: bool = False) -> dict[date, float]:
+        """Cost in USD per local day, newest day first; days with no known cost left out.
+
+        Images from the API only, or with ``emulated`` those from the emulator (what they
+        would cost, nothing billed): the two are never added together. A record that does
+        not say (older sidecars) counts as the API's.
+        """
         totals: dict[date, float] = {}
         for entry in self.entries:
-            if entry.cost is not None:
+            server = entry.record.get("server")
+            from_emulator = isinstance(server, dict) and server.get("emulator") is True
+            if entry.cost is not None and from_emulator is emulated:
                 totals[entry.day] = totals.get(entry.day, 0.0) + entry.cost
         return totals
 

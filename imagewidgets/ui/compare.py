@@ -25,7 +25,7 @@ from ..errors import ParamsError
 from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
 from ..models import PRICES_READ_ON
 from ..params import ImageParams, RequestBody
-from ..spending import SESSION, Spending
+from ..spending import SESSION, Reservation, Spending, emulated_text, reserve_all
 from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
 from .cell import GridCell
 from .download import FullImageButton
@@ -77,7 +77,9 @@ class CompareGrid(widgets.VBox):
         the grid, the row, the column and the sample.
     budget : float, optional
         Dollars this grid may spend: Run refuses when the estimate of what it
-        would send passes it (as it does past ``iw.spending.SESSION.budget``).
+        would send, added to what is spent and reserved, passes it (as it does
+        past ``iw.spending.SESSION.budget``); a cell of unknown price is refused
+        under a budget unless ``grid.spending.allow_unpriced`` is True.
 
     Raises
     ------
@@ -112,7 +114,7 @@ class CompareGrid(widgets.VBox):
             client = default_client()
         self.client = client
         self.store = store_from(store)
-        self.spending = Spending(budget)  # this grid's; the session's is SESSION
+        self.spending = Spending(budget, name="grid.spending")  # the session's is SESSION
         plans = [[self._refused_by_client(plan) for plan in row] for row in plans]
         if not any(plan.available for row in plans for plan in row):
             raise ParamsError([f"no cell of this grid can be sent: {plans[0][0].reason}"])
@@ -176,8 +178,14 @@ class CompareGrid(widgets.VBox):
             When the estimate of the whole grid would pass a budget: nothing is sent.
         """
         self.last_error = None
-        self._check_budget([cell for cell in self.cells if cell.available])
-        await asyncio.gather(*(self._run_cell(cell) for cell in self.cells if cell.available))
+        cells = [cell for cell in self.cells if cell.available]
+        held = self._reserve(cells)
+        try:
+            await asyncio.gather(*(self._run_cell(cell, held[i * self.repeats:(i + 1) * self.repeats])
+                                   for i, cell in enumerate(cells)))
+        finally:  # every request has ended here: what none of them took is let go
+            for reservation in held:
+                reservation.release()
 
     def start(self) -> asyncio.Task[None]:
         """Start :meth:`run` as a task on the running loop (what Run does)."""
@@ -188,8 +196,12 @@ class CompareGrid(widgets.VBox):
         cell = self.cells[index]
         if not cell.available:
             raise ParamsError([f"cell {cell.title} is not available: {cell.reason}"])
-        self._check_budget([cell])
-        await self._run_cell(cell)
+        held = self._reserve([cell])
+        try:
+            await self._run_cell(cell, held)
+        finally:
+            for reservation in held:
+                reservation.release()
 
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""
@@ -264,7 +276,7 @@ class CompareGrid(widgets.VBox):
 
     # -- internals ---------------------------------------------------------------
 
-    async def _run_cell(self, cell: GridCell) -> None:
+    async def _run_cell(self, cell: GridCell, held: list[Reservation]) -> None:
         if cell.ran:  # a second run: fresh tiles, the old ones cancelled and closed
             self.jobs.cancel_tiles(cell.tiles)
             self._new_tiles(cell, "queued")
@@ -282,14 +294,14 @@ class CompareGrid(widgets.VBox):
             return
         # A rerun draws other samples on the emulator; the first run is the raw requests'.
         variation, cell.runs = cell.runs, cell.runs + 1
-        await self.jobs.run_tiles(cell.tiles, self.client,
-                                  [RequestBody(body) for _ in cell.tiles], variation=variation)
+        await self.jobs.run_tiles(cell.tiles, self.client, [RequestBody(body) for _ in cell.tiles],
+                                  variation=variation, reservations=held)
 
-    def _check_budget(self, cells: list[GridCell]) -> None:
-        priced = [cell.estimate for cell in cells if cell.estimate is not None]
-        for ledger in (self.spending, SESSION):
-            ledger.check(sum(priced) * self.repeats if priced else None,
-                         what=f"this run of {len(cells) * self.repeats} requests")
+    def _reserve(self, cells: list[GridCell]) -> list[Reservation]:
+        """The run's estimates held, one per request, on this grid's and the session's ledgers."""
+        return reserve_all((self.spending, SESSION),
+                           [cell.estimate for cell in cells for _ in range(self.repeats)],
+                           what=f"this run of {len(cells) * self.repeats} requests")
 
     def _new_tiles(self, cell: GridCell, header: str) -> None:
         place = {"grid": self.title, "row": {self.rows.field: cell.row},
@@ -417,9 +429,12 @@ class CompareGrid(widgets.VBox):
         cancelled = [row for row in rows if row["status"] == "cancelled"]
         if cancelled:
             parts.append(f"cancelled: {len(cancelled)} cell{'s' if len(cancelled) > 1 else ''}")
-        costs = [row["cost"] for row in rows if row["cost"] is not None]
-        if costs:
-            parts.append(f"total cost: ${sum(costs):.3f}")
+        tiles = [tile for cell in self.cells for tile in cell.tiles if tile.result is not None]
+        for emulated in (False, True):  # billed and emulated apart, never added
+            costs = [tile.cost for tile in tiles if tile.emulated is emulated]
+            known = sum(cost for cost in costs if cost is not None)
+            if known:
+                parts.append("total cost: " + (emulated_text(known) if emulated else f"${known:.3f}"))
         return "<br>".join(html.escape(part) for part in parts)
 
     def _sheet_cell(self, cell: GridCell) -> SheetCell:

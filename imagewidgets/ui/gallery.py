@@ -245,7 +245,8 @@ class Gallery(widgets.VBox):
         self.count_line = widgets.HTML("")
         self.count_line.add_class("iw-gallery-count")
         self.totals = widgets.HTML("", tooltip=f"Spent per day, the last {TOTAL_DAYS} days with images: "
-                                               "actual where the server reported usage, else estimated")
+                                               "actual where the server reported usage, else estimated; "
+                                               "the emulator's apart (nothing billed)")
         self.totals.add_class("iw-gallery-totals")
         self.message = widgets.HTML("")
         self.message.add_class("iw-gallery-message")
@@ -341,9 +342,15 @@ class Gallery(widgets.VBox):
         if matching != total:
             text += f" · {total} in the folder"
         self.count_line.value = html.escape(text)
-        days = sorted(self.index.totals_per_day().items(), reverse=True)[:TOTAL_DAYS]
-        self.totals.value = html.escape("spent per day: " + " · ".join(
-            f"{day.isoformat()}: ${dollars:.2f}" for day, dollars in days)) if days else ""
+        lines = []
+        for emulated, heading in ((False, "spent per day"),
+                                  (True, "emulated per day, $0 billed (would cost)")):
+            days = sorted(self.index.totals_per_day(emulated=emulated).items(),
+                          reverse=True)[:TOTAL_DAYS]
+            if days:  # the emulator's apart, never added to what was spent
+                lines.append(f"{heading}: " + " · ".join(
+                    f"{day.isoformat()}: ${dollars:.2f}" for day, dollars in days))
+        self.totals.value = "<br>".join(html.escape(line) for line in lines)
         self.more_button.layout.display = "flex" if shown < matching else "none"
         self._chosen = [item.entry for item in self.items if item.select.value]
         self.zip_button.disabled = not self._chosen

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
+    from ..spending import Reservation
     from .tile import ImageTile
 
 __all__ = ["Jobs"]
@@ -63,6 +64,7 @@ class Jobs:
         self.last_error: BaseException | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
         self._requests: dict[asyncio.Task[None], ImageTile] = {}  # one per image, with its tile
+        self._held: dict[asyncio.Task[None], Reservation] = {}  # what each request reserved
         self._ticker: asyncio.Task[None] | None = None
 
     # -- what runs -----------------------------------------------------------------
@@ -106,28 +108,37 @@ class Jobs:
         return task
 
     def run_tiles(self, tiles: Sequence[ImageTile], client: ImagesClient,
-                  bodies: Sequence[Mapping[str, Any]], *,
-                  variation: int = 0) -> asyncio.Future[list[Any]]:
+                  bodies: Sequence[Mapping[str, Any]], *, variation: int = 0,
+                  reservations: Sequence[Reservation] | None = None) -> asyncio.Future[list[Any]]:
         """Start one image request per tile now; await the result to wait for all of them.
 
         Tile ``i`` runs ``tile.run(client, bodies[i], image_index=i, variation=variation)``
         and shows its own outcome (done, failed, cancelled); the awaitable never raises
         for a tile's failure. Cancelling it cancels its tiles' requests.
+        ``reservations`` (one per tile, from :func:`~imagewidgets.spending.reserve_all`)
+        go to the tiles, which settle them; one whose task never ran is released.
+        Without them each tile reserves on its own ``spending``.
 
         Raises
         ------
         ValueError
-            When ``tiles`` and ``bodies`` differ in length.
+            When ``tiles``, ``bodies`` and ``reservations`` differ in length.
         RuntimeError
             When no event loop runs in this thread.
         """
-        if len(tiles) != len(bodies):
-            raise ValueError(f"{len(tiles)} tiles but {len(bodies)} request bodies")
+        if len(tiles) != len(bodies) or (reservations is not None
+                                         and len(reservations) != len(tiles)):
+            held = "" if reservations is None else f" and {len(reservations)} reservations"
+            raise ValueError(f"{len(tiles)} tiles but {len(bodies)} request bodies{held}")
         loop = asyncio.get_running_loop()
         started = []
         for index, (tile, body) in enumerate(zip(tiles, bodies, strict=True)):
-            task = loop.create_task(tile.run(client, body, image_index=index, variation=variation))
+            reservation = reservations[index] if reservations is not None else None
+            task = loop.create_task(tile.run(client, body, image_index=index, variation=variation,
+                                             reservation=reservation))
             self._requests[task] = tile
+            if reservation is not None:
+                self._held[task] = reservation
             task.add_done_callback(self._request_done)
             started.append(task)
         if started and (self._ticker is None or self._ticker.done()):
@@ -159,6 +170,9 @@ class Jobs:
 
     def _request_done(self, task: asyncio.Task[None]) -> None:
         self._requests.pop(task, None)
+        held = self._held.pop(task, None)
+        if held is not None:
+            held.release()  # a task cancelled before it ran; else already settled or released
         if not self._requests and self._ticker is not None:
             self._ticker.cancel()  # nothing left to tick
             self._ticker = None

@@ -26,7 +26,7 @@ from traitlets import TraitError
 from ..errors import ParamsError
 from ..models import MODELS, default_model
 from ..params import ImageParams, RequestBody
-from ..spending import SESSION, Spending
+from ..spending import SESSION, Spending, emulated_text, reserve_all
 from ..storage import DEFAULT_STORE, ImageIndex, StoreChoice, store_from
 from .assist import PageAssist
 from .controls import Controls
@@ -74,7 +74,10 @@ class ImagePanel(widgets.VBox):
         a folder or an ``ImageStore``; None keeps nothing on disk.
     budget : float, optional
         Dollars this panel may spend: Generate refuses a request whose
-        estimate would pass it (as it does past ``iw.spending.SESSION.budget``).
+        estimate, added to what is spent and reserved for requests in flight,
+        would pass it (as it does past ``iw.spending.SESSION.budget``). A
+        request of unknown price is refused under a budget unless
+        ``panel.spending.allow_unpriced`` (and the session's) is True.
     history : bool
         Show the earlier images of the store's folder under the panel, in a
         collapsed gallery (made when opened): a re-run cell does not start empty.
@@ -106,7 +109,7 @@ class ImagePanel(widgets.VBox):
         self.params = params if params is not None else ImageParams(stream=True, partial_images=2)
         self.thumbnail_size = thumbnail_size
         self.store = store_from(store)
-        self.spending = Spending(budget)  # this panel's; the session's is SESSION
+        self.spending = Spending(budget, name="panel.spending")  # the session's is SESSION
         self.jobs = Jobs(on_change=self._update_status, on_error=self._show_error)
         self._generations = 0  # how many Generates ran: each asks the emulator for a new picture
 
@@ -201,29 +204,40 @@ class ImagePanel(widgets.VBox):
             body = self.params.to_request()  # the one check of this request
             # The client would refuse too, but only once tiles exist; asking it here leaves none.
             self.client.check_model(body)
-            estimate = self.params.estimate()
-            for ledger in (self.spending, SESSION):
-                ledger.check(estimate.dollars if estimate else None)
+            snapshot = self.params.copy()  # later edits to the controls don't touch this row
+            count = snapshot.n or 1
+            one = snapshot.copy(n=1)
+            estimate = one.estimate()  # each tile is a request of its own
+            # The whole row or nothing, held before anything is sent: Generate clicked
+            # again while this runs sees it.
+            held = reserve_all((self.spending, SESSION),
+                               [estimate.dollars if estimate else None] * count,
+                               what="this request" if count == 1 else f"these {count} requests")
         except ParamsError as error:
             self.status.value = '<span class="iw-error">' + "<br>".join(
                 html.escape(problem) for problem in error.problems) + "</span>"
             return []
-        snapshot = self.params.copy()  # later edits to the controls don't touch this row
-        count = snapshot.n or 1
-        tiles = [
-            ImageTile(snapshot.copy(n=1), thumbnail_size=self.thumbnail_size,
-                      on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION))
-            for _ in range(count)
-        ]
-        for tile in tiles:
-            tile.observe(self._on_tile_status, names="status")
-        self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
-        # One image per tile; each its own body, so nothing a request does to it is shared.
-        bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
-                  for _ in tiles]
-        # Generate again draws another picture on the emulator; the first is the raw request's.
-        variation, self._generations = self._generations, self._generations + 1
-        await self.jobs.run_tiles(tiles, self.client, bodies, variation=variation)
+        try:  # until the requests start (they settle or release each its own), nothing may leak
+            tiles = [
+                ImageTile(one.copy(), thumbnail_size=self.thumbnail_size,
+                          on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION))
+                for _ in range(count)
+            ]
+            for tile in tiles:
+                tile.observe(self._on_tile_status, names="status")
+            self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
+            # One image per tile; each its own body, so nothing a request does to it is shared.
+            bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
+                      for _ in tiles]
+            # Generate again draws another picture on the emulator; the first is the raw request's.
+            variation, self._generations = self._generations, self._generations + 1
+            running = self.jobs.run_tiles(tiles, self.client, bodies, variation=variation,
+                                          reservations=held)
+        except BaseException:
+            for reservation in held:
+                reservation.release()
+            raise
+        await running
         return tiles
 
     async def load_models(self) -> tuple[str, ...]:
@@ -351,7 +365,12 @@ class ImagePanel(widgets.VBox):
         """The estimate of what Generate would cost, and what was spent: before, not after."""
         estimate = self.params.estimate()
         parts = [str(estimate) if estimate else "price unknown for these settings"]
-        parts.append(f"spent this session: ${SESSION.total:.3f}")
+        # Billed and emulated apart, never added: the emulator bills nothing.
+        emulator = getattr(self.client, "is_emulator", False)
+        if SESSION.total or not emulator:
+            parts.append(f"spent this session: ${SESSION.total:.3f}")
+        if SESSION.emulated or emulator:
+            parts.append(f"{emulated_text(SESSION.emulated)} this session")
         for name, ledger in (("panel", self.spending), ("session", SESSION)):
             if ledger.budget is not None:
                 parts.append(f"{name} budget ${ledger.budget:.2f}")

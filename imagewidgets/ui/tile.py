@@ -32,13 +32,13 @@ from ..imaging import Thumbnail, thumbnail_off_loop
 from ..models import parse_size
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage
+from ..spending import Reservation, Spending, reserve_all
 from ..storage import ImageStore, SavedImage, download_name, sidecar_record
 from .download import FullImageButton
 from .widgets import close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
-    from ..spending import Spending
 
 __all__ = ["MIN_TILE_WIDTH", "STATUSES", "ImageTile"]
 
@@ -98,7 +98,7 @@ class ImageTile(widgets.VBox):
         self.params = params
         self.store = store
         self.place = dict(place or {})  # where in a grid, for the sidecar
-        self.spending = tuple(spending)  # ledgers the final image's cost is added to
+        self.spending = tuple(spending)  # ledgers a request is reserved on, and settled
         self.saved: SavedImage | None = None
         self.save_error: Exception | None = None
         self._server: dict[str, Any] = {}
@@ -201,7 +201,8 @@ class ImageTile(widgets.VBox):
 
     async def run(self, client: ImagesClient,
                   body: Mapping[str, Any] | ImageParams | None = None, *,
-                  image_index: int = 0, variation: int = 0) -> None:
+                  image_index: int = 0, variation: int = 0,
+                  reservation: Reservation | None = None) -> None:
         """Fill this tile from ``client.stream(body)``; errors are shown in place.
 
         Parameters
@@ -217,23 +218,30 @@ class ImageTile(widgets.VBox):
         variation : int
             Which picture the emulator draws for this request (Generate again
             gives another); the API ignores it.
+        reservation : Reservation, optional
+            What a panel or grid reserved (None: reserved on ``spending`` here); settled
+            once the image arrives (billed), released on a failure or cancel before.
 
         Cancelling the task marks the tile cancelled and propagates. The
         response is closed as soon as the tile stops reading (the final
         image, a cancel, an error), not when the garbage collector runs.
         """
-        if body is None or isinstance(body, ImageParams):
-            try:
+        try:
+            if body is None or isinstance(body, ImageParams):
                 body = (self.params if body is None else body).to_request()
-            except ParamsError as error:
-                self.fail(error)
-                return
+            estimate = self.params.estimate()
+            reservation = reservation or reserve_all(
+                self.spending, [estimate.dollars if estimate else None])[0]
+        except ParamsError as error:  # a budget's refusal too: nothing sent
+            self.fail(error)
+            if reservation is not None:
+                reservation.release()
+            return
         self.number = image_index + 1
         self._describe()
         host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
         self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
-        # Queued until the client sends it (it may wait for a free slot): the time
-        # shown, and compared across a grid, is the server's, not the queue's.
+        # Queued until sent (it may wait for a free slot): the time shown is the server's, not the queue's.
         self.started = None
         self.header.value = "queued"
         try:
@@ -242,6 +250,9 @@ class ImageTile(widgets.VBox):
                                                          variation=variation)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
+                        # Billed: counted before any await. Emulator or not is read now (learnt late).
+                        self._server["emulator"] = bool(getattr(client, "is_emulator", False))
+                        reservation.settle(event.cost(self.params.to_dict()), emulated=self.emulated)
                         await self.show(event)
                         break
                     # Pillow work off the loop: the kernel stays responsive while tiles fill.
@@ -256,6 +267,8 @@ class ImageTile(widgets.VBox):
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
+        finally:
+            reservation.release()  # nothing once settled: a failure or a cancel before billing
 
     def _sent(self) -> None:
         """The request went out (a retry sends it again: the clock keeps its first start)."""
@@ -278,8 +291,6 @@ class ImageTile(widgets.VBox):
         self.result = image
         if self.last_partial is not None:  # superseded: its bytes would double what a tile holds
             self.last_partial = dataclasses.replace(self.last_partial, data=b"")
-        for ledger in self.spending:
-            ledger.record(self.cost)
         if self.store is not None:
             await self._save(image)
         with self.hold_sync():
@@ -331,6 +342,11 @@ class ImageTile(widgets.VBox):
         """The tokens the final image used, as the server reported them; None if unknown."""
         usage = self.result.usage if self.result is not None else None
         return usage.total_tokens if usage is not None else None
+
+    @property
+    def emulated(self) -> bool:
+        """Whether the image came from the emulator: its cost was not billed."""
+        return bool(self._server.get("emulator"))
 
     @property
     def cost(self) -> float | None:

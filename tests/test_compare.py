@@ -229,7 +229,7 @@ async def test_summary_names_the_fastest_and_cheapest_and_the_total(
     assert f"total cost: emulated: $0 billed (would cost ${total:.3f})" in grid.summary_line.value
     assert grid.spending.emulated == pytest.approx(total) and grid.spending.total == 0
     assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
-    assert f"${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
+    assert f"would cost ${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
     grid.close()
 
 

@@ -495,8 +495,9 @@ async def test_billed_and_emulated_totals_are_shown_apart_never_added(
         client: iw.ImagesClient, server: EmulatorServer, api_key: str) -> None:
     emulated = _panel(client)
     (tile,) = await emulated.generate()
-    # A server not known as the emulator: what it answers is taken as billed.
-    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as api:
+    # A server taken for the API (is_emulator=False): what it answers is billed.
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0,
+                               is_emulator=False) as api:
         billed = ImagePanel(client=api, params=iw.ImageParams(
             prompt="A lighthouse", model="gpt-image-2", quality="low", size="1024x1024"))
         (paid,) = await billed.generate()
@@ -506,6 +507,9 @@ async def test_billed_and_emulated_totals_are_shown_apart_never_added(
     assert f"spent this session: ${paid.cost:.3f}" in line
     assert f"emulated: $0 billed (would cost ${tile.cost:.3f}) this session" in line
     assert f"${paid.cost + tile.cost:.3f}" not in line  # never one sum of both
+    # Each tile too: an emulated image's cost is what it would cost, never shown as spent.
+    assert f"would cost ${tile.cost:.3f}" in tile.caption.value
+    assert f"${paid.cost:.3f}" in paid.caption.value and "would cost" not in paid.caption.value
     emulated.close()
     billed.close()
 
@@ -682,3 +686,18 @@ def test_a_huge_error_is_cut_in_the_status_line_and_kept_whole() -> None:
     assert len(panel.status.value) < 4000 and "&lt;b&gt;lost&lt;/b&gt;" in panel.status.value
     assert "characters; all of it in panel.jobs.last_error" in panel.status.value
     panel.close()
+
+
+async def test_a_panel_on_an_emulator_started_elsewhere_learns_what_it_is_and_says_so(
+        server: EmulatorServer, api_key: str) -> None:
+    # A workshop's `make serve`: the client is given only its URL, no flag.
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as client:
+        panel = ImagePanel(client=client, params=iw.ImageParams(model="dall-e-3", prompt="a cat"),
+                           store=None)
+        assert EMULATOR_BANNER not in panel.banner.value  # not known yet: nothing claimed
+        await asyncio.gather(*panel.jobs.tasks)  # the one question it asks the server
+        assert EMULATOR_BANNER in panel.banner.value
+        assert "the built-in emulator still serves it" in panel.model_note.value
+        tiles = await panel.generate()
+        assert [tile.status for tile in tiles] == ["done"]
+        panel.close()

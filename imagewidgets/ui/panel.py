@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..errors import ParamsError
+from ..errors import ImagesError, ParamsError
 from ..models import MODELS, default_model
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending, emulated_text, reserve_all
@@ -141,10 +141,9 @@ class ImagePanel(widgets.VBox):
         self.cost_line = widgets.HTML("")
         self.cost_line.add_class("iw-cost")
         self.grid = ImageGrid(on_dismiss=self.jobs.cancel_tiles)
-        self.banner = widgets.HTML(
-            f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
-            if getattr(client, "is_emulator", False) else "")
+        self.banner = widgets.HTML("")
         self.banner.add_class("iw-banner-box")
+        self._update_banner()
         self.model_note = widgets.HTML("")
         self.model_note.add_class("iw-model-note")
         self._unlisted: tuple[str, ...] = ()  # image models the server lists, the table not
@@ -174,13 +173,15 @@ class ImagePanel(widgets.VBox):
         self.params.observe(self._update_cost)
         self._update_note()
         self._update_cost()
-        if models == "available":
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                pass  # no loop here (a script): ``await panel.load_models()`` does it later
-            else:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop here (a script): ``await panel.load_models()`` does it later
+        else:
+            if models == "available":
                 self.jobs.spawn(self.load_models())
+            elif not getattr(client, "is_emulator", False):
+                self.jobs.spawn(self._identify_server())
 
     # -- public -----------------------------------------------------------------
 
@@ -336,6 +337,21 @@ class ImagePanel(widgets.VBox):
 
     def _on_model(self, _change: Any) -> None:
         self._update_note()
+
+    async def _identify_server(self) -> None:
+        """Ask a server started elsewhere once whether it is the emulator: banner and notes follow."""
+        try:
+            await self.client.identify()  # the API itself is known and never asked
+        except ImagesError:  # unreachable now: the first Generate says so, in place
+            return
+        self._update_banner()
+        self._update_note()
+        self._update_cost()
+
+    def _update_banner(self) -> None:
+        emulator = getattr(self.client, "is_emulator", False)
+        self.banner.value = (f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
+                             if emulator else "")
 
     def _update_note(self, *, nothing_offered: bool = False) -> None:
         lines = []

@@ -468,8 +468,8 @@ class ImageTile(widgets.VBox):
         if self.tokens is not None:
             facts.append(f"{self.tokens:,} tokens")
         cost = self.cost
-        if cost is not None:
-            facts.append(f"${cost:.3f}")
+        if cost is not None:  # the emulator bills nothing: what it would cost, never as spent
+            facts.append(f"would cost ${cost:.3f}" if self.emulated else f"${cost:.3f}")
         text = " · ".join(html.escape(fact) for fact in facts)
         if image.revised_prompt:
             revised = shown_html(image.revised_prompt, "tile.result.revised_prompt")

@@ -148,3 +148,36 @@ def test_an_import_of_a_module_counts_its_package_from_outside_only() -> None:
 def test_no_module_is_over_500_lines() -> None:
     sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in _modules().items()}
     assert {name: lines for name, lines in sizes.items() if lines > MAX_LINES} == {}
+
+
+def _third_party(path: Path) -> set[str]:
+    """The top-level names of what a module imports from outside the package."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_layers_import_downward_only() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    below = {  # a layer and what it must never import
+        "imagewidgets.models": ("api", "storage", "imaging", "ui", "emulator", "params", "spending"),
+        "imagewidgets.params": ("api", "storage", "imaging", "ui", "emulator", "spending"),
+        "imagewidgets.emulator": ("api", "storage", "ui", "spending", "params", "sync"),
+        "imagewidgets.storage": ("api", "ui", "emulator", "spending"),
+        "imagewidgets.api": ("storage", "ui", "spending", "sync"),
+    }
+    wrong = sorted(
+        (name, target) for name, targets in graph.items() for layer, banned in below.items()
+        if name == layer or name.startswith(layer + ".")
+        for target in targets if any(target == f"imagewidgets.{b}" or
+                                     target.startswith(f"imagewidgets.{b}.") for b in banned))
+    assert wrong == []
+    # Widgets are the top layer: below ui/, nothing imports ipywidgets or anywidget.
+    widget_imports = {name for name, path in modules.items() if not name.startswith("imagewidgets.ui")
+                      and _third_party(path) & {"ipywidgets", "anywidget"}}
+    assert widget_imports == set()

@@ -19,7 +19,7 @@ from typing import Any
 from .models import MODELS, image_cost
 from .naming import download_name
 
-__all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage"]
+__all__ = ["GeneratedImage", "Generation", "PartialImage", "Usage", "billed_cost"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,19 @@ class Usage:
 
 MAX_COUNT = 10**12
 """No image takes a trillion tokens: a larger count is malformed (and would overflow a float)."""
+
+
+def billed_cost(asked: Mapping[str, Any], usage: Usage | None,
+                said: Mapping[str, Any]) -> float | None:
+    """Dollars for one image the server finished, before its bytes are read: from ``usage``,
+    else estimated from the size and quality the answer ``said``, or those ``asked``."""
+    model = str(asked.get("model", ""))
+    quality = said.get("quality") if isinstance(said.get("quality"), str) else None
+    if quality is None:
+        spec, wanted = MODELS.get(model), str(asked.get("quality") or "auto")
+        quality = spec.resolve("quality", wanted) if spec else wanted
+    size = said.get("size") if isinstance(said.get("size"), str) else str(asked.get("size") or "auto")
+    return image_cost(model, str(quality), str(size), dataclasses.asdict(usage) if usage else None)
 
 
 def count_or_none(value: Any, limit: int = MAX_COUNT) -> int | None:

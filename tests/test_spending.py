@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import imagewidgets as iw
+from imagewidgets.api import streams as streams_module
 from imagewidgets.emulator import EmulatorServer
 from imagewidgets.errors import BudgetExceededError
 from imagewidgets.spending import SESSION, Spending, reserve_all
@@ -269,6 +270,36 @@ async def test_a_stream_cancelled_after_the_server_finished_is_counted(
     panel.close()
 
 
+async def test_a_cancel_between_the_completed_event_and_the_image_is_still_counted(
+        client: iw.ImagesClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The client's own step after `completed`: the image's bytes checked off the loop.
+    reached, never = asyncio.Event(), asyncio.Event()
+
+    async def stalled(data: bytes) -> Any:
+        reached.set()
+        await never.wait()
+
+    monkeypatch.setattr(streams_module, "_inspect", stalled)  # no partials: only the final's
+    panel = iw.ImagePanel(client=client, params=_params(stream=True, partial_images=0), store=None)
+    running = asyncio.ensure_future(panel.generate())
+    await reached.wait()
+    panel.cancel()
+    (tile,) = await running
+    assert tile.status == "cancelled" and tile.result is None
+    assert SESSION.emulated > 0  # billed: the server finished before the cancel
+    assert panel.spending.emulated == SESSION.emulated and SESSION.reserved == 0
+    panel.close()
+
+
+async def test_an_answer_whose_image_is_bad_is_billed_and_counted(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    server.inject("not_an_image", times=1)
+    panel = iw.ImagePanel(client=client, params=_params(stream=False), store=None)
+    (tile,) = await panel.generate()
+    assert tile.status == "failed" and "ImageDecodeError" in tile.caption.value
+    assert SESSION.emulated > 0 and SESSION.reserved == 0  # the server finished: it bills
+
+
 async def test_an_unknown_price_is_refused_under_a_budget_and_let_through_when_allowed(
         client: iw.ImagesClient, server: EmulatorServer) -> None:
     params = _params(model="gpt-image-2.6-flare", output_format="gif")
@@ -295,10 +326,11 @@ def test_generate_reserves_and_counts_on_the_session(
         server: EmulatorServer, api_key: str, monkeypatch: pytest.MonkeyPatch,
         output_folder: Path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)  # not known as the emulator: billed
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)  # a workshop's: known from its answers
     (image,) = iw.generate(PROMPT, model="gpt-image-2", quality="low", store=None)
-    assert SESSION.total == pytest.approx(image.cost()) and SESSION.reserved == 0
-    SESSION.budget = SESSION.total + 0.5 * _one_image()
+    assert SESSION.emulated == pytest.approx(image.cost()) and SESSION.reserved == 0
+    assert SESSION.total == 0  # the emulator bills nothing
+    SESSION.budget = SESSION.emulated + 0.5 * _one_image()  # a rehearsal's budget holds too
     before = server.request_count
     with pytest.raises(BudgetExceededError, match="budget exceeded"):
         iw.generate(PROMPT, model="gpt-image-2", quality="low", store=None)

@@ -57,13 +57,15 @@ class _Stream:
         self.sent: list[tuple[Any, int]] = []
         self.reached_end = False
 
-    async def stream(self, body: Any, *, image_index: int = 0,
-                     on_sent: Any = None, variation: int = 0) -> AsyncIterator[Any]:
+    async def stream(self, body: Any, *, image_index: int = 0, on_sent: Any = None,
+                     variation: int = 0, on_billed: Any = None) -> AsyncIterator[Any]:
         self.sent.append((body, image_index))
         if on_sent is not None:
             on_sent()
         try:
             for event in self.events:
+                if isinstance(event, GeneratedImage) and on_billed is not None:
+                    on_billed(event.usage, {})  # as the client: billed before it is handed over
                 yield event
             if self.then_wait:
                 await asyncio.sleep(60)

@@ -43,7 +43,7 @@ from .model_list import ModelInfo, parse_models
 from .redact import LOG_REDACTOR, redact, redirect_error, scrub, split_userinfo, url_secrets
 from .retry import next_retry, retry_delay
 from .routing import DEFAULT_BASE_URL, GENERATIONS, MODELS, ServerKind, route
-from .streams import FanOut, Stream
+from .streams import FanOut, OnBilled, Stream
 from .transport import ACCEPT_ENCODING, Limits, Timeouts, error_of, guarded, read_answer, read_body, release
 
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "default_client",
@@ -192,7 +192,8 @@ class ImagesClient:
 
     async def generate(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                        image_index: int = 0, on_sent: Callable[[], None] | None = None,
-                       variation: int = 0, **fields: Any) -> Generation:
+                       variation: int = 0, on_billed: OnBilled | None = None,
+                       **fields: Any) -> Generation:
         """Generate images without streaming; returns a :class:`Generation`.
 
         Parameters that cannot succeed raise :class:`ParamsError` and nothing
@@ -203,6 +204,9 @@ class ImagesClient:
         ``max_concurrency`` slots, so time spent queued is not counted as the
         server's. ``variation`` (the emulator only) asks for another picture of
         the same request: a panel's Generate again; 0 is the usual one.
+        ``on_billed(usage, fields)`` is called as soon as the server's answer is
+        read, before its images are checked: billed work is counted even when a
+        cancel or a bad image comes after.
 
         With ``n > 1``, when some images arrive and others fail (an image URL
         expired, bytes that are not an image), the error of the first failed
@@ -213,19 +217,20 @@ class ImagesClient:
         with self._hiding_secrets():
             body = request_body(params, fields)
             await self._check_model(body)
-            return await self._generate_body(body, image_index, on_sent, variation)
+            return await self._generate_body(body, image_index, on_sent, variation, on_billed)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, on_sent: Callable[[], None] | None = None,
-                     variation: int = 0,
+                     variation: int = 0, on_billed: OnBilled | None = None,
                      **fields: Any) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
         """Partial images as they arrive, then the final image(s).
 
         With ``stream`` off or a model that cannot stream, yields the final
         images of one ordinary request. With ``n > 1`` the request is fanned
         out as ``n`` concurrent requests of one image, events tagged by
-        ``image_index`` (starting at ``image_index``). Parameters, ``on_sent``
-        and ``variation`` are read as by :meth:`generate`.
+        ``image_index`` (starting at ``image_index``). Parameters, ``on_sent``,
+        ``variation`` and ``on_billed`` (at each ``completed`` event) are read as by
+        :meth:`generate`.
 
         Consume it under ``contextlib.aclosing`` to leave early: closing it
         releases its responses and this client's slots at once.
@@ -250,7 +255,7 @@ class ImagesClient:
                 failure: ImagesError | None = None
                 try:
                     images = (await self._generate_body(body, image_index, on_sent,
-                                                        variation)).images
+                                                        variation, on_billed)).images
                 except ImagesError as error:
                     if not error.images:
                         raise
@@ -264,7 +269,7 @@ class ImagesClient:
             # closed from this ``finally``. A nested generator could be finalized by the
             # garbage collector while this one closes it ("aclose(): asynchronous generator
             # is already running").
-            source = self._stream_body(body, image_index, on_sent, variation)
+            source = self._stream_body(body, image_index, on_sent, variation, on_billed)
             try:
                 while (event := await source.next()) is not None:
                     yield event
@@ -345,7 +350,7 @@ class ImagesClient:
 
     async def _generate_body(self, body: Mapping[str, Any], image_index: int,
                              on_sent: Callable[[], None] | None = None,
-                             variation: int = 0) -> Generation:
+                             variation: int = 0, on_billed: OnBilled | None = None) -> Generation:
         """One non-streaming request of a checked body."""
         body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
         started = time.monotonic()
@@ -355,13 +360,13 @@ class ImagesClient:
                 # One guarded step for the whole request: sending, reading and closing inside
                 # it need no task of their own (three turns of the loop each).
                 return await guarded(self._generate_once(body, image_index, on_sent, variation,
-                                                         started))
+                                                         started, on_billed))
         except TimeoutError:
             raise APITimeoutError(self._past_deadline("no answer")) from None
 
     async def _generate_once(self, body: Mapping[str, Any], image_index: int,
                              on_sent: Callable[[], None] | None, variation: int,
-                             started: float) -> Generation:
+                             started: float, on_billed: OnBilled | None = None) -> Generation:
         """The request of :meth:`_generate_body`, retries included, its images checked."""
         response = await self._open(GENERATIONS, body, image_index=image_index, on_sent=on_sent,
                                     variation=variation, deadline=started + self.timeouts.total)
@@ -370,6 +375,8 @@ class ImagesClient:
         finally:
             await self._close(response)
         answer = parse_answer(raw)
+        if on_billed is not None:
+            on_billed(answer.usage, answer.fields)
         request_id = self._request_id(response)
         images = await self._images(answer, body, image_index, request_id)
         return Generation(images=images, usage=answer.usage, created=answer.created,
@@ -377,13 +384,13 @@ class ImagesClient:
 
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
                      on_sent: Callable[[], None] | None = None,
-                     variation: int = 0) -> Stream | FanOut:
+                     variation: int = 0, on_billed: OnBilled | None = None) -> Stream | FanOut:
         """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
         count = int(body.get("n") or 1)
         one = {name: value for name, value in body.items() if name != "n"}
         if count == 1:
-            return Stream(self, one, image_index, on_sent, variation)
-        return FanOut([Stream(self, one, image_index + offset, on_sent, variation)
+            return Stream(self, one, image_index, on_sent, variation, on_billed)
+        return FanOut([Stream(self, one, image_index + offset, on_sent, variation, on_billed)
                         for offset in range(count)])
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,

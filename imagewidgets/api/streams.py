@@ -17,7 +17,7 @@ import httpx
 
 from ..errors import APIConnectionError, APITimeoutError, ImagesError, StreamIncompleteError
 from ..imaging import inspect_off_loop as _inspect
-from ..results import GeneratedImage, PartialImage
+from ..results import GeneratedImage, PartialImage, Usage
 from .answers import Answer, parse_answer, stream_image
 from .routing import GENERATIONS
 from .sse import EventStream
@@ -50,6 +50,10 @@ class Requests(Protocol):
     def _past_deadline(self, what: str) -> str: ...
 
 
+OnBilled = Callable[[Usage | None, Mapping[str, Any]], None]
+"""Told, before any await, that the server finished (so billed): the usage and the answer's fields."""
+
+
 class Stream:
     """One streaming request of one image: ``next()`` gives its events, then None.
 
@@ -59,9 +63,10 @@ class Stream:
     """
 
     def __init__(self, client: Requests, body: Mapping[str, Any], image_index: int,
-                 on_sent: Callable[[], None] | None = None, variation: int = 0) -> None:
+                 on_sent: Callable[[], None] | None = None, variation: int = 0,
+                 on_billed: OnBilled | None = None) -> None:
         self._client, self._body, self._index = client, body, image_index
-        self._on_sent, self._variation = on_sent, variation
+        self._on_sent, self._variation, self._on_billed = on_sent, variation, on_billed
         self._response: httpx.Response | None = None
         self._chunks: Body | None = None
         self._events = EventStream(client.limits.event)
@@ -84,6 +89,8 @@ class Stream:
             if event is None:
                 self._events.feed(await self._in_time(self._chunk()))
                 continue
+            if event.final and self._on_billed is not None:
+                self._on_billed(event.usage, event.fields)  # a cancel from here on is still billed
             result = stream_image(event, await _inspect(event.data), self._body, self._index,
                                         self._request_id)
             if isinstance(result, GeneratedImage):
@@ -119,6 +126,8 @@ class Stream:
             return
         # A server that ignored stream=true answered in one piece: still one code path.
         answer = parse_answer(await read_answer(response, 1, self._client.limits))
+        if self._on_billed is not None:
+            self._on_billed(answer.usage, answer.fields)
         self._ready = await self._client._images(answer, self._body, self._index,
                                                  self._request_id)
         await self.aclose()

@@ -31,11 +31,12 @@ from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail_off_loop
 from ..models import parse_size
 from ..params import ImageParams
-from ..results import GeneratedImage, PartialImage
+from ..results import GeneratedImage, PartialImage, Usage, billed_cost
 from ..spending import Reservation, Spending, reserve_all
 from ..storage import ImageStore, SavedImage, download_name, sidecar_record
+from .captions import error_caption, image_caption
 from .download import FullImageButton
-from .widgets import close_tree, shown_html
+from .widgets import close_tree
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
@@ -244,10 +245,14 @@ class ImageTile(widgets.VBox):
         # Queued until sent (it may wait for a free slot): the time shown is the server's, not the queue's.
         self.started = None
         self.header.value = "queued"
+        billed: list[float | None] = []  # the server finished: billed, whatever happens next
+
+        def on_billed(usage: Usage | None, said: Mapping[str, Any]) -> None:
+            billed.append(billed_cost(self.params.to_dict(), usage, said))
         try:
             async with contextlib.aclosing(client.stream(body, image_index=image_index,
-                                                         on_sent=self._sent,
-                                                         variation=variation)) as events:
+                                                         on_sent=self._sent, variation=variation,
+                                                         on_billed=on_billed)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
                         # Billed: counted before any await. Emulator or not is read now (learnt late).
@@ -267,8 +272,10 @@ class ImageTile(widgets.VBox):
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
-        finally:
-            reservation.release()  # nothing once settled: a failure or a cancel before billing
+        finally:  # billed but cancelled or failed after: counted; else a cancel before billing
+            if billed:
+                reservation.settle(billed[0], emulated=bool(getattr(client, "is_emulator", False)))
+            reservation.release()  # nothing once settled
 
     def _sent(self) -> None:
         """The request went out (a retry sends it again: the clock keeps its first start)."""
@@ -296,7 +303,9 @@ class ImageTile(widgets.VBox):
         with self.hold_sync():
             self._set_image(thumb)
             self.image.layout.height = "auto"
-            self.caption.value = self._caption_html(image)
+            self.caption.value = image_caption(image, self.params.to_dict(), seconds=self.elapsed,
+                                               tokens=self.tokens, cost=self.cost,
+                                               emulated=self.emulated)
             for action in (self.download, self.enlarge, self.reuse):
                 action.disabled = False
             self.actions.layout.display = "flex"
@@ -364,7 +373,7 @@ class ImageTile(widgets.VBox):
         """
         self.error = error
         self._finish_with("failed", "failed")
-        self.caption.value = self._error_html(error)
+        self.caption.value = error_caption(error)
 
     def tick(self) -> None:
         """Refresh the elapsed seconds shown while running."""
@@ -457,30 +466,6 @@ class ImageTile(widgets.VBox):
                 button.image_alt = self.alt_text
         # ipywidgets shows the tooltip as the title (the button's description), not its name.
         self.reuse.tooltip = f"Use the settings of {what}: load them into the controls"
-
-    def _caption_html(self, image: GeneratedImage) -> str:
-        model, quality = image.settings_used(self.params.to_dict())
-        asked = (image.params or {}).get("quality")
-        facts = [model, f"{image.width}x{image.height}",
-                 f"{quality} (auto)" if asked in (None, "auto") and quality != "auto" else quality]
-        if self.elapsed is not None:  # unknown for an image shown from disk
-            facts.append(f"{self.elapsed:.1f} s")
-        if self.tokens is not None:
-            facts.append(f"{self.tokens:,} tokens")
-        cost = self.cost
-        if cost is not None:  # the emulator bills nothing: what it would cost, never as spent
-            facts.append(f"would cost ${cost:.3f}" if self.emulated else f"${cost:.3f}")
-        text = " · ".join(html.escape(fact) for fact in facts)
-        if image.revised_prompt:
-            revised = shown_html(image.revised_prompt, "tile.result.revised_prompt")
-            text += f'<br><i class="iw-revised">revised: {revised}</i>'
-        return text
-
-    @staticmethod
-    def _error_html(error: BaseException) -> str:
-        kind = type(error).__name__
-        message = shown_html(str(error), "str(tile.error)")
-        return f'<span class="iw-error"><b>{html.escape(kind)}</b>: {message}</span>'
 
     def _full_image(self) -> tuple[bytes, str, str] | None:
         image = self.result

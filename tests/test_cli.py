@@ -14,18 +14,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
 
 import imagewidgets as iw
 from imagewidgets import __main__ as cli
-from imagewidgets.emulator import serve
+
+from emulator_http import LINE
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-LINE = re.compile(r"\d\d:\d\d:\d\d POST /v1/images/generations (\S+) (\S+) (\d{3}) (\d+) ms(.*)")
-"""A request's line: time, method, path, model, size, status, milliseconds."""
 
 
 def test_version_prints_the_version(tmp_path: Path) -> None:
@@ -102,50 +101,6 @@ def test_serve_quiet_prints_no_request_lines() -> None:
             printed.append(line)
     assert "Press Ctrl+C to stop." in printed
     assert not any(LINE.fullmatch(line) or "POST" in line for line in printed), printed
-
-
-def _lines_printed(capsys: pytest.CaptureFixture[str], count: int) -> list[str]:
-    """The next ``count`` lines the server thread prints: each comes once its answer has ended."""
-    printed: list[str] = []
-    deadline = time.monotonic() + 10
-    while len(printed) < count and time.monotonic() < deadline:
-        printed += capsys.readouterr().out.splitlines()
-        time.sleep(0.01)
-    return printed
-
-
-def test_a_stream_is_timed_to_its_end_and_a_cut_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    body = {"model": "gpt-image-1", "prompt": "A fox", "stream": True, "partial_images": 2}
-    with serve(latency=0.4, log=True) as server, httpx.Client(timeout=20) as http:
-        with http.stream("POST", f"{server.url}/images/generations", json=body) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            response.read()
-        server.inject("drop_stream")
-        with pytest.raises(httpx.RemoteProtocolError), http.stream(
-                "POST", f"{server.url}/images/generations", json=body) as response:
-            response.read()
-        lines = _lines_printed(capsys, 2)
-    whole, cut = (LINE.fullmatch(line) for line in lines)
-    assert whole is not None and cut is not None, lines
-    # The latency is spread over the stream's events: timing only to the headers shows ~0 ms.
-    assert int(whole.group(4)) >= 350 and whole.group(5) == ""
-    assert cut.group(5) == " (connection cut)"
-
-
-def test_a_line_cannot_be_forged_by_the_request(capsys: pytest.CaptureFixture[str]) -> None:
-    with serve(log=True, api_key="sk-secret-key") as server, httpx.Client(timeout=20) as http:
-        http.post(f"{server.url}/images/generations", headers={"Authorization": "Bearer sk-secret-key"},
-                  json={"model": "x\n12:00:00 POST /v1/images/generations é", "prompt": "A fox"})
-        lines = _lines_printed(capsys, 1)
-    assert len(lines) == 1 and "sk-secret-key" not in lines[0]
-    found = LINE.fullmatch(lines[0])
-    assert found is not None and found.group(1) == "x?12:00:00?POST?/v1/images/generations??"
-
-
-def test_the_python_api_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    with serve() as server:
-        assert httpx.post(f"{server.url}/images/generations", json={"prompt": "A fox"}).status_code == 200
-    assert capsys.readouterr().out == ""
 
 
 def _option(command: list[str], name: str) -> str:
@@ -293,3 +248,43 @@ def test_demo_serves_the_quickstart_of_the_working_copy(tmp_path: Path) -> None:
                 process.wait(10)
         reader.join(10)
         stdout.close()
+
+
+def test_command_line_serves_and_says_how(tmp_path: Any) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        rest = "".join(process.stdout.readline() for _ in range(3))
+        assert "OPENAI_BASE_URL" in rest and "OpenAI(base_url=" in rest
+        answer = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "256x256"})
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_command_line_as_of(capsys: pytest.CaptureFixture[str]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0",
+                                "--as-of", "2026-12-02"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        rest = "".join(process.stdout.readline() for _ in range(7))
+        assert "as the API on 2026-12-02" in rest and '"model": "gpt-image-2.6-flare"' in rest
+        refused = httpx.post(f"{url}/images/generations",
+                             json={"prompt": "x", "model": "gpt-image-1.5"})
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
+    finally:
+        process.terminate()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--as-of", "2026-13-01"])
+    assert "is not a date such as" in capsys.readouterr().err

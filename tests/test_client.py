@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import gc
 import http.server
 import io
 import json
 import logging
 import re
-import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -142,25 +139,6 @@ async def test_broken_payloads_are_refused_safely(server: EmulatorServer, client
         _ = [event async for event in client.stream(params)]
 
 
-async def test_a_dropped_stream_keeps_the_last_partial(server: EmulatorServer,
-                                                      client: iw.ImagesClient) -> None:
-    server.inject("drop_stream", after=2)
-    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
-    seen = []
-    with pytest.raises(iw.StreamIncompleteError) as broken:
-        async for event in client.stream(params):
-            seen.append(event)
-    assert len(seen) == 2 and broken.value.last_partial is seen[-1]
-    assert isinstance(broken.value.__cause__, iw.APIConnectionError)
-
-
-async def test_expired_urls(server: EmulatorServer) -> None:
-    with serve(port=0, url_ttl=0.0) as short:
-        async with iw.ImagesClient(api_key="k", base_url=short.url, is_emulator=True) as client:
-            with pytest.raises(iw.ImageExpiredError, match="60 minutes"):
-                await client.generate(prompt="x", model="dall-e-2", size="256x256")
-
-
 async def test_read_timeout_is_wrapped() -> None:
     with serve(port=0) as slow:
         slow.inject("trickle", seconds=2)
@@ -186,65 +164,6 @@ async def test_connection_refused_is_wrapped_and_retried(api_key: str) -> None:
         await client.generate(prompt="x", model="gpt-image-2")  # live: not refused before sending
     assert len(delays) == 2 and api_key not in str(failed.value)
     await client.aclose()
-
-
-async def test_cancelling_mid_stream_releases_the_connection() -> None:
-    with serve(port=0, latency=3.0) as slow:
-        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
-        async with httpx.AsyncClient(transport=transport) as http:
-            client = iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, http_client=http,
-                                     max_concurrency=1)
-            params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
-            for times in (1, 2):
-                task = asyncio.ensure_future(_drain(client, params))
-                await asyncio.sleep(0.3)  # the request is in flight, waiting for its first event
-                for _ in range(times):
-                    task.cancel()
-                    await asyncio.sleep(0)
-                with pytest.raises(asyncio.CancelledError):
-                    await task
-                pool = transport._pool
-                assert all(connection.is_idle() or connection.is_closed()
-                           for connection in pool.connections)
-            # one connection in all: a new request only works if the cancelled ones let go of it
-            fast = iw.ImageParams(model="dall-e-2", prompt="x", size="256x256")
-            slow.state.latency = 0.0
-            result = await asyncio.wait_for(client.generate(fast), 5)
-            assert result.images
-
-
-async def test_cancelling_generate_at_any_step_releases_the_connection() -> None:
-    """Cancelled once or twice while sending, waiting, reading or closing: the connection is let go."""
-    params = iw.ImageParams(model="dall-e-2", prompt="x", size="256x256")
-    with serve(port=0) as server:
-        async with iw.ImagesClient(api_key="k", base_url=server.url, is_emulator=True) as warm:
-            await warm.generate(params)  # the picture drawn and cached: each request is quick
-            took = (await warm.generate(params)).elapsed
-        # Turns of the loop, then waits over the whole request: together they land in every step.
-        waits = [(turns, 0.0) for turns in range(12)] + [(0, took * step / 8) for step in range(20)]
-        outcomes = set()
-        for turns, seconds in waits:
-            for times in (1, 2):
-                # A pool of one connection, fresh each time, connected before the clock starts.
-                transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
-                async with httpx.AsyncClient(transport=transport) as http:
-                    client = iw.ImagesClient(api_key="k", base_url=server.url, is_emulator=True,
-                                             http_client=http, max_concurrency=1)
-                    await client.list_models()
-                    task = asyncio.ensure_future(client.generate(params))
-                    for _ in range(turns):
-                        await asyncio.sleep(0)
-                    await asyncio.sleep(seconds)
-                    for _ in range(times):
-                        task.cancel()
-                        await asyncio.sleep(0)
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                    outcomes.add(task.cancelled())
-                    assert all(connection.is_idle() or connection.is_closed()
-                               for connection in transport._pool.connections), (turns, seconds, times)
-                    assert not transport._pool._requests and client._slots._value == 1
-        assert outcomes == {True, False}  # cancelled in time, and too late (the request done)
 
 
 async def _drain(client: iw.ImagesClient, params: iw.ImageParams) -> list[Any]:
@@ -370,90 +289,6 @@ async def test_a_checked_body_with_changes_is_checked_again(server: EmulatorServ
     assert server.request_count == before
     assert (await client.generate(body, quality="low")).images[0].params["quality"] == "low"
     assert body["quality"] == "auto"  # the caller's body is never changed
-
-
-# -- leaving a stream early -------------------------------------------------------------
-
-
-@pytest.mark.parametrize("count", [1, 3])  # one stream, and a fan-out of three
-async def test_breaking_out_of_a_stream_frees_the_slot_at_once(count: int) -> None:
-    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=2, n=count)
-    gc.disable()  # nothing may depend on the garbage collector
-    try:
-        with serve(port=0, latency=2.0) as slow:
-            async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True,
-                                       max_concurrency=count) as client:
-                loop = asyncio.get_running_loop()
-                async with contextlib.aclosing(client.stream(params)) as events:
-                    async for _event in events:
-                        break  # the first partial, ~0.7 s in; the stream has ~1.3 s to go
-                assert not client._slots.locked()  # freed by the close itself, not by a later task
-                left = loop.time()
-                slow.state.latency = 0.0
-                quick = iw.ImageParams(model="dall-e-2", prompt="y", size="256x256")
-                results = await asyncio.wait_for(
-                    asyncio.gather(*(client.generate(quick) for _ in range(count))), 5)
-                assert all(result.images for result in results)
-                assert slow.request_count == 2 * count
-                assert loop.time() - left < 0.8  # not after the first stream's remaining 1.3 s
-    finally:
-        gc.enable()
-
-
-class _Cycle:
-    """Keeps what it holds in a reference cycle: only the garbage collector frees it."""
-
-    def __init__(self, held: object) -> None:
-        self.held = held
-        self.me = self
-
-
-@pytest.mark.parametrize("n", [1, 3])
-@pytest.mark.parametrize("close", [True, False], ids=["aclosing", "bare"])
-@pytest.mark.parametrize("leave", ["return", "break", "raise"])
-async def test_leaving_a_stream_early_prints_nothing(
-        server: EmulatorServer, client: iw.ImagesClient, n: int, close: bool, leave: str,
-        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """No "aclose(): asynchronous generator is already running", however the stream is left,
-    even when the garbage collector finalizes the stream and everything it holds at once."""
-    unraisable: list[Any] = []
-    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
-    reported: list[dict[str, Any]] = []
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, context: reported.append(context))
-    params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=2, n=n)
-
-    async def consume(events: AsyncIterator[Any]) -> Any:
-        async for event in events:
-            if leave == "return":
-                return event
-            if leave == "raise":
-                raise LookupError("the consumer failed")
-            break
-        return None
-
-    gc.disable()
-    try:
-        for _ in range(2):
-            held = _Cycle(client.stream(params))
-            with contextlib.suppress(LookupError):
-                if close:
-                    async with contextlib.aclosing(held.held) as events:
-                        await consume(events)
-                else:
-                    await consume(held.held)
-            del held
-            gc.collect()
-            await asyncio.sleep(0.2)  # finalizers run their aclose() as tasks
-        # the client is still usable: every slot came back
-        await asyncio.wait_for(client.generate(prompt="y", model="dall-e-2", size="256x256"), 5)
-    finally:
-        gc.enable()
-        loop.set_exception_handler(None)
-    captured = capsys.readouterr()
-    assert "already running" not in captured.err + captured.out + caplog.text
-    assert reported == [] and unraisable == []
 
 
 # -- today's API: the models a server offers, retired models, GIF and SVG ----------------------

@@ -108,7 +108,7 @@ class Replay:
         self.arrived = 0.0
 
     async def stream(self, body: Any, *, image_index: int = 0, on_sent: Callable[[], None] | None = None,
-                     variation: int = 0) -> AsyncIterator[PartialImage]:
+                     variation: int = 0, on_billed: Any = None) -> AsyncIterator[PartialImage]:
         if on_sent is not None:
             on_sent()
         for partial in self.partials:

@@ -10,7 +10,7 @@ model) the cell is not available, says why, and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from .errors import ParamsError
 from .models import (
     FIELDS,
     MODELS,
+    PRICES_READ_ON,
     QUALITY_RANK,
     Choice,
     IntRange,
@@ -28,7 +29,7 @@ from .models import (
 from .params import OPTION_FIELDS, ImageParams, closest_value
 
 __all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "base_params",
-           "estimate", "mark_best", "plan_cells"]
+           "estimate", "estimate_text", "mark_best", "plan_cells", "summary_lines"]
 
 AXIS_FIELDS = tuple(name for name in FIELDS if name not in ("n", "user"))
 """The fields an axis may vary: every request field but ``n`` (see ``repeats``) and ``user``."""
@@ -312,3 +313,44 @@ def mark_best(rows: list[dict[str, Any]]) -> None:
             best = min(row[key] for row in measured)
             for row in measured:
                 row[flag] = row[key] == best
+
+
+def estimate_text(cells: int, available: Sequence[float | None], repeats: int) -> str:
+    """The line above a grid before it runs: cells, samples, requests and the estimate.
+
+    ``available`` holds each cell that sends requests: its dollars per image, None if unpriced.
+    """
+    requests = len(available) * repeats
+    text = (f"{cells} cells · {repeats} sample{'s' if repeats > 1 else ''} "
+            f"each · {requests} request{'s' if requests != 1 else ''}")
+    priced = [dollars for dollars in available if dollars is not None]
+    if priced:
+        text += f" · estimated ${sum(priced) * repeats:.2f} before running (prices read {PRICES_READ_ON})"
+    unpriced = len(available) - len(priced)
+    if unpriced:
+        text += f" · {unpriced} cell{'s' if unpriced > 1 else ''} with no known price"
+    missing = cells - len(available)
+    if missing:
+        text += f" · {missing} cell{'s' if missing > 1 else ''} not available"
+    return text
+
+
+def summary_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a grid's summary says of its cells (``CompareGrid.summary()`` rows): the fastest
+    and cheapest (three named at most), the failures with their errors, the cancelled."""
+    parts = []
+    for flag, key, unit in (("fastest", "seconds", "{:.1f} s"), ("cheapest", "cost", "${:.3f}")):
+        best = [row for row in rows if row[flag]]
+        if best:
+            names = ", ".join(f"{row['row']} × {row['column']}" for row in best[:3])
+            if len(best) > 3:
+                names += f" and {len(best) - 3} more"
+            parts.append(f"{flag}: {names} ({unit.format(best[0][key])})")
+    failures = [row for row in rows if row["failed"]]
+    if failures:
+        parts.append("failures: " + ", ".join(
+            f"{row['row']} × {row['column']} ({row['error']})" for row in failures))
+    cancelled = [row for row in rows if row["status"] == "cancelled"]
+    if cancelled:
+        parts.append(f"cancelled: {len(cancelled)} cell{'s' if len(cancelled) > 1 else ''}")
+    return parts

@@ -158,11 +158,14 @@ class BudgetExceededError(ParamsError):
         The budget in dollars.
     reserved : float
         Dollars held for requests in flight.
+
+    The message names the ledger whose budget refused (``iw.spending.SESSION``,
+    ``panel.spending``, ``grid.spending``): the one to raise.
     """
 
     def __init__(self, spent: float, estimate: float | None, budget: float,
                  what: str = "this request", *, reserved: float = 0.0,
-                 opt_in: str | None = None) -> None:
+                 opt_in: str | None = None, ledger: str = "spending") -> None:
         self.spent, self.estimate, self.budget, self.reserved = spent, estimate, budget, reserved
         # Two decimals read as a budget ("$1.00"), unless that would misstate it.
         shown = f"${budget:.2f}" if round(budget, 2) == budget else f"${budget:.3f}"
@@ -179,8 +182,8 @@ class BudgetExceededError(ParamsError):
         left = max(budget - spent - reserved, 0)
         super().__init__([
             f"budget exceeded: {cost}, and ${spent:.3f} of the {shown} budget is spent{held} "
-            f"(${left:.3f} left), so nothing was sent (raise the budget with "
-            "budget=... or choose a cheaper setting)"])
+            f"(${left:.3f} left), so nothing was sent (raise it: {ledger}.budget = ...; "
+            "or choose a cheaper setting)"])
 
 
 MAX_MESSAGE = 2000

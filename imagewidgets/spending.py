@@ -137,7 +137,8 @@ class Spending:
                 reserved = sum(self._held.values())
                 asked = sum(estimate or 0.0 for _, estimate in held)
                 if spent + reserved + asked > budget + _TOLERANCE:
-                    raise BudgetExceededError(spent, asked, budget, what, reserved=reserved)
+                    raise BudgetExceededError(spent, asked, budget, what, reserved=reserved,
+                                              ledger=self.name)
             for reservation, estimate in held:
                 self._held[reservation] = estimate or 0.0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from traitlets import TraitError
 
 from .api import default_client
-from .errors import ImagesError, ParamsError
+from .errors import ParamsError
 from .params import ImageParams
-from .results import GeneratedImage
+from .results import GeneratedImage, Usage, billed_cost
 from .spending import SESSION
 from .storage import DEFAULT_STORE, StoreChoice, sidecar_record, store_from
 
@@ -24,7 +24,8 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
              **fields: Any) -> list[GeneratedImage]:
     """Generate images synchronously: in a script, or in a notebook cell.
 
-    Uses the API with ``OPENAI_API_KEY`` set, else the built-in emulator.
+    Uses the API with ``OPENAI_API_KEY`` set (or the server at ``OPENAI_BASE_URL``),
+    else the built-in emulator.
     Inside a running event loop (a notebook cell) the request runs on a
     private loop in a worker thread; nothing is patched. Every image is
     written to ``store`` (as a panel's: ``imagewidgets-output/`` by default,
@@ -40,13 +41,19 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
 
     async def run() -> list[GeneratedImage]:
         estimate = params.estimate()
+        billed: list[float | None] = []  # the server answered: billed, whatever happens next
+
+        def on_billed(usage: Usage | None, said: Mapping[str, Any]) -> None:
+            one = billed_cost(params.to_dict(), usage, said)  # usage covers the whole answer
+            billed.append(one if one is None or usage is not None else one * (params.n or 1))
+
         with SESSION.reserve(estimate.dollars if estimate else None) as held:
             async with default_client() as client:
                 try:
-                    generation = await client.generate(params)
-                except ImagesError as error:
-                    if error.images:  # some arrived: the answer came, and is billed
-                        held.settle(_cost(error.images), emulated=client.is_emulator)
+                    generation = await client.generate(params, on_billed=on_billed)
+                except BaseException:  # a bad image, some of n failed, a cancel: still billed
+                    if billed:
+                        held.settle(billed[0], emulated=client.is_emulator)
                     raise
                 # Emulated or not is read now: the client may learn it from the answer.
                 held.settle(_cost(generation.images), emulated=client.is_emulator)

@@ -21,6 +21,7 @@ from imagewidgets.errors import BudgetExceededError, ParamsError, ServerError
 from imagewidgets.imaging import MAX_PIXELS, MAX_SIDE, SHEET_LABEL_WIDTH
 from imagewidgets.ui.compare import CompareGrid
 from imagewidgets.ui.panel import ImagePanel
+from imagewidgets.ui.widgets import EMULATOR_BANNER
 
 MODELS_2 = ("model", ["gpt-image-1", "gpt-image-2"])
 QUALITIES_3 = ("quality", ["low", "medium", "high"])
@@ -448,3 +449,16 @@ async def test_repeats_and_reruns_draw_different_samples_on_the_emulator(
     await grid.rerun(0)
     assert {tile.result.data for tile in cell.tiles}.isdisjoint({first, second})
     grid.close()
+
+
+async def test_a_grid_on_an_emulator_started_elsewhere_learns_what_it_is_and_says_so(
+        server: EmulatorServer, api_key: str) -> None:
+    async with iw.ImagesClient(api_key=api_key, base_url=server.url, max_retries=0) as client:
+        grid = CompareGrid("a lighthouse", rows=("model", ["dall-e-3"]),
+                           columns=("quality", ["standard"]), client=client, store=None)
+        assert EMULATOR_BANNER not in grid.banner.value  # not known yet: nothing claimed
+        await asyncio.gather(*grid.jobs.tasks)  # the one question it asks the server
+        assert EMULATOR_BANNER in grid.banner.value
+        await grid.run()  # dall-e-3, shut down on the API, is served: no flag was needed
+        assert grid.cells[0].status == "done"
+        grid.close()

@@ -14,6 +14,7 @@ from imagewidgets.comparison import (
     check_axes,
     default_axes,
     estimate,
+    estimate_text,
     mark_best,
     plan_cells,
 )
@@ -221,3 +222,11 @@ def test_a_prompt_base_streams_two_partials_where_the_model_streams() -> None:
     assert copied is not given and copied.to_dict() == given.to_dict()
     with pytest.raises(TypeError, match="prompt or ImageParams"):
         base_params(42)  # type: ignore[arg-type]
+
+
+def test_the_estimate_line_counts_requests_and_says_what_has_no_price_or_cannot_run() -> None:
+    text = estimate_text(4, [0.01, None, 0.02], repeats=2)
+    assert text.startswith("4 cells · 2 samples each · 6 requests")
+    assert "estimated $0.06 before running" in text  # (0.01 + 0.02) x 2: the unpriced cell apart
+    assert "1 cell with no known price" in text and "1 cell not available" in text
+    assert "estimated" not in estimate_text(1, [None], repeats=1)

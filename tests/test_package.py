@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import imagewidgets as iw
 
 EXPECTED = {
@@ -102,3 +104,10 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         assert "no_such_thing" in str(error)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_the_old_capabilities_module_warns_and_gives_the_models_objects() -> None:
+    sys.modules.pop("imagewidgets.capabilities", None)
+    with pytest.warns(DeprecationWarning, match="moved to imagewidgets.models"):
+        from imagewidgets.capabilities import FIELDS, describe_values  # an earlier lesson's line
+    assert FIELDS is iw.models.FIELDS and describe_values is iw.models.describe_values

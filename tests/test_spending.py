@@ -60,6 +60,14 @@ def test_settled_costs_add_up_per_day_and_released_ones_add_nothing() -> None:
     assert "$0.671 spent over" in repr(spending) and "no budget" in repr(spending)
 
 
+def test_a_refusal_names_the_ledger_whose_budget_refused() -> None:
+    panel_ledger = Spending(budget=1.0, name="panel.spending")
+    session = Spending(budget=0.05, name="iw.spending.SESSION")
+    with pytest.raises(BudgetExceededError, match=r"raise it: iw\.spending\.SESSION\.budget = "):
+        reserve_all([panel_ledger, session], [0.08])
+    assert panel_ledger.reserved == 0  # all or none: the panel's hold let go too
+
+
 def test_a_refusal_names_what_was_spent_the_estimate_and_the_budget() -> None:
     spending = Spending(budget=1.0)
     spending.reserve(0.98).settle(0.98)
@@ -67,8 +75,8 @@ def test_a_refusal_names_what_was_spent_the_estimate_and_the_budget() -> None:
         spending.reserve(0.044)
     message = str(refused.value)
     assert message == ("budget exceeded: this request is estimated at $0.044, and $0.980 of the $1.00 "
-                       "budget is spent ($0.020 left), so nothing was sent (raise the budget with "
-                       "budget=... or choose a cheaper setting)")
+                       "budget is spent ($0.020 left), so nothing was sent (raise it: "
+                       "spending.budget = ...; or choose a cheaper setting)")
     assert (refused.value.spent, refused.value.estimate, refused.value.budget) == (0.98, 0.044, 1.0)
     assert isinstance(refused.value, iw.ParamsError) and isinstance(refused.value, ValueError)
     with pytest.raises(BudgetExceededError, match=r"this grid \(12 images\) is estimated at \$0\.480"):

@@ -39,3 +39,14 @@ async def test_sync_generate_inside_a_running_loop(monkeypatch: pytest.MonkeyPat
     images = iw.generate("A cute cat", model="dall-e-2", size="256x256", n=2)
     assert [image.width for image in images] == [256, 256]
     assert default_client().is_emulator
+
+
+def test_an_answer_whose_image_is_bad_is_still_counted_as_billed(
+        monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, api_key: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    server.inject("not_an_image", times=1)
+    with pytest.raises(iw.ImageDecodeError):
+        iw.generate("A lighthouse", model="gpt-image-2", quality="low", store=None)
+    # The server answered, so the API would have billed it: counted, nothing left held.
+    assert iw.spending.SESSION.emulated > 0 and iw.spending.SESSION.reserved == 0

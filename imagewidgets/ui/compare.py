@@ -10,6 +10,7 @@ generating. All cells run at once, bounded by the client's ``max_concurrency``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import html
 import time
@@ -20,10 +21,19 @@ import ipywidgets as widgets
 from PIL import Image
 from traitlets import TraitError
 
-from ..comparison import MAX_REPEATS, Axis, CellPlan, base_params, default_axes, mark_best, plan_cells
-from ..errors import ParamsError
+from ..comparison import (
+    MAX_REPEATS,
+    Axis,
+    CellPlan,
+    base_params,
+    default_axes,
+    estimate_text,
+    mark_best,
+    plan_cells,
+    summary_lines,
+)
+from ..errors import ImagesError, ParamsError
 from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
-from ..models import PRICES_READ_ON
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Reservation, Spending, emulated_text, reserve_all
 from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
@@ -132,7 +142,8 @@ class CompareGrid(widgets.VBox):
                 self._new_tiles(cell, "not run yet")
 
         self.heading = widgets.HTML(f'<div class="iw-compare-title">{html.escape(self.title)}</div>')
-        self.estimate_line = widgets.HTML(html.escape(self._estimate_text()))
+        self.estimate_line = widgets.HTML(html.escape(estimate_text(
+            len(self.cells), [cell.estimate for cell in self.cells if cell.available], self.repeats)))
         self.estimate_line.add_class("iw-compare-estimate")
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
                                          tooltip="Run every cell")
@@ -156,16 +167,19 @@ class CompareGrid(widgets.VBox):
         self.table = self._table()
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
         self.record = SavedRecord(f"imagewidgets grid: {self.title}")
-        banner = widgets.HTML(f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
-                              if getattr(client, "is_emulator", False) else "")
+        self.banner = widgets.HTML("")
+        self._show_banner()
         bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
                             self.progress, self.progress_text],
                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        super().__init__([widgets.HTML(STYLE), banner, self.watch, self.heading,
+        super().__init__([widgets.HTML(STYLE), self.banner, self.watch, self.heading,
                           self.estimate_line, bar, self.table, self.summary_line])
         self.add_class("iw-compare")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the panel
         self._refresh()
+        if not getattr(client, "is_emulator", False):  # a workshop's emulator: say so
+            with contextlib.suppress(RuntimeError):  # no loop here (a script): nothing to ask
+                self.jobs.spawn(self._identify_server())
 
     # -- running -----------------------------------------------------------------
 
@@ -181,9 +195,12 @@ class CompareGrid(widgets.VBox):
         cells = [cell for cell in self.cells if cell.available]
         held = self._reserve(cells)
         try:
-            await asyncio.gather(*(self._run_cell(cell, held[i * self.repeats:(i + 1) * self.repeats])
-                                   for i, cell in enumerate(cells)))
-        finally:  # every request has ended here: what none of them took is let go
+            ended = await asyncio.gather(*(self._run_cell(cell, held[i * self.repeats:(i + 1) * self.repeats])
+                                           for i, cell in enumerate(cells)), return_exceptions=True)
+            for outcome in ended:  # every cell ran to its end first: none was left running
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        finally:  # what none of them took is let go (billed work settled as it was billed)
             for reservation in held:
                 reservation.release()
 
@@ -369,23 +386,6 @@ class CompareGrid(widgets.VBox):
         table.add_class("iw-compare-table")
         return table
 
-    def _estimate_text(self) -> str:
-        available = [cell for cell in self.cells if cell.available]
-        requests = len(available) * self.repeats
-        text = (f"{len(self.cells)} cells · {self.repeats} sample{'s' if self.repeats > 1 else ''} "
-                f"each · {requests} request{'s' if requests != 1 else ''}")
-        priced = [cell.estimate for cell in available if cell.estimate is not None]
-        if priced:
-            text += (f" · estimated ${sum(priced) * self.repeats:.2f} before running "
-                     f"(prices read {PRICES_READ_ON})")
-        unpriced = len(available) - len(priced)
-        if unpriced:
-            text += f" · {unpriced} cell{'s' if unpriced > 1 else ''} with no known price"
-        missing = len(self.cells) - len(available)
-        if missing:
-            text += f" · {missing} cell{'s' if missing > 1 else ''} not available"
-        return text
-
     def _refresh(self) -> None:
         tiles = [tile for cell in self.cells for tile in cell.tiles]
         done = sum(tile.status == "done" for tile in tiles)
@@ -412,23 +412,17 @@ class CompareGrid(widgets.VBox):
                             f"{shown_html(str(self.last_error), 'grid.last_error')}</span>")
             self.summary_line.value = summary
 
+    async def _identify_server(self) -> None:
+        with contextlib.suppress(ImagesError):  # unreachable now: Run says so, in place
+            await self.client.identify()  # the API itself is known and never asked
+            self._show_banner()
+
+    def _show_banner(self) -> None:
+        self.banner.value = (f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
+                             if getattr(self.client, "is_emulator", False) else "")
+
     def _summary_html(self) -> str:
-        rows = self.summary()
-        parts = []
-        for flag, key, unit in (("fastest", "seconds", "{:.1f} s"), ("cheapest", "cost", "${:.3f}")):
-            best = [row for row in rows if row[flag]]
-            if best:
-                names = ", ".join(f"{row['row']} × {row['column']}" for row in best[:3])
-                if len(best) > 3:
-                    names += f" and {len(best) - 3} more"
-                parts.append(f"{flag}: {names} ({unit.format(best[0][key])})")
-        failures = [row for row in rows if row["failed"]]
-        if failures:
-            parts.append("failures: " + ", ".join(
-                f"{row['row']} × {row['column']} ({row['error']})" for row in failures))
-        cancelled = [row for row in rows if row["status"] == "cancelled"]
-        if cancelled:
-            parts.append(f"cancelled: {len(cancelled)} cell{'s' if len(cancelled) > 1 else ''}")
+        parts = summary_lines(self.summary())
         tiles = [tile for cell in self.cells for tile in cell.tiles if tile.result is not None]
         for emulated in (False, True):  # billed and emulated apart, never added
             costs = [tile.cost for tile in tiles if tile.emulated is emulated]

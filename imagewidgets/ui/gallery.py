@@ -2,7 +2,7 @@
 
 It reads the folder, not the kernel's memory, so it opens after a kernel
 restart or in a new notebook. Thumbnails are made (and cached on disk by
-:class:`~imagewidgets.index.ImageIndex`) only for the items shown; the full
+:class:`~imagewidgets.storage.index.ImageIndex`) only for the items shown; the full
 file crosses to the browser only when Open or Download is clicked. Every
 string from a file or its record is escaped before it goes into HTML, and
 images are only ever shown by ``Image`` widgets.

@@ -238,24 +238,26 @@ class ImageTile(widgets.VBox):
             if reservation is not None:
                 reservation.release()
             return
-        self.number = image_index + 1
-        self._describe()
-        host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
-        self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
-        # Queued until sent (it may wait for a free slot): the time shown is the server's, not the queue's.
-        self.started = None
-        self.header.value = "queued"
-        billed: list[float | None] = []  # the server finished: billed, whatever happens next
 
         def on_billed(usage: Usage | None, said: Mapping[str, Any]) -> None:
-            billed.append(billed_cost(self.params.to_dict(), usage, said))
+            # The server finished: billed, whatever comes next (a cancel, a bad image). Settled
+            # now, before any await, so no cancel or release can come in between.
+            reservation.settle(billed_cost(self.params.to_dict(), usage, said),
+                               emulated=bool(getattr(client, "is_emulator", False)))
         try:
+            self.number = image_index + 1
+            self._describe()
+            host = urlsplit(getattr(client, "base_url", "")).hostname  # never the URL's userinfo
+            self._server = {"host": host, "emulator": bool(getattr(client, "is_emulator", False))}
+            # Queued until sent (it may wait for a free slot): the time shown is the server's.
+            self.started = None
+            self.header.value = "queued"
             async with contextlib.aclosing(client.stream(body, image_index=image_index,
                                                          on_sent=self._sent, variation=variation,
                                                          on_billed=on_billed)) as events:
                 async for event in events:
                     if isinstance(event, GeneratedImage):
-                        # Billed: counted before any await. Emulator or not is read now (learnt late).
+                        # Settled by on_billed already, unless the client has no such hook.
                         self._server["emulator"] = bool(getattr(client, "is_emulator", False))
                         reservation.settle(event.cost(self.params.to_dict()), emulated=self.emulated)
                         await self.show(event)
@@ -272,10 +274,8 @@ class ImageTile(widgets.VBox):
             if self.result is None:
                 self._finish_with("failed", "failed")
                 self.caption.value = '<span class="iw-error">the server sent no image</span>'
-        finally:  # billed but cancelled or failed after: counted; else a cancel before billing
-            if billed:
-                reservation.settle(billed[0], emulated=bool(getattr(client, "is_emulator", False)))
-            reservation.release()  # nothing once settled
+        finally:
+            reservation.release()  # nothing once settled: a failure or a cancel before billing
 
     def _sent(self) -> None:
         """The request went out (a retry sends it again: the clock keeps its first start)."""

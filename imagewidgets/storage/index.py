@@ -67,6 +67,8 @@ class Entry:
         From the record's params; empty when unknown.
     cost : float or None
         In USD: the actual cost, else the estimate, else None.
+    emulated : bool
+        Made by the emulator (its cost is what it would have been: nothing billed).
     """
 
     folder: Path
@@ -76,6 +78,7 @@ class Entry:
     model: str
     prompt: str
     cost: float | None
+    emulated: bool = False
 
     @cached_property
     def path(self) -> Path:
@@ -123,8 +126,10 @@ def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float) -
     cost = record.get("cost")
     cost = cost if isinstance(cost, dict) else {}
     actual = _number(cost.get("actual"))
+    server = record.get("server")
     return Entry(folder, name, record, created, _text(params.get("model")), _text(params.get("prompt")),
-                 actual if actual is not None else _number(cost.get("estimated")))
+                 actual if actual is not None else _number(cost.get("estimated")),
+                 isinstance(server, dict) and server.get("emulator") is True)
 
 
 def _embedded_text(path: Path, size: int) -> str | None:
@@ -323,10 +328,9 @@ class ImageIndex:
         """
         totals: dict[date, float] = {}
         for entry in self.entries:
-            server = entry.record.get("server")
-            from_emulator = isinstance(server, dict) and server.get("emulator") is True
-            if entry.cost is not None and from_emulator is emulated:
-                totals[entry.day] = totals.get(entry.day, 0.0) + entry.cost
+            if entry.emulated is emulated and entry.cost is not None:
+                day = entry.day  # a date made from a timestamp: only for the entries counted
+                totals[day] = totals.get(day, 0.0) + entry.cost
         return totals
 
     def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
+
+
+def _teal_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _teal_png()
+"""An 8x8 teal PNG: the image in the wire tests' answers and events."""
+B64 = base64.b64encode(PNG).decode()
 
 SVG = ('\ufeff<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by hand -->\n'
        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48" viewBox="0 0 64 48">'

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from datetime import date
 
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.api.model_list import ModelInfo, parse_models
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
-
 
 # -- GET /v1/models --------------------------------------------------------------------------
 

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import email.utils
-import io
 import time
 
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.api.answers import (
     api_error,
 )
 from imagewidgets.api.retry import retry_after, retryable
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
-
 
 # -- retries ----------------------------------------------------------------------------
 

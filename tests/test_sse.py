@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
 from typing import Any
 
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.api.sse import EventParser, EventStream
 
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
-B64 = base64.b64encode(PNG).decode()
-
+from samples import B64
 
 # -- server-sent events ---------------------------------------------------------------------
 

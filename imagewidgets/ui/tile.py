@@ -256,10 +256,8 @@ class ImageTile(widgets.VBox):
                                                          on_sent=self._sent, variation=variation,
                                                          on_billed=on_billed)) as events:
                 async for event in events:
-                    if isinstance(event, GeneratedImage):
-                        # Settled by on_billed already, unless the client has no such hook.
+                    if isinstance(event, GeneratedImage):  # settled already, by on_billed
                         self._server["emulator"] = bool(getattr(client, "is_emulator", False))
-                        reservation.settle(event.cost(self.params.to_dict()), emulated=self.emulated)
                         await self.show(event)
                         break
                     # Pillow work off the loop: the kernel stays responsive while tiles fill.

@@ -42,7 +42,7 @@ from .download import FullImageButton
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
-from .widgets import EMULATOR_BANNER, STYLE, close_tree, shown_html
+from .widgets import STYLE, banner_html, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
@@ -167,8 +167,7 @@ class CompareGrid(widgets.VBox):
         self.table = self._table()
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
         self.record = SavedRecord(f"imagewidgets grid: {self.title}")
-        self.banner = widgets.HTML("")
-        self._show_banner()
+        self.banner = widgets.HTML(banner_html(client))
         bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
                             self.progress, self.progress_text],
                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
@@ -415,11 +414,7 @@ class CompareGrid(widgets.VBox):
     async def _identify_server(self) -> None:
         with contextlib.suppress(ImagesError):  # unreachable now: Run says so, in place
             await self.client.identify()  # the API itself is known and never asked
-            self._show_banner()
-
-    def _show_banner(self) -> None:
-        self.banner.value = (f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
-                             if getattr(self.client, "is_emulator", False) else "")
+            self.banner.value = banner_html(self.client)
 
     def _summary_html(self) -> str:
         parts = summary_lines(self.summary())

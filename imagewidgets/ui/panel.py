@@ -35,7 +35,7 @@ from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
-from .widgets import EMULATOR_BANNER, STYLE, close_tree, shown_html
+from .widgets import STYLE, banner_html, close_tree, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
@@ -141,9 +141,8 @@ class ImagePanel(widgets.VBox):
         self.cost_line = widgets.HTML("")
         self.cost_line.add_class("iw-cost")
         self.grid = ImageGrid(on_dismiss=self.jobs.cancel_tiles)
-        self.banner = widgets.HTML("")
+        self.banner = widgets.HTML(banner_html(client))
         self.banner.add_class("iw-banner-box")
-        self._update_banner()
         self.model_note = widgets.HTML("")
         self.model_note.add_class("iw-model-note")
         self._unlisted: tuple[str, ...] = ()  # image models the server lists, the table not
@@ -344,14 +343,9 @@ class ImagePanel(widgets.VBox):
             await self.client.identify()  # the API itself is known and never asked
         except ImagesError:  # unreachable now: the first Generate says so, in place
             return
-        self._update_banner()
+        self.banner.value = banner_html(self.client)
         self._update_note()
         self._update_cost()
-
-    def _update_banner(self) -> None:
-        emulator = getattr(self.client, "is_emulator", False)
-        self.banner.value = (f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
-                             if emulator else "")
 
     def _update_note(self, *, nothing_offered: bool = False) -> None:
         lines = []

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 from ..errors import clip
 from .frontend import stylesheet
 
-__all__ = ["EMULATOR_BANNER", "SHOWN_CHARS", "STYLE", "Guard", "close_tree", "shown_html"]
+__all__ = ["EMULATOR_BANNER", "SHOWN_CHARS", "STYLE", "Guard", "banner_html", "close_tree", "shown_html"]
 
 SHOWN_CHARS = 500
 """The most of a revised prompt or an error message a widget shows: the whole of it
@@ -18,6 +18,13 @@ SHOWN_CHARS = 500
 
 
 EMULATOR_BANNER = "Offline emulator: synthetic images. Set OPENAI_API_KEY to use the API."
+
+
+def banner_html(client: Any) -> str:
+    """The emulator banner when ``client`` is known to talk to the emulator, else nothing."""
+    if not getattr(client, "is_emulator", False):
+        return ""
+    return f'<div class="iw-banner">{html.escape(EMULATOR_BANNER)}</div>'
 
 
 def shown_html(text: str, where: str) -> str:

@@ -65,12 +65,16 @@ def billed_cost(asked: Mapping[str, Any], usage: Usage | None,
     """Dollars for one image the server finished, before its bytes are read: from ``usage``,
     else estimated from the size and quality the answer ``said``, or those ``asked``."""
     model = str(asked.get("model", ""))
-    quality = said.get("quality") if isinstance(said.get("quality"), str) else None
-    if quality is None:
-        spec, wanted = MODELS.get(model), str(asked.get("quality") or "auto")
-        quality = spec.resolve("quality", wanted) if spec else wanted
+    reported = said.get("quality") if isinstance(said.get("quality"), str) else None
+    quality = _quality_used(model, str(asked.get("quality") or "auto"), reported)
     size = said.get("size") if isinstance(said.get("size"), str) else str(asked.get("size") or "auto")
-    return image_cost(model, str(quality), str(size), dataclasses.asdict(usage) if usage else None)
+    return image_cost(model, quality, str(size), dataclasses.asdict(usage) if usage else None)
+
+
+def _quality_used(model: str, asked: str, reported: str | None) -> str:
+    """The quality a server used: what it reported, else what ``asked`` (``auto`` too) means."""
+    spec = MODELS.get(model)
+    return reported or (spec.resolve("quality", asked) if spec else asked)
 
 
 def count_or_none(value: Any, limit: int = MAX_COUNT) -> int | None:
@@ -186,9 +190,7 @@ class GeneratedImage(_Encoded):
         request = self.params or asked or {}
         model = str(request.get("model", ""))
         quality = str(request.get("quality") or "auto")
-        spec = MODELS.get(model)
-        used = self.resolved.get("quality") or (spec.resolve("quality", quality) if spec else quality)
-        return model, str(used)
+        return model, _quality_used(model, quality, self.resolved.get("quality"))
 
     def cost(self, asked: Mapping[str, Any] | None = None) -> float | None:
         """Dollars for this image: from the usage reported, else estimated; None if unpriced."""

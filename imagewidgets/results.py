@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import write_new, write_replacing
 from .models import MODELS, image_cost
 from .naming import download_name
 
@@ -207,7 +208,7 @@ class GeneratedImage(_Encoded):
         Parameters
         ----------
         path : str or path-like
-            A file name (overwritten if it exists, as Pillow's ``save`` does); the
+            A file name (replaced whole if it exists, as Pillow's ``save`` does); the
             format's extension is added when it has no known one. Or an existing folder:
             the file is named there from the prompt, the model and the time, as
             the panel's Download names it, never over an existing file.
@@ -236,24 +237,17 @@ class GeneratedImage(_Encoded):
                              f"use .{self.extension}, or no extension to have it added")
         else:  # no extension, or a dot that is part of the name ("dusk.v2")
             target = target.with_name(f"{target.name}.{self.extension}")
-        target.write_bytes(self.data)
+        write_replacing(target, self.data)  # a crash leaves the old file or the new one, never half
         return target
 
     def _save_in(self, folder: Path) -> Path:
         name = download_name(str(self.params.get("prompt") or ""), str(self.params.get("model") or ""),
                              self.created or time.time(), self.extension)
         stem = name.removesuffix(f".{self.extension}")
-        # The n images of one request share prompt, model and second: number them, and
-        # "x" mode makes taking a name and writing it one step.
-        for number in range(1, 10_000):
-            target = folder / (name if number == 1 else f"{stem}-{number}.{self.extension}")
-            try:
-                with target.open("xb") as file:
-                    file.write(self.data)
-            except FileExistsError:
-                continue
-            return target
-        raise FileExistsError(f"no free name for {name} in {folder}")
+        # The n images of one request share prompt, model and second: number them. Each
+        # name is taken only if free, in one step with filling it (never overwriting).
+        others = (folder / f"{stem}-{number}.{self.extension}" for number in range(2, 10_000))
+        return write_new(folder / name, self.data, others)
 
 
 _SUFFIXES = {"png": {".png"}, "jpeg": {".jpg", ".jpeg", ".jpe"}, "webp": {".webp"},

@@ -334,12 +334,12 @@ def test_thumbnails_are_kept_on_disk_and_reused(tmp_path: Path, made: list[int])
     assert thumb.format == "jpeg" and made == [192]  # an opaque PNG's thumbnail
     with Image.open(io.BytesIO(thumb.data)) as small:
         assert small.size == (192, 144)
-    kept = tmp_path / THUMBNAIL_DIR / f"{saved.path.stem}-192.jpeg"
+    kept = tmp_path / THUMBNAIL_DIR / f"{saved.path.name}-192.jpeg"
     assert kept.read_bytes() == thumb.data
     assert ImageIndex(tmp_path).thumbnail(entry) == thumb  # another process: not decoded again
     assert made == [192]
     index.thumbnail(entry, 96)
-    assert made == [192, 96] and (tmp_path / THUMBNAIL_DIR / f"{saved.path.stem}-96.jpeg").is_file()
+    assert made == [192, 96] and (tmp_path / THUMBNAIL_DIR / f"{saved.path.name}-96.jpeg").is_file()
 
 
 def test_a_thumbnail_is_made_again_when_its_image_changes(tmp_path: Path, made: list[int]) -> None:
@@ -375,7 +375,7 @@ def test_thumbnails_keep_their_kind(tmp_path: Path, made: list[int], data: bytes
     index = ImageIndex(tmp_path)
     entry = index.refresh()[0]
     assert index.thumbnail(entry, 32).format == fmt
-    assert (tmp_path / THUMBNAIL_DIR / f"{saved.path.stem}-32.{suffix}").is_file()
+    assert (tmp_path / THUMBNAIL_DIR / f"{saved.path.name}-32.{suffix}").is_file()
     assert index.thumbnail(entry, 32).format == fmt and len(made) == 1
 
 
@@ -395,7 +395,7 @@ def test_delete_removes_the_image_its_sidecar_and_its_thumbnails(tmp_path: Path)
     index.delete(entries[gone.path])
     assert not gone.path.exists() and not gone.sidecar.exists()
     assert sorted(path.name for path in (tmp_path / THUMBNAIL_DIR).iterdir()) == sorted(
-        [f"{kept.path.stem}-192.jpeg", f"{neighbour.stem}-192.jpeg"])
+        [f"{kept.path.name}-192.jpeg", f"{neighbour.name}-192.jpeg"])
     assert gone.path not in [entry.path for entry in index.entries] and len(index.entries) == 2
     assert [entry.path for entry in index.refresh()] == [entry.path for entry in index.entries]
 

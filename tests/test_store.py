@@ -133,20 +133,21 @@ def test_a_failed_write_leaves_no_image_and_no_temporary_file(tmp_path: Path,
     assert _listing(tmp_path) == []
 
 
-def test_a_failed_sidecar_takes_the_image_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_replace = os.replace
+def test_a_failed_image_takes_its_published_sidecar_with_it(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    real_link = os.link
     calls: list[str] = []
 
-    def replace(source: Any, target: Any) -> None:
+    def link(source: Any, target: Any) -> None:
         calls.append(str(target))
-        if str(target).endswith(".json"):
+        if not str(target).endswith(".json"):
             raise OSError(5, "Input/output error")
-        real_replace(source, target)
+        real_link(source, target)
 
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
     with pytest.raises(OSError, match="Input/output"):
         ImageStore(tmp_path).save(_image(encoded("PNG")), _record())
-    assert len(calls) == 2 and calls[0].endswith(".png")  # the image was in place
+    assert len(calls) == 2 and calls[0].endswith(".json")  # the sidecar was in place
     assert _listing(tmp_path) == []
 
 
@@ -177,7 +178,7 @@ def test_a_folder_that_cannot_be_made_raises(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("secret", [{"api_key": KEY}, {"headers": {"Authorization": f"Bearer {KEY}"}},
-                                    {"server": {"tries": [None, {"key": "sk-proj-abc"}]}}])
+                                    {"server": {"tries": [None, {"key": "sk-proj-" + "Ab3_x-9" * 12}]}}])
 def test_a_record_holding_a_key_is_refused(tmp_path: Path, secret: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="looks like an API key; nothing was written"):
         ImageStore(tmp_path / "out").save(_image(encoded("PNG")), _record(**secret))

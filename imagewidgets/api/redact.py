@@ -17,14 +17,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from ..errors import APIError
+from ..keys import MIN_SECRET
 
 __all__ = ["LOGGERS", "MIN_SECRET", "REDACTED", "LogRedactor", "redact", "redirect_error", "redirect_target",
            "scrub", "split_userinfo", "url_secrets"]
 
 REDACTED = "[redacted]"
-# Shorter "secrets" are ordinary words (a placeholder key): replacing them would garble text,
-# and hiding them would hide little.
-MIN_SECRET = 8
 # A URL's userinfo: what follows "//" up to "@", with no character a userinfo cannot hold.
 _USERINFO = re.compile(r"(?<=//)[^/?#@\s'\"<>]+@")
 

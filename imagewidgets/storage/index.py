@@ -36,7 +36,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
 INDEX_FILE = ".imagewidgets-index.json"
 """In the folder: what every image's sidecar (or embedded settings) said, and when."""
 THUMBNAIL_DIR = ".thumbnails"
-"""In the folder: thumbnails, ``<stem>-<size>.<jpeg|png|webp|gif|svg>``."""
+"""In the folder: thumbnails, ``<image name>-<size>.<jpeg|png|webp|gif|svg>``."""
 SORTS = ("newest", "oldest", "cost high", "cost low", "model")
 """What :meth:`ImageIndex.select` sorts by."""
 
@@ -336,7 +336,7 @@ class ImageIndex:
     def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:
         """A thumbnail whose longest side is at most ``size``, made once and kept on disk.
 
-        Kept as ``THUMBNAIL_DIR/<stem>-<size>.<png|jpeg|webp|gif|svg>`` with the image's own
+        Kept as ``THUMBNAIL_DIR/<name>-<size>.<png|jpeg|webp|gif|svg>`` with the image's own
         modification time, and reused while the two agree: an image replaced, even by
         an older file, gets a new one. A folder that cannot be written to still gets
         its thumbnails, made each time.
@@ -356,7 +356,8 @@ class ImageIndex:
         # it has transparency): their suffixes, as made_as names them.
         extensions = {"gif": ("gif",), "svg": ("svg",), "jpg": ("jpeg",), "jpeg": ("jpeg",),
                       "webp": ("webp",)}.get(entry.path.suffix[1:].lower(), ("jpeg", "png"))
-        cached = self.folder / THUMBNAIL_DIR / f"{entry.path.stem}-{size}.{extensions[0]}"
+        # Keyed by the whole name: a.png and a.jpg are two images, each with its own thumbnails.
+        cached = self.folder / THUMBNAIL_DIR / f"{entry.name}-{size}.{extensions[0]}"
         image = entry.path.stat()
         for extension in extensions:
             kept = cached.with_suffix(f".{extension}")
@@ -384,7 +385,7 @@ class ImageIndex:
         """
         entry.path.unlink(missing_ok=True)  # first: once it is gone the image no longer shows
         entry.path.with_suffix(".json").unlink(missing_ok=True)
-        stem = entry.path.stem
+        stem = entry.name  # thumbnails are named <name>-<size>.<format>
         with contextlib.suppress(OSError):
             for thumbnail in (self.folder / THUMBNAIL_DIR).glob(f"{glob.escape(stem)}-*"):
                 # Only <stem>-<size>: another image's stem may start with this one's.

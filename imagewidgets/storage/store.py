@@ -14,13 +14,15 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from ..files import STALE_AFTER, publish, stale_temporaries, sync_folder, temporary_target, write_temporary
+from ..keys import holds_key, known_keys
 from ..models import PRICES_READ_ON
 from ..naming import image_name
 from ..results import GeneratedImage
@@ -56,35 +58,27 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _holds_key(value: Any) -> bool:
+def _holds_key(value: Any, secrets: tuple[str, ...]) -> bool:
     if isinstance(value, str):
-        return value.startswith("sk-") or "Bearer " in value
+        return holds_key(value, secrets)
     if isinstance(value, dict):
-        return any(_holds_key(key) or _holds_key(item) for key, item in value.items())
+        return any(_holds_key(key, secrets) or _holds_key(item, secrets) for key, item in value.items())
     if isinstance(value, list):
-        return any(_holds_key(item) for item in value)
+        return any(_holds_key(item, secrets) for item in value)
     return False
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` at ``path`` whole or not at all: a temporary file, then a rename.
-
-    The temporary file's name starts with ``.`` and ends with ``.tmp``, so a
-    listing of images skips it; on any error it is removed and the error raised.
-    """
-    temporary = path.with_name(f".{path.name}.{uuid4().hex[:8]}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)  # the umask applies, as to any file the user makes
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())  # on disk before the rename makes it visible
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+def _finish_or_remove(temporary: Path, target: Path) -> None:
+    """Deal with a killed save's temporary: publish an image whose sidecar was already
+    published (both were fsynced before that), else remove it."""
+    with contextlib.suppress(OSError, ValueError):
+        sidecar = target.with_suffix(".json")
+        if target.suffix != ".json" and not target.exists() and sidecar.stat().st_size < 16 * 1024 * 1024:
+            found = json.loads(sidecar.read_bytes())
+            if isinstance(found, dict) and found.get("file") == target.name:
+                publish(temporary, target)
+    with contextlib.suppress(OSError):
+        temporary.unlink()
 
 
 @dataclass(frozen=True)
@@ -97,6 +91,9 @@ class SavedImage:
 
 class ImageStore:
     """Every final image on disk, written atomically, with a JSON sidecar and its settings embedded.
+
+    Opening a folder that exists finishes or removes what saves killed there left
+    behind (see :meth:`tidy`).
 
     Parameters
     ----------
@@ -114,13 +111,39 @@ class ImageStore:
             folder = os.environ.get("IMAGEWIDGETS_DIR") or Path.cwd() / DEFAULT_FOLDER
         self.folder = Path(folder).expanduser()
         self.embed_metadata = embed_metadata
+        self.tidy()
 
     def __repr__(self) -> str:
         return f"ImageStore(folder={str(self.folder)!r})"
 
+    def tidy(self, older_than: float = STALE_AFTER) -> int:
+        """Finish or remove the temporaries that killed saves left; return how many there were.
+
+        Only this module's hidden temporaries (``.<name>.<8 hex>.tmp``) last written more
+        than ``older_than`` seconds ago are touched (:data:`~imagewidgets.files.STALE_AFTER`).
+        An image whose sidecar was already published is published too, completing
+        the pair (it was billed); any other is removed. A folder that cannot be
+        listed or written to is left as it is.
+        """
+        try:
+            stale = stale_temporaries(self.folder, older_than)
+        except OSError:  # no folder yet, or not one
+            return 0
+        for temporary in stale:
+            _finish_or_remove(temporary, self.folder / (temporary_target(temporary.name) or ""))
+        if stale:
+            sync_folder(self.folder)
+        return len(stale)
+
     def save(self, image: GeneratedImage, record: Mapping[str, Any], *,
-             when: float | None = None) -> SavedImage:
-        """Write ``image`` and its sidecar, each atomically; both or neither are left.
+             when: float | None = None, secrets: Iterable[str] = ()) -> SavedImage:
+        """Write ``image`` and its sidecar; both or neither are left, even after a crash.
+
+        Both are written to hidden temporaries and fsynced, then published: the
+        sidecar first, then the image, each under a name no file has (never
+        overwriting another writer's), then the folder is fsynced. A kill before the
+        image is published leaves nothing the gallery shows; :meth:`tidy` finishes
+        or removes the rest.
 
         Parameters
         ----------
@@ -132,16 +155,19 @@ class ImageStore:
             name's prompt and model (else ``image.params``).
         when : float, optional
             The time in the name and ``saved_at``; now by default.
+        secrets : iterable of str
+            Keys the caller knows (its client's), refused wherever they appear, as is
+            ``$OPENAI_API_KEY`` and anything shaped like a key (:mod:`imagewidgets.keys`).
 
         Raises
         ------
         ValueError
-            When the record holds what looks like an API key; nothing is written.
+            When the record holds an API key; nothing is written.
         OSError
             When the folder or a file cannot be written; nothing is left behind.
         """
         plain = json.loads(json.dumps(record, default=_plain))  # what will be written, checked
-        if _holds_key(plain):
+        if _holds_key(plain, known_keys(secrets)):
             raise ValueError("the record holds what looks like an API key; nothing was written")
         when = time.time() if when is None else when
         params = record.get("params")
@@ -151,8 +177,18 @@ class ImageStore:
         while True:  # a taken name (same second, same id) is never overwritten: a new id
             path = self.folder / image_name(prompt, model, when, uuid4().hex[:8], image.extension)
             sidecar = path.with_suffix(".json")
-            if not path.exists() and not sidecar.exists():
-                break
+            if path.exists() or sidecar.exists():
+                continue  # taken already: no need to write anything to find out
+            content = self._content(image, path, when, plain)
+            data = image.data
+            if self.embed_metadata:
+                data = embed_metadata(data, image.format, self._embedded(image, content))
+            text = (_json_text(content, indent=1) + "\n").encode("utf-8")
+            if self._publish_pair(path, data, sidecar, text):
+                return SavedImage(path, sidecar)
+
+    @staticmethod
+    def _content(image: GeneratedImage, path: Path, when: float, plain: dict[str, Any]) -> dict[str, Any]:
         facts = {
             "version": SIDECAR_VERSION,
             "file": path.name,
@@ -163,25 +199,46 @@ class ImageStore:
             "saved_at": datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds"),
         }
         # The file's facts come first and the record cannot change them.
-        content = facts | {key: value for key, value in plain.items() if key not in facts}
-        data = image.data
-        if self.embed_metadata:
-            text = _json_text(content, separators=(",", ":"))
-            if image.format == "jpeg" and not fits_in_jpeg(text):
-                # One JPEG segment holds ~64 KB: the revised prompt, the longest part, is left
-                # out (the sidecar keeps it); if still too long, nothing is embedded.
-                text = _json_text({key: value for key, value in content.items()
-                                   if key != "revised_prompt"}, separators=(",", ":"))
-            data = embed_metadata(data, image.format, text)
-        _write_atomically(path, data)
+        return facts | {key: value for key, value in plain.items() if key not in facts}
+
+    @staticmethod
+    def _embedded(image: GeneratedImage, content: dict[str, Any]) -> str:
+        text = _json_text(content, separators=(",", ":"))
+        if image.format == "jpeg" and not fits_in_jpeg(text):
+            # One JPEG segment holds ~64 KB: the revised prompt, the longest part, is left
+            # out (the sidecar keeps it); if still too long, nothing is embedded.
+            text = _json_text({key: value for key, value in content.items()
+                               if key != "revised_prompt"}, separators=(",", ":"))
+        return text
+
+    def _publish_pair(self, path: Path, data: bytes, sidecar: Path, text: bytes) -> bool:
+        """Write both whole, then publish the sidecar and the image; False (nothing of
+        ours left) when another writer took either name in between."""
+        temporaries: list[Path] = []
         try:
-            _write_atomically(sidecar, (_json_text(content, indent=1) + "\n").encode("utf-8"))
-        except BaseException:
-            # Both or neither: a retry after a warning must not leave a second copy.
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise
-        return SavedImage(path, sidecar)
+            temporaries.append(write_temporary(path, data))
+            temporaries.append(write_temporary(sidecar, text))
+            # The sidecar first: the gallery lists images, so until the image is published
+            # nothing shows, and once it is, its record is there.
+            try:
+                publish(temporaries[1], sidecar)
+            except FileExistsError:
+                return False
+            try:
+                publish(temporaries[0], path)
+            except BaseException as error:
+                # Both or neither: a retry after a warning must not leave a second record.
+                with contextlib.suppress(OSError):
+                    sidecar.unlink()
+                if isinstance(error, FileExistsError):
+                    return False
+                raise
+        finally:
+            for temporary in temporaries:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+        sync_folder(self.folder)
+        return True
 
     def read(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:
         """The settings of a saved image: its sidecar's, else those embedded in it, else None."""

@@ -184,6 +184,7 @@ def test_save_writes_the_exact_bytes(tmp_path: Any) -> None:
     assert image.save(str(tmp_path / "fox.WEBP")) == tmp_path / "fox.WEBP"  # a str, any case
     (tmp_path / "old.webp").write_bytes(b"old")
     assert image.save(tmp_path / "old.webp").read_bytes() == image.data  # a named file is replaced
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no temporary left
 
 
 @pytest.mark.parametrize(("fmt", "name", "expected"), [

@@ -59,6 +59,7 @@ def _plain(value: Any) -> Any:
 
 
 def _holds_key(value: Any, secrets: tuple[str, ...]) -> bool:
+    """Whether any text in the JSON ``value``, its keys included, holds an API key."""
     if isinstance(value, str):
         return holds_key(value, secrets)
     if isinstance(value, dict):
@@ -66,19 +67,6 @@ def _holds_key(value: Any, secrets: tuple[str, ...]) -> bool:
     if isinstance(value, list):
         return any(_holds_key(item, secrets) for item in value)
     return False
-
-
-def _finish_or_remove(temporary: Path, target: Path) -> None:
-    """Deal with a killed save's temporary: publish an image whose sidecar was already
-    published (both were fsynced before that), else remove it."""
-    with contextlib.suppress(OSError, ValueError):
-        sidecar = target.with_suffix(".json")
-        if target.suffix != ".json" and not target.exists() and sidecar.stat().st_size < 16 * 1024 * 1024:
-            found = json.loads(sidecar.read_bytes())
-            if isinstance(found, dict) and found.get("file") == target.name:
-                publish(temporary, target)
-    with contextlib.suppress(OSError):
-        temporary.unlink()
 
 
 @dataclass(frozen=True)
@@ -130,7 +118,14 @@ class ImageStore:
         except OSError:  # no folder yet, or not one
             return 0
         for temporary in stale:
-            _finish_or_remove(temporary, self.folder / (temporary_target(temporary.name) or ""))
+            target = self.folder / (temporary_target(temporary.name) or "")
+            with contextlib.suppress(OSError):
+                # An image whose sidecar names it was whole before that sidecar was published.
+                if target.suffix != ".json" and not target.exists() and \
+                        (self.read(target) or {}).get("file") == target.name:
+                    publish(temporary, target)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
         if stale:
             sync_folder(self.folder)
         return len(stale)

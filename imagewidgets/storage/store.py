@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from ..imaging import sanitise_svg
 from ..models import PRICES_READ_ON
 from ..naming import image_name
 from ..results import GeneratedImage
@@ -125,7 +126,9 @@ class ImageStore:
         Parameters
         ----------
         image : GeneratedImage
-            Its bytes are written as the server sent them, plus the embedded settings.
+            Its bytes are written as the server sent them, plus the embedded settings; an
+            SVG's safe copy (:func:`~imagewidgets.imaging.sanitise_svg`), its removals
+            listed in the sidecar's ``svg_sanitised`` (``image.save(path)`` writes the exact bytes).
         record : mapping
             What the sidecar holds beside the file's facts: params, revised_prompt,
             usage, cost, timings, request_id, server, place. Its ``params`` give the
@@ -136,7 +139,8 @@ class ImageStore:
         Raises
         ------
         ValueError
-            When the record holds what looks like an API key; nothing is written.
+            When the record holds what looks like an API key, or an SVG cannot be made
+            safe (not well-formed XML, a DOCTYPE); nothing is written.
         OSError
             When the folder or a file cannot be written; nothing is left behind.
         """
@@ -153,6 +157,9 @@ class ImageStore:
             sidecar = path.with_suffix(".json")
             if not path.exists() and not sidecar.exists():
                 break
+        # Opened from the folder, an SVG is a document that runs its scripts: the saved copy keeps
+        # only what is safe, the sidecar says what went (image.data keeps the server's bytes).
+        safe = sanitise_svg(image.data) if image.format == "svg" else None
         facts = {
             "version": SIDECAR_VERSION,
             "file": path.name,
@@ -161,10 +168,11 @@ class ImageStore:
             "height": image.height,
             "bytes": len(image.data),  # as the server sent it: the file also holds the metadata
             "saved_at": datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds"),
+            **({"svg_sanitised": list(safe.removed)} if safe else {}),
         }
         # The file's facts come first and the record cannot change them.
         content = facts | {key: value for key, value in plain.items() if key not in facts}
-        data = image.data
+        data = safe.data if safe else image.data
         if self.embed_metadata:
             text = _json_text(content, separators=(",", ":"))
             if image.format == "jpeg" and not fits_in_jpeg(text):

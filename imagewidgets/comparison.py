@@ -44,6 +44,28 @@ MAX_REPEATS = 10
 """Samples per cell at most: each is a request, and billed."""
 
 
+_SCALARS = (str, int, float)  # bool is an int: the stream flag
+
+
+def _example(name: str) -> str:
+    """An axis of ``name`` as a user would write it, with values a model takes."""
+    if name in ("prompt", "model"):
+        values: list[Any] = (["a lighthouse at dusk", "a lighthouse at dawn"] if name == "prompt"
+                             else list(newest_models())[:2])
+        return repr((name, values))
+    if name == "stream":
+        return repr((name, [False, True]))
+    for spec in (MODELS[model] for model in (*newest_models(), *models_taking(name))):
+        if not spec.takes(name):
+            continue
+        kind = spec.kind(name)
+        if isinstance(kind, Choice):
+            return repr((name, [value for value in kind.values if value != "auto"][:2]))
+        if isinstance(kind, IntRange):
+            return repr((name, [kind.low, kind.high]))
+    return repr((name, ["a", "b"]))
+
+
 @dataclass(frozen=True)
 class Axis:
     """One side of the grid: a request field (or ``"prompt"``) and the values it takes."""
@@ -60,6 +82,9 @@ class Axis:
             raise ParamsError([f"{side} must be (field, values), e.g. ('quality', ['low', 'high']); "
                                f"got {given!r}"])
         name, values = given
+        if not isinstance(name, str):
+            raise ParamsError([f"{side} field must be a field's name, e.g. 'quality'; got {name!r}; "
+                               f"choose one of: {', '.join(AXIS_FIELDS)}"])
         if name in _NOT_AXES:
             raise ParamsError([f"{side}: {_NOT_AXES[name]}"])
         if name not in AXIS_FIELDS:
@@ -70,6 +95,12 @@ class Axis:
                                f"them, e.g. ['low', 'high']; got {values!r}"])
         if not values:
             raise ParamsError([f"{side}: {name} has no values; give at least one"])
+        for value in values:
+            if not isinstance(value, _SCALARS):  # a list is no value, and cannot be a row's key
+                what = "nothing" if value is None else f"a {type(value).__name__}"
+                raise ParamsError([f"{side}: {name} value {value!r} is {what}, "
+                                   f"not one value; give a flat list of values (text or numbers), "
+                                   f"e.g. {_example(name)}"])
         return cls(name, tuple(dict.fromkeys(values)))  # a value twice is one row
 
     def label(self, value: Any) -> str:
@@ -185,7 +216,7 @@ def plan_cells(base: ImageParams, rows: Axis, columns: Axis, *, adapt: bool = Tr
 def estimate(params: ImageParams) -> float | None:
     """Dollars for one image of ``params`` before it runs; None when the price is unknown.
 
-    An animated GIF's price per frame is published nowhere yet: unknown.
+    An animated GIF or an SVG is priced by no official page yet: unknown.
     """
     found = params.estimate()
     return found.per_image if found is not None else None

@@ -69,7 +69,10 @@ def billed_cost(asked: Mapping[str, Any], usage: Usage | None,
     reported = said.get("quality") if isinstance(said.get("quality"), str) else None
     quality = _quality_used(model, str(asked.get("quality") or "auto"), reported)
     size = said.get("size") if isinstance(said.get("size"), str) else str(asked.get("size") or "auto")
-    return image_cost(model, quality, str(size), dataclasses.asdict(usage) if usage else None)
+    fmt = said.get("output_format")
+    fmt = fmt if isinstance(fmt, str) else asked.get("output_format")
+    return image_cost(model, quality, str(size), dataclasses.asdict(usage) if usage else None,
+                      output_format=str(fmt) if fmt else None)
 
 
 def _quality_used(model: str, asked: str, reported: str | None) -> str:
@@ -197,7 +200,7 @@ class GeneratedImage(_Encoded):
         """Dollars for this image: from the usage reported, else estimated; None if unpriced."""
         model, quality = self.settings_used(asked)
         return image_cost(model, quality, f"{self.width}x{self.height}",
-                          dataclasses.asdict(self.usage) if self.usage else None)
+                          dataclasses.asdict(self.usage) if self.usage else None, output_format=self.format)
 
     def __repr__(self) -> str:
         return f"GeneratedImage(image_index={self.image_index}, {self._repr_fields()})"

@@ -230,3 +230,10 @@ def test_the_estimate_line_counts_requests_and_says_what_has_no_price_or_cannot_
     assert "estimated $0.06 before running" in text  # (0.01 + 0.02) x 2: the unpriced cell apart
     assert "1 cell with no known price" in text and "1 cell not available" in text
     assert "estimated" not in estimate_text(1, [None], repeats=1)
+
+
+@pytest.mark.parametrize("side", ["rows", "columns"])
+def test_a_nested_value_on_the_only_axis_given_is_named_before_the_other_is_filled(side: str) -> None:
+    given = ("quality", [["low", "high"]])
+    with pytest.raises(ParamsError, match=rf"^{side}: quality value \['low', 'high'\] is a list, not one"):
+        default_axes(given if side == "rows" else None, given if side == "columns" else None, BASE)

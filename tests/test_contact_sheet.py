@@ -16,6 +16,7 @@ from imagewidgets.imaging.contact_sheet import (
     SHEET_HEADER_HEIGHT,
     SHEET_LABEL_WIDTH,
     SHEET_TITLE_HEIGHT,
+    SVG_PLACEHOLDER,
     SheetCell,
     contact_sheet,
     sheet_png,
@@ -233,6 +234,15 @@ def test_svg_and_unreadable_bytes_give_placeholders(bad: bytes) -> None:
     svg, unreadable = (_placeholder(sheet, layout.square(0, 0, index)) for index in (0, 1))
     assert svg.tobytes() != unreadable.tobytes()  # each says what it stands for
     assert sheet.getpixel(layout.centre(0, 0, 2)) == (255, 0, 0)  # the good image is kept
+
+
+def test_an_svg_square_says_to_open_the_file() -> None:
+    """Nothing here draws SVG: its square says so, across most of its width, not a bare "SVG"."""
+    sheet = _sheet([[SheetCell((SVG,), "svg")]], image_size=256)
+    square = _placeholder(sheet, Layout(256).square(0, 0))
+    ink = square.convert("L").point(lambda value: 255 if value < 150 else 0).getbbox()
+    assert ink is not None and ink[2] - ink[0] > 128
+    assert SVG_PLACEHOLDER == "SVG: open the file"
 
 
 def test_an_empty_cell_shows_its_note_in_a_grey_box() -> None:

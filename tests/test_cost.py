@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 import imagewidgets as iw
+from imagewidgets import Usage
 from imagewidgets.models import (
     MODELS,
     PRICES_READ_ON,
@@ -84,13 +85,39 @@ def test_unknown_prices_are_none_not_zero() -> None:
     assert estimate_cost("gpt-image-1", "low", "big") is None
 
 
-def test_an_animated_gif_has_no_published_price() -> None:
+def test_an_animated_gif_and_an_svg_have_no_published_price() -> None:
     assert estimate_cost("gpt-image-2.6-flare", "low", "1024x1024", output_format="gif") is None
     assert estimate_cost("gpt-image-2.6-flare", "low", "1024x1024", output_format="png") is not None
     params = iw.ImageParams(model="gpt-image-2.6-flare", prompt=PROMPT, output_format="gif")
     assert params.estimate() is None
-    params.output_format = "svg"  # one still: priced as one image
+    params.output_format = "svg"  # SVG may be billed for an authoring model on top: unknown
+    assert params.estimate() is None
+    params.output_format = "webp"
     assert params.estimate() == estimate_cost("gpt-image-2.6-flare", "auto", "auto", prompt=PROMPT)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "svg"])
+def test_the_bill_of_a_gif_or_svg_is_unknown_even_with_usage(fmt: str) -> None:
+    usage = {"input_tokens": 5, "output_tokens": 1056, "text_tokens": 5, "image_tokens": 0}
+    assert image_cost("gpt-image-2.6-sunburst", "medium", "1024x1024", usage, output_format=fmt) is None
+    assert image_cost("gpt-image-2.6-sunburst", "medium", "1024x1024", usage,
+                      output_format="png") == pytest.approx((5 * 5 + 1056 * 30) / 1e6)
+
+
+def test_input_tokens_without_their_split_make_the_cost_unknown_not_free() -> None:
+    """Text input costs $5 and image input $8 a million: without ``input_tokens_details``
+    which it was is unknown, so the cost is; never the output alone, as if input were free."""
+    no_details = Usage.from_api({"input_tokens": 400, "output_tokens": 272, "total_tokens": 672})
+    assert no_details is not None and no_details.text_tokens == no_details.image_tokens == 0
+    assert image_cost("gpt-image-1", "low", "1024x1024", dataclasses.asdict(no_details)) is None
+    split = Usage.from_api({"input_tokens": 400, "output_tokens": 272, "total_tokens": 672,
+                            "input_tokens_details": {"text_tokens": 100, "image_tokens": 300}})
+    assert split is not None
+    assert image_cost("gpt-image-1", "low", "1024x1024", dataclasses.asdict(split)) == pytest.approx(
+        (100 * 5 + 300 * 10 + 272 * 40) / 1e6)
+    # No input reported at all: nothing to split, the output is the whole bill.
+    assert image_cost("gpt-image-1", "low", "1024x1024", {"output_tokens": 272}) == pytest.approx(
+        272 * 40 / 1e6)
 
 
 def test_the_label_says_estimate_and_the_price_date() -> None:

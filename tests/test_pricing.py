@@ -25,7 +25,8 @@ def test_prices() -> None:
     assert tokens["gpt-image-1-mini"] == TokenPrice(2, 2.5, 8, 0.2, 0.25)
     assert tokens["gpt-image-1.5"] == TokenPrice(5, 8, 32)
     assert tokens["gpt-image-2"] == TokenPrice(5, 8, 30, 1.25, 2)
-    assert MODELS["gpt-image-2.6-sunburst"].price == TokenPrice(5, 8, 30, 1.25, 2)
+    assert MODELS["gpt-image-2.6-sunburst"].price == TokenPrice(
+        5, 8, 30, 1.25, 2, unpriced_formats=frozenset({"gif", "svg"}))
     assert MODELS["gpt-image-2.6-sunburst"].sources["price"].official
 
 
@@ -38,3 +39,14 @@ def test_output_tokens() -> None:
     assert output_tokens("high", "2048x2048") == 4 * 4160  # scaled by area: an estimate
     with pytest.raises(ValueError, match="'big'"):
         output_tokens("high", "big")
+
+
+def test_gif_and_svg_are_unpriced_and_say_why() -> None:
+    """No official page prices a GIF or an SVG: the only sources are third-party, so the
+    table leaves both unpriced and names those sources rather than guess."""
+    for name in ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst"):
+        spec = MODELS[name]
+        assert isinstance(spec.price, TokenPrice) and spec.price.unpriced_formats == {"gif", "svg"}
+        for fact in ("price_gif", "price_svg"):
+            source = spec.sources[fact]
+            assert not source.official and "unknown" in source.note and source.url.startswith("https://")

@@ -2,7 +2,8 @@
 
 - :mod:`.untrusted`: format, size and completeness of bytes from a server, nothing decoded;
 - :mod:`.thumbnails`: small images for tiles and the gallery, on one worker thread;
-- :mod:`.contact_sheet`: a grid of results drawn as one labelled PNG.
+- :mod:`.contact_sheet`: a grid of results drawn as one labelled PNG;
+- :mod:`.svg`: an SVG's safe copy, for files a browser may open.
 """
 
 from .contact_sheet import (
@@ -12,6 +13,7 @@ from .contact_sheet import (
     contact_sheet as contact_sheet,
     sheet_png as sheet_png,
 )
+from .svg import SafeSvg as SafeSvg, sanitise_svg as sanitise_svg
 from .thumbnails import (
     Thumbnail as Thumbnail,
     thumbnail as thumbnail,

@@ -25,6 +25,7 @@ __all__ = [
     "SHEET_LABEL_WIDTH",
     "SHEET_TITLE_FONT",
     "SHEET_TITLE_HEIGHT",
+    "SVG_PLACEHOLDER",
     "SheetCell",
     "contact_sheet",
     "sheet_png",
@@ -38,6 +39,8 @@ SHEET_HEADER_HEIGHT = 60  # the column-label band: two lines of label
 SHEET_CAPTION_HEIGHT = 44  # under a cell's images: two lines of caption
 SHEET_TITLE_FONT, SHEET_LABEL_FONT, SHEET_CAPTION_FONT = 22, 18, 13
 _INK, _FAINT, _BOX, _RULE = "#222222", "#555555", "#eeeeee", "#dddddd"
+SVG_PLACEHOLDER = "SVG: open the file"
+"""What an SVG's square says: a sheet is a PNG, and nothing here draws SVG."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,9 @@ def _cell_image(data: bytes, size: int) -> Image.Image | str:
     try:
         kind = inspect(data)[0]  # every bound checked, a GIF's blocks walked, before decoding
         if kind == "svg":
-            return "SVG"  # nothing here renders SVG, and it is never parsed as XML
+            # No SVG rasteriser is a dependency (cairosvg needs the Cairo C library): say where
+            # the picture is rather than leave a blank square.
+            return SVG_PLACEHOLDER
         with opened(data, ("GIF",) if kind == "gif" else RASTER) as image:
             image.draft("RGB", (size, size))  # JPEG decodes at a reduced scale
             # Only the first frame of a GIF is decoded; small images are enlarged to fit too.
@@ -185,9 +190,9 @@ def contact_sheet(cells: Sequence[Sequence[SheetCell]], *, title: str = "",
                 if isinstance(picture, str):
                     draw.rectangle([left, upper, left + image_size - 1, upper + image_size - 1],
                                    fill=_BOX, outline=_RULE)
-                    lines = len(_wrap(picture, SHEET_LABEL_FONT, image_size - SHEET_GAP, 2))
+                    lines = len(_wrap(picture, SHEET_LABEL_FONT, image_size - SHEET_GAP, 3))
                     _text(draw, left + half, upper + (image_size - lines * _line(SHEET_LABEL_FONT)) // 2,
-                          picture, SHEET_LABEL_FONT, image_size - SHEET_GAP, 2, centre=True, fill=_FAINT)
+                          picture, SHEET_LABEL_FONT, image_size - SHEET_GAP, 3, centre=True, fill=_FAINT)
                 else:
                     sheet.paste(picture, (left + (image_size - picture.width) // 2,
                                           upper + (image_size - picture.height) // 2), picture)

@@ -10,7 +10,8 @@ or its SDK (whose types are generated from the API's spec); the rest are
 third-party pages. A request field known only from them would be marked
 ``provisional`` (sent only when the user sets it); since openai 3.57.0 named
 every field of 2.6, none is. What no official page says yet: GIF size limits,
-SVG model selection (the ``svg`` object), per-image token counts of 2.5 and 2.6.
+SVG model selection (the ``svg`` object), per-image token counts of 2.5 and 2.6, and
+what a GIF or an SVG costs (so both are priced as unknown).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
     "gpt-image-1-mini": Source(f"{_DOCS}/docs/models/gpt-image-1-mini", True, "prices"),
     "gpt-image-2.6-sunburst": Source(f"{_DOCS}/docs/models/gpt-image-2.6-sunburst", True,
                                      "tokens: $5 text, $8 image in, $30 out; cached $1.25 / $2"),
+    "price-gif": Source("https://www.skills.sh/varghq/skills/gpt-image-gif", False,
+                        "a GIF's frames are drawn on one sheet at one image's price; no official "
+                        "page prices a GIF (read 2026-12-07): unknown here"),
+    "price-svg": Source("https://inference.sh/apps/openai/gpt-image-2-6-sunburst", False,
+                        "lists SVG at $0.10 / $0.50 per 1M tokens in / out on top of the image "
+                        "tokens; no official page says how SVG is billed (read 2026-12-07): unknown here"),
     "dall-e": Source(f"{_DOCS}/docs/models/dall-e-3", True,
                      "retired 2026-05-12; use GPT-Image-2.5 Sunburst"),
     "apidog-2.5": Source("https://apidog.com/blog/gpt-image-2-5-api", False,
@@ -220,15 +227,19 @@ _GPT_2_6_SOURCES = MappingProxyType({
     **_GPT_2_5_SOURCES, "released": SOURCES["apiyi-2.6"], "complexity": SOURCES["guide"],
     "output_format": SOURCES["guide"], "quality": SOURCES["sdk"], "frame_count": SOURCES["sdk"],
     "frame_duration_ms": SOURCES["sdk"], "gif_svg_rules": SOURCES["sdk"],
-    "price": SOURCES["gpt-image-2.6-sunburst"]})
+    "price": SOURCES["gpt-image-2.6-sunburst"], "price_gif": SOURCES["price-gif"],
+    "price_svg": SOURCES["price-svg"]})
+
+
+# GIF and SVG: no official price (see "price_gif", "price_svg"); a guess would be shown as a price.
+_GPT_2_6_PRICE = TokenPrice(5, 8, 30, 1.25, 2, unpriced_formats=frozenset({"gif", "svg"}))
 
 
 def _gpt_2_6(name: str, *, general: bool) -> ModelSpec:
     return ModelSpec.like(
         _GPT_IMAGE_2, name=name, fields=_GPT_2_6_FIELDS, when=_GPT_2_6_WHEN,
         exclusions=_GPT_2_6_EXCLUSIONS, requires=_GPT_2_6_REQUIRES, custom_sizes=_GPT_2_5_SIZES,
-        price=TokenPrice(5, 8, 30, 1.25, 2), released=date(2026, 11, 4), general=general,
-        sources=_GPT_2_6_SOURCES)
+        price=_GPT_2_6_PRICE, released=date(2026, 11, 4), general=general, sources=_GPT_2_6_SOURCES)
 
 
 def _snapshot(alias: ModelSpec, day: str) -> ModelSpec:

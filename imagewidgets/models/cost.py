@@ -67,8 +67,7 @@ def estimate_cost(
     if n < 1:
         raise ValueError(f"n must be at least 1, not {n}")
     spec = MODELS.get(model)
-    # No price per GIF frame is published yet: a guess would be shown as a price.
-    if spec is None or spec.price is None or output_format == "gif":
+    if spec is None or spec.price is None or _unpriced(spec.price, output_format):
         return None
     quality = str(spec.resolve("quality", quality or "auto"))
     size = str(spec.resolve("size", size or "auto"))
@@ -86,8 +85,13 @@ def estimate_cost(
     return Estimate(dollars, dollars / n, n, out, prompt_tokens, PRICES_READ_ON)
 
 
+def _unpriced(price: PerImagePrice | TokenPrice, output_format: str | None) -> bool:
+    return isinstance(price, TokenPrice) and output_format in price.unpriced_formats
+
+
 def image_cost(
-    model: str, quality: str, size: str, usage: Mapping[str, int] | None = None
+    model: str, quality: str, size: str, usage: Mapping[str, int] | None = None, *,
+    output_format: str | None = None,
 ) -> float | None:
     """Dollars for one image, or None when the price is unknown.
 
@@ -95,15 +99,20 @@ def image_cost(
     ``usage`` (``input_tokens``, ``output_tokens``, ``text_tokens``,
     ``image_tokens``, as :class:`~imagewidgets.results.Usage` holds them) the
     cost is what the API reported; without it, :func:`estimate_cost` of the
-    output tokens alone.
+    output tokens alone. Unknown (None) too when the usage does not say how
+    its input tokens split into text and image (they cost differently), and
+    for an ``output_format`` its model's price leaves unpriced (GIF, SVG).
     """
     spec = MODELS.get(model)
     price = spec.price if spec is not None else None
+    if price is not None and _unpriced(price, output_format):
+        return None
     if usage and isinstance(price, TokenPrice):
-        text = usage.get("text_tokens", usage.get("input_tokens", 0))
-        image_in = usage.get("image_tokens", 0)
+        text, image_in = usage.get("text_tokens", 0), usage.get("image_tokens", 0)
+        if usage.get("input_tokens", 0) > text + image_in:
+            return None  # no input_tokens_details: text at $5 or images at $8 a million, unknown
         out = usage.get("output_tokens", 0)
         return (text * price.text_input + image_in * price.image_input
                 + out * price.image_output) / 1_000_000
-    estimate = estimate_cost(model, quality, size)
+    estimate = estimate_cost(model, quality, size, output_format=output_format)
     return None if estimate is None else estimate.per_image

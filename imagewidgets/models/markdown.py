@@ -28,6 +28,8 @@ def _price(spec: ModelSpec) -> str:
         text = f"${price.text_input:g} / ${price.image_input:g} / ${price.image_output:g}"
         if price.cached_text_input is not None and price.cached_image_input is not None:
             text += f" (cached ${price.cached_text_input:g} / ${price.cached_image_input:g})"
+        if price.unpriced_formats:
+            text += f"; {', '.join(sorted(price.unpriced_formats))}: unknown"
         return text
     if isinstance(price, PerImagePrice):
         cheapest, dearest = min(price.dollars.values()), max(price.dollars.values())

@@ -35,6 +35,9 @@ class TokenPrice:
     image_output: float
     cached_text_input: float | None = None
     cached_image_input: float | None = None
+    unpriced_formats: frozenset[str] = frozenset()
+    """Output formats no source prices (2.6's GIF and SVG): their cost is unknown, both the
+    estimate and the bill, rather than a guess shown as a price."""
 
 
 # Output tokens per image for the GPT image 1 family, by quality then size.

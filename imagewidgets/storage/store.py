@@ -22,6 +22,7 @@ from typing import Any
 from uuid import uuid4
 
 from ..files import STALE_AFTER, publish, stale_temporaries, sync_folder, temporary_target, write_temporary
+from ..imaging import sanitise_svg
 from ..keys import holds_key, known_keys
 from ..models import PRICES_READ_ON
 from ..naming import image_name
@@ -157,7 +158,8 @@ class ImageStore:
         Raises
         ------
         ValueError
-            When the record holds an API key; nothing is written.
+            When the record holds an API key, or an SVG cannot be made safe (not
+            well-formed XML, a DOCTYPE); nothing is written.
         OSError
             When the folder or a file cannot be written; nothing is left behind.
         """
@@ -168,14 +170,18 @@ class ImageStore:
         params = record.get("params")
         params = params if isinstance(params, Mapping) else image.params
         prompt, model = str(params.get("prompt") or ""), str(params.get("model") or "")
+        # Opened from the folder, an SVG is a document that runs its scripts: the saved copy keeps
+        # only what is safe, the sidecar says what went (image.data keeps the server's bytes).
+        safe = sanitise_svg(image.data) if image.format == "svg" else None
+        removed = list(safe.removed) if safe else None
         self.folder.mkdir(parents=True, exist_ok=True)
         while True:  # a taken name (same second, same id) is never overwritten: a new id
             path = self.folder / image_name(prompt, model, when, uuid4().hex[:8], image.extension)
             sidecar = path.with_suffix(".json")
             if path.exists() or sidecar.exists():
                 continue  # taken already: no need to write anything to find out
-            content = self._content(image, path, when, plain)
-            data = image.data
+            content = self._content(image, path, when, plain, removed)
+            data = safe.data if safe else image.data
             if self.embed_metadata:
                 data = embed_metadata(data, image.format, self._embedded(image, content))
             text = (_json_text(content, indent=1) + "\n").encode("utf-8")
@@ -183,7 +189,8 @@ class ImageStore:
                 return SavedImage(path, sidecar)
 
     @staticmethod
-    def _content(image: GeneratedImage, path: Path, when: float, plain: dict[str, Any]) -> dict[str, Any]:
+    def _content(image: GeneratedImage, path: Path, when: float, plain: dict[str, Any],
+                 svg_removed: list[str] | None) -> dict[str, Any]:
         facts = {
             "version": SIDECAR_VERSION,
             "file": path.name,
@@ -192,6 +199,7 @@ class ImageStore:
             "height": image.height,
             "bytes": len(image.data),  # as the server sent it: the file also holds the metadata
             "saved_at": datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds"),
+            **({"svg_sanitised": svg_removed} if svg_removed is not None else {}),
         }
         # The file's facts come first and the record cannot change them.
         return facts | {key: value for key, value in plain.items() if key not in facts}

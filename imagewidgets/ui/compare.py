@@ -466,7 +466,7 @@ def compare(prompt: str | ImageParams, models: list[str] | None = None,
     >>> iw.compare("a lighthouse", models=["gpt-image-2", "gpt-image-2.6-flare"],
     ...            qualities=["low", "high"])                           # doctest: +SKIP
     """
-    if models is not None and isinstance(prompt, str) and models and "model" not in fields:
+    if models and isinstance(prompt, str) and isinstance(models[0], str) and "model" not in fields:
         fields = {"model": models[0], **fields}  # fields are read against the grid's first model
     base = base_params(prompt)
     try:

@@ -58,6 +58,13 @@ def _save(folder: Path, prompt: str = "A lighthouse at dusk", model: str = "gpt-
     return ImageStore(folder).save(image, record, when=when)
 
 
+def _recorded(inside: Any, names: list[str]) -> Any:
+    def recording(folder: Path, relative: str) -> Any:
+        names.append(os.path.basename(relative))
+        return inside(folder, relative)
+    return recording
+
+
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every file opened by name from now on (``Path.open``/``read_bytes`` go through ``io.open``)."""
@@ -71,6 +78,9 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(io, "open", recording)
     monkeypatch.setattr(builtins, "open", recording)
+    # The folder's own files are opened through storage.inside, one name at a time.
+    for name in ("open_inside", "read_inside"):
+        monkeypatch.setattr(index_module, name, _recorded(getattr(index_module, name), names))
     return names
 
 

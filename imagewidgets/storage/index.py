@@ -15,18 +15,20 @@ import contextlib
 import glob
 import io
 import json
+import math
 import os
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import uuid4
 
 from .. import imaging
 from ..errors import ImageDecodeError
+from .archive import MAX_ZIP_BYTES, write_zip
+from .inside import open_inside, read_inside
 from .metadata import embedded_metadata
 
 __all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]
@@ -66,7 +68,8 @@ class Entry:
     model, prompt : str
         From the record's params; empty when unknown.
     cost : float or None
-        In USD: the actual cost, else the estimate, else None.
+        In USD: the actual cost, else the estimate, else None (unknown). Never NaN,
+        infinite or negative: a record saying so is read as unknown.
     emulated : bool
         Made by the emulator (its cost is what it would have been: nothing billed).
     """
@@ -104,8 +107,18 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _dollars(value: Any) -> float | None:
+    """A cost as read from a record: a finite amount of at least 0, else None (unknown).
+
+    A sidecar is a file anyone can edit: NaN would make a day's total ``$nan``.
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an integer of 400 digits
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _created(record: Mapping[str, Any], mtime: float) -> float:
@@ -125,17 +138,17 @@ def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float) -
     params = params if isinstance(params, dict) else {}
     cost = record.get("cost")
     cost = cost if isinstance(cost, dict) else {}
-    actual = _number(cost.get("actual"))
+    actual = _dollars(cost.get("actual"))
     server = record.get("server")
     return Entry(folder, name, record, created, _text(params.get("model")), _text(params.get("prompt")),
-                 actual if actual is not None else _number(cost.get("estimated")),
+                 actual if actual is not None else _dollars(cost.get("estimated")),
                  isinstance(server, dict) and server.get("emulator") is True)
 
 
-def _embedded_text(path: Path, size: int) -> str | None:
+def _embedded_text(folder: Path, name: str, size: int) -> str | None:
     """The settings embedded in an image file, read from the part of the file they are in."""
-    kind = path.suffix[1:].lower().replace("jpg", "jpeg")
-    with path.open("rb") as file:
+    kind = name.rpartition(".")[2].lower().replace("jpg", "jpeg")
+    with open_inside(folder, name) as file:
         if size <= _WHOLE or kind in ("jpeg", "gif"):
             # JPEG and GIF: the store puts them before the pixels, so the head holds them.
             return embedded_metadata(file.read(_WHOLE), kind)
@@ -157,17 +170,18 @@ def _embedded_text(path: Path, size: int) -> str | None:
     return embedded_metadata(data, kind) if at >= 0 else None
 
 
-def _read_record(path: str, size: int, sidecar: str | None, sidecar_size: int) -> dict[str, Any]:
+def _read_record(folder: Path, name: str, size: int, sidecar: str | None,
+                 sidecar_size: int) -> dict[str, Any]:
     """The sidecar's record, else the embedded one, else ``{}``; never raises on junk."""
-    # Paths as text: a Path made for each of 10,000 files is a noticeable part of a cold refresh.
+    # Names, not paths: a Path made for each of 10,000 files is a noticeable part of a cold refresh.
     # RecursionError: JSON nested deeper than the parser goes.
     if sidecar is not None and sidecar_size <= _MAX_SIDECAR_BYTES:
-        with contextlib.suppress(OSError, ValueError, RecursionError), open(sidecar, "rb") as file:
-            found = json.loads(file.read())
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            found = json.loads(read_inside(folder, sidecar))
             if isinstance(found, dict):
                 return found
     with contextlib.suppress(OSError, ValueError, RecursionError):
-        text = _embedded_text(Path(path), size)
+        text = _embedded_text(folder, name, size)
         found = json.loads(text) if text is not None else None
         if isinstance(found, dict):
             return found
@@ -177,7 +191,8 @@ def _read_record(path: str, size: int, sidecar: str | None, sidecar_size: int) -
 def _reusable(known: Any, key: list[Any]) -> dict[str, Any] | None:
     """An index item, if well formed and made when the files had this ``key`` (sizes, times)."""
     if (isinstance(known, dict) and known.get("stat") == key and isinstance(known.get("record"), dict)
-            and isinstance(known.get("created"), int | float)):
+            and isinstance(known.get("created"), int | float)
+            and 0 <= known["created"] < 32_503_680_000):  # NaN too is refused: Entry.day needs a date
         return known
     return None
 
@@ -200,6 +215,12 @@ def _write(path: Path, data: bytes, mtime_ns: int | None = None) -> None:
         raise
 
 
+def _facts(folder: Path, name: str) -> os.stat_result:
+    """What ``fstat`` says of a file of the folder, opened as every read of it is."""
+    with open_inside(folder, name) as file:
+        return os.fstat(file.fileno())
+
+
 class ImageIndex:
     """Every image in a store's folder, with its settings, newest first.
 
@@ -219,7 +240,7 @@ class ImageIndex:
     def _load(self) -> dict[str, Any]:
         """The cached records by image name; ``{}`` when the index is missing or damaged."""
         try:
-            found = json.loads((self.folder / INDEX_FILE).read_bytes())
+            found = json.loads(read_inside(self.folder, INDEX_FILE))
         except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(found, dict) or found.get("version") != INDEX_VERSION:
@@ -233,12 +254,14 @@ class ImageIndex:
         A file whose size and modification time, and its sidecar's, are as the index
         recorded is not read again; any other is, and the index is written back. Names
         starting with ``.`` (the store's temporary files, the index, thumbnails) are
-        skipped. A missing folder has no entries; an unreadable file shows with an
-        empty record.
+        skipped, and so are links: a link ``a.png`` to a file elsewhere is not the
+        folder's, and is never listed, read or sent. A missing folder has no entries;
+        an unreadable file shows with an empty record.
         """
         try:
             with os.scandir(self.folder) as listing:
-                files = {item.name: item for item in listing if not item.name.startswith(".")}
+                files = {item.name: item for item in listing
+                         if not item.name.startswith(".") and not item.is_symlink()}
         except OSError:  # no folder (yet), or not one
             self.entries = []
             return self.entries
@@ -252,17 +275,17 @@ class ImageIndex:
                 continue
             sidecar = files.get(f"{stem}.json")
             try:
-                if not item.is_file():
+                if not item.is_file(follow_symlinks=False):
                     continue
-                image = item.stat()
-                side = sidecar.stat() if sidecar is not None else None
+                image = item.stat(follow_symlinks=False)
+                side = sidecar.stat(follow_symlinks=False) if sidecar is not None else None
             except OSError:
                 continue  # deleted since the listing
             key = [image.st_size, image.st_mtime_ns,
                    side.st_size if side else None, side.st_mtime_ns if side else None]
             known = _reusable(cached.get(name), key)
             if known is None:
-                record = _read_record(item.path, image.st_size, sidecar.path if sidecar else None,
+                record = _read_record(self.folder, name, image.st_size, sidecar.name if sidecar else None,
                                       side.st_size if side else 0)
                 known = {"stat": key, "created": _created(record, image.st_mtime), "record": record}
                 changed = True
@@ -333,6 +356,18 @@ class ImageIndex:
                 totals[day] = totals.get(day, 0.0) + entry.cost
         return totals
 
+    def unknown_per_day(self, *, emulated: bool = False) -> dict[date, int]:
+        """How many images of each local day :meth:`totals_per_day` left out: their cost is unknown.
+
+        Unknown: a record that gives none, or one that is not a finite amount of at least 0.
+        """
+        counts: dict[date, int] = {}
+        for entry in self.entries:
+            if entry.emulated is emulated and entry.cost is None:
+                day = entry.day
+                counts[day] = counts.get(day, 0) + 1
+        return counts
+
     def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:
         """A thumbnail whose longest side is at most ``size``, made once and kept on disk.
 
@@ -348,7 +383,8 @@ class ImageIndex:
         ImageDecodeError
             When the image is broken or too large: show a placeholder.
         OSError
-            When the image cannot be read (deleted since the refresh).
+            When the image cannot be read (deleted since the refresh), or is a link
+            (:class:`~.inside.OutsideFolderError`).
         """
         if size < 1:
             raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
@@ -358,16 +394,17 @@ class ImageIndex:
                       "webp": ("webp",)}.get(entry.path.suffix[1:].lower(), ("jpeg", "png"))
         # Keyed by the whole name: a.png and a.jpg are two images, each with its own thumbnails.
         cached = self.folder / THUMBNAIL_DIR / f"{entry.name}-{size}.{extensions[0]}"
-        image = entry.path.stat()
+        image = _facts(self.folder, entry.name)  # refused for a link: its target is not the folder's
         for extension in extensions:
             kept = cached.with_suffix(f".{extension}")
             with contextlib.suppress(OSError):
                 if kept.stat().st_mtime_ns == image.st_mtime_ns:
                     shown = "svg+xml" if extension == "svg" else extension
-                    return imaging.Thumbnail(kept.read_bytes(), shown)
+                    kept_name = kept.relative_to(self.folder).as_posix()
+                    return imaging.Thumbnail(read_inside(self.folder, kept_name), shown)
         if image.st_size > MAX_IMAGE_BYTES:
             raise ImageDecodeError(f"the image is {image.st_size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
-        made = imaging.thumbnail(entry.path.read_bytes(), size)
+        made = imaging.thumbnail(read_inside(self.folder, entry.name), size)
         # Named by what was made: a file whose suffix lies about its format is simply remade each time.
         made_as = cached.with_suffix(".svg" if made.format == "svg+xml" else f".{made.format}")
         with contextlib.suppress(OSError):
@@ -396,16 +433,23 @@ class ImageIndex:
     def zip(self, entries: Sequence[Entry]) -> bytes:
         """A zip of each entry's image (stored: it is compressed already) and sidecar (deflated).
 
-        Files deleted since the refresh are left out; each file goes in once.
+        Files deleted since the refresh, and links, are left out; each file goes in once.
+        Made in memory: the gallery writes a large selection to a file with :meth:`zip_to`.
         """
         buffer = io.BytesIO()
-        names: set[str] = set()
-        with zipfile.ZipFile(buffer, "w", strict_timestamps=False) as archive:
-            for entry in entries:
-                for path, method in ((entry.path, zipfile.ZIP_STORED),
-                                     (entry.path.with_suffix(".json"), zipfile.ZIP_DEFLATED)):
-                    if path.name not in names:
-                        with contextlib.suppress(FileNotFoundError):
-                            archive.write(path, path.name, compress_type=method)
-                            names.add(path.name)
+        self.zip_to(entries, buffer)
         return buffer.getvalue()
+
+    def zip_to(self, entries: Sequence[Entry], target: BinaryIO, *, limit: int = MAX_ZIP_BYTES,
+               progress: Callable[[int, int], object] | None = None) -> int:
+        """:meth:`zip`, written to ``target`` a bounded piece at a time; returns the bytes written.
+
+        ``progress`` is called with (images done, images in all) after each image.
+
+        Raises
+        ------
+        ZipTooLargeError
+            When the selection holds more than ``limit`` bytes; nothing is written.
+        """
+        return write_zip(self.folder, [entry.name for entry in entries], target, limit=limit,
+                         progress=progress)

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..results import GeneratedImage
 from .widgets import shown_html
 
-__all__ = ["error_caption", "image_caption"]
+__all__ = ["dollars", "error_caption", "image_caption"]
+
+
+def dollars(cost: float | None, digits: int = 3) -> str | None:
+    """``$0.011``; None when the cost is unknown or not a finite amount of at least 0.
+
+    Costs come from sidecars and servers: ``$nan``, ``$inf`` or ``$-1000.000`` would be shown
+    as if they were prices.
+    """
+    if cost is None or not math.isfinite(cost) or cost < 0:
+        return None
+    return f"${cost:.{digits}f}"
 
 
 def image_caption(image: GeneratedImage, asked: Mapping[str, Any], *, seconds: float | None,
@@ -27,8 +39,9 @@ def image_caption(image: GeneratedImage, asked: Mapping[str, Any], *, seconds: f
         facts.append(f"{seconds:.1f} s")
     if tokens is not None:
         facts.append(f"{tokens:,} tokens")
-    if cost is not None:
-        facts.append(f"would cost ${cost:.3f}" if emulated else f"${cost:.3f}")
+    shown = dollars(cost)
+    if shown is not None:
+        facts.append(f"would cost {shown}" if emulated else shown)
     text = " · ".join(html.escape(fact) for fact in facts)
     if image.revised_prompt:
         revised = shown_html(image.revised_prompt, "tile.result.revised_prompt")

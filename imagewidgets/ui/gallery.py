@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import ipywidgets as widgets
 
 from ..params import ImageParams
-from ..storage import SORTS, Entry, ImageIndex, ImageStore
+from ..storage import MAX_ZIP_BYTES, SORTS, Entry, ImageIndex, ImageStore, read_inside
+from .captions import dollars
 from .download import FullImageButton
 from .frontend import stylesheet
 from .liveness import KernelWatch, folder_hint
@@ -38,9 +40,20 @@ _GALLERY_STYLE = stylesheet("gallery.css")
 
 
 def _file(entry: Entry) -> tuple[bytes, str, str]:
-    """The saved file as it is on disk, its name and type: what Open and Download send."""
-    return entry.path.read_bytes(), entry.path.name, _MIME.get(entry.path.suffix.lower(),
-                                                               "application/octet-stream")
+    """The saved file as it is on disk, its name and type: what Open and Download send.
+
+    Read as every file of the folder is (:func:`read_inside`): a link is refused, never followed.
+    """
+    return read_inside(entry.folder, entry.name), entry.name, _MIME.get(entry.path.suffix.lower(),
+                                                                        "application/octet-stream")
+
+
+def _day_total(total: float | None, unknown: int) -> str:
+    """``$0.26``, ``$0.26 + 2 of unknown cost`` or ``2 of unknown cost``: unknown is never added as 0."""
+    parts = [dollars(total, 2) or ""] if total is not None else []
+    if unknown:
+        parts.append(f"{unknown} of unknown cost")
+    return " + ".join(parts)
 
 
 class GalleryItem(widgets.VBox):
@@ -173,8 +186,9 @@ class GalleryItem(widgets.VBox):
     def _caption_html(self) -> str:
         entry = self.entry
         facts = [entry.model, datetime.fromtimestamp(entry.created).strftime("%Y-%m-%d %H:%M")]
-        if entry.cost is not None:
-            facts.append(f"${entry.cost:.3f}")
+        cost = dollars(entry.cost)
+        if cost is not None:
+            facts.append(cost)
         prompt = entry.prompt if len(entry.prompt) <= 60 else entry.prompt[:59] + "…"
         if prompt:
             facts.append(prompt)
@@ -204,6 +218,9 @@ class Gallery(widgets.VBox):
     on_use : callable, optional
         Given an image's saved :class:`ImageParams` when its "Use settings" is
         clicked (``panel.use_settings``); without it the button is hidden.
+    zip_limit : int
+        Most bytes "Download selected (zip)" zips; a larger selection is refused, saying
+        its size (the browser holds the whole zip in memory to save it).
 
     Examples
     --------
@@ -214,8 +231,10 @@ class Gallery(widgets.VBox):
 
     def __init__(self, folder: str | os.PathLike[str] | ImageStore | None = None, *,
                  page_size: int = 24, thumbnail_size: int = 160,
-                 on_use: Callable[[ImageParams], object] | None = None) -> None:
+                 on_use: Callable[[ImageParams], object] | None = None,
+                 zip_limit: int = MAX_ZIP_BYTES) -> None:
         store = folder if isinstance(folder, ImageStore) else ImageStore(folder)
+        self.zip_limit = zip_limit
         self.index = ImageIndex(store.folder)
         self.page_size = page_size
         self.thumbnail_size = thumbnail_size
@@ -345,11 +364,12 @@ class Gallery(widgets.VBox):
         lines = []
         for emulated, heading in ((False, "spent per day"),
                                   (True, "emulated per day, $0 billed (would cost)")):
-            days = sorted(self.index.totals_per_day(emulated=emulated).items(),
-                          reverse=True)[:TOTAL_DAYS]
+            totals = self.index.totals_per_day(emulated=emulated)
+            unknown = self.index.unknown_per_day(emulated=emulated)
+            days = sorted(totals.keys() | unknown.keys(), reverse=True)[:TOTAL_DAYS]
             if days:  # the emulator's apart, never added to what was spent
                 lines.append(f"{heading}: " + " · ".join(
-                    f"{day.isoformat()}: ${dollars:.2f}" for day, dollars in days))
+                    f"{day.isoformat()}: {_day_total(totals.get(day), unknown.get(day, 0))}" for day in days))
         self.totals.value = "<br>".join(html.escape(line) for line in lines)
         self.more_button.layout.display = "flex" if shown < matching else "none"
         self._chosen = [item.entry for item in self.items if item.select.value]
@@ -381,12 +401,21 @@ class Gallery(widgets.VBox):
         self.message.value = f"deleted {html.escape(item.entry.path.name)}"
         self._update()
 
-    def _zip_file(self) -> tuple[bytes, str, str] | None:
+    def _zip_file(self) -> tuple[BinaryIO, str, str] | None:
         # Runs on a worker thread: it reads the plain list kept by _update, never a widget.
-        entries = self._chosen
+        # Written to a temporary file (gone when closed, or if the kernel dies), then sent in parts.
+        entries, button = self._chosen, self.zip_button
         if not entries:
             return None
-        return self.index.zip(entries), f"imagewidgets-{date.today().isoformat()}.zip", "application/zip"
+        file = tempfile.TemporaryFile(prefix="imagewidgets-zip-")  # noqa: SIM115 - the button closes it
+        try:
+            self.index.zip_to(entries, file, limit=self.zip_limit,
+                              progress=lambda done, total: button.show_progress(f"zipping {done}/{total}"))
+            file.seek(0)
+        except BaseException:
+            file.close()
+            raise
+        return file, f"imagewidgets-{date.today().isoformat()}.zip", "application/zip"
 
     def _show_error(self, error: BaseException) -> None:
         self.last_error = error  # whole: the message shows only its start

@@ -1,5 +1,7 @@
 // FullImageButton: asks the kernel for the full image on click, then downloads it or shows
-// it enlarged. The bytes arrive as a binary buffer and become a blob: URL, revoked once used.
+// it enlarged. The bytes arrive as a binary buffer, or a large file (a zip) as parts of
+// bounded size, each confirmed so the kernel sends the next; they become one blob: URL,
+// revoked once used.
 import { lifecycle } from "./lifecycle.js";
 
 function render({ model, el }) {
@@ -31,11 +33,43 @@ function render({ model, el }) {
   life.on(model, "change", sync);
   life.listen(button, "click", () => model.send({ event: "request" }));
 
+  // What the kernel says it is doing ("zipping 3/40", "sending 12 of 80 MB"), beside the button.
+  const progress = document.createElement("span");
+  progress.className = "iw-download-progress";
+  progress.setAttribute("aria-live", "polite");
+  const showProgress = () => {
+    progress.textContent = model.get("progress");
+    progress.hidden = !progress.textContent;
+  };
+  showProgress();
+  life.on(model, "change:progress", showProgress);
+
+  let parts = [], partsOf = null;  // the parts of the file arriving, and its id
+  life.add(() => { parts = []; });
+  const bytesOf = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   life.on(model, "msg:custom", (msg, buffers) => {
-    if (!msg || msg.event !== "image" || !buffers || !buffers.length) return;
-    const view = buffers[0];
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
+    if (!msg) return;
+    if (msg.event === "abort") {
+      if (msg.id === partsOf) { parts = []; partsOf = null; }
+      return;
+    }
+    if (!buffers || !buffers.length) return;
+    if (msg.event === "part") {
+      if (msg.index === 0) { parts = []; partsOf = msg.id; }
+      if (msg.id !== partsOf || msg.index !== parts.length) return;  // not the one being put together
+      parts.push(bytesOf(buffers[0]));
+      model.send({ event: "received", id: msg.id, index: msg.index });
+      if (parts.length < msg.count) return;
+      const whole = parts;
+      parts = []; partsOf = null;
+      deliver(whole, msg);
+      return;
+    }
+    if (msg.event === "image") deliver([bytesOf(buffers[0])], msg);
+  });
+
+  const deliver = (pieces, msg) => {
+    const url = URL.createObjectURL(new Blob(pieces, { type: msg.mime }));
     if (model.get("action") === "download") {
       const link = document.createElement("a");
       link.href = url;
@@ -50,8 +84,9 @@ function render({ model, el }) {
       return;
     }
     showOverlay(life, url, msg.filename, button);
-  });
+  };
   el.appendChild(button);
+  el.appendChild(progress);
   return life.cleanup;
 }
 

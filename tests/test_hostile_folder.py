@@ -182,12 +182,18 @@ def test_a_thumbnail_folder_that_links_out_is_not_read(store: Path, outside: Pat
     (entry,) = index.refresh()
     (store / THUMBNAIL_DIR).symlink_to(outside, target_is_directory=True)
     # What the cache would hold for this image, planted in the folder the link points to.
-    planted = outside / f"{kept.path.stem}-192.jpeg"
+    planted = outside / f"{kept.path.name}-192.jpeg"
     planted.write_bytes(b"bytes of another folder")
     mtime = kept.path.stat().st_mtime_ns
     os.utime(planted, ns=(mtime, mtime))
-    thumb = index.thumbnail(entry)
-    assert thumb.data != b"bytes of another folder" and thumb.data[:2] == b"\xff\xd8"
+    before = sorted(path.name for path in outside.iterdir())
+    thumb = index.thumbnail(entry, 96)
+    assert index.thumbnail(entry).data != b"bytes of another folder"
+    assert thumb.data[:2] == b"\xff\xd8"
+    # Nor written into, nor deleted from: the other folder is left as it was.
+    index.delete(entry)
+    assert sorted(path.name for path in outside.iterdir()) == before
+    assert planted.read_bytes() == b"bytes of another folder"
 
 
 def test_a_fifo_named_like_an_image_is_skipped_without_hanging(store: Path) -> None:

@@ -409,7 +409,8 @@ class ImageIndex:
         made_as = cached.with_suffix(".svg" if made.format == "svg+xml" else f".{made.format}")
         with contextlib.suppress(OSError):
             made_as.parent.mkdir(exist_ok=True)
-            _write(made_as, made.data, image.st_mtime_ns)
+            if not made_as.parent.is_symlink():  # a linked cache is another folder: never written
+                _write(made_as, made.data, image.st_mtime_ns)
         return made
 
     def delete(self, entry: Entry) -> None:
@@ -423,8 +424,9 @@ class ImageIndex:
         entry.path.unlink(missing_ok=True)  # first: once it is gone the image no longer shows
         entry.path.with_suffix(".json").unlink(missing_ok=True)
         stem = entry.name  # thumbnails are named <name>-<size>.<format>
+        thumbnails = self.folder / THUMBNAIL_DIR
         with contextlib.suppress(OSError):
-            for thumbnail in (self.folder / THUMBNAIL_DIR).glob(f"{glob.escape(stem)}-*"):
+            for thumbnail in [] if thumbnails.is_symlink() else thumbnails.glob(f"{glob.escape(stem)}-*"):
                 # Only <stem>-<size>: another image's stem may start with this one's.
                 if thumbnail.stem[len(stem) + 1:].isdigit():
                     thumbnail.unlink(missing_ok=True)

@@ -101,7 +101,9 @@ class EmulatorServer:
                                         kwargs={"sockets": [self._socket]},
                                         name=f"imagewidgets-emulator-{self.port}", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        # A bound for a server that will never start, not for a slow one: on a busy machine
+        # a thread may wait seconds for its first turn.
+        deadline = time.monotonic() + 120
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.close()

@@ -33,6 +33,7 @@ BODY_LIMITS: Mapping[str, int] = {
 DEFAULT_BODY_LIMIT = 64 << 10
 """Bytes for a path not named in the limits: the others take no body (GET)."""
 _FILES = "/v1/images/files/"
+_COUNTED = "/v1/images/generations"  # EmulatorServer.request_count counts these, refused or not
 
 
 def body_limit(state: EmulatorState, path: str) -> int:
@@ -64,12 +65,12 @@ class Guard:
             try:
                 check_auth(self.state.api_key, Request(scope))  # headers only: no body is read
             except Refusal as refusal:
-                await refusal.response()(scope, receive, send)
+                await self._refuse(refusal, scope, receive, send)
                 return
         limit = body_limit(self.state, path)
         declared = Request(scope).headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit).response()(scope, receive, send)
+            await self._refuse(_too_large(limit), scope, receive, send)
             return
         read, started = 0, False
 
@@ -92,4 +93,10 @@ class Guard:
         except _TooLarge:
             if started:  # every handler reads its body before answering: cannot happen
                 raise
-            await _too_large(limit).response()(scope, receive, send)
+            await self._refuse(_too_large(limit), scope, receive, send)
+
+    async def _refuse(self, refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer ``refusal``; a generation request is counted, never logged (it was not read)."""
+        if scope["path"] == _COUNTED:
+            self.state.count_unread()
+        await refusal.response()(scope, receive, send)

@@ -137,8 +137,8 @@ class EmulatorServer:
 
     @property
     def request_count(self) -> int:
-        """How many generation requests arrived, refused ones included (but not those
-        without the key, or too large: they are refused before they are read)."""
+        """How many generation requests arrived, refused ones included (those without
+        the key or too large too, though they are refused unread and never logged)."""
         with self.state.lock:
             return self.state.request_count
 

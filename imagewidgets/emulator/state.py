@@ -53,6 +53,11 @@ class EmulatorState:
         with self.lock:
             return sum(len(data) for data, _, _ in self.files.values())
 
+    def count_unread(self) -> None:
+        """Count a request refused before it was read (no key, too large): nothing is kept."""
+        with self.lock:
+            self.request_count += 1
+
     def log_request(self, entry: dict[str, Any], size: int) -> None:
         """Count a request and keep ``entry`` (about ``size`` bytes), the oldest going first."""
         with self.lock:

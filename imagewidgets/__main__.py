@@ -47,9 +47,10 @@ def _serve(args: argparse.Namespace) -> int:
                                  "(--as-of DATE refuses them as the API does).")
     activity = "" if args.quiet else ("One line per request follows: time, method, path, model, size, "
                                       "status, milliseconds (--quiet hides them).\n")
-    print(_HOW_TO.format(url=server.url, key=key, auth=auth, models=models, activity=activity,
-                         model=default_model(args.as_of)), flush=True)
     try:
+        # Printed inside the try: a Ctrl+C as soon as the URL shows still closes the server quietly.
+        print(_HOW_TO.format(url=server.url, key=key, auth=auth, models=models, activity=activity,
+                             model=default_model(args.as_of)), flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -25,11 +25,14 @@ from imagewidgets import __main__ as cli
 from emulator_http import LINE
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+STUCK = 120
+"""Seconds after which a process or a read is stuck, not slow: every wait here ends on an
+event (a line, an exit, an answer); this bound only turns a hang into a failure."""
 
 
 def test_version_prints_the_version(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "imagewidgets", "--version"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=False)
+                          capture_output=True, text=True, timeout=STUCK, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"imagewidgets {iw.__version__}\n", "")
 
 
@@ -58,20 +61,20 @@ def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Qu
     stdout = process.stdout
     lines, reader = _read_lines(stdout)
     try:
-        first = lines.get(timeout=60) or ""
+        first = lines.get(timeout=STUCK) or ""
         url = first.rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1"), first
         yield url, process, lines
     finally:
         if process.poll() is None:
             process.terminate()
-        process.wait(10)
-        reader.join(10)
+        process.wait(STUCK)
+        reader.join(STUCK)
         stdout.close()
 
 
 def _request_line(lines: queue.Queue[str | None]) -> re.Match[str]:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + STUCK
     while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
         if found := LINE.fullmatch(line):
             return found
@@ -80,24 +83,24 @@ def _request_line(lines: queue.Queue[str | None]) -> re.Match[str]:
 
 def test_serve_prints_a_line_per_request() -> None:
     with _serving() as (url, _process, lines):
-        answer = httpx.post(f"{url}/images/generations", timeout=20,
+        answer = httpx.post(f"{url}/images/generations", timeout=STUCK,
                             json={"model": "gpt-image-1", "prompt": "A fox", "size": "1024x1024"})
         assert answer.status_code == 200
         assert _request_line(lines).groups()[:3] == ("gpt-image-1", "1024x1024", "200")
-        refused = httpx.post(f"{url}/images/generations", json={"model": "gpt-image-1"}, timeout=20)
+        refused = httpx.post(f"{url}/images/generations", json={"model": "gpt-image-1"}, timeout=STUCK)
         assert refused.status_code == 400
         assert _request_line(lines).groups()[:3] == ("gpt-image-1", "-", "400")
 
 
 def test_serve_quiet_prints_no_request_lines() -> None:
     with _serving("--quiet") as (url, process, lines):
-        answer = httpx.post(f"{url}/images/generations", timeout=20,
+        answer = httpx.post(f"{url}/images/generations", timeout=STUCK,
                             json={"model": "gpt-image-1", "prompt": "A fox", "size": "1024x1024"})
         assert answer.status_code == 200
         process.send_signal(signal.SIGINT)  # as Ctrl+C: it closes and says nothing more
-        assert process.wait(10) == 0
+        assert process.wait(STUCK) == 0
         printed = []
-        while (line := lines.get(timeout=10)) is not None:
+        while (line := lines.get(timeout=STUCK)) is not None:
             printed.append(line)
     assert "Press Ctrl+C to stop." in printed
     assert not any(LINE.fullmatch(line) or "POST" in line for line in printed), printed
@@ -216,25 +219,25 @@ def test_demo_serves_the_quickstart_of_the_working_copy(tmp_path: Path) -> None:
     printed: list[str] = []
     try:
         url = None
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + STUCK
         while url is None and (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
             printed.append(line)
             if found := re.search(r"http://127\.0\.0\.1:\d+/\S+", line):
                 url = found[0]
         assert url is not None, "\n".join(printed)
         assert f"The notebooks run in a working copy: {work} (" in printed[0]
-        page = httpx.get(url, timeout=30, follow_redirects=True)
+        page = httpx.get(url, timeout=STUCK, follow_redirects=True)
         assert page.status_code == 200
         assert page.url.path == "/lab/tree/01_quickstart.ipynb"  # the notebook, not the launcher
         assert '"treePath": "01_quickstart.ipynb"' in page.text
         # The notebook JupyterLab opens (and saves) is the working copy's.
         token = httpx.URL(url).params["token"]
         contents = httpx.URL(url).copy_with(path="/api/contents/01_quickstart.ipynb", params={"token": token})
-        notebook = httpx.get(contents, timeout=30).json()
+        notebook = httpx.get(contents, timeout=STUCK).json()
         assert notebook["type"] == "notebook" and notebook["content"]["cells"]
         notebook["content"]["cells"][0]["source"] = "# edited in the demo"
         saved = httpx.put(contents, json={"type": "notebook", "format": "json",
-                                          "content": notebook["content"]}, timeout=30)
+                                          "content": notebook["content"]}, timeout=STUCK)
         assert saved.status_code == 200, saved.text
         assert "# edited in the demo" in (work / "01_quickstart.ipynb").read_text()
         assert _tracked_notebooks() == before
@@ -242,11 +245,11 @@ def test_demo_serves_the_quickstart_of_the_working_copy(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             try:
-                process.wait(15)
+                process.wait(STUCK)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
-        reader.join(10)
+                process.wait(STUCK)
+        reader.join(STUCK)
         stdout.close()
 
 
@@ -260,11 +263,12 @@ def test_command_line_serves_and_says_how(tmp_path: Any) -> None:
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
         rest = "".join(process.stdout.readline() for _ in range(3))
         assert "OPENAI_BASE_URL" in rest and "OpenAI(base_url=" in rest
-        answer = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "256x256"})
+        answer = httpx.post(f"{url}/images/generations", json={"prompt": "x", "size": "256x256"},
+                            timeout=STUCK)
         assert answer.status_code == 200
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(STUCK)
         if process.stdout:
             process.stdout.close()
 
@@ -278,11 +282,11 @@ def test_command_line_as_of(capsys: pytest.CaptureFixture[str]) -> None:
         rest = "".join(process.stdout.readline() for _ in range(7))
         assert "as the API on 2026-12-02" in rest and '"model": "gpt-image-2.6-flare"' in rest
         refused = httpx.post(f"{url}/images/generations",
-                             json={"prompt": "x", "model": "gpt-image-1.5"})
+                             json={"prompt": "x", "model": "gpt-image-1.5"}, timeout=STUCK)
         assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(STUCK)
         if process.stdout:
             process.stdout.close()
     with pytest.raises(SystemExit):

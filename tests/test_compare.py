@@ -34,7 +34,7 @@ def _grid(client: iw.ImagesClient, rows: Any = MODELS_2, columns: Any = QUALITIE
     return CompareGrid(params, rows, columns, client=client, **options)
 
 
-async def _until(condition: Any, timeout: float = 10.0) -> None:
+async def _until(condition: Any, timeout: float = 120.0) -> None:  # stuck, not slow: a failure bound only
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"

@@ -39,7 +39,7 @@ def test_models_list_has_the_official_shape(server: EmulatorServer, http: httpx.
         "message": "The model `gpt-image-9` does not exist or you do not have access to it.",
         "type": "invalid_request_error", "param": None, "code": "model_not_found"}
     assert server.request_count == before  # the request log is of generations only
-    with httpx.Client(base_url=server.url, timeout=20) as anonymous:
+    with httpx.Client(base_url=server.url, timeout=120) as anonymous:
         for path in ("/models", "/models/dall-e-3"):
             denied = anonymous.get(path)
             assert denied.status_code == 401 and error_of(denied)["code"] == "invalid_api_key"

@@ -153,7 +153,7 @@ def test_photographic_pictures_are_as_large_as_photos_and_still_deterministic() 
     body = {"model": "gpt-image-2", "prompt": "A lighthouse at dusk", "size": "1024x1024",
             "quality": "medium", "output_format": "png"}
     with serve(port=0, photographic=True) as photo, serve(port=0) as plain, \
-            httpx.Client(timeout=30) as http:
+            httpx.Client(timeout=120) as http:
         def image(server: EmulatorServer) -> bytes:
             answer = http.post(f"{server.url}/images/generations", json=body)
             assert answer.status_code == 200, answer.text

@@ -144,7 +144,7 @@ DEPRECATED = ("The model `{}` has been deprecated, learn more here: "
 )
 def test_as_of_refuses_shut_down_models_as_the_api_does(
         as_of: date | None, refused: tuple[str, ...], served: tuple[str, ...]) -> None:
-    with serve(port=0, as_of=as_of) as dated, httpx.Client(base_url=dated.url, timeout=20) as http:
+    with serve(port=0, as_of=as_of) as dated, httpx.Client(base_url=dated.url, timeout=120) as http:
         for model in refused:
             # Whatever else the body holds (here a field dall-e-3 does not take): the model first.
             response = post(http, prompt="A cat", model=model, output_format="webp")
@@ -161,7 +161,7 @@ def test_as_of_refuses_shut_down_models_as_the_api_does(
 
 def test_as_of_from_a_string_and_an_omitted_model() -> None:
     with serve(port=0, as_of="2026-12-02") as dated, \
-            httpx.Client(base_url=dated.url, timeout=20) as http:
+            httpx.Client(base_url=dated.url, timeout=120) as http:
         assert dated.state.as_of == date(2026, 12, 2)
         # The API's default for an omitted model stays dall-e-2 (gpt-image-1 with GPT-only
         # fields), and so does its refusal once that model is shut down.

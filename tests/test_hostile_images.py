@@ -183,7 +183,7 @@ async def test_a_retry_after_past_the_total_deadline_is_not_waited_for(hostile: 
             else:
                 await client.generate(model="gpt-image-2", prompt="a fox")
     assert waits == [] and len(_generations(hostile)) == 1  # not waited, not sent again
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 15  # far from the 30 s asked for
     message = str(info.value)
     assert "the server asked to wait 30 s" in message
     assert "left of the 3 s total timeout" in message
@@ -214,9 +214,9 @@ async def test_a_stalled_stream_fails_at_the_total_deadline_keeping_its_partial(
                                              partial_images=2):
                 events.append(event)
         with pytest.raises(iw.APITimeoutError) as info:
-            await asyncio.wait_for(drain(), 6)
+            await asyncio.wait_for(drain(), 25)  # below the read timeout: stuck, not slow
         elapsed = time.monotonic() - started
-    assert 0.8 < elapsed < 3, elapsed
+    assert 0.8 < elapsed < 15, elapsed  # the 1 s deadline, not the 30 s read timeout
     assert "1 s total timeout" in str(info.value)
     assert isinstance(info.value.last_partial, PartialImage)
     assert [type(event) for event in events] == [PartialImage]
@@ -228,7 +228,7 @@ async def test_a_stalled_stream_shows_its_partial_on_the_tile(hostile: Hostile, 
                                timeout=Timeouts(connect=1, read=30, total=1)) as client:
         tile = iw.ImageTile(iw.ImageParams(model="gpt-image-2", prompt="a fox"))
         await asyncio.wait_for(tile.run(client, {"model": "gpt-image-2", "prompt": "a fox",
-                                                 "stream": True, "partial_images": 2}), 6)
+                                                 "stream": True, "partial_images": 2}), 25)
     assert tile.status == "failed" and isinstance(tile.error, iw.APITimeoutError)
     assert tile.last_partial is not None and tile.image.value  # the partial stays shown
     tile.close()
@@ -250,8 +250,8 @@ async def test_a_stalled_image_url_in_a_stream_fails_at_the_total_deadline(hosti
             async for _ in client.stream(model="gpt-image-2", prompt="a fox", stream=True):
                 pass
         with pytest.raises(iw.APITimeoutError, match="total timeout"):
-            await asyncio.wait_for(drain(), 6)
-    assert time.monotonic() - started < 3
+            await asyncio.wait_for(drain(), 25)  # below the read timeout: stuck, not slow
+    assert time.monotonic() - started < 15  # the 1 s deadline, not the 30 s read timeout
 
 
 # -- 2. image URLs: only where the user chose ---------------------------------------------------

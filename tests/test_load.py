@@ -40,7 +40,7 @@ async def test_a_hundred_images_at_concurrency_four_with_one_in_five_refused_429
                               rows=("prompt", PROMPTS), columns=("quality", QUALITIES),
                               repeats=REPEATS, client=client)
         started = time.monotonic()
-        await asyncio.wait_for(grid.run(), timeout=120)
+        await asyncio.wait_for(grid.run(), timeout=600)  # stuck, not slow
         seconds = time.monotonic() - started
     tiles = [tile for cell in grid.cells for tile in cell.tiles]
     assert len(tiles) == 100 and [tile.status for tile in tiles] == ["done"] * 100, (
@@ -73,7 +73,7 @@ async def test_cancel_mid_run_frees_every_connection_within_a_second() -> None:
                                   repeats=REPEATS, client=client, store=None)
             ours = asyncio.all_tasks()
             grid.start()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 120  # stuck, not slow
             while slow.request_count < 4:  # four requests in flight on the server
                 assert time.monotonic() < deadline, "the grid never sent"
                 await asyncio.sleep(0.01)

@@ -23,6 +23,8 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
 KEY = "sk-test-notebooks"
 """The key the API-mode run sets; it must never appear in the executed notebook."""
+STUCK = 600
+"""Seconds after which a notebook's cell or kernel is stuck, not slow: a failure bound only."""
 
 # What each lesson's outputs must hold once run, either way: output types (mime types) and text.
 EXPECTED: dict[str, dict[str, list[str]]] = {
@@ -83,7 +85,12 @@ def _run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbforma
     work.mkdir()
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(CHECK_TILES))
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
+    # Every bound here is a stuck-bound, never a speed expectation: a cell, the kernel's start
+    # and the last output after a cell's reply may each take long on a busy machine. The
+    # iopub bound raises when it passes: by default nbclient waits 4 s for a cell's last
+    # output, then drops it silently (how "every tile done" went missing under load).
+    client = NotebookClient(notebook, timeout=STUCK, startup_timeout=STUCK, iopub_timeout=STUCK,
+                            raise_on_iopub_timeout=True, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}})
     client.execute()
     outputs = _outputs(notebook)

@@ -70,7 +70,7 @@ async def test_the_key_is_nowhere_a_user_or_a_notebook_can_see(
         keyed_server.inject("status_500", times=2)
         failed = await panel.generate()
         grid = panel.compare(rows=("model", ["gpt-image-2"]), columns=("quality", ["low", "high"]))
-        for _ in range(2000):  # the grid starts itself; wait for its cells
+        for _ in range(12000):  # the grid starts itself; wait for its cells (120 s: stuck)
             if all(cell.status in ("done", "failed") for cell in grid.cells):
                 break
             await asyncio.sleep(0.01)

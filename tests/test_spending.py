@@ -25,7 +25,7 @@ from imagewidgets.ui import tile as tile_module
 PROMPT = "A lighthouse at dusk"
 
 
-async def _until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
+async def _until(condition: Callable[[], Any], timeout: float = 120.0) -> None:  # stuck-bound
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"

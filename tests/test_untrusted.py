@@ -129,7 +129,9 @@ def test_the_gif_walk_is_linear_and_decodes_nothing() -> None:
     assert inspect(many) == ("gif", 1, 1)
     with pytest.raises(ImageDecodeError, match="pixels to decode"):
         inspect(bomb)
-    assert time.perf_counter() - started < 0.5  # about 20 ms; decoding would take far longer
+    # About 20 ms; decoding 300 frames of a megapixel would take far longer (a busy machine
+    # may be ten times slower: the bound leaves room for that).
+    assert time.perf_counter() - started < 2.0
 
 
 # -- SVG: checked as text, never parsed ---------------------------------------------------------
@@ -203,4 +205,4 @@ def test_svg_checks_are_linear_on_hostile_text() -> None:
     for data in attacks:
         with contextlib.suppress(ImageDecodeError):
             inspect(data)
-    assert time.perf_counter() - started < 1.0  # quadratic scanning would take minutes
+    assert time.perf_counter() - started < 30  # about 0.3 s; quadratic scanning would take minutes

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,17 +33,19 @@ EMULATOR_HEADER = "x-imagewidgets-emulator"
 """The header the built-in emulator puts on every answer (its version): how it is recognised."""
 
 _emulator: Any = None  # the shared built-in emulator, started on first need
+_starting = threading.Lock()  # two threads asking at once start one emulator, not two
 
 
 def emulator_url() -> str:
     """The URL of the built-in emulator shared by this process, started on first need."""
     global _emulator
-    if _emulator is None:
-        from ..emulator import serve  # only here: the core never needs the server
+    with _starting:
+        if _emulator is None:
+            from ..emulator import serve  # only here: the core never needs the server
 
-        # A little latency per request, so partial images can be watched arriving.
-        _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
-    return str(_emulator.url)
+            # A little latency per request, so partial images can be watched arriving.
+            _emulator = serve(port=0, latency=float(os.environ.get("IMAGEWIDGETS_EMULATOR_LATENCY", "1.5")))
+        return str(_emulator.url)
 
 
 @dataclass(frozen=True, repr=False)

@@ -53,14 +53,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..models import ModelSpec, output_tokens, parse_size
 from . import models
 from .faults import NO_FAULT, DropConnection, Fault, parse_fault_header
+from .guard import Guard
 from .render import Render, final_bytes, partial_bytes
 from .state import EmulatorState
-from .validation import (
-    Refusal,
-    check_auth,
-    content_refusal,
-    validate,
-)
+from .validation import Refusal, content_refusal, validate
 
 # Refusal and validate live in .validation; imported from here they still work.
 __all__ = ["EMULATOR_HEADER", "IMAGE_INDEX_HEADER", "VARIATION_HEADER", "EmulatorState", "create_app"]
@@ -162,23 +158,33 @@ def _event(kind: str, payload: dict[str, Any]) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode()
 
 
+PREVIEW = 4096
+"""Characters of a body the request log keeps; its JSON is kept for bodies up to
+:data:`_JSON_KEPT` bytes. The log holds a preview, never a whole large body."""
+_JSON_KEPT = 64 << 10
+
+
 def _log(state: EmulatorState, request: Request, raw: bytes, fault: Fault | None) -> None:
-    try:
-        parsed: Any = json.loads(raw)
-    except ValueError:
-        parsed = None
-    with state.lock:
-        state.request_count += 1
-        state.requests.append({
-            "method": request.method,
-            "path": request.url.path,
-            # Never the key: the log is shown in test failures and reprs.
-            "headers": {key: value for key, value in request.headers.items()
-                        if key.lower() != "authorization"},
-            "body": raw.decode("utf-8", "replace"),
-            "json": parsed,
-            "fault": fault.name if fault else None,
-        })
+    parsed: Any = None
+    if len(raw) <= _JSON_KEPT:
+        try:
+            parsed = json.loads(raw)
+        except (ValueError, RecursionError):
+            parsed = None
+    # Never the key: the log is shown in test failures and reprs.
+    headers = {key: value[:PREVIEW] for key, value in request.headers.items()
+               if key.lower() != "authorization"}
+    preview = raw[:PREVIEW].decode("utf-8", "replace")
+    size = (len(preview) + (len(raw) if parsed is not None else 0)
+            + sum(len(key) + len(value) for key, value in headers.items()))
+    state.log_request({
+        "method": request.method,
+        "path": request.url.path,
+        "headers": headers,
+        "body": preview,
+        "json": parsed,
+        "fault": fault.name if fault else None,
+    }, size)
 
 
 async def generations(request: Request) -> Response:
@@ -196,7 +202,7 @@ async def generations(request: Request) -> Response:
     try:
         if (pause := fault.delay()) > 0:
             await asyncio.sleep(pause)
-        check_auth(state.api_key, request)
+        # The key was checked before the body was read (guard.Guard).
         if (refusal := fault.refusal()) is not None:
             raise refusal
         try:
@@ -317,7 +323,11 @@ async def image_file(request: Request) -> Response:
     with state.lock:
         found = state.files.get(request.path_params["name"])
     if found is None:
-        return Refusal(404, "The specified blob does not exist.", code="not_found").response()
+        # Unknown, or dropped to make room (EmulatorState.url_bytes): the oldest go first.
+        return Refusal(404, "The specified blob does not exist (an image URL is kept for 60 "
+                            "minutes at most, and the emulator drops the oldest when its store "
+                            "is full: download images at once, or generate again).",
+                       code="not_found").response()
     data, mime, expires = found
     if time.monotonic() >= expires:
         # Expired signed storage links answer 403; the body says why.
@@ -368,6 +378,7 @@ _VERSION = _version()
 
 def create_app(state: EmulatorState | None = None) -> Starlette:
     """The emulator as an ASGI app; serve it with any ASGI server."""
+    state = state or EmulatorState()
     app = Starlette(
         routes=[
             Route("/v1/images/generations", generations, methods=["POST"]),
@@ -375,8 +386,9 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
             Route("/v1/models", models.list_models, methods=["GET"]),
             Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
         ],
-        middleware=[Middleware(_Headers)],
+        # Guard inside _Headers: its refusals carry the emulator's headers too.
+        middleware=[Middleware(_Headers), Middleware(Guard, state=state)],
         exception_handlers={HTTPException: _http_error},
     )
-    app.state.emulator = state or EmulatorState()
+    app.state.emulator = state
     return app

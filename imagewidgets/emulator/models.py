@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..models import MODELS, ModelSpec
 from .state import EmulatorState
-from .validation import Refusal, check_auth, shut_down, shut_down_refusal, unknown_model_refusal
+from .validation import Refusal, shut_down, shut_down_refusal, unknown_model_refusal
 
 __all__ = ["list_models", "retrieve_model"]
 
@@ -32,11 +32,7 @@ def _model_object(spec: ModelSpec) -> dict[str, Any]:
 
 async def list_models(request: Request) -> Response:
     """``GET /v1/models``: every model served, shut-down ones left out when ``as_of`` is set."""
-    state: EmulatorState = request.app.state.emulator
-    try:
-        check_auth(state.api_key, request)
-    except Refusal as refusal:
-        return refusal.response()
+    state: EmulatorState = request.app.state.emulator  # the key was checked by guard.Guard
     data = [_model_object(spec) for spec in list(MODELS.values()) if not shut_down(spec, state.as_of)]
     return JSONResponse({"object": "list", "data": data})
 
@@ -46,7 +42,6 @@ async def retrieve_model(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
     name = request.path_params["model"]
     try:
-        check_auth(state.api_key, request)
         spec = MODELS.get(name)
         if spec is None:
             raise unknown_model_refusal(name)

@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from datetime import date
 from types import TracebackType
 from typing import Any
@@ -16,7 +17,7 @@ import uvicorn
 from .activity import ActivityLog
 from .app import create_app
 from .faults import DropConnection, Fault
-from .state import EmulatorState
+from .state import URL_BYTES, EmulatorState
 
 __all__ = ["EmulatorServer", "serve"]
 
@@ -100,7 +101,9 @@ class EmulatorServer:
                                         kwargs={"sockets": [self._socket]},
                                         name=f"imagewidgets-emulator-{self.port}", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        # A bound for a server that will never start, not for a slow one: on a busy machine
+        # a thread may wait seconds for its first turn.
+        deadline = time.monotonic() + 120
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.close()
@@ -125,14 +128,17 @@ class EmulatorServer:
         """The last generation requests received, oldest first.
 
         Each is a dict: ``method``, ``path``, ``headers`` (never Authorization),
-        ``body`` (the text), ``json`` (parsed, or None) and ``fault`` (its name, or None).
+        ``body`` (its first 4,096 characters), ``json`` (parsed, or None for a body that
+        is not JSON or is over 64 KiB) and ``fault`` (its name, or None). At most 1,000
+        requests and about 16 MiB are kept, the oldest going first.
         """
         with self.state.lock:
             return list(self.state.requests)
 
     @property
     def request_count(self) -> int:
-        """How many generation requests arrived, refused ones included."""
+        """How many generation requests arrived, refused ones included (those without
+        the key or too large too, though they are refused unread and never logged)."""
         with self.state.lock:
             return self.state.request_count
 
@@ -170,7 +176,8 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
           refuse_word: str | None = "forbidden", url_ttl: float = 3600.0,
           realistic: bool = False, *, host: str = "127.0.0.1",
           as_of: date | str | None = None, log: bool = False,
-          photographic: bool = False) -> EmulatorServer:
+          photographic: bool = False, url_bytes: int = URL_BYTES,
+          body_limits: Mapping[str, int] | None = None) -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -202,6 +209,13 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
     log : bool
         Print a line per request to stdout (time, method, path, model, size,
         status, milliseconds), as ``python -m imagewidgets serve`` does.
+    url_bytes : int
+        Bytes of images handed out as URLs kept at most; the oldest go first
+        (their URLs then answer 404).
+    body_limits : mapping of str to int, optional
+        Bytes a request body may have, by path (``{"/v1/images/generations":
+        2_000_000}``), over :data:`~imagewidgets.emulator.guard.BODY_LIMITS`;
+        a larger body is refused with a 413 before it is read.
 
     Examples
     --------
@@ -211,5 +225,6 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
     day = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
                           refuse_word=refuse_word, url_ttl=url_ttl, as_of=day,
-                          photographic=photographic)
+                          photographic=photographic, url_bytes=url_bytes,
+                          body_limits=dict(body_limits or {}))
     return EmulatorServer(state, host=host, port=port, log=log).start()

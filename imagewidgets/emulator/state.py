@@ -14,7 +14,12 @@ from .faults import FaultQueue
 __all__ = ["EmulatorState"]
 
 _KEEP_REQUESTS = 1000  # the request log is for tests; a workshop server runs for hours
+LOG_BYTES = 16 << 20
+"""Bytes the request log holds at most (about: what its entries keep of each request)."""
 _KEEP_FILES = 500  # image files handed out as URLs, at most, besides the expiry
+URL_BYTES = 256 << 20
+"""Bytes of image files handed out as URLs kept at most (500 photographic 1024x1024 PNGs
+are about 1.25 GB): the oldest go first, and their URLs answer 404."""
 
 
 @dataclass
@@ -32,18 +37,51 @@ class EmulatorState:
     photographic: bool = False
     refuse_word: str | None = "forbidden"
     url_ttl: float = 3600.0
+    url_bytes: int = URL_BYTES
+    body_limits: dict[str, int] = field(default_factory=dict)  # by path, over guard.BODY_LIMITS
     faults: FaultQueue = field(default_factory=FaultQueue)
     files: dict[str, tuple[bytes, str, float]] = field(default_factory=dict)
-    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_KEEP_REQUESTS))
+    requests: deque[dict[str, Any]] = field(default_factory=deque)
     request_count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    log_bytes: int = field(default=0, init=False)  # about how many bytes the request log holds now
+    _sizes: deque[int] = field(default_factory=deque, init=False, repr=False)  # of each kept request
+
+    @property
+    def file_bytes(self) -> int:
+        """How many bytes of image files handed out as URLs are kept now."""
+        with self.lock:
+            return sum(len(data) for data, _, _ in self.files.values())
+
+    def count_unread(self) -> None:
+        """Count a request refused before it was read (no key, too large): nothing is kept."""
+        with self.lock:
+            self.request_count += 1
+
+    def log_request(self, entry: dict[str, Any], size: int) -> None:
+        """Count a request and keep ``entry`` (about ``size`` bytes), the oldest going first."""
+        with self.lock:
+            self.request_count += 1
+            self.requests.append(entry)
+            self._sizes.append(size)
+            self.log_bytes += size
+            while len(self.requests) > _KEEP_REQUESTS or self.log_bytes > LOG_BYTES:
+                self.requests.popleft()
+                self.log_bytes -= self._sizes.popleft()
 
     def keep_file(self, name: str, data: bytes, mime: str) -> None:
-        """Hand out ``data`` under ``name`` until ``url_ttl`` seconds pass."""
+        """Hand out ``data`` under ``name`` until ``url_ttl`` seconds pass or space runs out.
+
+        At most :data:`URL_BYTES` (``url_bytes``) and 500 files are kept; the oldest
+        go first (one file larger than the whole budget is still kept, alone).
+        """
         now = time.monotonic()
         with self.lock:
             for old in [key for key, (_, _, expires) in self.files.items() if expires <= now]:
                 del self.files[old]
-            while len(self.files) >= _KEEP_FILES:
-                del self.files[next(iter(self.files))]  # the oldest: dicts keep insertion order
+            kept = sum(len(held) for held, _, _ in self.files.values())
+            while self.files and (len(self.files) >= _KEEP_FILES
+                                  or kept + len(data) > self.url_bytes):
+                oldest = next(iter(self.files))  # dicts keep insertion order
+                kept -= len(self.files.pop(oldest)[0])
             self.files[name] = (data, mime, now + self.url_ttl)

@@ -23,6 +23,7 @@ Choices where the API leaves room:
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -71,7 +72,8 @@ def check_auth(api_key: str | None, request: Request) -> None:
         raise Refusal(401, "You didn't provide an API key. You need to provide your API key in "
                            "an Authorization header using Bearer auth (i.e. Authorization: "
                            "Bearer YOUR_KEY).", code="invalid_api_key")
-    if sent != api_key:
+    # Constant time: how long a refusal takes must not tell how much of a guess was right.
+    if not hmac.compare_digest(sent.encode(), api_key.encode()):
         raise Refusal(401, f"Incorrect API key provided: {_mask(sent)}. The emulator was "
                            "started with another key (serve(api_key=...)).",
                       code="invalid_api_key")

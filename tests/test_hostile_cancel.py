@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import imagewidgets as iw
+from imagewidgets.api.client import Timeouts
 from imagewidgets.emulator import EmulatorServer, serve
+
+from hostile import PNG, SUCCESS, Hostile, Reply
 
 LATENCY = 60.0
 """Seconds the slow emulator takes per request: far past any wait a test makes."""
@@ -114,3 +119,97 @@ def test_generate_whose_save_fails_warns_and_still_returns_the_billed_images(
     assert len(messages) == 2  # one per image: each was tried
     assert all(str(blocked) in text and "Errno" in text and api_key not in text for text in messages)
     assert iw.spending.SESSION.emulated > 0 and iw.spending.SESSION.reserved == 0  # counted
+
+
+# -- the total deadline starts when the request is sent ---------------------------------------
+
+QUEUED_PAST = 1.5
+"""The total timeout of the queued request, in seconds; it queues for twice as long."""
+
+
+@pytest.mark.parametrize("how", ["generate", "stream"])
+async def test_a_request_queued_for_a_slot_longer_than_its_timeout_is_still_sent(
+        hostile: Hostile, how: str) -> None:
+    """Concurrency 1: the first request is held by the server until the test lets it go; the
+    second, whose timeout is shorter than its time in the queue, must then be sent and answered."""
+    def held() -> Iterator[bytes]:
+        hostile.release.wait(SAFETY)
+        yield SUCCESS
+
+    first = threading.Event()
+
+    def answer(path: str, headers: httpx.Headers) -> Reply:
+        if not first.is_set():
+            first.set()
+            return 200, {"Transfer-Encoding": "chunked"}, held()
+        return 200, {}, SUCCESS
+
+    hostile.answer = answer
+    async with iw.ImagesClient(api_key="sk-test-queue", base_url=hostile.url, max_retries=0,
+                               max_concurrency=1, timeout=Timeouts(total=SAFETY)) as client:
+        body = {"model": "gpt-image-2", "prompt": "a lighthouse", "stream": how == "stream"}
+        holding = asyncio.create_task(client.generate(**body))
+        await asyncio.to_thread(first.wait, SAFETY)  # the first request holds the only slot
+        client.timeouts = Timeouts(connect=1, read=QUEUED_PAST, total=QUEUED_PAST)
+
+        async def second() -> list[iw.GeneratedImage]:
+            if how == "generate":
+                return (await client.generate(**body)).images
+            return [event async for event in client.stream(**body)
+                    if isinstance(event, iw.GeneratedImage)]
+
+        queued = asyncio.create_task(second())
+        # Queued twice its timeout: with the clock started at queueing it had failed by now.
+        done, _ = await asyncio.wait([queued], timeout=2 * QUEUED_PAST)
+        assert not done, f"timed out while queued: {queued.exception()!r}"
+        assert len(hostile.seen) == 1  # not sent yet
+        hostile.release.set()
+        (image,) = await asyncio.wait_for(queued, SAFETY)
+        assert image.data == PNG and len(hostile.seen) == 2
+        assert len((await holding).images) == 1
+
+
+# -- n > 1: a deadline mid-download keeps the images already downloaded ----------------------
+
+
+def _three_urls_third_stalls(hostile: Hostile) -> Callable[[str, httpx.Headers], Reply]:
+    """An answer of three image URLs on the server's own origin; the third never finishes."""
+    def answer(path: str, headers: httpx.Headers) -> Reply:
+        if path.endswith("/images/generations"):
+            return 200, {}, json.dumps({"created": 1, "data": [
+                {"url": f"{hostile.origin}/files/{name}.png"} for name in "abc"]}).encode()
+        if path.endswith("c.png"):
+            return 200, {"Content-Type": "image/png"}, hostile.stall(PNG[:20])
+        return 200, {"Content-Type": "image/png"}, PNG
+    return answer
+
+
+async def test_a_deadline_during_the_third_download_keeps_the_first_two(hostile: Hostile) -> None:
+    hostile.answer = _three_urls_third_stalls(hostile)
+    async with iw.ImagesClient(api_key="sk-test-urls", base_url=hostile.url, max_retries=0,
+                               timeout=Timeouts(connect=1, read=SAFETY, total=2)) as client:
+        with pytest.raises(iw.APITimeoutError) as info:
+            await asyncio.wait_for(client.generate(model="gpt-image-2", prompt="a fox", n=3), SAFETY)
+    error = info.value
+    assert [image.image_index for image in error.images] == [0, 1]
+    assert all(image.data == PNG for image in error.images)
+    assert list(error.failures) == [2] and "2 of 3 images arrived" in str(error)
+    assert "2 s total timeout" in str(error)
+
+
+def test_generate_saves_the_images_an_error_holds_and_raises_it(
+        hostile: Hostile, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One of three URLs is gone: iw.generate keeps the two that arrived on disk, in the error."""
+    def answer(path: str, headers: httpx.Headers) -> Reply:
+        if path.endswith("/images/generations"):
+            return 200, {}, json.dumps({"created": 1, "data": [
+                {"url": f"{hostile.origin}/files/{name}.png"} for name in "abc"]}).encode()
+        return (404, {}, b"gone") if path.endswith("b.png") else (200, {"Content-Type": "image/png"}, PNG)
+
+    hostile.answer = answer
+    monkeypatch.setenv("OPENAI_BASE_URL", hostile.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-urls-0123456789")
+    with pytest.raises(iw.ImageExpiredError) as info:
+        iw.generate("a fox", model="gpt-image-2", quality="low", n=3, store=tmp_path)
+    assert [image.image_index for image in info.value.images] == [0, 2]
+    assert len(list(tmp_path.glob("*.png"))) == 2 and len(list(tmp_path.glob("*.json"))) == 2

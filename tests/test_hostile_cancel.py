@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -213,3 +214,42 @@ def test_generate_saves_the_images_an_error_holds_and_raises_it(
         iw.generate("a fox", model="gpt-image-2", quality="low", n=3, store=tmp_path)
     assert [image.image_index for image in info.value.images] == [0, 2]
     assert len(list(tmp_path.glob("*.png"))) == 2 and len(list(tmp_path.glob("*.json"))) == 2
+
+
+# -- a cancel during saving ---------------------------------------------------------------
+
+
+class _HeldStore(iw.ImageStore):
+    """A real store whose writes wait, once started, until the test lets them go on."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.writing = threading.Event()
+        self.go_on = threading.Event()
+
+    def save(self, *args: Any, **options: Any) -> Any:
+        self.writing.set()
+        self.go_on.wait(SAFETY)
+        return super().save(*args, **options)
+
+
+async def test_a_cancel_during_saving_leaves_a_saved_image_and_a_tile_that_says_so(
+        client: iw.ImagesClient, tmp_path: Path) -> None:
+    store = _HeldStore(tmp_path / "out")
+    tile = iw.ImageTile(iw.ImageParams(model="gpt-image-2", prompt="a lighthouse", quality="low"),
+                        store=store)
+    running = asyncio.create_task(tile.run(client))
+    await asyncio.to_thread(store.writing.wait, SAFETY)  # the image is being written
+    running.cancel()  # Cancel, as the panel's button does
+    await asyncio.sleep(0)  # the cancel reaches the tile while its write is held
+    store.go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(running, SAFETY)
+    # The file on disk and the tile agree: saved, done (the image was billed and made).
+    (written,) = (store.folder).glob("*.png")
+    assert tile.status == "done" and tile.saved is not None and tile.saved.path == written
+    tile.retry_save.click()  # Retry save: never a second copy of a saved image
+    others = asyncio.all_tasks() - {asyncio.current_task()}  # what the click started, if anything
+    await asyncio.wait_for(asyncio.gather(*others), SAFETY)
+    assert len(list(store.folder.glob("*.png"))) == 1 and len(list(store.folder.glob("*.json"))) == 1
+    tile.close()

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import concurrent.futures
+import contextlib
+import threading
+import warnings
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from traitlets import TraitError
 
-from .api import default_client
-from .errors import ParamsError
+from .api import default_client, route
+from .api.redact import redact, url_secrets
+from .errors import ImagesError, ParamsError
 from .params import ImageParams
 from .results import GeneratedImage, Usage, billed_cost
 from .spending import SESSION
-from .storage import DEFAULT_STORE, StoreChoice, sidecar_record, store_from
+from .storage import DEFAULT_STORE, ImageStore, StoreChoice, sidecar_record, store_from
 
-__all__ = ["generate"]
+__all__ = ["CANCEL_GRACE", "generate"]
+
+T = TypeVar("T")
+
+CANCEL_GRACE = 5.0
+"""Seconds an interrupted :func:`generate` waits for its cancelled request to let go (closing
+its connection takes milliseconds): a worker stuck past it is left to end on its own."""
 
 
 def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
@@ -27,17 +37,27 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
     Uses the API with ``OPENAI_API_KEY`` set (or the server at ``OPENAI_BASE_URL``),
     else the built-in emulator.
     Inside a running event loop (a notebook cell) the request runs on a
-    private loop in a worker thread; nothing is patched. Every image is
-    written to ``store`` (as a panel's: ``imagewidgets-output/`` by default,
-    None for nothing on disk) with a sidecar of its settings. The estimate is
-    reserved on ``iw.spending.SESSION`` first (its budget may refuse it:
+    private loop in a worker thread; nothing is patched, and interrupting the
+    kernel cancels the request there (its connection closed) before
+    ``KeyboardInterrupt`` is raised. Every image is written to ``store`` (as a
+    panel's: ``imagewidgets-output/`` by default, None for nothing on disk) with
+    a sidecar of its settings; a write that fails (a full disk, a read-only
+    folder) warns, naming the folder and why, and the images are returned all
+    the same: they were billed. The estimate is reserved on
+    ``iw.spending.SESSION`` first (its budget may refuse it:
     :class:`BudgetExceededError`, nothing sent) and the cost counted there.
+
+    With ``n > 1``, when some images arrive and others fail (or the deadline
+    passes while the later ones download), the error raised holds those that
+    arrived in ``error.images``; they are saved too.
     """
     where = store_from(store)
     try:
         params = ImageParams(prompt=prompt, **fields)
     except TraitError as error:
         raise ParamsError([str(error)]) from None
+
+    unsaved: list[str] = []  # why writes failed: warned in the caller's thread, at its line
 
     async def run() -> list[GeneratedImage]:
         estimate = params.estimate()
@@ -49,32 +69,98 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
 
         with SESSION.reserve(estimate.dollars if estimate else None) as held:
             async with default_client() as client:
+                server = {"host": urlsplit(client.base_url).hostname,
+                          "emulator": client.is_emulator}
                 try:
                     generation = await client.generate(params, on_billed=on_billed)
-                except BaseException:  # a bad image, some of n failed, a cancel: still billed
+                except ImagesError as error:  # some of n failed: those that arrived are kept
+                    if billed:
+                        held.settle(billed[0], emulated=client.is_emulator)
+                    server["emulator"] = client.is_emulator
+                    await _save_all(where, error.images, server, None, unsaved)
+                    raise
+                except BaseException:  # a bad image, a cancel: still billed once answered
                     if billed:
                         held.settle(billed[0], emulated=client.is_emulator)
                     raise
                 # Emulated or not is read now: the client may learn it from the answer.
                 held.settle(_cost(generation.images), emulated=client.is_emulator)
-            server = {"host": urlsplit(client.base_url).hostname, "emulator": client.is_emulator}
-        for image in generation.images:
-            if where is None:
-                break
-            asked = ImageParams.from_dict(image.params)
-            estimate = asked.estimate()
-            record = sidecar_record(image, cost=image.cost(), server=server,
-                                    seconds=generation.elapsed,
-                                    estimated=estimate.per_image if estimate else None)
-            await asyncio.to_thread(where.save, image, record)
+                server["emulator"] = client.is_emulator
+        await _save_all(where, generation.images, server, generation.elapsed, unsaved)
         return generation.images
 
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-generate") as pool:
-        return pool.submit(asyncio.run, run()).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(run())
+        return _in_worker_thread(run())
+    finally:
+        if unsaved:
+            found = route()  # what the client used: its key is hidden if an error echoes it
+            secrets = (*([found.key] if found.key else []), *url_secrets(found.url))
+            for why in unsaved:
+                warnings.warn(redact(why, secrets), RuntimeWarning, stacklevel=2)
+
+
+async def _save_all(where: ImageStore | None, images: Sequence[GeneratedImage],
+                    server: Mapping[str, Any], seconds: float | None, unsaved: list[str]) -> None:
+    """Write each image and its sidecar to ``where``; why a write failed goes to ``unsaved``
+    (the images are billed, and returned all the same) and the next images are still tried."""
+    if where is None:
+        return
+    for image in images:
+        estimate = ImageParams.from_dict(image.params).estimate()
+        record = sidecar_record(image, cost=image.cost(), server=dict(server), seconds=seconds,
+                                estimated=estimate.per_image if estimate else None)
+        try:
+            await asyncio.to_thread(where.save, image, record)
+        except (OSError, ValueError) as error:  # a full disk, a read-only folder, a refusal
+            unsaved.append(f"an image was not saved to {where.folder}: {error}. It is returned "
+                           "all the same: save it with image.save(path)")
+
+
+def _in_worker_thread(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on a private event loop in a worker thread and wait for it here.
+
+    A ``KeyboardInterrupt`` while waiting (the kernel's interrupt button) cancels
+    ``main`` on its loop, waits up to :data:`CANCEL_GRACE` for it to let go of its
+    connection, and is raised again: the cell stops now, not when the request would end.
+    """
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(main)  # made here, so an interrupt can reach it from the start
+    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def work() -> None:
+        try:
+            outcome.set_result(_drive(loop, task))
+        except BaseException as error:  # a cancel too: handed to the waiting thread
+            outcome.set_exception(error)
+
+    # A daemon: one stuck past the grace must not hold the interpreter open at exit.
+    worker = threading.Thread(target=work, name="imagewidgets-generate", daemon=True)
+    worker.start()
+    try:
+        return outcome.result()
+    except KeyboardInterrupt:
+        with contextlib.suppress(RuntimeError):  # the loop closed: it had already ended
+            loop.call_soon_threadsafe(task.cancel)
+        worker.join(CANCEL_GRACE)
+        raise
+
+
+def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[T]) -> T:
+    """What ``asyncio.run`` does, for a task made outside the thread that runs it."""
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(task)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 def _cost(images: Sequence[GeneratedImage]) -> float | None:

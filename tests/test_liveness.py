@@ -56,7 +56,8 @@ def test_the_watch_answers_a_click_and_names_where_the_images_are() -> None:
     watch._answer(watch, {"event": "ping"}, [])
     watch._answer(watch, {"event": "other"}, [])
     assert sent == [{"event": "pong"}]
-    assert "run the cell again; your images are in imagewidgets-output/" in watch.silent_text
+    assert "Run the cell again; your images are in imagewidgets-output/" in watch.silent_text
+    assert "busy" in watch.busy_text and "busy" not in watch.silent_text
     watch.close()
 
 

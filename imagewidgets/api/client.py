@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import math
 import os
 import time
 import uuid
@@ -36,15 +35,17 @@ from ..errors import (
 from ..models import MODELS as MODEL_SPECS, ModelSpec, today
 from ..params import ImageParams
 from ..results import GeneratedImage, Generation, PartialImage
-from .answers import Answer, parse_answer, with_provenance
+from .answers import Answer, with_provenance
 from .body import request_body
+from .deadline import Deadline
+from .generation import generate_once
 from .image_urls import answer_images, download, resolve
 from .model_list import ModelInfo, parse_models
 from .redact import LOG_REDACTOR, redact, redirect_error, scrub, split_userinfo, url_secrets
 from .retry import next_retry, retry_delay
-from .routing import DEFAULT_BASE_URL, GENERATIONS, MODELS, ServerKind, route
+from .routing import DEFAULT_BASE_URL, MODELS, ServerKind, route
 from .streams import FanOut, OnBilled, Stream
-from .transport import ACCEPT_ENCODING, Limits, Timeouts, error_of, guarded, read_answer, read_body, release
+from .transport import ACCEPT_ENCODING, Limits, Timeouts, error_of, guarded, read_body, release
 
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "default_client",
            "retry_delay"]
@@ -82,8 +83,10 @@ class ImagesClient:
     timeout : float or Timeouts or httpx.Timeout, optional
         A float is the overall deadline per request. Default: connect 10 s,
         read inactivity 180 s, overall 600 s. The overall deadline covers the
-        whole call: retries and their waits, a stream to its last event, image
-        URLs downloaded. A retry that would wait past it is not made.
+        whole call from when its request is first sent (time queued for one of
+        the ``max_concurrency`` slots is not counted): retries and their waits,
+        a stream to its last event, image URLs downloaded. A retry that would
+        wait past it is not made.
     max_retries : int
         Retries of 408, 409, 429, 5xx and connection errors (default 2).
     max_concurrency : int
@@ -212,12 +215,13 @@ class ImagesClient:
         expired, bytes that are not an image), the error of the first failed
         image is raised holding the others: ``error.images`` (those that
         arrived) and ``error.failures`` (image index -> error). Nothing that
-        arrived is thrown away.
+        arrived is thrown away: nor when the deadline passes while the later
+        images (URLs) download (an :class:`APITimeoutError` holding the others).
         """
         with self._hiding_secrets():
             body = request_body(params, fields)
             await self._check_model(body)
-            return await self._generate_body(body, image_index, on_sent, variation, on_billed)
+            return await generate_once(self, body, image_index, on_sent, variation, on_billed)
 
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
                      image_index: int = 0, on_sent: Callable[[], None] | None = None,
@@ -254,8 +258,8 @@ class ImagesClient:
             if not body.get("stream"):
                 failure: ImagesError | None = None
                 try:
-                    images = (await self._generate_body(body, image_index, on_sent,
-                                                        variation, on_billed)).images
+                    images = (await generate_once(self, body, image_index, on_sent,
+                                                  variation, on_billed)).images
                 except ImagesError as error:
                     if not error.images:
                         raise
@@ -283,11 +287,11 @@ class ImagesClient:
         kept in :attr:`ModelInfo.extra`. Retried as generations are.
         """
         started = time.monotonic()
+        deadline = Deadline(self.timeouts.total)
         with self._hiding_secrets():
             try:
-                async with asyncio.timeout(self.timeouts.total):
-                    response = await self._open(MODELS, None, method="GET",
-                                                deadline=started + self.timeouts.total)
+                async with deadline.scope():
+                    response = await self._open(MODELS, None, method="GET", deadline=deadline)
                     try:
                         raw = await read_body(response, self.limits.models, "the model list")
                     finally:
@@ -348,40 +352,6 @@ class ImagesClient:
             await self.identify()
         self.check_model(body)
 
-    async def _generate_body(self, body: Mapping[str, Any], image_index: int,
-                             on_sent: Callable[[], None] | None = None,
-                             variation: int = 0, on_billed: OnBilled | None = None) -> Generation:
-        """One non-streaming request of a checked body."""
-        body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
-        started = time.monotonic()
-        try:
-            # The timeout outside the guard: a guarded step must not cancel itself.
-            async with asyncio.timeout(self.timeouts.total):
-                # One guarded step for the whole request: sending, reading and closing inside
-                # it need no task of their own (three turns of the loop each).
-                return await guarded(self._generate_once(body, image_index, on_sent, variation,
-                                                         started, on_billed))
-        except TimeoutError:
-            raise APITimeoutError(self._past_deadline("no answer")) from None
-
-    async def _generate_once(self, body: Mapping[str, Any], image_index: int,
-                             on_sent: Callable[[], None] | None, variation: int,
-                             started: float, on_billed: OnBilled | None = None) -> Generation:
-        """The request of :meth:`_generate_body`, retries included, its images checked."""
-        response = await self._open(GENERATIONS, body, image_index=image_index, on_sent=on_sent,
-                                    variation=variation, deadline=started + self.timeouts.total)
-        try:
-            raw = await read_answer(response, body.get("n"), self.limits)
-        finally:
-            await self._close(response)
-        answer = parse_answer(raw)
-        if on_billed is not None:
-            on_billed(answer.usage, answer.fields)
-        request_id = self._request_id(response)
-        images = await self._images(answer, body, image_index, request_id)
-        return Generation(images=images, usage=answer.usage, created=answer.created,
-                          request_id=request_id, elapsed=time.monotonic() - started)
-
     def _stream_body(self, body: Mapping[str, Any], image_index: int,
                      on_sent: Callable[[], None] | None = None,
                      variation: int = 0, on_billed: OnBilled | None = None) -> Stream | FanOut:
@@ -395,13 +365,13 @@ class ImagesClient:
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
                     method: str = "POST", on_sent: Callable[[], None] | None = None,
-                    variation: int = 0, deadline: float = math.inf) -> httpx.Response:
+                    variation: int = 0, deadline: Deadline | None = None) -> httpx.Response:
         """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
 
         Returns a response below 400 that holds one of this client's slots until
-        ``_close(response)``. A body that breaks after the status line arrived
-        is not retried, nor is a request whose retry would wait past ``deadline``
-        (``time.monotonic()``): its error is raised at once, saying so.
+        ``_close(response)``. ``deadline`` starts once a slot is held. A body that
+        breaks after the status line arrived is not retried, nor is a request whose
+        retry would wait past ``deadline``: its error is raised at once, saying so.
         """
         if not self._has_key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError("no API key was given", status=None)
@@ -420,6 +390,8 @@ class ImagesClient:
             response: httpx.Response | None = None
             await self._slots.acquire()
             try:
+                if deadline is not None:
+                    deadline.start()  # sent now: time queued for the slot is not counted
                 if on_sent is not None:
                     on_sent()  # inside the try: a hook that raises still frees the slot
                 logger.debug("%s %s (model %s, attempt %d)", method, url,
@@ -450,7 +422,8 @@ class ImagesClient:
                     self._slots.release()
             delay = next_retry(error, attempt, self.max_retries,
                                response.headers if response is not None else None,
-                               deadline - time.monotonic(), self.timeouts.total)
+                               deadline.left() if deadline is not None else float("inf"),
+                               self.timeouts.total)
             if delay is None:
                 raise error
             logger.info("retrying in %.2f s after %s", delay, type(error).__name__)
@@ -488,9 +461,17 @@ class ImagesClient:
             self._slots.release()
 
     async def _images(self, answer: Answer, body: Mapping[str, Any], first_index: int,
-                      request_id: str | None) -> list[GeneratedImage]:
-        """The answer's images, fetched and checked (:func:`.image_urls.answer_images`), redacted."""
-        return await answer_images(answer, body, first_index, request_id, self._fetch, self._redacted)
+                      request_id: str | None,
+                      arrived: list[GeneratedImage] | None = None) -> list[GeneratedImage]:
+        """The answer's images, fetched and checked (:func:`.image_urls.answer_images`), redacted;
+        each also added to ``arrived`` as soon as it is."""
+        def finish(image: GeneratedImage) -> GeneratedImage:
+            image = self._redacted(image)
+            if arrived is not None:
+                arrived.append(image)
+            return image
+
+        return await answer_images(answer, body, first_index, request_id, self._fetch, finish)
 
     async def _fetch(self, url: str) -> bytes:
         """An image URL's bytes, fetched without the key (:func:`.image_urls.download`)."""

@@ -9,7 +9,6 @@ garbage collector while it is closed). They reach the client only through
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +18,7 @@ from ..errors import APIConnectionError, APITimeoutError, ImagesError, StreamInc
 from ..imaging import inspect_off_loop as _inspect
 from ..results import GeneratedImage, PartialImage, Usage
 from .answers import Answer, parse_answer, stream_image
+from .deadline import Deadline
 from .routing import GENERATIONS
 from .sse import EventStream
 from .transport import Body, Limits, Timeouts, guarded, read_answer, wait_out
@@ -36,7 +36,7 @@ class Requests(Protocol):
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
                     method: str = "POST", on_sent: Callable[[], None] | None = None,
-                    variation: int = 0, deadline: float = ...) -> httpx.Response: ...
+                    variation: int = 0, deadline: Deadline | None = ...) -> httpx.Response: ...
 
     async def _close(self, response: httpx.Response) -> None: ...
 
@@ -59,7 +59,7 @@ class Stream:
 
     The response is released when the final image arrives or at ``aclose()``,
     which may be called any number of times. The total timeout counts from
-    its making, and covers sending, retries and every event (and an image URL).
+    its first send, and covers retries and every event (and an image URL).
     """
 
     def __init__(self, client: Requests, body: Mapping[str, Any], image_index: int,
@@ -74,7 +74,7 @@ class Stream:
         self._last: PartialImage | None = None
         self._request_id: str | None = None
         self._started = False
-        self._deadline = time.monotonic() + client.timeouts.total
+        self._deadline = Deadline(client.timeouts.total)  # from the first send, not from here
 
     async def next(self) -> PartialImage | GeneratedImage | None:
         if not self._started:
@@ -104,7 +104,7 @@ class Stream:
 
     async def _in_time(self, step: Awaitable[T]) -> T:
         """Await ``step`` unless the total deadline passes first: then APITimeoutError."""
-        scope = asyncio.timeout(max(self._deadline - time.monotonic(), 0))
+        scope = self._deadline.scope()
         try:
             async with scope:
                 return await step

@@ -9,9 +9,12 @@ Two parts, because a notebook outlives its kernel:
   fetched from the files on disk: nothing but paths is stored in the notebook.
   While the widget is live it hides that output (no picture shown twice).
 * :class:`KernelWatch` is a small front-end part inside the widget: on any
-  button click it asks the kernel for an answer, and when none comes (the
-  kernel restarted, stopped, or is busy) it says so in the widget, with where
-  the images are, instead of leaving buttons that silently do nothing.
+  button click it asks the kernel for an answer, and when none comes it says
+  so in the widget instead of leaving buttons that silently do nothing: that
+  the kernel is busy (a cell runs; the click is answered when it ends) when
+  the kernel says it is, else that it restarted or stopped, with where the
+  images are. A restart seen by the page (the widget's connection dropped) is
+  said at once, click or not.
 """
 
 from __future__ import annotations
@@ -48,14 +51,18 @@ class KernelWatch(anywidget.AnyWidget):
     _esm = esm("liveness.js")
     record_class = traitlets.Unicode(RECORD_CLASS, help="The class of the record hidden while live.").tag(
         sync=True)
-    silent_text = traitlets.Unicode("", help="Shown when the kernel does not answer.").tag(sync=True)
+    silent_text = traitlets.Unicode("", help="Shown when the kernel does not answer and is not busy.").tag(
+        sync=True)
+    busy_text = traitlets.Unicode("", help="Shown when the kernel does not answer while busy.").tag(sync=True)
     timeout_ms = traitlets.Int(4000, help="Milliseconds to wait for the kernel.").tag(sync=True)
 
     def __init__(self, folder: str = "", *, timeout_ms: int = 4000) -> None:
         where = f"; your images are in {folder}" if folder else ""
         super().__init__(
-            silent_text=("The kernel did not answer: it restarted, stopped or is busy. If it "
-                         f"restarted, run the cell again{where}."),
+            silent_text=("The kernel did not answer: it restarted or stopped, and this widget is "
+                         f"no longer connected to it. Run the cell again{where}."),
+            busy_text=("The kernel is busy running a cell: this click is answered when the cell "
+                       "finishes (interrupt the kernel to stop it sooner)."),
             timeout_ms=timeout_ms)
         self.on_msg(self._answer)
 

@@ -29,13 +29,14 @@ from traitlets import Any as AnyTrait, Unicode
 
 from ..errors import ParamsError
 from ..imaging import Thumbnail, thumbnail_off_loop
-from ..models import parse_size
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage, Usage, billed_cost
 from ..spending import Reservation, Spending, reserve_all
 from ..storage import ImageStore, SavedImage, download_name, sidecar_record
 from .captions import error_caption, image_caption
 from .download import FullImageButton
+from .placeholder import BLANK as _BLANK, box_size as _box_size
+from .saving import Saving
 from .widgets import close_tree
 
 if TYPE_CHECKING:
@@ -47,21 +48,6 @@ MIN_TILE_WIDTH = 224
 """A tile is at least this wide (pixels, inside its border): its buttons fit on two rows."""
 
 STATUSES = ("queued", "running", "partial", "done", "failed", "cancelled")
-
-_BLANK = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x04\x00\x00\x00"
-          b"\xb5\x1c\x0c\x02\x00\x00\x00\x0bIDATx\x9cc``\x00\x00\x00\x03\x00\x01\xb8\xad:c\x00\x00\x00\x00IEND\xaeB`\x82")
-"""A transparent 1x1 PNG: the placeholder until a partial or final image arrives.
-
-Pillow's ``Image.new("LA", (1, 1), (0, 0))`` as PNG, written out: making it at import would
-import Pillow with the panel (tests/test_package.py reads them back)."""
-
-
-def _box_size(size: str | None, longest: int) -> tuple[int, int]:
-    """The placeholder's pixel box, same aspect as the image asked for."""
-    width, height = parse_size(size) or (1, 1)
-    scale = longest / max(width, height)
-    return round(width * scale), round(height * scale)
-
 
 class ImageTile(widgets.VBox):
     """A tile in a grid: status, image (thumbnail), caption and actions.
@@ -100,10 +86,7 @@ class ImageTile(widgets.VBox):
         self.store = store
         self.place = dict(place or {})  # where in a grid, for the sidecar
         self.spending = tuple(spending)  # ledgers a request is reserved on, and settled
-        self.saved: SavedImage | None = None
-        self.save_error: Exception | None = None
         self._server: dict[str, Any] = {}
-        self._saving: asyncio.Task[None] | None = None
         self.thumbnail_size = thumbnail_size
         self.last_partial: PartialImage | None = None
         self.started: float | None = None
@@ -114,7 +97,7 @@ class ImageTile(widgets.VBox):
         # say): a panel keeps hundreds of tiles, and each widget is three models in the kernel.
         self._label: widgets.HTML | None = None
         self._reuse_note: widgets.HTML | None = None
-        self._save_row: tuple[widgets.HTML, widgets.Button] | None = None  # note and Retry save
+        self._saving = Saving(self._insert, self._retry_saving)  # its note and button made when needed
         self.header = widgets.HTML("queued")
         self.header.add_class("iw-tile-status")
         self.image = widgets.Image(
@@ -169,29 +152,24 @@ class ImageTile(widgets.VBox):
         return self._reuse_note
 
     @property
+    def saved(self) -> SavedImage | None:
+        """Where the final image was written, once it was (see the class docstring)."""
+        return self._saving.saved
+
+    @property
+    def save_error(self) -> Exception | None:
+        """Why writing the final image failed, if it did."""
+        return self._saving.error
+
+    @property
     def save_note(self) -> widgets.HTML:
         """Says why writing the image failed (made on first use, with :attr:`retry_save`)."""
-        return self._save_widgets()[0]
+        return self._saving.row()[0]
 
     @property
     def retry_save(self) -> widgets.Button:
         """"Retry save", shown after a failed write (made on first use, with :attr:`save_note`)."""
-        return self._save_widgets()[1]
-
-    def _save_widgets(self) -> tuple[widgets.HTML, widgets.Button]:
-        """The save note and Retry save, made together the first time either is asked for."""
-        if self._save_row is None:
-            note = widgets.HTML("")
-            note.add_class("iw-save-note")
-            button = widgets.Button(description="Retry save", icon="save",
-                                    tooltip="Write this image to disk again",
-                                    layout=widgets.Layout(width="auto", display="none"))
-            button.add_class("iw-retry-save")
-            button.on_click(lambda _button: self._retry_saving())
-            self._insert(note, -1)  # between the caption and the actions
-            self._insert(button, -1)
-            self._save_row = (note, button)
-        return self._save_row
+        return self._saving.row()[1]
 
     def _insert(self, widget: widgets.Widget, at: int) -> None:
         children = list(self.children)
@@ -264,7 +242,8 @@ class ImageTile(widgets.VBox):
                     thumb = await thumbnail_off_loop(event.data, self.thumbnail_size)
                     self._show_partial(event, thumb)
         except asyncio.CancelledError:
-            self._finish_with("cancelled", "cancelled")
+            if self.status != "done":  # a cancel during the save lets it finish: saved and done
+                self._finish_with("cancelled", "cancelled")
             raise
         except Exception as error:  # every failure is shown in its own tile
             self.fail(error)
@@ -288,7 +267,9 @@ class ImageTile(widgets.VBox):
         For an image at hand (one loaded from disk) as much as for one just
         generated. The thumbnail is made on a worker thread. With a ``store``
         the image is written to disk before the tile says done; a failed write
-        is shown on the tile, the image kept.
+        is shown on the tile, the image kept. A cancel once the write started
+        lets it finish (the image is billed and made): the tile says done, then
+        the cancel is raised.
         """
         thumb = await thumbnail_off_loop(image.data, self.thumbnail_size)
         if self.started is not None:
@@ -296,8 +277,8 @@ class ImageTile(widgets.VBox):
         self.result = image
         if self.last_partial is not None:  # superseded: its bytes would double what a tile holds
             self.last_partial = dataclasses.replace(self.last_partial, data=b"")
-        if self.store is not None:
-            await self._save(image)
+        interrupted = self.store is not None and await self._saving.write(self.store, image,
+                                                                          self.record())
         with self.hold_sync():
             self._set_image(thumb)
             self.image.layout.height = "auto"
@@ -308,6 +289,8 @@ class ImageTile(widgets.VBox):
                 action.disabled = False
             self.actions.layout.display = "flex"
         self._finish_with("done", "done" if self.elapsed is None else f"done in {self.elapsed:.1f} s")
+        if interrupted:
+            raise asyncio.CancelledError
 
     def record(self) -> dict[str, Any]:
         """What the sidecar beside the saved image holds: never the key."""
@@ -318,31 +301,9 @@ class ImageTile(widgets.VBox):
                               estimated=estimate.per_image if estimate else None,
                               seconds=self.elapsed, server=self._server, place=self.place)
 
-    async def _save(self, image: GeneratedImage) -> None:
-        assert self.store is not None
-        try:
-            self.saved = await asyncio.to_thread(self.store.save, image, self.record())
-        except (OSError, ValueError) as error:  # a full disk, a read-only folder
-            self.save_error = error
-            self.save_note.value = (
-                f'<span class="iw-error">not saved to {html.escape(str(self.store.folder))}: '
-                f"{html.escape(str(error))}. The image is still here: Download it, or "
-                "Retry save.</span>")
-            self.retry_save.layout.display = "flex"
-        else:
-            self.save_error = None
-            if self._save_row is not None:  # it failed before
-                note, button = self._save_row
-                note.value = ""
-                button.layout.display = "none"
-
     def _retry_saving(self) -> None:
-        if self.result is None or (self._saving is not None and not self._saving.done()):
-            return
-        try:
-            self._saving = asyncio.get_running_loop().create_task(self._save(self.result))
-        except RuntimeError:  # no loop here (a script): save in this thread
-            asyncio.run(self._save(self.result))
+        if self.result is not None and self.store is not None:
+            self._saving.retry(self.store, self.result, self.record())
 
     @property
     def tokens(self) -> int | None:

@@ -42,8 +42,28 @@ def test_a_click_after_a_kernel_restart_says_why(lab: Any, page: Any) -> None:
     note = page.locator(".iw-panel .iw-kernel-note")
     note.wait_for(state="visible", timeout=15_000)
     text = note.inner_text()
-    assert "The kernel did not answer" in text and "run the cell again" in text
+    assert "The kernel did not answer" in text and "Run the cell again" in text
     assert "imagewidgets-output/" in text  # where the images are
+    assert "busy" not in text
+
+
+def test_a_click_while_a_long_cell_runs_says_busy_not_restarted(lab: Any, page: Any) -> None:
+    # The second cell runs until the test makes the file "go": a kernel busy for as long as
+    # the test needs, no longer.
+    lab.write_notebook("busy.ipynb", [CELLS[0].replace("n=6", "n=1"),
+                                      "import pathlib, time\n"
+                                      "while not pathlib.Path('go').exists():\n"
+                                      "    time.sleep(0.05)"])
+    lab.open(page, "busy.ipynb", ready=".iw-panel")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']")
+    page.click("button.iw-generate")  # queued behind the running cell: no answer yet
+    note = page.locator(".iw-panel .iw-kernel-note")
+    note.wait_for(state="visible", timeout=15_000)
+    text = note.inner_text()
+    assert "busy" in text and "restarted" not in text and "Run the cell again" not in text
+    (lab.root / "go").write_text("")  # the cell ends: the kernel answers the click
+    note.wait_for(state="hidden", timeout=30_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)  # and the click was not lost
 
 
 def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any, page: Any) -> None:

@@ -1,6 +1,10 @@
 // KernelWatch: says so in the widget when a click gets no answer from the kernel, and hides
 // the saved record (a plain output of the same cell) while the widget is live.
 // The record's class arrives as the model's record_class.
+// A missed answer alone cannot tell a busy kernel (a long cell running: the click is answered
+// when it ends) from one that restarted (never answered): the kernel's own status and the
+// widget's connection can. The widget manager drops the connection of every widget when the
+// kernel restarts ("comm_live_update"); a kernel that reports "busy" is running a cell.
 import { lifecycle } from "./lifecycle.js";
 
 function render({ model, el }) {
@@ -32,12 +36,27 @@ function render({ model, el }) {
   };
 
   let stopWaiting = null;
-  const silent = () => {
-    stopWaiting = null;
-    note.textContent = model.get("silent_text");
+  let gone = false;  // the connection to the kernel was dropped: it restarted or stopped
+  const say = (name) => {
+    note.textContent = model.get(name);
+    note.dataset.kernel = name;
     note.hidden = false;
   };
+  const kernelStatus = () => {
+    try {
+      const kernel = model.widget_manager && model.widget_manager.kernel;
+      return kernel ? kernel.status : null;
+    } catch (error) {  // a manager without a kernel (another front end): not known
+      return null;
+    }
+  };
+  const silent = () => {
+    stopWaiting = null;
+    // Still waiting for the answer when busy: the pong hides the note once the cell ends.
+    say(!gone && kernelStatus() === "busy" ? "busy_text" : "silent_text");
+  };
   const ask = () => {
+    if (gone) return say("silent_text");
     if (stopWaiting !== null) return;
     stopWaiting = life.later(silent, model.get("timeout_ms"));
     try {
@@ -51,6 +70,14 @@ function render({ model, el }) {
     if (event.target instanceof Element && event.target.closest("button")) ask();
   };
   attach();
+  life.on(model, "comm_live_update", () => {
+    // The view marks itself disconnected first (its listener is older than this one).
+    gone = el.classList.contains("jupyter-widgets-disconnected");
+    if (!gone) return;
+    if (stopWaiting !== null) stopWaiting();
+    stopWaiting = null;
+    say("silent_text");
+  });
   life.on(model, "msg:custom", (msg) => {
     if (!msg || msg.event !== "pong") return;
     if (stopWaiting !== null) stopWaiting();

@@ -75,8 +75,8 @@ class ImagesClient:
         Defaults to ``OPENAI_API_KEY``. Kept only in request headers; never shown.
     base_url : str, optional
         Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
-        A ``user:password@`` in it is sent as Basic auth (as httpx does) and
-        kept out of ``self.base_url``, reprs, logs and errors.
+        One holding ``user:password@`` is refused (``ValueError``): httpx would
+        send it as Basic auth in place of the key.
     organization, project : str, optional
         Default to ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``.
     timeout : float or Timeouts or httpx.Timeout, optional

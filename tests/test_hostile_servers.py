@@ -1,0 +1,139 @@
+"""Hostile servers, round 2: model lists, image hosts, DNS rebinding, base URLs, streams.
+
+Hand-written servers on 127.0.0.1 (``hostile.py``), not the emulator, so a bug
+shared by client and emulator cannot hide; a mock transport only where the
+wire cannot be made here (an image host at a public address).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import httpx
+import pytest
+
+import imagewidgets as iw
+from imagewidgets.api.redact import REDACTED
+
+from hostile import PNG, Hostile, Reply
+
+PUBLIC = "93.184.216.34"
+"""A public address: what an image host's name resolves to, for the SSRF check."""
+
+
+@pytest.fixture
+def key() -> str:
+    return "sk-test-" + secrets.token_hex(8)
+
+
+# -- image URLs on another host: nothing of the user's client, the address checked ----------
+
+
+class _Internet(httpx.AsyncBaseTransport):
+    """The internet, for a test: every connection lands on ``hostile`` (plain HTTP on
+    127.0.0.1) whatever address it was for; ``addresses`` notes each address asked for."""
+
+    def __init__(self, hostile: Hostile) -> None:
+        self.addresses: list[str] = []
+        self._port = hostile.port
+        self._wire = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.addresses.append(request.url.host)
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
+        return await self._wire.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._wire.aclose()
+
+
+def _image_host(hostile: Hostile, url: str) -> None:
+    """``hostile`` answers a generation with ``url``, and any other path with ``PNG``."""
+    def answer(path: str, headers: httpx.Headers) -> Reply:
+        if path.endswith("/images/generations"):
+            return 200, {}, json.dumps({"created": 1, "data": [{"url": url}]}).encode()
+        return 200, {"Content-Type": "image/png"}, PNG
+    hostile.answer = answer
+
+
+async def test_an_image_host_gets_nothing_of_the_users_http_client(hostile: Hostile, key: str) -> None:
+    """The user's client carries auth, a header and a cookie for the API's server: none of
+    them reaches a third-party image host (nor the key)."""
+    _image_host(hostile, "https://images.example/a.png")
+    internet = _Internet(hostile)
+    async with httpx.AsyncClient(transport=internet, auth=httpx.BasicAuth("ann", "gateway-pw"),
+                                 headers={"X-Gateway-Token": "tok-" + key},
+                                 cookies={"session": "cookie-" + key}) as http, \
+            iw.ImagesClient(api_key=key, base_url="https://api.example/v1", http_client=http,
+                            max_retries=0, allow_retired=True) as client:
+        async def resolve(host: str, port: int) -> list[str]:
+            return [PUBLIC]
+        client._resolve = resolve  # type: ignore[method-assign]
+        result = await client.generate(model="dall-e-3", prompt="a fox")
+    assert result.images[0].data == PNG
+    to_api, to_images = hostile.seen
+    assert "tok-" + key == to_api.headers["x-gateway-token"]  # the client does carry them
+    assert "cookie-" + key in to_api.headers["cookie"]
+    assert to_images.path == "/a.png" and to_images.headers["host"] == "images.example"
+    for name in ("authorization", "x-gateway-token", "cookie"):
+        assert name not in to_images.headers, name
+    assert key not in str(to_images.headers)
+
+
+async def test_dns_rebinding_connects_to_the_address_that_was_checked(hostile: Hostile) -> None:
+    """The name resolves to a public address for the check and to 127.0.0.1 after: the
+    download goes to the public one, and the name is not resolved a second time."""
+    _image_host(hostile, "https://rebind.example/a.png")
+    answers = [[PUBLIC], ["127.0.0.1"]]
+    asked: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers.pop(0)
+
+    internet = _Internet(hostile)
+    async with httpx.AsyncClient(transport=internet) as http, \
+            iw.ImagesClient(api_key="sk-test-rebind", base_url="https://api.example/v1",
+                            http_client=http, max_retries=0, allow_retired=True) as client:
+        client._resolve = rebinding  # type: ignore[method-assign]
+        result = await client.generate(model="dall-e-3", prompt="a fox")
+    assert result.images[0].data == PNG
+    assert asked == ["rebind.example"]
+    assert internet.addresses == ["api.example", PUBLIC]  # never 127.0.0.1, never the name
+    assert hostile.seen[1].headers["host"] == "rebind.example"
+
+
+async def test_a_name_that_does_not_resolve_for_the_check_is_not_fetched(hostile: Hostile) -> None:
+    """No answer for the check must not leave the connection to resolve it (to 127.0.0.1)."""
+    _image_host(hostile, "https://rebind.example/a.png")
+    internet = _Internet(hostile)
+    async with httpx.AsyncClient(transport=internet) as http, \
+            iw.ImagesClient(api_key="sk-test-rebind", base_url="https://api.example/v1",
+                            http_client=http, max_retries=0, allow_retired=True) as client:
+        async def nothing(host: str, port: int) -> list[str]:
+            return []
+        client._resolve = nothing  # type: ignore[method-assign]
+        with pytest.raises(iw.APIError, match=r"rebind\.example, whose name does not resolve here"):
+            await client.generate(model="dall-e-3", prompt="a fox")
+    assert internet.addresses == ["api.example"]
+
+
+# -- base_url with user:password@ ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("userinfo", ["ann:pw-secret-word", "ann", "ann:"])
+def test_a_base_url_with_userinfo_is_refused_saying_what_to_do(userinfo: str, key: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        iw.ImagesClient(api_key=key, base_url=f"http://{userinfo}@127.0.0.1:9/v1")
+    message = str(refused.value)
+    assert message.startswith(f"base_url 'http://{REDACTED}@127.0.0.1:9/v1'")
+    assert "Basic auth" in message and "http_client" in message
+    assert "pw-secret-word" not in message and key not in message
+
+
+def test_openai_base_url_with_userinfo_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://ann:pw-secret-word@gateway.example/v1")
+    with pytest.raises(ValueError, match=r"^OPENAI_BASE_URL 'https://") as refused:
+        iw.ImagesClient(api_key="sk-test-env")
+    assert "pw-secret-word" not in str(refused.value)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 import imagewidgets as iw
+from imagewidgets.api.model_list import MAX_MODELS
 from imagewidgets.api.redact import REDACTED
 
 from hostile import PNG, Hostile, Reply
@@ -137,3 +138,67 @@ def test_openai_base_url_with_userinfo_is_refused_by_name(monkeypatch: pytest.Mo
     with pytest.raises(ValueError, match=r"^OPENAI_BASE_URL 'https://") as refused:
         iw.ImagesClient(api_key="sk-test-env")
     assert "pw-secret-word" not in str(refused.value)
+
+
+# -- GET /v1/models: redacted and bounded -------------------------------------------------------
+
+
+def _model_list(hostile: Hostile, models: list[dict[str, object]]) -> None:
+    body = json.dumps({"object": "list", "data": models}).encode()
+    hostile.answer = lambda path, headers: (200, {}, body)
+
+
+async def test_a_model_list_echoing_the_key_shows_it_nowhere(hostile: Hostile, key: str) -> None:
+    """Not in a ModelInfo's repr, nor in the panel's model note (saved with the notebook)."""
+    def answer(path: str, headers: httpx.Headers) -> Reply:
+        echoed = headers["authorization"]  # "Bearer sk-test-..."
+        return 200, {}, json.dumps({"data": [
+            {"id": "gpt-image-2"},
+            {"id": f"gpt-image-9 {echoed}", "owned_by": echoed, "note": [echoed, {"k": key}]},
+        ]}).encode()
+    hostile.answer = answer
+    async with iw.ImagesClient(api_key=key, base_url=hostile.url, max_retries=0) as client:
+        models = await client.list_models()
+        panel = iw.ImagePanel(client=client)
+        await panel.load_models()
+    echoing = models[1]
+    assert key not in repr(models) and REDACTED in echoing.id and REDACTED in echoing.owned_by
+    assert echoing.extra == {"note": [f"Bearer {REDACTED}", {"k": REDACTED}]}
+    assert "gpt-image-9" in panel.model_note.value  # it is named, the key is not
+    assert key not in json.dumps(panel.get_state(), default=str)
+    assert key not in panel.model_note.value
+    panel.close()
+
+
+async def test_fifty_thousand_listed_models_make_a_short_note(hostile: Hostile) -> None:
+    _model_list(hostile, [{"id": "gpt-image-2"}]
+                + [{"id": f"gpt-image-x{index:05d}", "owned_by": "system"} for index in range(50_000)])
+    async with iw.ImagesClient(api_key="sk-test-many", base_url=hostile.url, max_retries=0) as client:
+        models = await client.list_models()
+        panel = iw.ImagePanel(client=client)
+        await panel.load_models()
+    assert len(models) == MAX_MODELS
+    note = panel.model_note.value
+    assert len(note) < 2_000, len(note)  # it was 10,499,996 characters
+    assert "gpt-image-x00000" in note and "gpt-image-x49999" not in note
+    assert "996 more image models" in note
+    panel.close()
+
+
+async def test_over_long_fields_of_a_model_list_are_dropped_or_cut(hostile: Hostile) -> None:
+    """A 200 KB id is dropped (cut, it is no name the server knows); a long owned_by is cut,
+    saying so; a large unknown field is dropped."""
+    _model_list(hostile, [
+        {"id": "gpt-image-2", "owned_by": "o" * 200_000, "tiers": list(range(100_000)),
+         "tier": "t" * 200_000},
+        {"id": "gpt-image-" + "x" * 200_000}])
+    async with iw.ImagesClient(api_key="sk-test-long", base_url=hostile.url, max_retries=0) as client:
+        models = await client.list_models()
+        panel = iw.ImagePanel(client=client)
+        await panel.load_models()
+    (model,) = models
+    assert model.owned_by == "o" * 127 + "\u2026"
+    assert model.extra == {"tier": "t" * 127 + "\u2026"}
+    assert len(repr(models)) < 1_000
+    assert panel.model_note.value == ""  # it was 400,194 characters
+    panel.close()

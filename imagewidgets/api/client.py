@@ -295,7 +295,7 @@ class ImagesClient:
             except TimeoutError:
                 raise APITimeoutError(self._past_deadline("no answer")) from None
             logger.debug("listed models in %.2f s", time.monotonic() - started)
-            return parse_models(raw)
+            return parse_models(raw, self._secrets)  # a server may echo the key
 
     # -- requests ----------------------------------------------------------------
 

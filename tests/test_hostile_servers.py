@@ -16,8 +16,11 @@ import pytest
 import imagewidgets as iw
 from imagewidgets.api.model_list import MAX_MODELS
 from imagewidgets.api.redact import REDACTED
+from imagewidgets.api.transport import MB, Limits
 
+import mock_api
 from hostile import PNG, Hostile, Reply
+from mock_api import PARTIAL
 
 PUBLIC = "93.184.216.34"
 """A public address: what an image host's name resolves to, for the SSRF check."""
@@ -202,3 +205,22 @@ async def test_over_long_fields_of_a_model_list_are_dropped_or_cut(hostile: Host
     assert len(repr(models)) < 1_000
     assert panel.model_note.value == ""  # it was 400,194 characters
     panel.close()
+
+
+# -- streams: an oversized event ends the stream, the last partial kept ------------------------
+
+
+@pytest.mark.parametrize("limit", ["event", "stream"])
+async def test_an_oversized_stream_keeps_the_last_partial(hostile: Hostile, limit: str) -> None:
+    """Past the limit of one event, or of the whole stream: StreamIncompleteError (as a stream
+    that breaks), holding the partial image that did arrive, not an APIError losing it."""
+    huge = b'event: image_generation.completed\ndata: {"b64_json": "' + b"A" * (2 * MB)
+    hostile.answer = lambda path, headers: (200, {"Content-Type": "text/event-stream"}, [PARTIAL, huge])
+    seen = []
+    async with iw.ImagesClient(api_key="sk-test-big", base_url=hostile.url, max_retries=0,
+                               limits=Limits(**{limit: 1 * MB})) as client:
+        with pytest.raises(iw.StreamIncompleteError, match="more than 1 MB") as caught:
+            async for event in client.stream(prompt="x", model="gpt-image-2", stream=True):
+                seen.append(event)
+    assert [type(event) for event in seen] == [iw.PartialImage]
+    assert caught.value.last_partial is seen[0] and caught.value.last_partial.data == mock_api.PNG

@@ -9,10 +9,16 @@ from ..errors import APIError, StreamIncompleteError
 from .answers import StreamEvent, stream_event
 from .transport import MAX_EVENT_BYTES, too_large
 
-__all__ = ["EventParser", "EventStream"]
+__all__ = ["EventParser", "EventStream", "cut_short"]
 
 
 _LINE_END = re.compile(rb"[\r\n]")
+
+
+def cut_short(error: APIError) -> StreamIncompleteError:
+    """A stream read no further (``error``: past a size limit) is incomplete, not malformed:
+    its partial images still count, the last one kept (the caller sets ``last_partial``)."""
+    return StreamIncompleteError(f"{error.message}; {error.hint}")
 
 
 class EventParser:
@@ -24,7 +30,7 @@ class EventParser:
     Linear in its input: each byte is looked at once for a line end (a line arriving
     in many small chunks is not scanned again for each; ``scanned`` counts the bytes
     looked at). An event, its data lines and the line still arriving together, may
-    hold at most ``max_event_bytes``; past it, :class:`APIError`.
+    hold at most ``max_event_bytes``; past it, :class:`StreamIncompleteError`.
     """
 
     def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
@@ -104,10 +110,11 @@ class EventParser:
                 raise self._too_large()
         return None
 
-    def _too_large(self) -> APIError:
-        return too_large(self.max_event_bytes or 0, "a stream event",
-                         hint="check that base_url is an Images API server, or the proxy in "
-                              "between; if it is, ask for a smaller size or fewer partial images")
+    def _too_large(self) -> StreamIncompleteError:
+        return cut_short(too_large(self.max_event_bytes or 0, "a stream event",
+                                   hint="check that base_url is an Images API server, or the proxy "
+                                        "in between; if it is, ask for a smaller size or fewer "
+                                        "partial images"))
 
     def close(self) -> list[tuple[str, str]]:
         """What a stream ending without a final blank line still holds."""
@@ -120,7 +127,7 @@ class EventStream:
     ``feed()`` each chunk as it arrives (``b""`` at the end of the body) and take
     ``next()`` until it returns None, meaning it needs more bytes. The events are
     decoded one at a time, so an error later in a chunk never hides the partial
-    image before it. An event past ``max_event_bytes`` is an :class:`APIError`.
+    image before it. An event past ``max_event_bytes`` ends it: :class:`StreamIncompleteError`.
     """
 
     def __init__(self, max_event_bytes: int | None = MAX_EVENT_BYTES) -> None:
@@ -141,7 +148,7 @@ class EventStream:
         ------
         StreamIncompleteError
             The body ended, or sent ``[DONE]``, before a ``completed`` event
-            (the caller stops at ``completed``). Its ``last_partial`` is None:
+            (the caller stops at ``completed``), or an event was too large. Its ``last_partial`` is None:
             the caller knows the last partial image and sets it.
         APIError, ImageDecodeError
             As :func:`stream_event`.

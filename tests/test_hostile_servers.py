@@ -7,8 +7,10 @@ wire cannot be made here (an image host at a public address).
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import tracemalloc
 
 import httpx
 import pytest
@@ -16,6 +18,7 @@ import pytest
 import imagewidgets as iw
 from imagewidgets.api.model_list import MAX_MODELS
 from imagewidgets.api.redact import REDACTED
+from imagewidgets.api.sse import EventStream
 from imagewidgets.api.transport import MB, Limits
 
 import mock_api
@@ -224,3 +227,25 @@ async def test_an_oversized_stream_keeps_the_last_partial(hostile: Hostile, limi
                 seen.append(event)
     assert [type(event) for event in seen] == [iw.PartialImage]
     assert caught.value.last_partial is seen[0] and caught.value.last_partial.data == mock_api.PNG
+
+
+def test_a_4_mb_partial_event_is_decoded_without_a_second_copy() -> None:
+    """The image's base64 is decoded from the event's bytes: no string of it, then a second
+    one from json.loads. Peak memory to frame and decode a 4 MB event, arriving in 64 KB
+    chunks, was 16.5 MB (4.1 times the event); it is about 8.5 MB now."""
+    b64 = base64.b64encode(bytes(range(256)) * (3 * 4096)).decode()  # 4 MB of base64
+    raw = ("event: image_generation.partial_image\ndata: " + json.dumps(
+        {"type": "image_generation.partial_image", "partial_image_index": 0, "b64_json": b64,
+         "size": "1024x1024"}) + "\n\n").encode()
+    events = EventStream()
+    tracemalloc.start()
+    try:
+        for start in range(0, len(raw), 64 * 1024):
+            events.feed(raw[start:start + 64 * 1024])
+        event = events.next()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert event is not None and event.data == base64.b64decode(b64)
+    assert event.fields == {"size": "1024x1024"}
+    assert peak < 2.5 * len(raw), f"{peak / MB:.1f} MB for a {len(raw) / MB:.1f} MB event"

@@ -7,9 +7,13 @@ wire cannot be made here (an image host at a public address).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import secrets
+import socket
+import threading
 import tracemalloc
 
 import httpx
@@ -249,3 +253,68 @@ def test_a_4_mb_partial_event_is_decoded_without_a_second_copy() -> None:
     assert event is not None and event.data == base64.b64decode(b64)
     assert event.fields == {"size": "1024x1024"}
     assert peak < 2.5 * len(raw), f"{peak / MB:.1f} MB for a {len(raw) / MB:.1f} MB event"
+
+
+# -- a cancel leaves no connection open ------------------------------------------------------------
+
+
+class _Silent:
+    """A server on 127.0.0.1 that reads requests and never answers; ``open`` counts the
+    connections the client holds open (each until the client closes it)."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.changed = threading.Condition()
+        self._held: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v1"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed at the end of the test
+            while True:
+                connection, _ = self._listener.accept()
+                with self.changed:
+                    self.open += 1
+                    self._held.append(connection)
+                threading.Thread(target=self._hold, args=(connection,), daemon=True).start()
+
+    def _hold(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # closed by close()
+            while connection.recv(65536):
+                pass
+        with self.changed:
+            self.open -= 1
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        """Stop, and end every connection still held (so their threads end)."""
+        self._listener.close()
+        with self.changed:
+            for connection in self._held:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+
+
+async def test_a_cancelled_request_leaves_no_connection_open() -> None:
+    """Cancelled at every step of a fresh connection (40 places, by turns of the event loop):
+    httpcore left a connection open and unused when the cancel came between its connect and
+    its first request (the server held one, and the pool counted it, for ever)."""
+    silent = _Silent()
+    try:
+        async with iw.ImagesClient(api_key="sk-test-cancel", base_url=silent.url,
+                                   max_retries=0) as client:
+            for turns in range(40):
+                task = asyncio.ensure_future(client.generate(prompt="x", model="gpt-image-2"))
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # Each close reaches the server's thread in its own time: wait for it (20 s: a net).
+            with silent.changed:
+                closed = silent.changed.wait_for(lambda: silent.open == 0, timeout=20)
+            assert closed, f"{silent.open} connections left open"
+    finally:
+        silent.close()

@@ -429,7 +429,7 @@ class ImagesClient:
                     # No userinfo: whatever auth a given http_client has (None would drop it).
                     auth = self._basic if self._basic is not None else httpx.USE_CLIENT_DEFAULT
                     response = await guarded(self._http.send(request, stream=True, auth=auth,
-                                                             follow_redirects=False))
+                                                             follow_redirects=False), self._http)
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:

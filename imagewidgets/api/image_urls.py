@@ -85,7 +85,8 @@ async def download(http: httpx.AsyncClient, url: str, base_url: str, limits: Lim
                    if address is None else _pinned(url, address, http.timeout))
         # auth=None: no auth of the client's for another host (USE_CLIENT_DEFAULT would add it).
         response = await guarded(http.send(request, stream=True, follow_redirects=False,
-                                           auth=httpx.USE_CLIENT_DEFAULT if address is None else None))
+                                           auth=httpx.USE_CLIENT_DEFAULT if address is None else None),
+                                 http)
     except httpx.TimeoutException:
         raise APITimeoutError("downloading the image URL timed out") from None
     except httpx.TransportError as failure:

@@ -135,7 +135,8 @@ async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mappi
     """
     request = http.build_request("GET", f"{base_url}{MODELS}", headers=headers)
     try:
-        response = await guarded(http.send(request, stream=True, auth=auth, follow_redirects=False))
+        response = await guarded(http.send(request, stream=True, auth=auth, follow_redirects=False),
+                                 http)
     except httpx.TimeoutException as failure:
         raise APITimeoutError(f"{type(failure).__name__} from {base_url}") from None
     except httpx.TransportError as failure:

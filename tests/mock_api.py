@@ -134,7 +134,7 @@ def url_answer(file: httpx.Response,
     def handler(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(request)
-        if request.url.host == "files.test":
+        if request.headers["host"] == "files.test":  # its address in the URL: see image_urls
             return file
         return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
 

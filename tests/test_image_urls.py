@@ -17,9 +17,17 @@ from imagewidgets.emulator import EmulatorServer, serve
 from mock_api import PNG, close_mock, mock_client, url_answer
 
 
+def _public(client: iw.ImagesClient) -> iw.ImagesClient:
+    """``client``, files.test resolving to a public address (the mock answers any address)."""
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"] if host == "files.test" else []
+    client._resolve = resolve  # type: ignore[method-assign]
+    return client
+
+
 async def test_url_downloads_carry_no_key() -> None:
     seen: list[httpx.Request] = []
-    client = mock_client(url_answer(httpx.Response(200, content=PNG), seen))
+    client = _public(mock_client(url_answer(httpx.Response(200, content=PNG), seen)))
     result = await client.generate(prompt="x", model="dall-e-2", size="256x256")
     assert result.images[0].data == PNG
     assert "authorization" not in seen[1].headers
@@ -32,14 +40,14 @@ async def test_a_download_that_breaks_is_ours() -> None:
             yield PNG[:100]
             raise httpx.RemoteProtocolError("peer closed connection")
 
-    client = mock_client(url_answer(httpx.Response(200, stream=Broken())))
+    client = _public(mock_client(url_answer(httpx.Response(200, stream=Broken()))))
     with pytest.raises(iw.APIConnectionError, match="while reading the image URL"):
         await client.generate(prompt="x", model="dall-e-2", size="256x256")
     await close_mock(client)
 
 
 async def test_a_download_error_status_explains() -> None:
-    client = mock_client(url_answer(httpx.Response(500, text="storage is down")))
+    client = _public(mock_client(url_answer(httpx.Response(500, text="storage is down"))))
     with pytest.raises(iw.ServerError, match="storage is down"):
         await client.generate(prompt="x", model="dall-e-2", size="256x256")
     await close_mock(client)

@@ -53,7 +53,10 @@ def test_route_decides_from_key_base_url_and_environment(
 
 
 def test_a_route_never_shows_the_key_or_the_password() -> None:
-    shown = repr(route("sk-secret-key-123", "http://user:pa55word@host:8000/v1", {}))
+    with pytest.raises(ValueError, match="base_url 'http://\\[redacted\\]@host:8000/v1'") as refused:
+        route("sk-secret-key-123", "http://user:pa55word@host:8000/v1", {})
+    assert "pa55word" not in str(refused.value) and "sk-secret-key-123" not in str(refused.value)
+    shown = repr(Route("http://user:pa55word@host:8000/v1", "sk-secret-key-123", emulator=None))
     assert "sk-secret-key-123" not in shown and "pa55word" not in shown and "host:8000" in shown
 
 

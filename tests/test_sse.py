@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import imagewidgets as iw
+from imagewidgets.api.answers import stream_event
 from imagewidgets.api.sse import EventParser, EventStream
 
 from samples import B64
@@ -16,7 +17,7 @@ from samples import B64
 # -- server-sent events ---------------------------------------------------------------------
 
 
-def _parse_in_pieces(raw: bytes, size: int) -> list[tuple[str, str]]:
+def _parse_in_pieces(raw: bytes, size: int) -> list[tuple[str, bytes]]:
     parser = EventParser()
     events = []
     for start in range(0, len(raw), size):
@@ -27,7 +28,7 @@ def _parse_in_pieces(raw: bytes, size: int) -> list[tuple[str, str]]:
 STREAM = (b"event: image_generation.partial_image\ndata: {\"a\": 1}\n\n"
           b": keep-alive\n\n"
           b"event: image_generation.completed\ndata: {\"b\": 2}\n\n")
-EXPECTED = [("image_generation.partial_image", '{"a": 1}'), ("image_generation.completed", '{"b": 2}')]
+EXPECTED = [("image_generation.partial_image", b'{"a": 1}'), ("image_generation.completed", b'{"b": 2}')]
 
 
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
@@ -40,26 +41,29 @@ def test_events_in_any_chunking_and_any_newline(newline: bytes) -> None:
 def test_the_parser_handles_a_lone_cr_split_from_its_lf() -> None:
     parser = EventParser()
     assert parser.feed(b"data: a\r") == []
-    assert parser.feed(b"\n\r\n") == [("message", "a")]
+    assert parser.feed(b"\n\r\n") == [("message", b"a")]
     # a CR at the very end might be half of a CRLF: the event waits for the next byte or the end
     assert parser.feed(b"event: x\rdata: b\r\r") == []
-    assert parser.close() == [("x", "b")]
+    assert parser.close() == [("x", b"b")]
 
 
 def test_multiline_data_comments_unknown_fields_and_a_missing_last_blank_line() -> None:
     parser = EventParser()
     raw = b":comment\nid: 7\nretry: 10\ndata: {\ndata:  \"x\": 1\ndata: }\n\ndata: tail"
-    assert parser.feed(raw) == [("message", '{\n "x": 1\n}')]
-    assert parser.close() == [("message", "tail")]
+    assert parser.feed(raw) == [("message", b'{\n "x": 1\n}')]
+    assert parser.close() == [("message", b"tail")]
     assert parser.close() == []  # nothing twice
 
 
 def test_a_blank_line_without_data_resets_the_event_name() -> None:
-    assert _parse_in_pieces(b"event: lost\n\ndata: x\n\n", 4) == [("message", "x")]
+    assert _parse_in_pieces(b"event: lost\n\ndata: x\n\n", 4) == [("message", b"x")]
 
 
 def test_invalid_utf8_is_replaced_not_fatal() -> None:
-    assert EventParser().feed(b"data: \xff\xfe\n\n") == [("message", "\ufffd\ufffd")]
+    assert EventParser().feed(b"event: \xff\ndata: \xff\xfe\n\n") == [("\ufffd", b"\xff\xfe")]
+    payload = json.dumps({"type": "image_generation.completed", "b64_json": B64, "quality": "\x00"})
+    event = stream_event("message", payload.encode().replace(b"\\u0000", b"\xff"))
+    assert event is not None and event.fields["quality"] == "\ufffd"  # the image still counts
 
 
 # The parser must be linear in its input: a 128 MB line once took 46 s, every chunk
@@ -107,15 +111,16 @@ def test_an_event_past_its_size_limit_is_refused_as_it_arrives() -> None:
     # Two events of 600 bytes each are fine: the limit is per event.
     assert len(parser.feed((b"data: " + b"x" * 594 + b"\n\n") * 2)) == 2
     # Data lines add up, and the line still arriving (no newline yet) counts.
-    with pytest.raises(iw.APIError, match="more than 1,000 bytes for a stream event"):
+    with pytest.raises(iw.StreamIncompleteError, match="more than 1,000 bytes for a stream event"):
         parser.feed(b"data: " + b"x" * 594 + b"\ndata: " + b"y" * 500)
     endless = EventParser(max_event_bytes=1000)
-    with pytest.raises(iw.APIError, match="more than 1,000 bytes for a stream event") as caught:
+    with pytest.raises(iw.StreamIncompleteError,
+                       match="more than 1,000 bytes for a stream event") as caught:
         for _ in range(100):
             endless.feed(b"z" * 100)  # never a newline: refused at the chunk passing 1,000
-    assert caught.value.status == 200 and "Images API server" in str(caught.value)
+    assert "Images API server" in str(caught.value)
     comments = EventParser(max_event_bytes=1000)  # comments do not add up: nothing is kept
-    assert comments.feed(b": keep-alive\n" * 1000 + b"data: ok\n\n") == [("message", "ok")]
+    assert comments.feed(b": keep-alive\n" * 1000 + b"data: ok\n\n") == [("message", b"ok")]
 
 
 def test_the_default_event_limit_holds_the_largest_real_image() -> None:
@@ -170,3 +175,18 @@ def test_an_event_stream_ignores_bytes_after_its_end() -> None:
     events.feed(_sse("completed"))
     with pytest.raises(iw.StreamIncompleteError):
         events.next()
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "image_generation.completed", "b64_json": B64, "usage": {"input_tokens": 3}},
+    {"type": "image_generation.partial_image", "partial_image_index": 1, "b64_json": B64,
+     "extra": {"b64_json": "nested"}},  # a second b64_json: read the plain way
+], ids=["one", "nested-second"])
+def test_an_event_read_from_bytes_is_the_event_read_from_text(payload: dict[str, Any]) -> None:
+    """The image is decoded from the event's bytes (no string of its base64): same event."""
+    text = json.dumps(payload, indent=1)
+    from_bytes, from_text = stream_event("message", text.encode()), stream_event("message", text)
+    assert from_bytes is not None and from_text is not None
+    assert (from_bytes.final, from_bytes.data, from_bytes.partial_index, from_bytes.usage,
+            from_bytes.fields) == (from_text.final, from_text.data, from_text.partial_index,
+                                   from_text.usage, from_text.fields)

@@ -162,19 +162,18 @@ def _after_space(raw: bytes, at: int) -> int:
     return at
 
 
-def _images_cut_out(raw: bytes) -> tuple[dict[str, Any], dict[int, bytes]] | None:
-    """``raw`` as ``json.loads`` reads it, each ``data[i].b64_json`` decoded from the bytes in
-    place: ``({..., "data": [...]}, {i: image bytes})``; None when that is not sure to be so.
+def _cut_out(raw: bytes) -> tuple[Any, list[memoryview]] | None:
+    """``raw`` as ``json.loads`` reads it, each ``"b64_json"`` string value left unparsed: a
+    :class:`_Cut` in its place, ``views[cut.index]`` its text in ``raw``; None when there is
+    none or that is not sure to be so.
 
     ``json.loads`` of a photographic answer spends as long building the 3.4 MB string of
-    its image as base64 decoding then takes. Here each value's extent is found in the
-    bytes (base64 holds no quote nor backslash), the text around it parsed with ``NaN``
-    in its place, and the value decoded from a memoryview. The parse must call for
-    exactly as many constants as were put in, each ``NaN``, and each must come out at
-    ``data[i].b64_json``: then every one stood where a string value was (what precedes
-    it, ``"b64_json":``, is the same text in both), and ``json.loads`` reads the rest
-    alike. A value with a backslash, one that is not strict base64, or anything else
-    unexpected gives None: the caller reads ``raw`` the plain way (same answer, same errors).
+    its image as base64 decoding then takes, and holds a second copy of it. Here each
+    value's extent is found in the bytes (base64 holds no quote nor backslash), the text
+    around it parsed with ``NaN`` in its place. The parse must call for exactly as many
+    constants as were put in, each ``NaN``: then every one stood where a string value was
+    (what precedes it, ``"b64_json":``, is the same text in both), and ``json.loads``
+    reads the rest alike. The caller checks each :class:`_Cut` is where it expects one.
     """
     if json.detect_encoding(raw) != "utf-8":
         return None
@@ -208,24 +207,55 @@ def _images_cut_out(raw: bytes) -> tuple[dict[str, Any], dict[int, bytes]] | Non
         return _Cut(len(constants) - 1)
 
     try:
-        answer = json.loads(b"".join(pieces), parse_constant=constant)
+        parsed = json.loads(b"".join(pieces), parse_constant=constant)
     except (ValueError, RecursionError):
         return None
-    if constants != ["NaN"] * len(cuts) or not isinstance(answer, dict) \
-            or not isinstance(items := answer.get("data"), list):
+    if constants != ["NaN"] * len(cuts):
+        return None
+    return parsed, [view[start:end] for start, end in cuts]
+
+
+def _images_cut_out(raw: bytes) -> tuple[dict[str, Any], dict[int, bytes]] | None:
+    """``raw`` read by :func:`_cut_out`, each ``data[i].b64_json`` decoded from the bytes in
+    place: ``({..., "data": [...]}, {i: image bytes})``; None when that is not sure to be so.
+
+    Each cut must come out at ``data[i].b64_json``, once. A value that is not strict
+    base64, or anything else unexpected, gives None: the caller reads ``raw`` the plain
+    way (same answer, same errors).
+    """
+    cut_out = _cut_out(raw)
+    if cut_out is None:
+        return None
+    answer, views = cut_out
+    if not isinstance(answer, dict) or not isinstance(items := answer.get("data"), list):
         return None
     placed = {index: value.index for index, item in enumerate(items)
               if isinstance(item, dict) and isinstance(value := item.get("b64_json"), _Cut)}
-    if sorted(placed.values()) != list(range(len(cuts))):  # one elsewhere: nested, or a duplicate key
+    if sorted(placed.values()) != list(range(len(views))):  # one elsewhere: nested, or a duplicate key
         return None
     images = {}
     for index, cut in placed.items():
-        start, end = cuts[cut]
         try:
-            images[index] = decode_base64(view[start:end])
+            images[index] = decode_base64(views[cut])
         except ImageDecodeError:
             return None  # the plain way says what is wrong with it
     return answer, images
+
+
+def _event_cut_out(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """A stream event's JSON read by :func:`_cut_out`, its one top-level ``b64_json`` decoded
+    from the bytes in place: ``(payload, image bytes)``; None when that is not sure to be so
+    (the caller reads it the plain way)."""
+    cut_out = _cut_out(raw)
+    if cut_out is None:
+        return None
+    payload, (view, *others) = cut_out
+    if others or not isinstance(payload, dict) or not isinstance(payload.get("b64_json"), _Cut):
+        return None
+    try:
+        return payload, decode_base64(view)
+    except ImageDecodeError:
+        return None
 
 
 def parse_answer(raw: bytes) -> Answer:
@@ -284,7 +314,7 @@ class StreamEvent:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | None:
+def stream_event(kind: str, data: bytes | str, partials_seen: int = 0) -> StreamEvent | None:
     """The image event ``(kind, data)`` from :class:`EventParser` holds; None for ``[DONE]``.
 
     The payload's ``type`` wins over the SSE event name. A partial image whose
@@ -300,9 +330,17 @@ def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | 
     ImageDecodeError
         When its ``b64_json`` is not valid base64.
     """
-    if data.strip() == DONE:
+    done = DONE.encode() if isinstance(data, bytes) else DONE
+    if len(data) <= 2 * len(DONE) and data.strip() == done:  # short: no copy of an image stripped
         return None
-    payload = json_object(data, "stream event")
+    # Bytes: the image decoded from them, no string of its base64 made (:func:`_cut_out`).
+    cut_out = _event_cut_out(data) if isinstance(data, bytes) else None
+    if cut_out is None:
+        # The plain way: text that is not UTF-8 is replaced, as in any text from a server.
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        payload, image = json_object(text, "stream event"), None
+    else:
+        payload, image = cut_out
     if "error" in payload:
         raise api_error_from(None, payload)
     named = payload.get("type")
@@ -311,11 +349,11 @@ def stream_event(kind: str, data: str, partials_seen: int = 0) -> StreamEvent | 
     kind = named or kind
     if kind.endswith("partial_image"):
         index = count_or_none(payload.get("partial_image_index"), MAX_PARTIAL_INDEX)
-        return StreamEvent(final=False, data=_image_data(payload, ""),
+        return StreamEvent(final=False, data=image if image is not None else _image_data(payload, ""),
                            partial_index=partials_seen if index is None else index,
                            created=unix_seconds(payload.get("created_at")), fields=_rest(payload))
     if kind.endswith("completed"):
-        return StreamEvent(final=True, data=_image_data(payload, ""),
+        return StreamEvent(final=True, data=image if image is not None else _image_data(payload, ""),
                            usage=Usage.from_api(payload.get("usage")),
                            created=unix_seconds(payload.get("created_at")), fields=_rest(payload))
     raise APIError(f"the server sent an unknown stream event {shown(kind)}", status=200)

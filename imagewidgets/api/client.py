@@ -76,8 +76,8 @@ class ImagesClient:
         Defaults to ``OPENAI_API_KEY``. Kept only in request headers; never shown.
     base_url : str, optional
         Defaults to ``OPENAI_BASE_URL``, then ``https://api.openai.com/v1``.
-        A ``user:password@`` in it is sent as Basic auth (as httpx does) and
-        kept out of ``self.base_url``, reprs, logs and errors.
+        One holding ``user:password@`` is refused (``ValueError``): httpx would
+        send it as Basic auth in place of the key.
     organization, project : str, optional
         Default to ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``.
     timeout : float or Timeouts or httpx.Timeout, optional
@@ -299,7 +299,7 @@ class ImagesClient:
             except TimeoutError:
                 raise APITimeoutError(self._past_deadline("no answer")) from None
             logger.debug("listed models in %.2f s", time.monotonic() - started)
-            return parse_models(raw)
+            return parse_models(raw, self._secrets)  # a server may echo the key
 
     # -- requests ----------------------------------------------------------------
 
@@ -401,7 +401,7 @@ class ImagesClient:
                     # No userinfo: whatever auth a given http_client has (None would drop it).
                     auth = self._basic if self._basic is not None else httpx.USE_CLIENT_DEFAULT
                     response = await guarded(self._http.send(request, stream=True, auth=auth,
-                                                             follow_redirects=False))
+                                                             follow_redirects=False), self._http)
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")
                 except httpx.TransportError as failure:

@@ -5,6 +5,12 @@ A hostile server could name a URL on this machine's own network (a cloud's metad
 service at 169.254.169.254, an admin page on localhost) to make the client reach it:
 only the base URL's own origin, or https to hosts whose every address is public, is
 fetched, and a redirect never followed.
+
+A URL on another host is fetched from the address that was checked (the name still
+in ``Host`` and in TLS's SNI and certificate check): a name resolving to a public
+address for the check and to 127.0.0.1 for the connection (DNS rebinding) cannot
+pass. And it carries nothing of the user's ``http_client`` but its transport: no
+auth, no cookies, no default headers, which are meant for base_url's server.
 """
 
 from __future__ import annotations
@@ -73,10 +79,14 @@ async def download(http: httpx.AsyncClient, url: str, base_url: str, limits: Lim
     Only from ``base_url``'s origin, or over https from public addresses
     (:func:`check_image_url`); a redirect is an error, never followed.
     """
-    await check_image_url(url, base_url, resolve)
+    address = await check_image_url(url, base_url, resolve)
     try:
-        request = http.build_request("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING})
-        response = await guarded(http.send(request, stream=True, follow_redirects=False))
+        request = (http.build_request("GET", url, headers={"Accept-Encoding": ACCEPT_ENCODING})
+                   if address is None else _pinned(url, address, http.timeout))
+        # auth=None: no auth of the client's for another host (USE_CLIENT_DEFAULT would add it).
+        response = await guarded(http.send(request, stream=True, follow_redirects=False,
+                                           auth=httpx.USE_CLIENT_DEFAULT if address is None else None),
+                                 http)
     except httpx.TimeoutException:
         raise APITimeoutError("downloading the image URL timed out") from None
     except httpx.TransportError as failure:
@@ -100,23 +110,25 @@ async def download(http: httpx.AsyncClient, url: str, base_url: str, limits: Lim
         await release(response)
 
 
-async def check_image_url(url: str, base_url: str, resolve: Resolver = resolve) -> None:
-    """Refuse an image URL that points to a place the user did not choose.
+async def check_image_url(url: str, base_url: str, resolve: Resolver = resolve) -> str | None:
+    """Refuse an image URL that points to a place the user did not choose; else say where to
+    connect: None for base_url's own origin (as any request), else the address checked.
 
     Allowed: the base URL's own origin (scheme, host, port: the emulator's
     URLs), or https to a host whose every address is public. Not a loopback,
     private, link-local, multicast, reserved or unspecified address: a hostile
     server could otherwise make this machine fetch from its own network (a
     cloud's metadata service at 169.254.169.254, an admin page on localhost).
-    A host that does not resolve here is left to httpx, which cannot reach it
-    either (or hands it to the proxy configured).
+    A host that does not resolve here is refused: letting httpx resolve it again
+    could give another answer (DNS rebinding).
     """
     parts = urlsplit(url)
     if _origin(parts) == _origin(urlsplit(base_url)):
-        return
+        return None
     host = parts.hostname
     where = f"host {host}" if host else f"a {parts.scheme or 'schemeless'}: URL"
     why = None
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     if parts.scheme != "https" or not host:
         why = "which is not https from another origin than base_url"
     else:
@@ -129,6 +141,8 @@ async def check_image_url(url: str, base_url: str, resolve: Resolver = resolve) 
         except ValueError:
             addresses = [ipaddress.ip_address(found.split("%")[0])
                          for found in await resolve(host, port)]
+        if not addresses:
+            why = "whose name does not resolve here"
         for address in addresses:
             if (kind := _not_public(address)) is not None:
                 shown = "" if str(address) == host else f" ({address})"
@@ -141,6 +155,23 @@ async def check_image_url(url: str, base_url: str, resolve: Resolver = resolve) 
                        hint="image URLs are fetched only from base_url's own origin or over "
                             "https from public hosts; ask for response_format='b64_json', "
                             f"or check base_url, now {base_url}")
+    return str(addresses[0])
+
+
+def _pinned(url: str, address: str, timeout: httpx.Timeout) -> httpx.Request:
+    """A GET of ``url`` that connects to ``address`` (checked), the name kept in ``Host`` and
+    in TLS (SNI, and the certificate checked against it).
+
+    Made apart from the client's ``build_request``: nothing of its auth, cookies or
+    default headers. ``Connection: close``: a pooled connection to that address, its
+    certificate checked for another name, is never reused for this one.
+    """
+    named = httpx.URL(url)
+    return httpx.Request(
+        "GET", named.copy_with(host=address, username=None, password=None),
+        headers={"Host": named.netloc.decode("ascii").rpartition("@")[2],
+                 "Accept-Encoding": ACCEPT_ENCODING, "Connection": "close"},
+        extensions={"sni_hostname": named.host, "timeout": timeout.as_dict()})
 
 
 def _origin(parts: Any) -> tuple[str, str, int | None]:

@@ -1,17 +1,48 @@
-"""The models a server offers: the body of ``GET /v1/models``, read leniently."""
+"""The models a server offers: the body of ``GET /v1/models``, read leniently.
+
+Nothing in it is trusted: a server may echo the key (in an id, in ``owned_by``), or
+list 50,000 models, or one id of 200 KB. What is kept is redacted and bounded, since
+it reaches reprs and the panel's model note (widget state, saved with the notebook).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import APIError
 from ..models import MODELS, today
-from .answers import json_object, unix_seconds
+from .answers import json_object, server_text, unix_seconds
+from .redact import redact
 
-__all__ = ["ModelInfo", "parse_models"]
+__all__ = ["CUT", "MAX_EXTRA_CHARS", "MAX_FIELDS", "MAX_ID_CHARS", "MAX_MODELS", "MAX_TEXT_CHARS",
+           "ModelInfo", "parse_models"]
+
+logger = logging.getLogger("imagewidgets")
+
+MAX_MODELS = 1000
+"""Models kept of one list, in its order: the API lists about a hundred."""
+
+MAX_ID_CHARS = 128
+"""Longest id kept: the API's are under 40 characters, a fine-tuned one under 100. A longer
+id is dropped, not cut: a cut id is no name the server knows."""
+
+MAX_TEXT_CHARS = 128
+"""Longest other text kept (``owned_by``, a text in ``extra``): longer is cut, ending in :data:`CUT`."""
+
+CUT = "\u2026"
+"""What ends a text that was cut."""
+
+MAX_FIELDS = 32
+"""Fields of ``extra`` kept per model, in the server's order."""
+
+MAX_EXTRA_CHARS = 1024
+"""Longest field of ``extra`` kept, as JSON text: a longer list or object is dropped."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +97,12 @@ def _day(value: Any) -> date | None:
     return None
 
 
-def parse_models(raw: bytes) -> list[ModelInfo]:
+def parse_models(raw: bytes, secrets: Iterable[str] = ()) -> list[ModelInfo]:
     """Read the body of ``GET /v1/models``: entries without a string ``id`` are skipped.
+
+    Every text is redacted of ``secrets`` (and URL userinfo). At most :data:`MAX_MODELS`
+    are kept; an id longer than :data:`MAX_ID_CHARS` is dropped; other texts are cut at
+    :data:`MAX_TEXT_CHARS`, and ``extra`` bounded (:data:`MAX_FIELDS`, :data:`MAX_EXTRA_CHARS`).
 
     Raises
     ------
@@ -78,14 +113,49 @@ def parse_models(raw: bytes) -> list[ModelInfo]:
     items = answer.get("data")
     if not isinstance(items, list):
         raise APIError("the server's model list holds no data list", status=200)
-    models = []
+    secrets = tuple(secrets)
+    models: list[ModelInfo] = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"] \
+                or len(item["id"]) > MAX_ID_CHARS:
             continue
-        owned_by = item.get("owned_by")
+        if len(models) == MAX_MODELS:
+            logger.warning("the server listed more than %d models; only the first %d are kept",
+                           MAX_MODELS, MAX_MODELS)
+            break
+        extra: dict[str, Any] = {}
+        for key, value in item.items():
+            if key in _MODEL_KEYS or len(extra) == MAX_FIELDS or len(key) > MAX_TEXT_CHARS:
+                continue
+            if (kept := _bounded(value, secrets)) is not _DROPPED:
+                extra[_text(key, secrets)] = kept
         models.append(ModelInfo(
-            id=item["id"], created=unix_seconds(item.get("created")),
-            owned_by=owned_by if isinstance(owned_by, str) else "",
-            shutdown_date=_day(item.get("shutdown_date")),
-            extra={key: value for key, value in item.items() if key not in _MODEL_KEYS}))
+            id=_text(item["id"], secrets), created=unix_seconds(item.get("created")),
+            owned_by=_text(item.get("owned_by"), secrets),
+            shutdown_date=_day(item.get("shutdown_date")), extra=extra))
     return models
+
+
+_DROPPED = object()
+
+
+def _text(value: Any, secrets: tuple[str, ...]) -> str:
+    """Server text, redacted, cut at :data:`MAX_TEXT_CHARS` (ids are shorter); "" if not text."""
+    text = redact(server_text(value) or "", secrets)
+    return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS - len(CUT)] + CUT
+
+
+def _bounded(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A field of ``extra``, redacted and bounded; :data:`_DROPPED` when too large to keep."""
+    if isinstance(value, str):
+        return _text(value, secrets)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    try:
+        # Redacted as JSON text: a secret anywhere inside it (not escaped: ensure_ascii off).
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) > MAX_EXTRA_CHARS:
+            return _DROPPED
+        return json.loads(redact(text, secrets))
+    except (ValueError, TypeError, RecursionError):  # a redaction that broke the JSON, say
+        return _DROPPED

@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 
 from ..errors import APIConnectionError, APITimeoutError
-from .redact import split_userinfo
+from .redact import redact, split_userinfo
 from .transport import guarded, release
 
 __all__ = ["DEFAULT_BASE_URL", "EMULATOR_HEADER", "GENERATIONS", "MODELS", "Route", "ServerKind",
-           "ask_if_emulator", "emulator_url", "is_emulator_answer", "route"]
+           "ask_if_emulator", "check_no_userinfo", "emulator_url", "is_emulator_answer", "route"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 GENERATIONS = "/images/generations"
@@ -55,7 +55,7 @@ class Route:
     Attributes
     ----------
     url : str
-        The base URL, as given (a ``user:password@`` in it is the client's to split).
+        The base URL, as given (never with a ``user:password@``: :func:`route` refuses it).
     key : str or None
         The API key; never shown in the repr.
     emulator : bool or None
@@ -80,6 +80,7 @@ def route(api_key: str | None = None, base_url: str | None = None,
           environ: Mapping[str, str] | None = None) -> Route:
     """Decide where requests go.
 
+    A URL holding ``user:password@`` is refused (:func:`check_no_userinfo`).
     ``api_key`` and ``base_url`` win over ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``
     (an empty variable counts as unset; an empty ``api_key`` given is kept: the API
     then refuses it before sending). With no key and no URL anywhere: the built-in
@@ -89,6 +90,7 @@ def route(api_key: str | None = None, base_url: str | None = None,
     environ = os.environ if environ is None else environ
     key = api_key if api_key is not None else environ.get("OPENAI_API_KEY") or None
     url = (base_url or environ.get("OPENAI_BASE_URL") or "").rstrip("/")
+    check_no_userinfo(url, "base_url" if base_url else "OPENAI_BASE_URL")
     if key is None and not url:
         return Route(emulator_url(), "emulator", emulator=True, fallback=True)
     url = url or DEFAULT_BASE_URL
@@ -97,6 +99,28 @@ def route(api_key: str | None = None, base_url: str | None = None,
     # The emulator this process started is known; any other server says what it is when asked.
     ours = _emulator is not None and url == str(_emulator.url)
     return Route(url, key, emulator=True if ours else None)
+
+
+def check_no_userinfo(url: str, name: str = "base_url") -> None:
+    """Refuse a base URL holding ``user:password@``, the userinfo redacted in the message.
+
+    httpx would send it as Basic auth, in the ``Authorization`` header the API key
+    needs (so the key would not be sent at all), to every request of the client.
+    Refused rather than dropped: whoever wrote it meant it for something (a gateway),
+    and a silent drop would turn into a puzzling 401.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the URL with its userinfo redacted, and what to do instead.
+    """
+    if split_userinfo(url)[1] is None:
+        return
+    raise ValueError(
+        f"{name} {redact(url)!r} holds a user name and password, which would be sent as Basic "
+        "auth in place of the API key; give the URL without 'user:password@' (the key goes "
+        "in api_key), and for a gateway that needs its own login pass "
+        "http_client=httpx.AsyncClient(auth=...)")
 
 
 async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mapping[str, str],
@@ -114,7 +138,8 @@ async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mappi
     """
     request = http.build_request("GET", f"{base_url}{MODELS}", headers=headers)
     try:
-        response = await guarded(http.send(request, stream=True, auth=auth, follow_redirects=False))
+        response = await guarded(http.send(request, stream=True, auth=auth, follow_redirects=False),
+                                 http)
     except httpx.TimeoutException as failure:
         raise APITimeoutError(f"{type(failure).__name__} from {base_url}") from None
     except httpx.TransportError as failure:

@@ -14,13 +14,13 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from ..errors import APIConnectionError, APITimeoutError, ImagesError, StreamIncompleteError
+from ..errors import APIConnectionError, APIError, APITimeoutError, ImagesError, StreamIncompleteError
 from ..imaging import inspect_off_loop as _inspect
 from ..results import GeneratedImage, PartialImage, Usage
 from .answers import Answer, parse_answer, stream_image
 from .deadline import Deadline
 from .routing import GENERATIONS
-from .sse import EventStream
+from .sse import EventStream, cut_short
 from .transport import Body, Limits, Timeouts, guarded, read_answer, wait_out
 
 __all__ = ["FanOut", "Requests", "Stream"]
@@ -83,12 +83,12 @@ class Stream:
         while self._ready is None:
             try:
                 event = self._events.next()
+                if event is None:
+                    self._events.feed(await self._in_time(self._chunk()))  # an event too large: incomplete
+                    continue
             except StreamIncompleteError as incomplete:
                 incomplete.last_partial = self._last
                 raise
-            if event is None:
-                self._events.feed(await self._in_time(self._chunk()))
-                continue
             if event.final and self._on_billed is not None:
                 self._on_billed(event.usage, event.fields)  # a cancel from here on is still billed
             result = stream_image(event, await _inspect(event.data), self._body, self._index,
@@ -134,10 +134,15 @@ class Stream:
 
     async def _chunk(self) -> bytes:
         """The next piece of the body; b"" at its end."""
-        assert self._chunks is not None
+        chunks = self._chunks
+        assert chunks is not None
         timeouts = self._client.timeouts
         try:
-            chunk = await guarded(self._chunks.next())
+            chunk = await guarded(chunks.next())
+        except APIError as error:
+            if chunks.size <= self._client.limits.stream:
+                raise  # not past the limit: an encoding it cannot read
+            raise cut_short(error) from None  # next() sets the last partial
         except httpx.TimeoutException:
             raise StreamIncompleteError(f"the stream went quiet for {timeouts.read:g} s",
                                         self._last) from None

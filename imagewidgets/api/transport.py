@@ -20,14 +20,15 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
 from ..errors import APIConnectionError, APIError, APITimeoutError
 from ..imaging import MAX_BASE64_CHARS
 from .answers import api_error
 
-__all__ = ["ACCEPT_ENCODING", "Body", "Limits", "Timeouts", "error_of", "guarded", "read_answer",
-           "read_body", "release", "wait_out"]
+__all__ = ["ACCEPT_ENCODING", "Body", "Limits", "Timeouts", "close_unused", "error_of", "guarded",
+           "read_answer", "read_body", "release", "wait_out"]
 
 T = TypeVar("T")
 
@@ -66,7 +67,7 @@ def _in_step() -> bool:
     return asyncio.current_task() in _STEPS
 
 
-async def guarded(step: Awaitable[T]) -> T:
+async def guarded(step: Awaitable[T], http: httpx.AsyncClient | None = None) -> T:
     """Await ``step`` in its own task, so a second Cancel cannot cut httpx's cleanup short.
 
     On cancellation the step is cancelled once and waited for: httpcore then
@@ -75,19 +76,47 @@ async def guarded(step: Awaitable[T]) -> T:
     is awaited as it is: that task is cancelled once at most already, and each
     task more costs three turns of the event loop. A guarded step must therefore
     not cancel itself (no ``asyncio.timeout`` inside it: put it around the guard).
+
+    ``http``: the client ``step`` sends with (``http.send(...)``). httpcore connects,
+    then takes a lock before the connection's first request: a cancel landing there
+    leaves the new connection open and unused (state NEW), never handed out nor
+    closed by the pool, and counted against its limit. So after a cancel
+    :func:`close_unused` closes such connections of ``http``.
     """
-    if _in_step():
-        return await step
-    task = asyncio.ensure_future(step)
-    _STEPS.add(task)
     try:
-        return await asyncio.shield(task)
+        if _in_step():
+            return await step
+        task = asyncio.ensure_future(step)
+        _STEPS.add(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([task])
+            raise
     except asyncio.CancelledError:
-        task.cancel()
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
+        if http is not None:
+            await wait_out(asyncio.ensure_future(close_unused(http)))
         raise
+
+
+async def close_unused(http: httpx.AsyncClient) -> None:
+    """Close the connections of ``http``'s pools that are open and were never used (NEW).
+
+    One that another request was about to use is given up by its pool
+    (``ConnectionNotAvailable``), which connects again: nothing fails for it.
+    """
+    # httpx keeps its transports private; of a pool, httpcore tells its connections and info().
+    for transport in (http._transport, *http._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if not isinstance(pool, httpcore.AsyncConnectionPool):
+            continue  # another transport (a test's, a user's): its own business
+        for connection in list(pool.connections):
+            if ", NEW, " in connection.info():
+                with contextlib.suppress(Exception):  # closing: nothing left to report
+                    await connection.aclose()
 
 
 async def release(response: httpx.Response) -> None:

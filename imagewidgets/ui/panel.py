@@ -46,6 +46,9 @@ __all__ = ["IMAGE_MODEL_PREFIXES", "THUMBNAIL_SIZES", "ImagePanel"]
 IMAGE_MODEL_PREFIXES = ("gpt-image", "dall-e", "chatgpt-image")
 """How a listed model id looks when it is an image model the table may not know yet."""
 
+NOTE_NAMES = 3
+"""Unknown listed image models the note names, each with the way in; the rest are counted."""
+
 
 THUMBNAIL_SIZES = (96, 1024)
 """The smallest and largest thumbnail (longest side, pixels) the panel's slider offers."""
@@ -365,10 +368,13 @@ class ImagePanel(widgets.VBox):
         if nothing_offered:
             lines.append("The server lists no image model the table knows; every model is "
                          "offered.")
-        for name in self._unlisted:
+        for name in self._unlisted[:NOTE_NAMES]:  # a server may list thousands: the note stays short
             lines.append(f"The server offers {name}, which the table does not know; to use it: "
                          f'iw.register_model(iw.ModelSpec.like("{default_model()}", '
                          f'name="{name}")), then make a new panel.')
+        if len(self._unlisted) > NOTE_NAMES:
+            lines.append(f"... and {len(self._unlisted) - NOTE_NAMES:,} more image models the "
+                         "table does not know (client.list_models() lists them).")
         self.model_note.value = "<br>".join(html.escape(line) for line in lines)
 
     def _update_cost(self, _change: Any = None) -> None:

@@ -41,7 +41,7 @@ from .deadline import Deadline
 from .generation import generate_once
 from .image_urls import answer_images, download, resolve
 from .model_list import ModelInfo, parse_models
-from .redact import LOG_REDACTOR, redact, redirect_error, scrub, split_userinfo, url_secrets
+from .redact import LOG_REDACTOR, redact, redirect_error, scrub, url_secrets
 from .retry import next_retry, retry_delay
 from .routing import DEFAULT_BASE_URL, MODELS, ServerKind, route
 from .streams import FanOut, OnBilled, Stream
@@ -140,7 +140,7 @@ class ImagesClient:
         if where.fallback:
             logger.warning("no OPENAI_API_KEY: using the built-in emulator at %s (synthetic "
                            "images); set OPENAI_API_KEY to use the API", given)
-        self.base_url, self._basic = split_userinfo(given)
+        self.base_url = given  # route() refused a URL with userinfo (it would be Basic auth)
         # What a server might echo back, hidden from every text built from its answers.
         self._secrets = (*([key] if key and key != "emulator" else []), *url_secrets(given))
         LOG_REDACTOR.hold(self._secrets)  # httpcore logs echoed headers verbatim at DEBUG
@@ -327,8 +327,7 @@ class ImagesClient:
 
         Sets :attr:`is_emulator`. The API itself is known and never asked.
         """
-        return await self._server.ask(self._http, self.base_url, self._auth,
-                                      self._basic or httpx.USE_CLIENT_DEFAULT)
+        return await self._server.ask(self._http, self.base_url, self._auth)
 
     @property
     def is_emulator(self) -> bool:
@@ -398,9 +397,9 @@ class ImagesClient:
                              body.get("model") if body else None, attempt + 1)
                 request = self._http.build_request(method, url, json=body, headers=headers)
                 try:
-                    # No userinfo: whatever auth a given http_client has (None would drop it).
-                    auth = self._basic if self._basic is not None else httpx.USE_CLIENT_DEFAULT
-                    response = await guarded(self._http.send(request, stream=True, auth=auth,
+                    # Whatever auth a given http_client has (None would drop it).
+                    response = await guarded(self._http.send(request, stream=True,
+                                                             auth=httpx.USE_CLIENT_DEFAULT,
                                                              follow_redirects=False), self._http)
                 except httpx.TimeoutException as failure:
                     error = APITimeoutError(f"{type(failure).__name__} from {self.base_url}")

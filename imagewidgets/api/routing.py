@@ -123,8 +123,7 @@ def check_no_userinfo(url: str, name: str = "base_url") -> None:
         "http_client=httpx.AsyncClient(auth=...)")
 
 
-async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mapping[str, str],
-                          auth: Any = httpx.USE_CLIENT_DEFAULT) -> bool:
+async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mapping[str, str]) -> bool:
     """Whether the server at ``base_url`` is the built-in emulator: one ``GET /models``.
 
     Any server answers that path; only the emulator's answer carries
@@ -138,7 +137,7 @@ async def ask_if_emulator(http: httpx.AsyncClient, base_url: str, headers: Mappi
     """
     request = http.build_request("GET", f"{base_url}{MODELS}", headers=headers)
     try:
-        response = await guarded(http.send(request, stream=True, auth=auth, follow_redirects=False),
+        response = await guarded(http.send(request, stream=True, follow_redirects=False),
                                  http)
     except httpx.TimeoutException as failure:
         raise APITimeoutError(f"{type(failure).__name__} from {base_url}") from None
@@ -166,10 +165,9 @@ class ServerKind:
         if self.emulator is None:
             self.emulator = is_emulator_answer(response)
 
-    async def ask(self, http: httpx.AsyncClient, base_url: str, headers: Mapping[str, str],
-                  auth: Any = httpx.USE_CLIENT_DEFAULT) -> bool:
+    async def ask(self, http: httpx.AsyncClient, base_url: str, headers: Mapping[str, str]) -> bool:
         """Whether the server is the emulator, asking it (:func:`ask_if_emulator`) when not known."""
         async with self._asking:
             if self.emulator is None:
-                self.emulator = await ask_if_emulator(http, base_url, headers, auth)
+                self.emulator = await ask_if_emulator(http, base_url, headers)
         return self.emulator

@@ -28,7 +28,7 @@ import ipywidgets as widgets
 from traitlets import Any as AnyTrait, Unicode
 
 from ..errors import ParamsError
-from ..imaging import Thumbnail, thumbnail_off_loop
+from ..imaging import Thumbnail, sanitise_svg, thumbnail_off_loop
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage, Usage, billed_cost
 from ..spending import Reservation, Spending, reserve_all
@@ -433,7 +433,12 @@ class ImageTile(widgets.VBox):
         prompt = str((image.params or {}).get("prompt", self.params.prompt))
         model = str((image.params or {}).get("model", self.params.model))
         name = download_name(prompt, model, image.created or time.time(), image.extension)
-        return image.data, name, image.mime_type
+        data = image.data
+        if image.format == "svg":
+            # Opened from the Downloads folder, an SVG is a document that runs its scripts: the
+            # safe copy the store saves (image.data and image.save(path) keep the server's bytes).
+            data = sanitise_svg(data).data
+        return data, name, image.mime_type
 
     def close(self) -> None:
         """Close this tile and every widget it made (layouts and styles too)."""

@@ -91,6 +91,7 @@ def _run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbforma
     # output, then drops it silently (how "every tile done" went missing under load).
     client = NotebookClient(notebook, timeout=STUCK, startup_timeout=STUCK, iopub_timeout=STUCK,
                             raise_on_iopub_timeout=True, kernel_name="python3",
+                            coalesce_streams=True,  # a print may arrive as two stream messages
                             resources={"metadata": {"path": str(work)}})
     client.execute()
     outputs = _outputs(notebook)

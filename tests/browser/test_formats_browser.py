@@ -1,8 +1,9 @@
-"""GIF and SVG results in real JupyterLab, in headless Chromium: shown inertly, saved exactly.
+"""GIF and SVG results in real JupyterLab, in headless Chromium: shown inertly, downloaded safe.
 
 An SVG result is untrusted markup. A tile shows it only inside an ``<img>`` (our
 own wrapper SVG holding it as a data URI), where scripts never run and nothing
-outside is fetched; Download hands over the server's bytes unchanged.
+outside is fetched; Download hands over the safe copy the store saves (a file opened
+later from the Downloads folder runs nothing), a GIF's bytes unchanged.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ _IMG_LOADED = """sel => {
 }"""
 
 
-def test_gif_and_hostile_svg_show_inert_and_download_exact(
+def test_gif_and_hostile_svg_show_inert_and_download_safe(
         lab: Any, page: Any, leak_server: tuple[int, list[str]]) -> None:
     port, reached = leak_server
     hostile = _hostile_svg(port).encode()
@@ -127,7 +128,10 @@ def test_gif_and_hostile_svg_show_inert_and_download_exact(
         page.click(".iw-t-svg .iw-download button")
     saved = download.value
     assert saved.suggested_filename.endswith(".svg"), saved.suggested_filename
-    assert Path(saved.path()).read_bytes() == hostile
+    downloaded = Path(saved.path()).read_bytes()
+    assert downloaded != hostile and b'fill="red"' in downloaded
+    for word in (b"<script", b"onload", b"leak.png", b"__pwned"):
+        assert word not in downloaded, word
 
     # Downloading did not run the SVG either.
     page.wait_for_timeout(1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from imagewidgets.models import (
+    BOTH,
     GENERATIONS,
     MODELS,
     QUALITY_RANK,
@@ -32,7 +33,8 @@ def test_quality_order() -> None:
     assert every_quality - {"auto"} <= set(rank)  # no quality is left unranked
 
 
-def test_a_field_is_taken_at_generations_unless_its_kind_says_otherwise() -> None:
+def test_a_field_is_taken_at_both_endpoints_unless_its_kind_says_otherwise() -> None:
     for kind in (Choice(("a",), "a"), IntRange(1, 2, 1), Flag(), Text()):
-        assert kind.endpoints == GENERATIONS
+        assert kind.endpoints == BOTH == {"generations", "edits"}
+    assert Choice(("a",), "a", GENERATIONS).endpoints == {"generations"}
     assert Choice(("a",), "a", frozenset({"edits"})).endpoints == {"edits"}

@@ -200,12 +200,15 @@ def test_a_field_another_endpoint_takes_is_neither_offered_nor_sent(
     assert p.options("moderation") == ("auto", "low") and p.to_request()["moderation"] == "auto"
 
 
-def test_generations_is_the_only_endpoint_until_edits_land() -> None:
+def test_the_endpoint_is_generations_or_edits() -> None:
     p = ImageParams(model="gpt-image-1", prompt="A fox")
     assert p.endpoint == "generations"
-    with pytest.raises(TraitError, match="endpoint 'edits' is not available; choose generations"):
-        p.endpoint = "edits"
-    assert p.endpoint == "generations" and p.copy().endpoint == "generations"
+    with pytest.raises(TraitError, match="endpoint 'variations' is not available; choose generations or"):
+        p.endpoint = "variations"
+    p.endpoint = "edits"
+    assert p.endpoint == "edits" and p.copy().endpoint == "edits"
+    # moderation is a generations field: at edits it is neither offered nor sent.
+    assert p.options("moderation") == () and "moderation" not in p.to_request()
 
 
 def test_prompt_is_never_truncated() -> None:

@@ -154,11 +154,19 @@ def test_a_copy_carries_what_answers_carry() -> None:
     assert gpt.resolve("quality", "auto") == "medium"
 
 
-def test_every_field_of_the_catalog_is_taken_at_generations_only_for_now() -> None:
+def test_every_model_but_dall_e_3_edits_and_takes_its_fields_there_but_moderation_and_style() -> None:
     for spec in MODELS.values():
         assert spec.fields_for("generations") == dict(spec.fields), spec.name
-        assert spec.fields_for("edits") == {}
-        assert not spec.takes("prompt", "edits") and spec.takes("model", "edits")
+        if spec.name == "dall-e-3":
+            assert not spec.edits and spec.fields_for("edits") == {}
+            assert not spec.takes("prompt", "edits")
+            continue
+        assert spec.edits and spec.takes("prompt", "edits") and spec.takes("model", "edits")
+        assert set(spec.fields_for("edits")) == set(spec.fields) - {"moderation", "style"}, spec.name
+    assert "markup" in MODELS["gpt-image-2.5-sunburst"].uploads
+    assert "markup" not in MODELS["gpt-image-2"].uploads
+    assert MODELS["dall-e-2"].uploads["image"].max_count == 1
+    assert MODELS["gpt-image-2.6-flare"].uploads["image"].max_count == 16
 
 
 def test_a_field_marked_for_another_endpoint_is_not_taken_at_generations() -> None:
@@ -167,4 +175,7 @@ def test_a_field_marked_for_another_endpoint_is_not_taken_at_generations() -> No
     spec = dataclasses.replace(base, name="edit-moderation", fields=MappingProxyType(fields))
     assert not spec.takes("moderation") and spec.takes("moderation", "edits")
     assert "moderation" not in spec.fields_for("generations")
-    assert list(spec.fields_for("edits")) == ["moderation"]
+    assert "moderation" in spec.fields_for("edits")
+    # A model with no image upload edits nothing: none of its fields is taken there.
+    plain = dataclasses.replace(spec, name="no-edits", uploads=MappingProxyType({}))
+    assert not plain.takes("moderation", "edits") and plain.fields_for("edits") == {}

@@ -17,6 +17,8 @@ One job a module, each importing only those above it in this list:
 from .clock import RETIRING_WITHIN, set_today, today
 from .cost import Estimate, estimate_cost, image_cost
 from .fields import (
+    BOTH,
+    EDITS,
     ENDPOINTS,
     FIELDS,
     GENERATIONS,
@@ -28,6 +30,7 @@ from .fields import (
     IntRange,
     Requires,
     Text,
+    Upload,
     When,
 )
 from .markdown import models_markdown
@@ -46,6 +49,8 @@ from .spec import ModelSpec, Source, describe_values
 from .text import LONE_SURROGATE, shown, unencodable_problem
 
 __all__ = [
+    "BOTH",
+    "EDITS",
     "ENDPOINTS",
     "FIELDS",
     "GENERATIONS",
@@ -69,6 +74,7 @@ __all__ = [
     "Source",
     "Text",
     "TokenPrice",
+    "Upload",
     "When",
     "default_model",
     "default_model_for",

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
-from .fields import Choice, Exclusion, FieldKind, Flag, IntRange, Requires, Text, When
+from .fields import GENERATIONS, Choice, Exclusion, FieldKind, Flag, IntRange, Requires, Text, Upload, When
 from .pricing import PerImagePrice, TokenPrice
 from .sizes import CustomSizes
 from .spec import ModelSpec, Source
@@ -46,6 +46,15 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
                   "200, rounded to 10 ms, at most 655,350) with gif; GIF and SVG do not stream; "
                   "SVG requires n=1"),
     "gpt-image-2": Source(f"{_DOCS}/docs/models/gpt-image-2", True, "snapshot gpt-image-2-2026-04-21"),
+    "sdk-edit": Source("https://github.com/openai/openai-python/blob/v3.63.0/src/openai/types/"
+                       "image_edit_params.py", True,
+                       "openai 3.63.0: the models that edit (not dall-e-3); up to 16 png/webp/jpg "
+                       "images under 50MB each; a PNG mask under 4MB with the first image's "
+                       "dimensions, alpha 0 where to edit; markup, a transparent PNG of the "
+                       "first image's dimensions, on GPT Image 2.5, never with a mask; GIF output "
+                       "takes no mask; no moderation field"),
+    "dall-e-2-edit": Source(f"{_DOCS}/reference/resources/images/methods/edit", True,
+                            "dall-e-2 (retired): one square PNG under 4MB; the mask likewise"),
     "gpt-image-1": Source(f"{_DOCS}/docs/models/gpt-image-1", True, "prices; shut down 2026-10-23"),
     "gpt-image-1-mini": Source(f"{_DOCS}/docs/models/gpt-image-1-mini", True, "prices"),
     "gpt-image-2.6-sunburst": Source(f"{_DOCS}/docs/models/gpt-image-2.6-sunburst", True,
@@ -74,6 +83,7 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
 
 # -- the reference's models ----------------------------------------------------
 
+_MB = 1024 * 1024
 _DALL_E_2_PRICE = PerImagePrice(
     MappingProxyType({("*", "256x256"): 0.016, ("*", "512x512"): 0.018, ("*", "1024x1024"): 0.020})
 )
@@ -90,9 +100,15 @@ _DALL_E_SHUTDOWN = date(2026, 5, 12)
 _DALL_E_REPLACEMENT = "gpt-image-2.5-sunburst"  # what the retired models' own pages say
 
 
+_DALL_E_2_UPLOADS = MappingProxyType({
+    "image": Upload(("png",), 4 * _MB, square=True),
+    "mask": Upload(("png",), 4 * _MB, same_size=True, transparent=True),
+})
+
+
 def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
             sizes: tuple[str, ...], price: PerImagePrice, *, style: bool,
-            revises_prompt: bool, released: date) -> ModelSpec:
+            revises_prompt: bool, released: date, edits: bool) -> ModelSpec:
     fields: dict[str, FieldKind] = {
         "prompt": Text(prompt_max),
         "n": IntRange(1, n_max, 1),
@@ -102,14 +118,16 @@ def _dall_e(name: str, prompt_max: int, n_max: int, qualities: tuple[str, ...],
         "user": Text(),
     }
     if style:
-        fields["style"] = Choice(("vivid", "natural"), "vivid")
+        fields["style"] = Choice(("vivid", "natural"), "vivid", GENERATIONS)
     return ModelSpec(
         name, "dall-e", MappingProxyType(fields), price=price,
         auto=MappingProxyType({"quality": "standard"}), revises_prompt=revises_prompt,
         refusal_code="content_policy_violation", released=released,
         shutdown=_DALL_E_SHUTDOWN, replacement=_DALL_E_REPLACEMENT,
         sources=MappingProxyType({"lifecycle": SOURCES["dall-e"], "released": SOURCES["announcements"],
-                                  "price": SOURCES["first-slice"]}),
+                                  "price": SOURCES["first-slice"],
+                                  **({"edits": SOURCES["dall-e-2-edit"]} if edits else {})}),
+        uploads=_DALL_E_2_UPLOADS if edits else MappingProxyType({}),
     )
 
 
@@ -131,11 +149,20 @@ _GPT_FIELDS: Mapping[str, FieldKind] = MappingProxyType({
     "background": Choice(("auto", "transparent", "opaque"), "auto"),
     "output_format": Choice(("png", "jpeg", "webp"), "png"),
     "output_compression": IntRange(0, 100, 100),
-    "moderation": Choice(("auto", "low"), "auto"),
+    "moderation": Choice(("auto", "low"), "auto", GENERATIONS),  # the SDK's edit params have none
     "stream": Flag(False),
     "partial_images": IntRange(0, 3, 0),
     "user": Text(),
 })
+
+
+_GPT_UPLOADS = MappingProxyType({
+    "image": Upload(("png", "webp", "jpeg"), 50 * _MB, max_count=16),
+    "mask": Upload(("png",), 4 * _MB, same_size=True, transparent=True),
+})
+# markup: GPT Image 2.5 (the SDK) and 2.6 (its official model page: "markup-guided edits").
+_MARKUP_UPLOADS = MappingProxyType({
+    **_GPT_UPLOADS, "markup": Upload(("png",), 50 * _MB, same_size=True, transparent=True)})
 
 
 def _gpt_image(name: str, price: TokenPrice, *, released: date | None,
@@ -145,7 +172,7 @@ def _gpt_image(name: str, price: TokenPrice, *, released: date | None,
         name, "gpt-image", _GPT_FIELDS, when=_GPT_WHEN, exclusions=_GPT_EXCLUSIONS, price=price,
         auto=_GPT_AUTO, reports_usage=True, refusal_code="moderation_blocked",
         released=released, shutdown=shutdown, replacement=replacement, general=general,
-        sources=MappingProxyType(dict(sources)),
+        sources=MappingProxyType({**sources, "edits": SOURCES["sdk-edit"]}), uploads=_GPT_UPLOADS,
     )
 
 
@@ -190,13 +217,14 @@ _GPT_2_5_SIZES = CustomSizes(16, 3.0, 3840, 2160, min_pixels=655_360)
 _GPT_2_5_SOURCES = MappingProxyType({
     "lifecycle": SOURCES["reference"], "released": SOURCES["apidog-2.5"],
     "sizes": SOURCES["sdk"], "min_pixels": SOURCES["comfy"], "quality": SOURCES["sdk"],
-    "price": SOURCES["apidog-2.5"]})
+    "price": SOURCES["apidog-2.5"], "edits": SOURCES["sdk-edit"], "markup": SOURCES["sdk-edit"]})
 
 
 def _gpt_2_5(name: str, *, general: bool) -> ModelSpec:
     return ModelSpec.like(_GPT_IMAGE_2, name=name, fields=_GPT_2_5_FIELDS,
                           custom_sizes=_GPT_2_5_SIZES, price=TokenPrice(5, 8, 30),
-                          released=date(2026, 9, 8), general=general, sources=_GPT_2_5_SOURCES)
+                          released=date(2026, 9, 8), general=general, sources=_GPT_2_5_SOURCES,
+                          uploads=_MARKUP_UPLOADS)
 
 
 # 2.6: complexity, GIF and SVG output. The SDK names xhigh and max for the 2.5
@@ -228,7 +256,7 @@ _GPT_2_6_SOURCES = MappingProxyType({
     "output_format": SOURCES["guide"], "quality": SOURCES["sdk"], "frame_count": SOURCES["sdk"],
     "frame_duration_ms": SOURCES["sdk"], "gif_svg_rules": SOURCES["sdk"],
     "price": SOURCES["gpt-image-2.6-sunburst"], "price_gif": SOURCES["price-gif"],
-    "price_svg": SOURCES["price-svg"]})
+    "price_svg": SOURCES["price-svg"], "markup": SOURCES["guide"]})
 
 
 # GIF and SVG: no official price (see "price_gif", "price_svg"); a guess would be shown as a price.
@@ -239,7 +267,8 @@ def _gpt_2_6(name: str, *, general: bool) -> ModelSpec:
     return ModelSpec.like(
         _GPT_IMAGE_2, name=name, fields=_GPT_2_6_FIELDS, when=_GPT_2_6_WHEN,
         exclusions=_GPT_2_6_EXCLUSIONS, requires=_GPT_2_6_REQUIRES, custom_sizes=_GPT_2_5_SIZES,
-        price=_GPT_2_6_PRICE, released=date(2026, 11, 4), general=general, sources=_GPT_2_6_SOURCES)
+        price=_GPT_2_6_PRICE, released=date(2026, 11, 4), general=general, sources=_GPT_2_6_SOURCES,
+        uploads=_MARKUP_UPLOADS)
 
 
 def _snapshot(alias: ModelSpec, day: str) -> ModelSpec:
@@ -255,10 +284,10 @@ _GPT_2_5_SUNBURST = _gpt_2_5("gpt-image-2.5-sunburst", general=True)
 
 CATALOG: tuple[ModelSpec, ...] = (
     _dall_e("dall-e-2", 1000, 10, ("auto", "standard"), ("256x256", "512x512", "1024x1024"),
-            _DALL_E_2_PRICE, style=False, revises_prompt=False, released=date(2022, 11, 3)),
+            _DALL_E_2_PRICE, style=False, revises_prompt=False, released=date(2022, 11, 3), edits=True),
     _dall_e("dall-e-3", 4000, 1, ("auto", "hd", "standard"), ("1024x1024", "1792x1024", "1024x1792"),
             _DALL_E_3_PRICE, style=True, revises_prompt=True,  # the only one that rewrites
-            released=date(2023, 11, 6)),
+            released=date(2023, 11, 6), edits=False),
     _GPT_IMAGE_1,
     _GPT_IMAGE_1_MINI,
     _GPT_IMAGE_1_5,

@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "BOTH",
+    "EDITS",
     "ENDPOINTS",
     "FIELDS",
     "GENERATIONS",
@@ -24,14 +26,21 @@ __all__ = [
     "IntRange",
     "Requires",
     "Text",
+    "Upload",
     "When",
 ]
 
-ENDPOINTS = ("generations",)
-"""The endpoints requests can go to (``POST /v1/images/<endpoint>``); edits come next."""
+ENDPOINTS = ("generations", "edits")
+"""The endpoints requests can go to (``POST /v1/images/<endpoint>``)."""
 
 GENERATIONS: frozenset[str] = frozenset({"generations"})
-"""Where a field is taken unless its kind says otherwise."""
+"""Only generations: ``style``, ``moderation``."""
+
+EDITS: frozenset[str] = frozenset({"edits"})
+"""Only edits: ``input_fidelity`` and the uploaded files."""
+
+BOTH: frozenset[str] = frozenset(ENDPOINTS)
+"""Where a field is taken unless its kind says otherwise (at edits, only by a model that edits)."""
 
 FIELDS = (
     "prompt",
@@ -71,7 +80,7 @@ class Choice:
 
     values: tuple[str, ...]
     default: str
-    endpoints: frozenset[str] = GENERATIONS
+    endpoints: frozenset[str] = BOTH
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ class IntRange:
     low: int
     high: int
     default: int
-    endpoints: frozenset[str] = GENERATIONS
+    endpoints: frozenset[str] = BOTH
 
     @property
     def values(self) -> tuple[int, ...]:
@@ -93,7 +102,7 @@ class Flag:
     """A boolean field."""
 
     default: bool = False
-    endpoints: frozenset[str] = GENERATIONS
+    endpoints: frozenset[str] = BOTH
 
     @property
     def values(self) -> tuple[bool, ...]:
@@ -106,11 +115,28 @@ class Text:
 
     max_length: int | None = None
     default: str = ""
-    endpoints: frozenset[str] = GENERATIONS
+    endpoints: frozenset[str] = BOTH
 
 
 FieldKind = Choice | IntRange | Flag | Text
 """A field's kind: its allowed values, its default, and the endpoints that take it."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file an edit sends (``image``, ``mask``, ``markup``): how many, of which formats, how big.
+
+    Formats are as sniffed from the bytes (``png``, ``webp``, ``jpeg``), never the file's name.
+    ``same_size`` files must have the first image's dimensions; ``square`` ones equal sides;
+    ``transparent`` ones must hold pixels with alpha 0 (a mask's "edit here").
+    """
+
+    formats: tuple[str, ...]
+    max_bytes: int
+    max_count: int = 1
+    same_size: bool = False
+    square: bool = False
+    transparent: bool = False
 
 
 @dataclass(frozen=True)

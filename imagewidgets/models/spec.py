@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .clock import RETIRING_WITHIN, today
-from .fields import Exclusion, FieldKind, Flag, IntRange, Requires, Text, When
+from .fields import Exclusion, FieldKind, Flag, IntRange, Requires, Text, Upload, When
 from .pricing import PerImagePrice, TokenPrice
 from .sizes import CustomSizes, ascii_digits
 from .text import shown
@@ -84,6 +84,9 @@ class ModelSpec:
     provisional
         Request fields known only from third-party pages: sent only when the
         user sets them, and named as such when the API refuses them.
+    uploads
+        The files an edit sends (``image``, ``mask``, ``markup``) and their rules;
+        empty for a model that does not edit (:attr:`edits`).
     """
 
     name: str
@@ -105,6 +108,7 @@ class ModelSpec:
     general: bool = True
     sources: Mapping[str, Source] = field(default_factory=dict)
     provisional: frozenset[str] = frozenset()
+    uploads: Mapping[str, Upload] = field(default_factory=dict)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -142,12 +146,25 @@ class ModelSpec:
 
     # -- fields ----------------------------------------------------------------
 
+    @property
+    def edits(self) -> bool:
+        """Whether the model takes ``POST /v1/images/edits`` (it has an ``image`` upload)."""
+        return "image" in self.uploads
+
+    def serves(self, endpoint: str) -> bool:
+        """Whether the model takes requests at ``endpoint`` at all."""
+        return endpoint == "generations" or (endpoint == "edits" and self.edits)
+
     def takes(self, name: str, endpoint: str = "generations") -> bool:
         """Whether the model accepts the request field ``name`` at ``endpoint``."""
+        if not self.serves(endpoint):
+            return False
         return name == "model" or (name in self.fields and endpoint in self.fields[name].endpoints)
 
     def fields_for(self, endpoint: str) -> Mapping[str, FieldKind]:
         """The fields the model takes at ``endpoint``, by name, in the table's order."""
+        if not self.serves(endpoint):
+            return {}
         return {name: kind for name, kind in self.fields.items() if endpoint in kind.endpoints}
 
     def kind(self, name: str) -> FieldKind:

@@ -33,6 +33,7 @@ from .fields import (
     Upload,
     When,
 )
+from .input_tokens import image_input_tokens, text_input_tokens
 from .markdown import models_markdown
 from .pricing import OUTPUT_TOKENS, PRICES_READ_ON, PerImagePrice, TokenPrice, output_tokens
 from .registry import (
@@ -81,6 +82,7 @@ __all__ = [
     "describe_values",
     "estimate_cost",
     "image_cost",
+    "image_input_tokens",
     "models_markdown",
     "models_taking",
     "newest_models",
@@ -89,6 +91,7 @@ __all__ = [
     "register_model",
     "set_today",
     "shown",
+    "text_input_tokens",
     "today",
     "unencodable_problem",
 ]

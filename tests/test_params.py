@@ -14,7 +14,7 @@ from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
 from imagewidgets.errors import ParamsError
-from imagewidgets.models import Choice, IntRange
+from imagewidgets.models import ENDPOINTS, Choice, IntRange, Text
 from imagewidgets.params import OPTION_FIELDS
 
 
@@ -33,17 +33,21 @@ def test_defaults_are_sendable_once_a_prompt_is_set() -> None:
     assert all(value is not None for value in body.values())
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("model", list(MODELS))
-def test_options_and_supports_follow_the_model(model: str) -> None:
-    p = ImageParams(model=model, prompt="x")
+def test_options_and_supports_follow_the_model(model: str, endpoint: str) -> None:
+    p = ImageParams(model=model, prompt="x", endpoint=endpoint)
     spec = MODELS[model]
+    if not spec.serves(endpoint):
+        assert all(getattr(p, name) is None for name in OPTION_FIELDS)
+        return
     for name in OPTION_FIELDS:
-        if not spec.takes(name):
+        if not spec.takes(name, endpoint):
             assert p.options(name) == () and getattr(p, name) is None and not p.supports(name)
-        elif name != "user":  # free text has no list of options
+        elif not isinstance(spec.kind(name), Text):  # free text has no list of options
             assert getattr(p, name) in p.options(name)
     body = p.to_request()
-    assert set(body) <= {"model", "prompt", *[f for f in OPTION_FIELDS if spec.takes(f)]}
+    assert set(body) <= {"model", "prompt", *[f for f in OPTION_FIELDS if spec.takes(f, endpoint)]}
 
 
 def test_switching_keeps_allowed_values_and_moves_to_the_closest() -> None:

@@ -73,15 +73,16 @@ def edit_problems(params: ImageParams, inputs: EditInputs) -> list[str]:
                                     first if index else None))
     if inputs.mask is not None and inputs.markup is not None:
         found.append("mask and markup cannot go together; send one of them")
-    for name, image in (("mask", inputs.mask), ("markup", inputs.markup)):
-        if image is None:
+    extras = {"mask": inputs.mask, "markup": inputs.markup}
+    for name, extra in extras.items():
+        if extra is None:
             continue
         if name not in spec.uploads:
             takers = ", ".join(other.name for other in MODELS.values() if name in other.uploads)
             found.append(f"{name} is not taken by {spec.name}; models that take it: "
                          f"{takers or 'no known model'}")
             continue
-        found.extend(_file_problems(name, image, spec.uploads[name], spec.name, first))
+        found.extend(_file_problems(name, extra, spec.uploads[name], spec.name, first))
     if inputs.mask is not None and params.output_format == "gif":
         found.append("mask cannot go with output_format 'gif': GIF output takes no mask; "
                      "choose png, jpeg or webp, or send no mask")

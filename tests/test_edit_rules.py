@@ -11,6 +11,7 @@ from imagewidgets import ImageParams
 from imagewidgets.edit_rules import check_edit, edit_problems
 from imagewidgets.errors import ParamsError
 from imagewidgets.inputs import EditInputs, InputImage
+
 from samples import encoded, solid
 
 

@@ -20,7 +20,19 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
-from .fields import EDITS, GENERATIONS, Choice, Exclusion, FieldKind, Flag, IntRange, Requires, Text, Upload, When
+from .fields import (
+    EDITS,
+    GENERATIONS,
+    Choice,
+    Exclusion,
+    FieldKind,
+    Flag,
+    IntRange,
+    Requires,
+    Text,
+    Upload,
+    When,
+)
 from .pricing import PerImagePrice, TokenPrice
 from .sizes import CustomSizes
 from .spec import ModelSpec, Source

@@ -24,6 +24,7 @@ from typing import Any
 from traitlets import Bool, HasTraits, Int, TraitError, Unicode, default, observe, validate
 
 from .errors import ParamsError
+from .inputs import EditInputs
 from .models import (
     ENDPOINTS,
     FIELDS,
@@ -96,6 +97,8 @@ class ImageParams(HasTraits):
     model : str
         A name in ``imagewidgets.MODELS``; default: the newest general model
         the API serves today (``imagewidgets.models.default_model()``).
+    endpoint : str
+        ``"generations"`` (default) or ``"edits"``.
     **fields
         Any request field (``prompt``, ``size``, ``quality``, ...), applied
         in the order given after the model.
@@ -115,6 +118,8 @@ class ImageParams(HasTraits):
     n = Int(1, allow_none=True, help="How many images, 1-10 (1 for dall-e-3).")
     quality = Unicode(None, allow_none=True, help="auto, high/medium/low (xhigh/max), hd/standard.")
     complexity = Unicode(None, allow_none=True, help="How much planning goes into the picture (2.6).")
+    input_fidelity = Unicode(None, allow_none=True,
+                             help="high or low: how closely an edit keeps its inputs' features.")
     response_format = Unicode(None, allow_none=True, help="url or b64_json (DALL·E only).")
     size = Unicode(None, allow_none=True, help="WIDTHxHEIGHT or auto, per model.")
     style = Unicode(None, allow_none=True, help="vivid or natural (dall-e-3 only).")
@@ -126,9 +131,12 @@ class ImageParams(HasTraits):
     moderation = Unicode(None, allow_none=True, help="auto or low (GPT image).")
     stream = Bool(None, allow_none=True, help="Stream partial images (GPT image).")
     partial_images = Int(None, allow_none=True, help="0-3 partial images, when streaming.")
-    user = Unicode("", allow_none=True, help="An end-user id, for abuse monitoring.")
+    safety_identifier = Unicode("", allow_none=True,
+                                help="A stable, hashed end-user id for safety monitoring.")
+    user = Unicode("", allow_none=True, help="Deprecated by the API for safety_identifier.")
 
-    def __init__(self, model: str | None = None, **fields: Any) -> None:
+    def __init__(self, model: str | None = None, *, endpoint: str = "generations",
+                 **fields: Any) -> None:
         super().__init__()
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
@@ -142,6 +150,7 @@ class ImageParams(HasTraits):
         self._request: tuple[ModelSpec | None, tuple[dict[str, Any], tuple[str, ...]],
                              dict[str, Any]] | None = None
         self.model = model if model is not None else default_model()
+        self.endpoint = endpoint
         self._derive()
         for name, value in fields.items():
             setattr(self, name, value)
@@ -208,6 +217,11 @@ class ImageParams(HasTraits):
         """Every reason this request cannot be sent, as sentences; [] when it can."""
         spec = self.spec
         found = []
+        if not spec.serves(self.endpoint):
+            # Only edits can be refused: every model generates.
+            editors = ", ".join(name for name, other in MODELS.items() if other.edits)
+            found.append(f"endpoint {self.endpoint!r} is not available for {spec.name}: it does "
+                         f"not edit images; models that edit: {editors or 'no known model'}")
         prompt_kind = spec.kind("prompt")
         length = len(self.prompt)
         if not self.prompt.strip():
@@ -232,16 +246,20 @@ class ImageParams(HasTraits):
         found.extend(why for rule in spec.requires if (why := rule.problem(values)))
         return found
 
-    def estimate(self) -> Estimate | None:
+    def estimate(self, inputs: EditInputs | None = None) -> Estimate | None:
         """What this request should cost (:func:`~imagewidgets.models.estimate_cost`).
 
-        None when the price is unknown (an animated GIF, a model without prices).
+        With an edit's ``inputs``, their images' input tokens count too (not the
+        mask or markup). None when the price is unknown (an animated GIF, a model
+        without prices).
         """
         def applied(name: str) -> Any:
             return getattr(self, name) if self.supports(name) else None
 
+        sizes = [(image.width, image.height) for image in inputs.images] if inputs else []
         return estimate_cost(self.model, applied("quality"), applied("size"), n=applied("n") or 1,
-                             prompt=self.prompt, output_format=applied("output_format"))
+                             prompt=self.prompt, output_format=applied("output_format"),
+                             input_images=sizes)
 
     def to_request(self) -> RequestBody:
         """The JSON body: only fields the model takes and that apply, no None.
@@ -278,18 +296,19 @@ class ImageParams(HasTraits):
         return RequestBody(body)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field and its value (None where the model takes no such field)."""
-        return {name: getattr(self, name) for name in FIELDS}
+        """Every field and its value (None where the model takes no such field), and the endpoint."""
+        return {**{name: getattr(self, name) for name in FIELDS}, "endpoint": self.endpoint}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImageParams:
         """Rebuild from :meth:`to_dict` output or a request body.
 
         Unknown keys (a sidecar's extras) and None values are ignored; the
-        fields given count as chosen by the user.
+        fields given count as chosen by the user. No ``endpoint``: generations.
         """
         fields = {k: v for k, v in data.items() if k in FIELDS and k != "model" and v is not None}
-        return cls(model=data.get("model") or None, **fields)
+        return cls(model=data.get("model") or None, endpoint=data.get("endpoint") or "generations",
+                   **fields)
 
     def update(self, data: Mapping[str, Any]) -> None:
         """Set several fields at once, ``model`` first, as chosen by the user.
@@ -300,6 +319,8 @@ class ImageParams(HasTraits):
         for target in (self.copy(), self):  # the copy raises before anything here changes
             if data.get("model"):
                 target.model = data["model"]
+            if data.get("endpoint"):
+                target.endpoint = data["endpoint"]
             for name, value in data.items():
                 if name in FIELDS and name != "model" and value is not None:
                     setattr(target, name, value)
@@ -311,7 +332,6 @@ class ImageParams(HasTraits):
         """
         fresh = ImageParams.from_dict(self.to_dict())
         fresh._chosen = dict(self._chosen)
-        fresh.endpoint = self.endpoint
         for name, value in changes.items():
             setattr(fresh, name, value)
         return fresh
@@ -365,7 +385,7 @@ class ImageParams(HasTraits):
                 f"{', '.join(models_taking(name, self.endpoint)) or 'no known model'}"
             )
         if value is None:
-            if name == "user":
+            if isinstance(spec.kind(name), Text):  # user, safety_identifier: None is "not set"
                 return value
             raise TraitError(f"{name} cannot be None for {spec.name}; {self._describe(name)}")
         problem = spec.value_problem(name, value)

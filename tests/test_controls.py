@@ -216,3 +216,25 @@ def test_tooltips_say_what_a_field_does_not_who_takes_it() -> None:
     assert controls.widgets["size"].tooltip == "Width x height in pixels"
     assert controls.widgets["output_compression"].tooltip.startswith("JPEG/WebP compression")
     controls.close()
+
+
+def test_controls_follow_the_endpoint_input_fidelity_at_edits_moderation_at_generations() -> None:
+    params = iw.ImageParams(model="gpt-image-1.5", prompt="x")
+    controls = Controls(params)
+    fidelity, moderation = controls.widgets["input_fidelity"], controls.widgets["moderation"]
+    assert fidelity.layout.display == "none" and moderation.layout.display is None
+    assert "input fidelity" not in controls.explain.value  # no model takes it here
+    params.endpoint = "edits"
+    assert fidelity.layout.display is None and not fidelity.disabled
+    assert tuple(fidelity.options) == ("high", "low") and fidelity.value == "low"
+    assert moderation.layout.display == "none"
+    fidelity.value = "high"
+    assert params.input_fidelity == "high"
+    params.model = "gpt-image-2"  # the SDK: omit it for gpt-image-2
+    assert fidelity.layout.display == "none" and params.input_fidelity is None
+    assert "input fidelity" in controls.explain.value.split("<br>")[0]  # others take it here
+    params.model = "gpt-image-1.5"  # the choice comes back
+    assert fidelity.value == params.input_fidelity == "high"
+    params.endpoint = "generations"
+    assert fidelity.layout.display == "none" and moderation.layout.display is None
+    controls.close()

@@ -156,3 +156,40 @@ async def test_the_estimate_is_what_the_emulator_bills(client: iw.ImagesClient) 
     assert generation.usage is not None
     billed = image_cost("gpt-image-1", "low", "1024x1024", generation.usage.__dict__)
     assert _dollars(params.estimate()) == pytest.approx(billed)
+
+
+def test_an_edit_estimate_adds_its_input_images_at_the_image_input_rate() -> None:
+    plain = estimate_cost("gpt-image-1.5", "low", "1024x1024", prompt=PROMPT)
+    edit = estimate_cost("gpt-image-1.5", "low", "1024x1024", prompt=PROMPT,
+                         input_images=[(1024, 1024), (512, 512)])
+    assert plain is not None and edit is not None
+    tokens = iw.models.image_input_tokens(1024, 1024) + iw.models.image_input_tokens(512, 512)
+    assert (edit.input_images, edit.image_input_tokens) == (2, tokens)
+    assert edit.dollars == pytest.approx(plain.dollars + tokens * 8 / 1e6)  # $8 a million image in
+    assert str(edit) == f"≈ $0.017 (estimate, includes 2 input images, prices of {PRICES_READ_ON})"
+    # DALL·E edits cost what its generations do: per image, the input not priced apart.
+    dall_e = estimate_cost("dall-e-2", "auto", "512x512", input_images=[(512, 512)])
+    assert dall_e is not None and (dall_e.dollars, dall_e.input_images) == (0.018, 0)
+    assert "input image" not in str(dall_e)
+
+
+def test_image_params_estimate_takes_an_edits_inputs_but_not_its_mask() -> None:
+    from imagewidgets.inputs import EditInputs, InputImage
+
+    picture = InputImage(b"", "png", 1024, 1536)
+    mask = InputImage(b"", "png", 1024, 1536, transparent=True)
+    params = iw.ImageParams(model="gpt-image-1.5", prompt=PROMPT, endpoint="edits", quality="low")
+    with_mask = params.estimate(EditInputs((picture,), mask=mask))
+    assert with_mask is not None and with_mask == params.estimate(EditInputs((picture,)))
+    assert with_mask.image_input_tokens == iw.models.image_input_tokens(1024, 1536)
+    assert "includes 1 input image," in str(with_mask)
+    assert params.estimate() is not None and params.estimate().input_images == 0  # type: ignore[union-attr]
+
+
+def test_an_edits_bill_prices_the_reported_image_and_text_input_tokens() -> None:
+    """``usage.input_tokens_details`` of an edit: its input images at $8, its prompt at $5."""
+    usage = Usage.from_api({"input_tokens": 1000, "output_tokens": 272, "total_tokens": 1272,
+                            "input_tokens_details": {"text_tokens": 10, "image_tokens": 990}})
+    assert usage is not None
+    assert image_cost("gpt-image-2", "low", "1024x1024", dataclasses.asdict(usage)) == pytest.approx(
+        (10 * 5 + 990 * 8 + 272 * 30) / 1e6)

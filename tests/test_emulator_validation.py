@@ -113,7 +113,7 @@ def test_auth_when_a_key_is_set(server: EmulatorServer, api_key: str) -> None:
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_validation_follows_the_capabilities_table(model: str) -> None:
     spec = MODELS[model]
-    for name, kind in spec.fields.items():
+    for name, kind in spec.fields_for("generations").items():
         if isinstance(kind, Choice):
             for value in kind.values:
                 # Alone, each value meets only defaults (png, auto), which exclude none.

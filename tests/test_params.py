@@ -14,7 +14,7 @@ from traitlets import TraitError
 
 from imagewidgets import MODELS, ImageParams, ModelSpec, register_model
 from imagewidgets.errors import ParamsError
-from imagewidgets.models import Choice, IntRange
+from imagewidgets.models import ENDPOINTS, Choice, IntRange, Text
 from imagewidgets.params import OPTION_FIELDS
 
 
@@ -33,17 +33,21 @@ def test_defaults_are_sendable_once_a_prompt_is_set() -> None:
     assert all(value is not None for value in body.values())
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("model", list(MODELS))
-def test_options_and_supports_follow_the_model(model: str) -> None:
-    p = ImageParams(model=model, prompt="x")
+def test_options_and_supports_follow_the_model(model: str, endpoint: str) -> None:
+    p = ImageParams(model=model, prompt="x", endpoint=endpoint)
     spec = MODELS[model]
+    if not spec.serves(endpoint):
+        assert all(getattr(p, name) is None for name in OPTION_FIELDS)
+        return
     for name in OPTION_FIELDS:
-        if not spec.takes(name):
+        if not spec.takes(name, endpoint):
             assert p.options(name) == () and getattr(p, name) is None and not p.supports(name)
-        elif name != "user":  # free text has no list of options
+        elif not isinstance(spec.kind(name), Text):  # free text has no list of options
             assert getattr(p, name) in p.options(name)
     body = p.to_request()
-    assert set(body) <= {"model", "prompt", *[f for f in OPTION_FIELDS if spec.takes(f)]}
+    assert set(body) <= {"model", "prompt", *[f for f in OPTION_FIELDS if spec.takes(f, endpoint)]}
 
 
 def test_switching_keeps_allowed_values_and_moves_to_the_closest() -> None:
@@ -328,3 +332,52 @@ def test_bounds_are_the_first_and_last_option_of_every_integer_field(model: str)
     if p.spec.requires:
         p.output_format = "svg"
         assert p.bounds("n") == (1, 1) == (p.options("n")[0], p.options("n")[-1])
+
+
+def test_edits_on_a_model_that_does_not_edit_is_a_problem_naming_those_that_do() -> None:
+    p = ImageParams(model="dall-e-3", prompt="x", endpoint="edits")
+    (why,) = p.problems()
+    assert why.startswith("endpoint 'edits' is not available for dall-e-3: it does not edit images; "
+                          "models that edit: dall-e-2, gpt-image-1,")
+    with pytest.raises(ParamsError, match="dall-e-3"):
+        p.to_request()
+    p.model = "gpt-image-1.5"  # switching on works: the fields come back for the edits endpoint
+    assert p.problems() == [] and p.options("input_fidelity") == ("high", "low")
+
+
+def test_to_request_at_edits_holds_only_the_form_fields_edits_take() -> None:
+    p = ImageParams(model="gpt-image-1.5", prompt="the same, at night", moderation="low",
+                    safety_identifier="user-hash-1")
+    assert "input_fidelity" not in p.to_request() and p.to_request()["moderation"] == "low"
+    p.endpoint = "edits"
+    body = p.to_request()
+    assert body["input_fidelity"] == "low" and body["safety_identifier"] == "user-hash-1"
+    assert "moderation" not in body and p.moderation is None
+    assert not any(name in body for name in ("image", "mask", "markup"))  # the files go apart
+    with pytest.raises(TraitError, match=r"moderation is not taken by gpt-image-1\.5 at edits"):
+        p.moderation = "auto"
+    p.endpoint = "generations"
+    assert p.moderation == "low"  # the user's choice is back
+
+
+def test_the_endpoint_survives_to_dict_from_dict_and_copy() -> None:
+    p = ImageParams(model="gpt-image-1.5", prompt="x", endpoint="edits", input_fidelity="high")
+    q = ImageParams.from_dict(p.to_dict())
+    assert q.endpoint == "edits" and q.input_fidelity == "high" and q.to_request() == p.to_request()
+    assert p.copy().endpoint == "edits"
+    assert ImageParams.from_dict({"model": "gpt-image-1", "prompt": "x"}).endpoint == "generations"
+    r = ImageParams(model="gpt-image-1", prompt="x")
+    r.update(p.to_dict())
+    assert (r.endpoint, r.input_fidelity) == ("edits", "high")
+
+
+def test_input_fidelity_follows_the_model_at_edits() -> None:
+    p = ImageParams(model="gpt-image-1.5", prompt="x", endpoint="edits", input_fidelity="high")
+    p.model = "gpt-image-1-mini"  # only low there
+    assert p.options("input_fidelity") == ("low",) and p.input_fidelity == "low"
+    with pytest.raises(TraitError, match="input_fidelity 'high' is not available for gpt-image-1-mini"):
+        p.input_fidelity = "high"
+    p.model = "gpt-image-2.6-flare"
+    assert p.input_fidelity is None and "input_fidelity" not in p.to_request()
+    p.model = "gpt-image-1"
+    assert p.input_fidelity == "high"  # remembered

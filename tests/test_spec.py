@@ -67,7 +67,9 @@ OPTION_FIELDS = ["n", "quality", "complexity", "response_format", "size", "style
 
 def test_the_table_below_covers_every_model_and_field() -> None:
     assert set(EXPECTED) == set(MODELS)
-    assert set(OPTION_FIELDS) == set(FIELDS) - {"prompt", "model", "user"}
+    # Free text, and input_fidelity (edits only), have tests of their own below.
+    assert set(OPTION_FIELDS) == set(FIELDS) - {"prompt", "model", "user", "safety_identifier",
+                                                "input_fidelity"}
 
 
 @pytest.mark.parametrize("model", list(EXPECTED))
@@ -156,7 +158,8 @@ def test_a_copy_carries_what_answers_carry() -> None:
 
 def test_every_model_but_dall_e_3_edits_and_takes_its_fields_there_but_moderation_and_style() -> None:
     for spec in MODELS.values():
-        assert spec.fields_for("generations") == dict(spec.fields), spec.name
+        assert spec.fields_for("generations") == {
+            name: kind for name, kind in spec.fields.items() if name != "input_fidelity"}, spec.name
         if spec.name == "dall-e-3":
             assert not spec.edits and spec.fields_for("edits") == {}
             assert not spec.takes("prompt", "edits")
@@ -179,3 +182,29 @@ def test_a_field_marked_for_another_endpoint_is_not_taken_at_generations() -> No
     # A model with no image upload edits nothing: none of its fields is taken there.
     plain = dataclasses.replace(spec, name="no-edits", uploads=MappingProxyType({}))
     assert not plain.takes("moderation", "edits") and plain.fields_for("edits") == {}
+
+
+# openai 3.63's image_edit_params.py: high/low on gpt-image-1.5, only low on 1-mini, omitted for
+# gpt-image-2 (and the 2.5/2.6 models on it); gpt-image-1 had high/low (the earlier reference).
+FIDELITY = {"gpt-image-1": ("high", "low"), "gpt-image-1.5": ("high", "low"),
+            "gpt-image-1.5-2025-12-16": ("high", "low"), "gpt-image-1-mini": ("low",)}
+
+
+@pytest.mark.parametrize("model", list(EXPECTED))
+def test_input_fidelity_is_taken_at_edits_only_by_the_models_the_sdk_names(model: str) -> None:
+    spec = MODELS[model]
+    assert not spec.takes("input_fidelity", "generations")
+    assert spec.takes("input_fidelity", "edits") == (model in FIDELITY)
+    if model in FIDELITY:
+        kind = spec.kind("input_fidelity")
+        assert isinstance(kind, Choice) and kind.values == FIDELITY[model] and kind.default == "low"
+        assert "input_fidelity" in spec.sources
+
+
+@pytest.mark.parametrize("model", list(EXPECTED))
+def test_safety_identifier_is_taken_by_gpt_image_models_at_both_endpoints(model: str) -> None:
+    spec = MODELS[model]
+    gpt = spec.family == "gpt-image"
+    assert spec.takes("safety_identifier") == gpt
+    assert spec.takes("safety_identifier", "edits") == gpt
+    assert spec.takes("user")  # deprecated by the API, still taken

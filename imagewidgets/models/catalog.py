@@ -20,7 +20,19 @@ from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
 
-from .fields import GENERATIONS, Choice, Exclusion, FieldKind, Flag, IntRange, Requires, Text, Upload, When
+from .fields import (
+    EDITS,
+    GENERATIONS,
+    Choice,
+    Exclusion,
+    FieldKind,
+    Flag,
+    IntRange,
+    Requires,
+    Text,
+    Upload,
+    When,
+)
 from .pricing import PerImagePrice, TokenPrice
 from .sizes import CustomSizes
 from .spec import ModelSpec, Source
@@ -52,7 +64,18 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
                        "images under 50MB each; a PNG mask under 4MB with the first image's "
                        "dimensions, alpha 0 where to edit; markup, a transparent PNG of the "
                        "first image's dimensions, on GPT Image 2.5, never with a mask; GIF output "
-                       "takes no mask; no moderation field"),
+                       "takes no mask; no moderation field; input_fidelity high/low on "
+                       "gpt-image-1.5, only low on gpt-image-1-mini, omitted for gpt-image-2 "
+                       "(default low)"),
+    "input-fidelity-1": Source(f"{_DOCS}/reference/python/resources/images/methods/edit", True,
+                               "an earlier reading of the API reference (openai 2.x era): "
+                               "input_fidelity high/low \"only supported for gpt-image-1 and "
+                               "gpt-image-1.5 and later models\", default low"),
+    "safety-identifier": Source("https://github.com/openai/openai-python/blob/v3.63.0/src/openai/"
+                                "types/image_generate_params.py", True,
+                                "openai 3.63.0: safety_identifier on generations and edits (same "
+                                "text in image_edit_params.py), taking precedence over the "
+                                "deprecated user"),
     "dall-e-2-edit": Source(f"{_DOCS}/reference/resources/images/methods/edit", True,
                             "dall-e-2 (retired): one square PNG under 4MB; the mask likewise"),
     "gpt-image-1": Source(f"{_DOCS}/docs/models/gpt-image-1", True, "prices; shut down 2026-10-23"),
@@ -152,8 +175,15 @@ _GPT_FIELDS: Mapping[str, FieldKind] = MappingProxyType({
     "moderation": Choice(("auto", "low"), "auto", GENERATIONS),  # the SDK's edit params have none
     "stream": Flag(False),
     "partial_images": IntRange(0, 3, 0),
+    "safety_identifier": Text(),  # official on both endpoints (the SDK); over the deprecated user
     "user": Text(),
 })
+# input_fidelity, edits only: high/low on gpt-image-1.5 and (retired) gpt-image-1, only low on
+# 1-mini; omitted for gpt-image-2 and the 2.5/2.6 models built on it, which the SDK leaves out.
+_HIGH_FIDELITY_FIELDS = MappingProxyType({
+    **_GPT_FIELDS, "input_fidelity": Choice(("high", "low"), "low", EDITS)})
+_LOW_FIDELITY_FIELDS = MappingProxyType({
+    **_GPT_FIELDS, "input_fidelity": Choice(("low",), "low", EDITS)})
 
 
 _GPT_UPLOADS = MappingProxyType({
@@ -167,9 +197,11 @@ _MARKUP_UPLOADS = MappingProxyType({
 
 def _gpt_image(name: str, price: TokenPrice, *, released: date | None,
                shutdown: date | None = None, replacement: str | None = None,
-               general: bool = True, sources: Mapping[str, Source]) -> ModelSpec:
+               general: bool = True, sources: Mapping[str, Source],
+               fields: Mapping[str, FieldKind] = _GPT_FIELDS) -> ModelSpec:
+    sources = {**sources, "safety_identifier": SOURCES["safety-identifier"]}
     return ModelSpec(
-        name, "gpt-image", _GPT_FIELDS, when=_GPT_WHEN, exclusions=_GPT_EXCLUSIONS, price=price,
+        name, "gpt-image", fields, when=_GPT_WHEN, exclusions=_GPT_EXCLUSIONS, price=price,
         auto=_GPT_AUTO, reports_usage=True, refusal_code="moderation_blocked",
         released=released, shutdown=shutdown, replacement=replacement, general=general,
         sources=MappingProxyType({**sources, "edits": SOURCES["sdk-edit"]}), uploads=_GPT_UPLOADS,
@@ -182,18 +214,24 @@ _TODAY_REPLACEMENT = "gpt-image-2.6-sunburst"  # the deprecations page: "2.6-sun
 _GPT_IMAGE_1 = _gpt_image(
     "gpt-image-1", TokenPrice(5, 10, 40, 1.25, 2.5), released=date(2025, 4, 23),
     shutdown=date(2026, 10, 23), replacement="gpt-image-2.5-sunburst",
+    fields=_HIGH_FIDELITY_FIELDS,
     sources={"lifecycle": SOURCES["gpt-image-1"], "released": SOURCES["announcements"],
-             "price": SOURCES["gpt-image-1"]})
+             "price": SOURCES["gpt-image-1"], "input_fidelity": SOURCES["input-fidelity-1"]})
 _GPT_IMAGE_1_MINI = _gpt_image(
     "gpt-image-1-mini", TokenPrice(2, 2.5, 8, 0.2, 0.25), released=date(2025, 10, 6),
     shutdown=_DECEMBER_FIRST, replacement=_TODAY_REPLACEMENT,
+    fields=_LOW_FIDELITY_FIELDS,
     sources={"lifecycle": SOURCES["deprecations"], "released": SOURCES["announcements"],
-             "price": SOURCES["gpt-image-1-mini"]})
+             "price": SOURCES["gpt-image-1-mini"], "input_fidelity": SOURCES["sdk-edit"]})
 _GPT_IMAGE_1_5 = _gpt_image(
     "gpt-image-1.5", TokenPrice(5, 8, 32), released=date(2025, 12, 16),
     shutdown=_DECEMBER_FIRST, replacement=_TODAY_REPLACEMENT,
+    fields=_HIGH_FIDELITY_FIELDS,
     sources={"lifecycle": SOURCES["deprecations"], "released": SOURCES["reference"],
-             "price": SOURCES["first-slice"]})
+             "price": SOURCES["first-slice"], "input_fidelity": SOURCES["sdk-edit"]})
+# chatgpt-image-latest: no input_fidelity. The SDK's "follows the same input constraints as GPT
+# image models" is about the image files (it sits under `image`); neither the SDK nor the
+# reference names it for input_fidelity, so it is not sent on a guess (the default is low).
 _CHATGPT_IMAGE_LATEST = _gpt_image(
     "chatgpt-image-latest", TokenPrice(5, 10, 40), released=None, general=False,  # ChatGPT's alias
     shutdown=_DECEMBER_FIRST, replacement=_TODAY_REPLACEMENT,
@@ -203,10 +241,11 @@ _CHATGPT_IMAGE_LATEST = _gpt_image(
 
 _GPT_IMAGE_2_SIZES = CustomSizes(16, 3.0, 3840, 2160)
 _GPT_IMAGE_2 = ModelSpec.like(
-    _GPT_IMAGE_1_5, name="gpt-image-2", custom_sizes=_GPT_IMAGE_2_SIZES,
+    _GPT_IMAGE_1_5, name="gpt-image-2", fields=_GPT_FIELDS, custom_sizes=_GPT_IMAGE_2_SIZES,
     price=TokenPrice(5, 8, 30, 1.25, 2), released=date(2026, 4, 21), shutdown=None,
     replacement=None, sources=MappingProxyType({
-        "lifecycle": SOURCES["gpt-image-2"], "sizes": SOURCES["sdk"], "price": SOURCES["fal"]}))
+        "lifecycle": SOURCES["gpt-image-2"], "sizes": SOURCES["sdk"], "price": SOURCES["fal"],
+        "edits": SOURCES["sdk-edit"], "safety_identifier": SOURCES["safety-identifier"]}))
 
 # 2.5: qualities xhigh and max, and (third-party) a floor of 655,360 pixels.
 _GPT_2_5_FIELDS = MappingProxyType({
@@ -217,7 +256,8 @@ _GPT_2_5_SIZES = CustomSizes(16, 3.0, 3840, 2160, min_pixels=655_360)
 _GPT_2_5_SOURCES = MappingProxyType({
     "lifecycle": SOURCES["reference"], "released": SOURCES["apidog-2.5"],
     "sizes": SOURCES["sdk"], "min_pixels": SOURCES["comfy"], "quality": SOURCES["sdk"],
-    "price": SOURCES["apidog-2.5"], "edits": SOURCES["sdk-edit"], "markup": SOURCES["sdk-edit"]})
+    "price": SOURCES["apidog-2.5"], "edits": SOURCES["sdk-edit"], "markup": SOURCES["sdk-edit"],
+    "safety_identifier": SOURCES["safety-identifier"]})
 
 
 def _gpt_2_5(name: str, *, general: bool) -> ModelSpec:

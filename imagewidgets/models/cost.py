@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .input_tokens import image_input_tokens, text_input_tokens
 from .pricing import PRICES_READ_ON, PerImagePrice, TokenPrice, output_tokens
 from .registry import MODELS
 from .sizes import parse_size
@@ -29,10 +29,15 @@ class Estimate:
     output_tokens : int or None
         Per image (GPT image models); None for DALL·E, priced per image.
     prompt_tokens : int or None
-        Guessed from the prompt's length at about 4 characters a token (the
+        Guessed from the prompt's length (:func:`.text_input_tokens`; the
         tokenizer is not published); None for DALL·E.
     prices_read_on : datetime.date
         The day the prices were read (:data:`PRICES_READ_ON`).
+    input_images : int
+        How many input images of an edit the estimate prices (0 for a generation,
+        and for DALL·E, whose edits cost what its generations do).
+    image_input_tokens : int
+        Their tokens in all (:func:`.image_input_tokens`), billed once per request.
     """
 
     dollars: float
@@ -41,24 +46,30 @@ class Estimate:
     output_tokens: int | None
     prompt_tokens: int | None
     prices_read_on: date
+    input_images: int = 0
+    image_input_tokens: int = 0
 
     def __str__(self) -> str:
         images = f" for {self.n} images" if self.n > 1 else ""
-        return f"≈ ${self.dollars:.3f}{images} (estimate, prices of {self.prices_read_on})"
-
-
-_CHARS_PER_TOKEN = 4  # about right for English text; the API does not publish its tokenizer
+        inputs = ""
+        if self.input_images:
+            plural = "s" if self.input_images > 1 else ""
+            inputs = f", includes {self.input_images} input image{plural}"
+        return f"≈ ${self.dollars:.3f}{images} (estimate{inputs}, prices of {self.prices_read_on})"
 
 
 def estimate_cost(
     model: str, quality: str | None, size: str | None, *, n: int = 1, prompt: str = "",
-    output_format: str | None = None,
+    output_format: str | None = None, input_images: Sequence[tuple[int, int]] = (),
 ) -> Estimate | None:
     """What ``n`` images should cost, or None when the price is unknown.
 
-    DALL·E: the price per image. GPT image models: the published output
-    tokens for the quality and size at the image output rate, plus the
-    prompt's tokens (billed once per request) at the text input rate.
+    DALL·E: the price per image, for an edit too. GPT image models: the
+    published output tokens for the quality and size at the image output rate,
+    plus the prompt's tokens at the text input rate and, for an edit, the
+    tokens of ``input_images`` (each one's width and height) at the image input
+    rate, both billed once per request. A mask or markup is not counted: the
+    API applies it to the first image and no source says it is billed apart.
     ``auto`` (or None) counts as what the model's :attr:`ModelSpec.auto` says.
 
     >>> estimate_cost("dall-e-3", "hd", "1792x1024", n=1).dollars
@@ -80,9 +91,12 @@ def estimate_cost(
     if parse_size(size) is None:
         return None  # not a size at all: nothing to price
     out = output_tokens(quality, size)
-    prompt_tokens = math.ceil(len(prompt) / _CHARS_PER_TOKEN)
-    dollars = (n * out * price.image_output + prompt_tokens * price.text_input) / 1_000_000
-    return Estimate(dollars, dollars / n, n, out, prompt_tokens, PRICES_READ_ON)
+    prompt_tokens = text_input_tokens(prompt)
+    image_in = sum(image_input_tokens(width, height) for width, height in input_images)
+    dollars = (n * out * price.image_output + prompt_tokens * price.text_input
+               + image_in * price.image_input) / 1_000_000
+    return Estimate(dollars, dollars / n, n, out, prompt_tokens, PRICES_READ_ON,
+                    len(input_images), image_in)
 
 
 def _unpriced(price: PerImagePrice | TokenPrice, output_format: str | None) -> bool:
@@ -99,7 +113,9 @@ def image_cost(
     ``usage`` (``input_tokens``, ``output_tokens``, ``text_tokens``,
     ``image_tokens``, as :class:`~imagewidgets.results.Usage` holds them) the
     cost is what the API reported; without it, :func:`estimate_cost` of the
-    output tokens alone. Unknown (None) too when the usage does not say how
+    output tokens alone. An edit's usage splits its input tokens in
+    ``input_tokens_details`` (``text_tokens``, ``image_tokens``), each at its
+    rate. Unknown (None) too when the usage does not say how
     its input tokens split into text and image (they cost differently), and
     for an ``output_format`` its model's price leaves unpriced (GIF, SVG).
     """

@@ -48,6 +48,7 @@ FIELDS = (
     "n",
     "quality",
     "complexity",
+    "input_fidelity",
     "response_format",
     "size",
     "style",
@@ -59,6 +60,7 @@ FIELDS = (
     "moderation",
     "stream",
     "partial_images",
+    "safety_identifier",
     "user",
 )
 """Every request field of the Images API, in the order controls show them."""

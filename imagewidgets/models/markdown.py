@@ -37,6 +37,19 @@ def _price(spec: ModelSpec) -> str:
     return "—"
 
 
+def _edits(spec: ModelSpec) -> str:
+    """What an edit takes: "16 png/webp/jpeg · mask · markup · input_fidelity high/low", or "no"."""
+    image = spec.uploads.get("image")
+    if image is None:
+        return "no"
+    parts = [f"{image.max_count}{' square' if image.square else ''} {'/'.join(image.formats)}"]
+    parts += [name for name in ("mask", "markup") if name in spec.uploads]
+    fidelity = spec.fields.get("input_fidelity")
+    if isinstance(fidelity, Choice) and spec.takes("input_fidelity", "edits"):
+        parts.append(f"input_fidelity {'/'.join(fidelity.values)}")
+    return " · ".join(parts)
+
+
 def _sources(spec: ModelSpec) -> str:
     return " · ".join(f"[{fact}]({source.url}){'' if source.official else '†'}"
                       for fact, source in spec.sources.items()) or "—"
@@ -45,9 +58,9 @@ def _sources(spec: ModelSpec) -> str:
 def models_markdown(models: Mapping[str, ModelSpec] | None = None) -> str:
     """The README's "Models" table: every registered model, or those of ``models``."""
     rows = [
-        "| model | released | shut down | sizes | qualities | formats | price (text in / image in / "
-        "image out, $ per 1M tokens) | facts from († third-party) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | released | shut down | sizes | qualities | formats | edits | price (text in / "
+        "image in / image out, $ per 1M tokens) | facts from († third-party) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for spec in (models or MODELS).values():
         shutdown = "—"
@@ -56,6 +69,7 @@ def models_markdown(models: Mapping[str, ModelSpec] | None = None) -> str:
         name = f"`{spec.name}`" + (f" (snapshot of `{spec.snapshot_of}`)" if spec.snapshot_of else "")
         formats = _values(spec, "output_format") if spec.takes("output_format") else "png (url or b64_json)"
         rows.append(f"| {name} | {spec.released or 'unknown'} | {shutdown} | {_values(spec, 'size')} | "
-                    f"{_values(spec, 'quality')} | {formats} | {_price(spec)} | {_sources(spec)} |")
+                    f"{_values(spec, 'quality')} | {formats} | {_edits(spec)} | {_price(spec)} | "
+                    f"{_sources(spec)} |")
     return "\n".join(rows) + "\n"
 

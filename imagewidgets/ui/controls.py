@@ -69,7 +69,8 @@ _LABELS = {
     "size": "Size", "style": "Style", "background": "Background", "output_format": "Format",
     "output_compression": "Compression", "moderation": "Moderation", "stream": "Stream",
     "partial_images": "Partials", "user": "User id", "complexity": "Complexity",
-    "frame_count": "GIF frames", "frame_duration_ms": "Frame ms",
+    "frame_count": "GIF frames", "frame_duration_ms": "Frame ms", "input_fidelity": "Fidelity",
+    "safety_identifier": "Safety id",
 }
 
 
@@ -88,7 +89,9 @@ _DOES = {
     "moderation": "How strict the content filter is",
     "stream": "Show partial images while the image is made",
     "partial_images": "How many partial images to show",
-    "user": "An id for your end user, for abuse monitoring",
+    "user": "An id for your end user (deprecated by the API for the safety id)",
+    "safety_identifier": "A stable, hashed id of your end user, for safety monitoring",
+    "input_fidelity": "How closely an edit keeps its input images' features (faces, style)",
     "complexity": "How much planning goes into the picture",
     "frame_count": "Frames of the animated GIF", "frame_duration_ms": "Milliseconds each GIF frame shows",
 }
@@ -96,7 +99,8 @@ _DOES = {
 # A field as a sentence names it; else its label in lower case.
 _WORDS = {"n": "number of images", "response_format": "response format", "stream": "streaming",
           "partial_images": "partial images", "frame_count": "GIF frames",
-          "frame_duration_ms": "frame duration", "output_format": "format"}
+          "frame_duration_ms": "frame duration", "output_format": "format",
+          "input_fidelity": "input fidelity", "safety_identifier": "safety id"}
 
 
 def _word(name: str) -> str:
@@ -162,7 +166,7 @@ class Controls(widgets.VBox):
             control.add_class(f"iw-field-{name.replace('_', '-')}")
             control.observe(self._from_widget(name), names="value")
         self.custom_size = CustomSize(params)
-        params.observe(self._on_params, names=list(FIELDS))
+        params.observe(self._on_params, names=[*FIELDS, "endpoint"])
         settings = [self.widgets[name] for name in FIELDS if name != "prompt"]
         at = settings.index(self.widgets["size"]) + 1
         settings[at:at] = [self.custom_size.text, self.custom_size.ratio]
@@ -196,7 +200,7 @@ class Controls(widgets.VBox):
 
     def _on_params(self, change: Any) -> None:
         name = change["name"]
-        if name == "model":
+        if name in ("model", "endpoint"):
             self.refresh()
         elif self.params.model == self._shown_model:
             self.refresh(self._affected(name))
@@ -244,7 +248,7 @@ class Controls(widgets.VBox):
         values = params.to_dict()
         lines = []
         hidden = [_word(name) for name in FIELDS
-                  if not spec.takes(name) and models_taking(name)]
+                  if not params.takes(name) and models_taking(name, params.endpoint)]
         if hidden:
             lines.append(f"{spec.name} does not take {', '.join(hidden)}")
         # Why the custom size box is hidden: only said where another model has one.
@@ -253,16 +257,16 @@ class Controls(widgets.VBox):
             lines.append(f"{spec.name} takes only the listed sizes, no custom WIDTHxHEIGHT")
         for name in FIELDS:
             condition = spec.when.get(name)
-            if spec.takes(name) and condition is not None and not params.supports(name):
+            if params.takes(name) and condition is not None and not params.supports(name):
                 lines.append(_applies_only(name, condition.field, condition.values))
         for exclusion in spec.exclusions:
             for (field, bad), (other, other_value) in ((exclusion.first, exclusion.second),
                                                        (exclusion.second, exclusion.first)):
-                if spec.takes(field) and values.get(other) == other_value:
+                if params.takes(field) and values.get(other) == other_value:
                     lines.append(f"{_setting(field, [bad])} is not offered with "
                                  f"{_setting(other, [other_value])}: {exclusion.reason}")
         for rule in spec.requires:
-            if spec.takes(rule.field) and rule.active(values):
+            if params.takes(rule.field) and rule.active(values):
                 lines.append(f"{_word(rule.field)} is only {' or '.join(map(_value, rule.values))} "
                              f"with {_setting(rule.trigger[0], [rule.trigger[1]])}: {rule.reason}")
         return lines
@@ -277,7 +281,7 @@ class Controls(widgets.VBox):
         control = self.widgets[name]
         value = getattr(params, name)
         with control.hold_sync():
-            if not spec.takes(name):
+            if not params.takes(name):  # at this endpoint: moderation is hidden at edits
                 control.layout.display = "none"
                 control.disabled = True
                 control.tooltip = _DOES.get(name, name)
@@ -377,5 +381,5 @@ class Controls(widgets.VBox):
         """Stop observing the params and close every control; safe to call twice."""
         if self.comm is None:
             return  # already closed (ipywidgets calls close() again from __del__)
-        self.params.unobserve(self._on_params, names=list(FIELDS))
+        self.params.unobserve(self._on_params, names=[*FIELDS, "endpoint"])
         close_tree(self)

@@ -16,7 +16,6 @@ Two kinds of "not sent" are kept apart:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -29,17 +28,16 @@ from .models import (
     ENDPOINTS,
     FIELDS,
     MODELS,
-    QUALITY_RANK,
     Choice,
     Estimate,
     IntRange,
     ModelSpec,
     Text,
+    closest_value,
     default_model,
     describe_values,
     estimate_cost,
     models_taking,
-    parse_size,
     shown,
     unencodable_problem,
 )
@@ -56,37 +54,6 @@ class RequestBody(dict[str, Any]):
     The client sends it as it is, without checking it again: parameters are
     checked once per request, where the body is built.
     """
-
-
-def closest_value(spec: ModelSpec, name: str, wanted: Any) -> Any:
-    """The allowed value of ``name`` nearest to ``wanted`` under ``spec``."""
-    kind = spec.kind(name)
-    if isinstance(kind, IntRange):
-        if isinstance(wanted, int) and not isinstance(wanted, bool):
-            return min(max(wanted, kind.low), kind.high)
-        return kind.default
-    if not isinstance(kind, Choice):
-        return kind.default
-    candidates = [value for value in kind.values if value != "auto"]
-    if name == "size" and (wanted_wh := parse_size(wanted)):
-        # Keep the orientation first (landscape stays landscape), then the area.
-        def distance(value: str) -> tuple[float, float]:
-            width, height = parse_size(value) or wanted_wh
-            aspect = abs(math.log(width / height) - math.log(wanted_wh[0] / wanted_wh[1]))
-            area = abs(math.log(width * height) - math.log(wanted_wh[0] * wanted_wh[1]))
-            return (round(aspect, 6), area)
-
-        return min(candidates, key=distance) if candidates else kind.default
-    if name == "quality" and wanted in QUALITY_RANK:
-        ranked = [value for value in candidates if value in QUALITY_RANK]
-        if ranked:
-            # On a tie prefer the better quality: the user asked for at least this much.
-            return min(
-                ranked,
-                key=lambda value: (abs(QUALITY_RANK[value] - QUALITY_RANK[wanted]),
-                                   -QUALITY_RANK[value]),
-            )
-    return kind.default
 
 
 class ImageParams(HasTraits):

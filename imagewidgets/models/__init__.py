@@ -15,6 +15,7 @@ One job a module, each importing only those above it in this list:
 """
 
 from .clock import RETIRING_WITHIN, set_today, today
+from .closest import closest_value
 from .cost import Estimate, estimate_cost, image_cost
 from .fields import (
     BOTH,
@@ -77,6 +78,7 @@ __all__ = [
     "TokenPrice",
     "Upload",
     "When",
+    "closest_value",
     "default_model",
     "default_model_for",
     "describe_values",

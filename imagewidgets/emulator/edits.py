@@ -83,7 +83,7 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
         return fields  # validate refuses the model
     typed = dict(fields)
     for name, value in fields.items():
-        if not isinstance(value, str) or not spec.takes(name, "edits"):
+        if not isinstance(value, str) or name not in spec.fields_for("edits"):
             continue
         kind = spec.kind(name)
         if isinstance(kind, IntRange):

@@ -86,8 +86,10 @@ def _checked(spec: ModelSpec, rule: Upload, label: str, param: str, upload: Uplo
     try:
         kind, width, height = inspect(data)  # headers only: a bomb stops here
     except ImageDecodeError as error:
+        # Its closing hint speaks to a client reading a server's image: not this reader's.
+        why = str(error).rsplit(" (nothing was decoded", 1)[0]
         raise _refuse(param, f"Invalid image file '{label}', please check your image file: "
-                             f"{error}.", "invalid_image") from None
+                             f"{why}.", "invalid_image") from None
     if kind not in rule.formats:
         raise _refuse(param, f"Invalid file '{label}': unsupported mimetype ('image/{kind}'). "
                              f"Supported file formats are {_mime_list(rule.formats)}.",

@@ -6,7 +6,9 @@ refusals as the Images API words them (``param``, ``code``, ``type``).
 Choices where the API leaves room:
 
 - An unknown model is a 400 ``invalid_value`` on ``model`` listing the known
-  ones, as the Images API answers it (not a 404 ``model_not_found``).
+  ones, as the Images API answers it (not a 404 ``model_not_found``); at
+  ``edits`` a model that does not edit (dall-e-3) is answered the same way,
+  the list naming the models that edit.
 - A model shut down by the ``as_of`` date is a 404 ``model_not_found``, before
   anything else in the body is looked at (:func:`shut_down_refusal`).
 - A rule "while this value is chosen, that field takes only these" (svg with

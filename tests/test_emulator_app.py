@@ -92,8 +92,8 @@ def test_every_answer_has_a_request_id_and_the_emulator_header(http: httpx.Clien
         # It names itself on every answer, errors too: how a client knows it serves retired models.
         assert response.headers["x-imagewidgets-emulator"] == imagewidgets.__version__
     assert len(ids) == 4
-    unknown = http.post("/images/edits", json={})
-    assert unknown.status_code == 404 and "POST /v1/images/edits" in error_of(unknown)["message"]
+    unknown = http.post("/images/variations", json={})
+    assert unknown.status_code == 404 and "POST /v1/images/variations" in error_of(unknown)["message"]
     assert http.get("/images/generations").status_code == 405
 
 

@@ -1,4 +1,4 @@
-"""The ASGI app: ``POST /v1/images/generations`` and ``GET /v1/models`` answered as the API answers.
+"""The ASGI app: ``POST /v1/images/generations``, ``/edits`` and ``GET /v1/models`` as the API answers.
 
 What it refuses comes from :mod:`.validation`, which reads the capabilities
 table; what a model's answers carry (a revised prompt, usage, what ``auto``
@@ -12,8 +12,9 @@ ones about validation are listed in :mod:`.validation`):
 - ``stream`` with ``n > 1`` streams the images one after another (each its
   partials, then its completed event). Events carry no image index, so
   clients should rather send ``n`` requests of ``n = 1``, as this toolkit does.
-- Faults apply to ``POST /v1/images/generations`` only, never to image files
-  or ``/v1/models``; the request log holds generation requests only.
+- Faults apply to image requests (``POST /v1/images/generations`` and
+  ``/edits``, :mod:`.edits`), never to image files or ``/v1/models``; the
+  request log holds every request (:mod:`.request_log`).
 - ``EmulatorState.as_of`` None (the default, for teaching) serves every model
   of the table, shut down or not. With a date, models whose shutdown is on or
   before it are refused as the API refuses them (see
@@ -27,21 +28,13 @@ ones about validation are listed in :mod:`.validation`):
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import dataclasses
 import importlib.metadata
 import json
-import math
-import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -50,13 +43,26 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..models import ModelSpec, output_tokens, parse_size
 from . import models
-from .faults import NO_FAULT, DropConnection, Fault, parse_fault_header
+from .answers import (
+    IMAGE_INDEX_HEADER,
+    VARIATION_HEADER,
+    Drawing,
+    Resolved,
+    Resolved as _Resolved,  # noqa: F401  (tests read these from here)
+    fault_first,
+    header_number,
+    realistic_seconds as _seconds,  # noqa: F401
+    respond,
+    stream_events,
+    take_fault,
+)
+from .edits import edits
+from .faults import NO_FAULT
 from .guard import Guard
-from .render import Render, final_bytes, partial_bytes
+from .request_log import PREVIEW as PREVIEW, log_json
 from .state import EmulatorState
-from .validation import Refusal, content_refusal, validate
+from .validation import Refusal, check_content, validate
 
 # Refusal and validate live in .validation; imported from here they still work.
 __all__ = ["EMULATOR_HEADER", "IMAGE_INDEX_HEADER", "VARIATION_HEADER", "EmulatorState", "create_app"]
@@ -64,147 +70,21 @@ __all__ = ["EMULATOR_HEADER", "IMAGE_INDEX_HEADER", "VARIATION_HEADER", "Emulato
 EMULATOR_HEADER = "x-imagewidgets-emulator"
 """On every answer, errors included, with the package's version: how a client knows this
 server is the emulator (which serves the models the API shut down) without being told."""
-IMAGE_INDEX_HEADER = "x-emulator-image-index"
-VARIATION_HEADER = "x-emulator-variation"
-"""Another picture for the same request (a panel's Generate again); absent: the usual one."""
-"""Sent by clients that fan ``n`` out into ``n = 1`` requests, so each gets its own picture."""
-
-# Seconds a request takes with realistic timing, by quality, for a 1024x1024 image.
-_REALISTIC_SECONDS = {"low": 2.0, "standard": 4.0, "medium": 5.0, "hd": 8.0, "high": 10.0,
-                      "xhigh": 14.0, "max": 20.0}
-
-
-# -- answers -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Resolved:
-    """What the server actually made: every ``auto`` resolved as the model's table says."""
-
-    size: str
-    quality: str
-    background: str | None
-    output_format: str
-    compression: int
-    style: str | None
-    complexity: str | None = None  # None: the model takes no complexity
-    frame_count: int = 9
-    frame_duration_ms: int = 200
-    variation: int = 0  # from VARIATION_HEADER: another picture, nothing else changed
-    photographic: bool = False  # EmulatorState.photographic: grain, sizes as real photos have
-
-    @classmethod
-    def of(cls, spec: ModelSpec, fields: Mapping[str, Any]) -> _Resolved:
-        size = spec.resolve("size", fields.get("size") or "auto")
-        return cls(
-            # A spec that leaves an auto size unsaid gets the API's usual square.
-            size=size if parse_size(size) else "1024x1024",
-            quality=spec.resolve("quality", fields.get("quality") or "auto"),
-            background=spec.resolve("background", fields.get("background")),
-            output_format=fields.get("output_format") or "png",
-            compression=int(fields.get("output_compression", 100)),
-            style=fields.get("style"),
-            complexity=fields.get("complexity"),
-            frame_count=int(fields.get("frame_count") or 9),
-            frame_duration_ms=int(fields.get("frame_duration_ms") or 200),
-        )
-
-    @property
-    def stills(self) -> float:
-        """What the image costs, in stills of its size and quality.
-
-        A GIF's first frame is a whole still and every further frame a quarter
-        of one, as frames mostly repeat the first: 9 frames cost 3 stills. An
-        estimate of ours; the API publishes no token counts for GIF or SVG,
-        and an SVG counts as one still.
-        """
-        if self.output_format != "gif":
-            return 1.0
-        return 1 + (self.frame_count - 1) / 4
-
-    def wire(self) -> dict[str, Any]:
-        """The fields GPT image answers and stream events carry."""
-        return {"size": self.size, "quality": self.quality, "background": self.background,
-                "output_format": self.output_format}
-
-    def render(self, prompt: str, model: str, index: int) -> Render:
-        return Render(prompt, model, self.size, self.quality, self.style, self.background, index,
-                      self.output_format, self.compression, self.complexity, self.frame_count,
-                      self.frame_duration_ms, self.variation, self.photographic)
-
-
-def _usage(prompt: str, resolved: _Resolved, n: int) -> dict[str, Any]:
-    # About four characters a token for English text: the API does not publish the tokenizer.
-    text_tokens = max(1, math.ceil(len(prompt) / 4))
-    out = math.ceil(output_tokens(resolved.quality, resolved.size) * resolved.stills) * n
-    return {"input_tokens": text_tokens, "output_tokens": out, "total_tokens": text_tokens + out,
-            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0}}
-
-
-def _b64(data: bytes, fault: Fault) -> str:
-    return fault.b64(base64.b64encode(fault.image(data)).decode())
-
-
-def _seconds(state: EmulatorState, resolved: _Resolved) -> float:
-    seconds = state.latency
-    if state.realistic:
-        width, height = parse_size(resolved.size) or (1024, 1024)
-        seconds += (_REALISTIC_SECONDS.get(resolved.quality, 5.0) * width * height / 1024**2
-                    * resolved.stills)
-    return seconds
-
-
-def _event(kind: str, payload: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode()
-
-
-PREVIEW = 4096
-"""Characters of a body the request log keeps; its JSON is kept for bodies up to
-:data:`_JSON_KEPT` bytes. The log holds a preview, never a whole large body."""
-_JSON_KEPT = 64 << 10
-
-
-def _log(state: EmulatorState, request: Request, raw: bytes, fault: Fault | None) -> None:
-    parsed: Any = None
-    if len(raw) <= _JSON_KEPT:
-        try:
-            parsed = json.loads(raw)
-        except (ValueError, RecursionError):
-            parsed = None
-    # Never the key: the log is shown in test failures and reprs.
-    headers = {key: value[:PREVIEW] for key, value in request.headers.items()
-               if key.lower() != "authorization"}
-    preview = raw[:PREVIEW].decode("utf-8", "replace")
-    size = (len(preview) + (len(raw) if parsed is not None else 0)
-            + sum(len(key) + len(value) for key, value in headers.items()))
-    state.log_request({
-        "method": request.method,
-        "path": request.url.path,
-        "headers": headers,
-        "body": preview,
-        "json": parsed,
-        "fault": fault.name if fault else None,
-    }, size)
 
 
 async def generations(request: Request) -> Response:
     """``POST /v1/images/generations``."""
     state: EmulatorState = request.app.state.emulator
-    fault_header = request.headers.get("x-emulator-fault")
     raw = await request.body()
     try:
-        taken = parse_fault_header(fault_header) if fault_header else state.faults.take()
+        taken = take_fault(state, request)
     except ValueError as error:
-        _log(state, request, raw, None)
+        log_json(state, request.scope, raw, None)
         return Refusal(400, str(error), param="x-emulator-fault").response()
-    _log(state, request, raw, taken)
+    log_json(state, request.scope, raw, taken.name if taken else None)
     fault = taken or NO_FAULT
     try:
-        if (pause := fault.delay()) > 0:
-            await asyncio.sleep(pause)
-        # The key was checked before the body was read (guard.Guard).
-        if (refusal := fault.refusal()) is not None:
-            raise refusal
+        await fault_first(fault)
         try:
             body = json.loads(raw)
         except ValueError:
@@ -212,109 +92,20 @@ async def generations(request: Request) -> Response:
                                "likely means you aren't using your HTTP library correctly. The "
                                "OpenAI API expects a JSON payload.)") from None
         spec, fields = validate(body, as_of=state.as_of)
-        word = state.refuse_word
-        if fault.refuses_content or (
-                word and re.search(rf"\b{re.escape(word)}\b", fields["prompt"], re.IGNORECASE)):
-            raise content_refusal(spec)
+        check_content(spec, fields["prompt"], state.refuse_word, fault.refuses_content)
     except Refusal as refusal:
         return refusal.response()
 
-    first_index = _header_number(request, IMAGE_INDEX_HEADER)
-    resolved = dataclasses.replace(_Resolved.of(spec, fields),
-                                   variation=_header_number(request, VARIATION_HEADER),
+    resolved = dataclasses.replace(Resolved.of(spec, fields),
+                                   variation=header_number(request, VARIATION_HEADER),
                                    photographic=state.photographic)
+    painter = Drawing(resolved, fields["prompt"], spec.name,
+                      header_number(request, IMAGE_INDEX_HEADER))
     if fields.get("stream"):
-        return StreamingResponse(_stream(state, spec, fields, resolved, first_index, fault),
+        return StreamingResponse(stream_events(state, fields, resolved, painter, fault),
                                  media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})
-    return await _respond(state, request, spec, fields, resolved, first_index, fault)
-
-
-def _header_number(request: Request, name: str) -> int:
-    """A small non-negative number from header ``name``; 0 when absent or not one."""
-    try:
-        return min(max(0, int(request.headers.get(name) or 0)), 2**31)
-    except ValueError:
-        return 0
-
-
-async def _respond(state: EmulatorState, request: Request, spec: ModelSpec,
-                   fields: dict[str, Any], resolved: _Resolved, first_index: int,
-                   fault: Fault) -> Response:
-    n = int(fields.get("n") or 1)
-    # The latency is when the answer is due, drawing included: six requests at once take
-    # one latency, as the API's do, not one latency plus six drawings queued behind it.
-    due = asyncio.get_running_loop().time() + _seconds(state, resolved)
-    data: list[dict[str, Any]] = []
-    for offset in range(n):
-        render = resolved.render(fields["prompt"], spec.name, first_index + offset)
-        image = await run_in_threadpool(final_bytes, render)  # Pillow off the event loop
-        item: dict[str, Any] = {}
-        if fields.get("response_format") == "url":
-            name = f"img-{uuid.uuid4().hex}.{resolved.output_format}"
-            state.keep_file(name, fault.image(image), _MIME.get(resolved.output_format,
-                                                                 f"image/{resolved.output_format}"))
-            item["url"] = str(request.url_for("image_file", name=name))
-        else:
-            item["b64_json"] = _b64(image, fault)
-        if spec.revises_prompt:
-            item["revised_prompt"] = (f"{fields['prompt']}, as a detailed "
-                                      f"{resolved.style or 'vivid'} digital illustration")
-        data.append(item)
-    await _until(due)
-    answer: dict[str, Any] = {"created": int(time.time()), "data": data}
-    if spec.reports_usage:
-        answer.update(resolved.wire(), usage=_usage(fields["prompt"], resolved, n))
-    body = fault.body(json.dumps(answer).encode())
-    pieces = fault.deliver_body(body)
-    if pieces is not None:
-        return StreamingResponse(pieces, media_type="application/json")
-    return Response(body, media_type="application/json")
-
-
-async def _stream(state: EmulatorState, spec: ModelSpec, fields: dict[str, Any],
-                  resolved: _Resolved, first_index: int, fault: Fault) -> AsyncIterator[bytes]:
-    partials = int(fields.get("partial_images") or 0)
-    n = int(fields.get("n") or 1)
-    pause = _seconds(state, resolved) / (partials + 1)  # partials spread over the time
-    cut_after = fault.cut_after()  # always before a completed event, at the latest
-    sent = 0
-    # Each event is due at a fixed time from the start, its drawing included (see _respond).
-    start, ticks = asyncio.get_running_loop().time(), 0
-    for offset in range(n):
-        render = resolved.render(fields["prompt"], spec.name, first_index + offset)
-        for step in range(partials):
-            data = await run_in_threadpool(partial_bytes, render, step + 1, partials)
-            ticks += 1
-            await _until(start + ticks * pause)
-            if cut_after is not None and sent >= cut_after:
-                raise DropConnection
-            payload = {"type": "image_generation.partial_image", "b64_json": _b64(data, fault),
-                       "partial_image_index": step, "created_at": int(time.time()),
-                       **resolved.wire()}
-            event = fault.event(_event("image_generation.partial_image", payload))
-            async for chunk in fault.deliver_event(event):
-                yield chunk
-            sent += 1
-        data = await run_in_threadpool(final_bytes, render)
-        ticks += 1
-        await _until(start + ticks * pause)
-        if cut_after is not None:
-            raise DropConnection
-        payload = {"type": "image_generation.completed", "b64_json": _b64(data, fault),
-                   "created_at": int(time.time()), **resolved.wire(),
-                   "usage": _usage(fields["prompt"], resolved, 1)}
-        async for chunk in fault.deliver_event(fault.event(_event("image_generation.completed",
-                                                                  payload))):
-            yield chunk
-
-
-async def _until(due: float) -> None:
-    """Sleep until the loop's clock reads ``due``; at once when it already has."""
-    await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
-
-
-_MIME = {"svg": "image/svg+xml"}
+    return await respond(state, request, spec, fields, resolved, painter, fault)
 
 
 async def image_file(request: Request) -> Response:
@@ -382,6 +173,7 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/v1/images/generations", generations, methods=["POST"]),
+            Route("/v1/images/edits", edits, methods=["POST"]),
             Route("/v1/images/files/{name}", image_file, methods=["GET"], name="image_file"),
             Route("/v1/models", models.list_models, methods=["GET"]),
             Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),

@@ -1,7 +1,7 @@
 """Faults the emulator can inject, for the tests of clients and widgets.
 
 ``server.inject(name, times=N, **options)`` applies a fault to the next N
-requests to ``POST /v1/images/generations``; a request header
+image requests (``POST /v1/images/generations`` and ``/edits``); a request header
 ``x-emulator-fault: name;key=value`` applies one to that request alone (and
 leaves the injected ones waiting).
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .request_log import log_bare
 from .state import EmulatorState
 from .validation import Refusal, check_auth
 
@@ -27,13 +28,16 @@ BODY_LIMITS: Mapping[str, int] = {
     # The largest legitimate generation: a 32,000-character prompt, every character
     # escaped as \uXXXX (6 bytes), plus the other fields: about 200 KB. 1 MiB leaves room.
     "/v1/images/generations": 1 << 20,
+    # The API takes up to 16 images of 50 MB each (800 MB); an emulator on a laptop or a
+    # workshop's server should not have to hold that much for one request. 256 MiB holds 16
+    # photographs of 2048x2048 as PNG (about 10 MB each) or five images at the 50 MB cap;
+    # serve(body_limits={"/v1/images/edits": 1 << 30}) takes the API's whole rule.
+    "/v1/images/edits": 256 << 20,
 }
-"""Bytes a request body may have, by path; ``serve(body_limits=...)`` adds or changes paths
-(edits of up to 16 images of 50 MB each will want about 1 GB on theirs)."""
+"""Bytes a request body may have, by path; ``serve(body_limits=...)`` adds or changes paths."""
 DEFAULT_BODY_LIMIT = 64 << 10
 """Bytes for a path not named in the limits: the others take no body (GET)."""
 _FILES = "/v1/images/files/"
-_COUNTED = "/v1/images/generations"  # EmulatorServer.request_count counts these, refused or not
 
 
 def body_limit(state: EmulatorState, path: str) -> int:
@@ -94,9 +98,10 @@ class Guard:
             if started:  # every handler reads its body before answering: cannot happen
                 raise
             await self._refuse(_too_large(limit), scope, receive, send)
+        else:
+            log_bare(self.state, scope)  # a request no handler logged: a GET, an unknown path
 
     async def _refuse(self, refusal: Refusal, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer ``refusal``; a generation request is counted, never logged (it was not read)."""
-        if scope["path"] == _COUNTED:
-            self.state.count_unread()
+        """Answer ``refusal``; the log keeps the request's head only (its body was not read)."""
+        log_bare(self.state, scope, refusal.status, unread=True)
         await refusal.response()(scope, receive, send)

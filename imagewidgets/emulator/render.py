@@ -34,8 +34,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from ..models import parse_size
 
-__all__ = ["Render", "bomb_png", "encode", "final_bytes", "gif_bytes", "partial_bytes", "picture",
-           "svg_bytes"]
+__all__ = ["Render", "blurred", "bomb_png", "encode", "final_bytes", "gif_bytes", "gif_of", "label",
+           "partial_bytes", "picture", "svg_bytes", "xml_text"]
 
 # (ridges, ridge subdivisions, stars, drawing resolution) by quality: detail grows with quality.
 _DETAIL = {
@@ -218,6 +218,14 @@ def _grain(image: Image.Image, seed: bytes) -> Image.Image:
     return Image.blend(image, noise, _GRAIN)
 
 
+def label(image: Image.Image, model: str, quality: str) -> tuple[int, int, int, int]:
+    """Write the emulator's small label (model, quality) in ``image``'s bottom-left corner.
+
+    Returns the box it covers.
+    """
+    return _mark(image, _mark_text(model, quality))
+
+
 def _mark_text(model: str, quality: str) -> str:
     return f"emulated · {model} · {quality}"
 
@@ -295,13 +303,16 @@ def partial_bytes(render: Render, step: int, steps: int) -> bytes:
     from the small copy is a cheap blur, so partials cost less than finals.
     A GIF or SVG request gets PNG partials: a still preview of the final.
     """
-    image = render.picture()
+    fmt = render.output_format if render.output_format in _RASTER_FORMATS else "png"
+    return encode(blurred(render.picture(), step, steps), fmt, render.compression)
+
+
+def blurred(image: Image.Image, step: int, steps: int) -> Image.Image:
+    """``image`` as partial ``step`` (1-based) of ``steps`` shows it: see :func:`partial_bytes`."""
     width, height = image.size
     factor = 2 ** (steps - step + 3)
     coarse = image.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.BOX)
-    rough = coarse.resize((width, height), Image.Resampling.BILINEAR)
-    fmt = render.output_format if render.output_format in _RASTER_FORMATS else "png"
-    return encode(rough, fmt, render.compression)
+    return coarse.resize((width, height), Image.Resampling.BILINEAR)
 
 
 # -- GIF ------------------------------------------------------------------------
@@ -319,7 +330,11 @@ def gif_bytes(render: Render) -> bytes:
     Pillow writes each as a small patch: fast, and small.
     A transparent background is GIF transparency (one palette slot).
     """
-    base = render.picture()
+    return gif_of(render.picture(), render.frame_count, render.frame_duration_ms)
+
+
+def gif_of(base: Image.Image, frame_count: int, frame_duration_ms: int) -> bytes:
+    """``base`` as the animated GIF :func:`gif_bytes` describes."""
     width, height = base.size
     still = base.convert("RGB").quantize(colors=254, method=Image.Quantize.FASTOCTREE)
     palette = (still.getpalette() or [])[:254 * 3]
@@ -330,7 +345,7 @@ def gif_bytes(render: Render) -> bytes:
         clear = base.getchannel("A").point(lambda alpha: 255 if alpha < 128 else 0)
         still.paste(_CLEAR, mask=clear)
         options["transparency"] = _CLEAR
-    count = max(1, render.frame_count)
+    count = max(1, frame_count)
     radius = max(3.0, min(width, height) * 0.035)
     frames = []
     for frame in range(count):
@@ -345,7 +360,7 @@ def gif_bytes(render: Render) -> bytes:
         frames.append(image)
     buffer = io.BytesIO()
     # GIF keeps hundredths of a second; the API rounds to the nearest 10 ms (the SDK says so).
-    duration = max(10, (render.frame_duration_ms + 5) // 10 * 10)
+    duration = max(10, (frame_duration_ms + 5) // 10 * 10)
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=duration,
                    loop=0, disposal=1, optimize=False, **options)
     return buffer.getvalue()
@@ -357,7 +372,7 @@ def gif_bytes(render: Render) -> bytes:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_text(text: str) -> str:
+def xml_text(text: str) -> str:
     """``text`` safe inside an element or a double-quoted attribute."""
     return escape(_NOT_XML.sub("", text), {'"': "&quot;"})
 
@@ -402,7 +417,7 @@ def svg_bytes(render: Render) -> bytes:
     document = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">'
-        f"<title>{_xml_text(render.prompt)}</title>"
+        f"<title>{xml_text(render.prompt)}</title>"
         f'<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1">'
         f'<stop offset="0" stop-color="{_hex(scene.sky_top)}"/>'
         f'<stop offset="1" stop-color="{_hex(scene.sky_bottom)}"/></linearGradient>{defs_clip}</defs>'
@@ -410,7 +425,7 @@ def svg_bytes(render: Render) -> bytes:
         f'<rect x="0" y="{height - font * 1.8:.0f}" width="{font * 24}" height="{font * 1.8:.0f}" '
         f'fill="#000"/>'
         f'<text x="{font * 0.4:.0f}" y="{height - font * 0.5:.0f}" font-family="sans-serif" '
-        f'font-size="{font}" fill="#fff">{_xml_text(_mark_text(render.model, render.quality))}'
+        f'font-size="{font}" fill="#fff">{xml_text(_mark_text(render.model, render.quality))}'
         f"</text></svg>\n"
     )
     return document.encode("utf-8")

@@ -17,7 +17,7 @@ import uvicorn
 from .activity import ActivityLog
 from .app import create_app
 from .faults import DropConnection, Fault
-from .state import URL_BYTES, EmulatorState
+from .state import IMAGE_PATHS, URL_BYTES, EmulatorState
 
 __all__ = ["EmulatorServer", "serve"]
 
@@ -112,7 +112,7 @@ class EmulatorServer:
         return self
 
     def inject(self, fault: str, times: int = 1, **options: Any) -> None:
-        """Apply ``fault`` to the next ``times`` generation requests.
+        """Apply ``fault`` to the next ``times`` image requests (generations and edits).
 
         Names and options are listed in :mod:`imagewidgets.emulator.faults`, e.g.
         ``inject("status_429", retry_after=0.2)`` or ``inject("drop_stream", after=1)``.
@@ -124,35 +124,43 @@ class EmulatorServer:
         self.state.faults.clear()
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The last generation requests received, oldest first.
+    def log(self) -> list[dict[str, Any]]:
+        """Every HTTP request received, oldest first, whatever its path (:mod:`.request_log`).
 
         Each is a dict: ``method``, ``path``, ``headers`` (never Authorization),
         ``body`` (its first 4,096 characters), ``json`` (parsed, or None for a body that
-        is not JSON or is over 64 KiB) and ``fault`` (its name, or None). At most 1,000
-        requests and about 16 MiB are kept, the oldest going first.
+        is not JSON or is over 64 KiB), ``fault`` (its name, or None); an edit's also
+        ``form`` (its fields, and each file's field, name, bytes and format, never its
+        bytes); one refused before its body was read, ``unread`` True and ``status``.
+        At most 1,000 requests and about 16 MiB are kept, the oldest going first.
         """
         with self.state.lock:
             return list(self.state.requests)
 
     @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The image requests (generations and edits) of :attr:`log` whose body was read."""
+        return [entry for entry in self.log
+                if entry["path"] in IMAGE_PATHS and not entry.get("unread")]
+
+    @property
     def request_count(self) -> int:
-        """How many generation requests arrived, refused ones included (those without
-        the key or too large too, though they are refused unread and never logged)."""
+        """How many image requests (generations and edits) arrived, refused ones included
+        (those without the key or too large too, refused unread)."""
         with self.state.lock:
             return self.state.request_count
 
     @property
     def last_headers(self) -> dict[str, str]:
-        """Headers of the last generation request (lower-case names, no Authorization)."""
-        with self.state.lock:
-            return dict(self.state.requests[-1]["headers"]) if self.state.requests else {}
+        """Headers of the last image request (lower-case names, no Authorization)."""
+        requests = self.requests
+        return dict(requests[-1]["headers"]) if requests else {}
 
     @property
     def last_body(self) -> Any:
-        """The parsed JSON body of the last generation request, or None."""
-        with self.state.lock:
-            return self.state.requests[-1]["json"] if self.state.requests else None
+        """The parsed JSON body of the last image request, or None (an edit's is a form)."""
+        requests = self.requests
+        return requests[-1]["json"] if requests else None
 
     def close(self) -> None:
         """Stop serving and free the port; open streams get a second to finish."""

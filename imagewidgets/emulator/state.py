@@ -11,7 +11,10 @@ from typing import Any
 
 from .faults import FaultQueue
 
-__all__ = ["EmulatorState"]
+__all__ = ["IMAGE_PATHS", "EmulatorState"]
+
+IMAGE_PATHS = ("/v1/images/generations", "/v1/images/edits")
+"""The paths of image requests: ``request_count`` counts these, refused or not."""
 
 _KEEP_REQUESTS = 1000  # the request log is for tests; a workshop server runs for hours
 LOG_BYTES = 16 << 20
@@ -53,15 +56,13 @@ class EmulatorState:
         with self.lock:
             return sum(len(data) for data, _, _ in self.files.values())
 
-    def count_unread(self) -> None:
-        """Count a request refused before it was read (no key, too large): nothing is kept."""
-        with self.lock:
-            self.request_count += 1
-
     def log_request(self, entry: dict[str, Any], size: int) -> None:
-        """Count a request and keep ``entry`` (about ``size`` bytes), the oldest going first."""
+        """Keep ``entry`` (about ``size`` bytes), the oldest going first; count an image request.
+
+        Every HTTP request is logged (:mod:`.request_log`), whatever its path.
+        """
         with self.lock:
-            self.request_count += 1
+            self.request_count += entry["path"] in IMAGE_PATHS
             self.requests.append(entry)
             self._sizes.append(size)
             self.log_bytes += size

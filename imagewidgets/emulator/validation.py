@@ -6,7 +6,9 @@ refusals as the Images API words them (``param``, ``code``, ``type``).
 Choices where the API leaves room:
 
 - An unknown model is a 400 ``invalid_value`` on ``model`` listing the known
-  ones, as the Images API answers it (not a 404 ``model_not_found``).
+  ones, as the Images API answers it (not a 404 ``model_not_found``); at
+  ``edits`` a model that does not edit (dall-e-3) is answered the same way,
+  the list naming the models that edit.
 - A model shut down by the ``as_of`` date is a 404 ``model_not_found``, before
   anything else in the body is looked at (:func:`shut_down_refusal`).
 - A rule "while this value is chosen, that field takes only these" (svg with
@@ -24,6 +26,7 @@ Choices where the API leaves room:
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -33,7 +36,7 @@ from starlette.responses import JSONResponse
 
 from ..models import FIELDS, MODELS, Choice, Flag, IntRange, ModelSpec, Text, default_model_for
 
-__all__ = ["Refusal", "check_auth", "content_refusal", "shut_down", "shut_down_refusal",
+__all__ = ["Refusal", "check_auth", "check_content", "content_refusal", "shut_down", "shut_down_refusal",
            "unknown_model_refusal", "validate"]
 
 
@@ -80,6 +83,13 @@ def check_auth(api_key: str | None, request: Request) -> None:
 
 
 # -- content -------------------------------------------------------------------
+
+
+def check_content(spec: ModelSpec, prompt: str, word: str | None, refused: bool = False) -> None:
+    """Refuse (:func:`content_refusal`) a prompt holding the whole ``word`` (any case), or any
+    prompt when ``refused`` (the ``content_policy`` fault)."""
+    if refused or (word and re.search(rf"\b{re.escape(word)}\b", prompt, re.IGNORECASE)):
+        raise content_refusal(spec)
 
 
 def content_refusal(spec: ModelSpec) -> Refusal:
@@ -161,14 +171,16 @@ def _type_refusal(kind: Any, name: str, value: Any) -> Refusal | None:
                         f"{_json_type(value)} instead.", param=name, code="invalid_type")
 
 
-def _model(body: dict[str, Any]) -> ModelSpec:
+def _model(body: dict[str, Any], endpoint: str) -> ModelSpec:
     model = body.get("model", default_model_for(body))
     if not isinstance(model, str):
         raise Refusal(400, f"Invalid type for 'model': expected a string, but got "
                            f"{_json_type(model)} instead.", param="model", code="invalid_type")
-    if model not in MODELS:
+    if model not in MODELS or not MODELS[model].serves(endpoint):
+        # A model that does not edit (dall-e-3) is refused at edits as an unknown one is.
         raise Refusal(400, f"Invalid value: '{model}'. Supported values are: "
-                           + ", ".join(f"'{name}'" for name in MODELS) + ".",
+                           + ", ".join(f"'{name}'" for name, spec in MODELS.items()
+                                       if spec.serves(endpoint)) + ".",
                       param="model", code="invalid_value")
     return MODELS[model]
 
@@ -193,11 +205,13 @@ def _check_value(spec: ModelSpec, key: str, value: Any) -> None:
         raise Refusal(400, f"Invalid value for '{key}': {problem}.", param=key, code=code)
 
 
-def validate(body: Any, as_of: date | None = None) -> tuple[ModelSpec, dict[str, Any]]:
-    """The model and the request's fields with defaults filled in.
+def validate(body: Any, as_of: date | None = None,
+             endpoint: str = "generations") -> tuple[ModelSpec, dict[str, Any]]:
+    """The model and the request's fields at ``endpoint`` with defaults filled in.
 
     With ``as_of``, a model the API had shut down by that day is refused first,
-    as the API refuses it.
+    as the API refuses it. Only the fields the model takes at ``endpoint`` are
+    accepted (an edit's files are checked by :mod:`.uploads`).
 
     Raises
     ------
@@ -214,15 +228,15 @@ def validate(body: Any, as_of: date | None = None) -> tuple[ModelSpec, dict[str,
     if "prompt" not in body:
         raise Refusal(400, "Missing required parameter: 'prompt'.", param="prompt",
                       code="missing_required_parameter")
-    spec = _model(body)
+    spec = _model(body, endpoint)
     for key in body:
-        if key not in FIELDS or not spec.takes(key):
+        if key not in FIELDS or not spec.takes(key, endpoint):
             raise Refusal(400, f"Unknown parameter: '{key}'.", param=key,
                           code="unknown_parameter")
     for key, value in body.items():
         if key != "model":
             _check_value(spec, key, value)
-    fields = {name: body.get(name, kind.default) for name, kind in spec.fields.items()}
+    fields = {name: body.get(name, kind.default) for name, kind in spec.fields_for(endpoint).items()}
     for exclusion in spec.exclusions:
         if exclusion.holds(fields):
             (first, first_value), (second, second_value) = exclusion.first, exclusion.second
@@ -237,7 +251,7 @@ def validate(body: Any, as_of: date | None = None) -> tuple[ModelSpec, dict[str,
                                f"supported values are: {allowed}.",
                           param=rule.field, code="invalid_value")
     for name, condition in spec.when.items():
-        if name not in body or fields[condition.field] in condition.values:
+        if name not in body or fields.get(condition.field) in condition.values:
             continue
         if name in _IGNORED_WHEN_OFF or body[name] == spec.kind(name).default:
             continue  # nothing changes: compression 100 with png is what png is anyway

@@ -4,6 +4,8 @@ cases a real server cannot easily produce."""
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -139,3 +141,16 @@ def url_answer(file: httpx.Response,
         return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
 
     return handler
+
+
+def parts(content_type: str, body: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
+    """Each part of a multipart body: its field name, file name, Content-Type and bytes."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body,
+                                       policy=email.policy.HTTP)
+    found = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        found.append((str(name), filename, part.get_content_type() if filename else None, payload))
+    return found

@@ -3,16 +3,12 @@ same bytes on every retry under one Idempotency-Key, streamed edits, checks befo
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from typing import Any
 
 import httpx
-import httpx2
-import openai
 import pytest
-from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.inputs import EditInputs
@@ -26,40 +22,21 @@ from mock_api import (
     mock_client,
     ok_answer,
     parts,
+    sdk_edit_parts,
     sse_answer,
 )
+from samples import filled_png
 
 KEY = "sk-wire"  # mock_client's
 
 
-def _png(size: tuple[int, int], colour: tuple[int, ...]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGBA", size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-PHOTO, OTHER = _png((32, 32), (200, 60, 10, 255)), _png((16, 16), (0, 90, 200, 255))
-MASK = _png((32, 32), (0, 0, 0, 0))
+PHOTO, OTHER = filled_png((32, 32), (200, 60, 10, 255)), filled_png((16, 16), (0, 90, 200, 255))
+MASK = filled_png((32, 32), (0, 0, 0, 0))
 
 
 def _event(kind: str, **payload: Any) -> bytes:
     body = {"type": f"image_edit.{kind}", "b64_json": B64, **payload}
     return f"event: image_edit.{kind}\ndata: {json.dumps(body)}\n\n".encode()
-
-
-async def _sdk_parts(**arguments: Any) -> list[tuple[str, str | None, str | None, bytes]]:
-    """The parts the official SDK sends for ``images.edit(**arguments)``."""
-    seen: list[httpx2.Request] = []
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        seen.append(request)
-        return httpx2.Response(200, json={"created": 1, "data": [{"b64_json": B64}]})
-
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http, \
-            openai.AsyncOpenAI(api_key=KEY, base_url="https://api.test/v1", http_client=http) as sdk:
-        await sdk.images.edit(**arguments)
-    (request,) = seen
-    return parts(request.headers["content-type"], request.read())
 
 
 async def test_an_edit_sends_the_sdks_fields_and_the_files_bytes() -> None:
@@ -75,8 +52,9 @@ async def test_an_edit_sends_the_sdks_fields_and_the_files_bytes() -> None:
     assert request.url.path == "/v1/images/edits" and result.images[0].data
     ours = parts(request.headers["content-type"], request.content)
     body = dict(params.copy(endpoint="edits").to_request())
-    theirs = await _sdk_parts(image=[("image.png", PHOTO, "image/png"), ("image.png", OTHER, "image/png")],
-                              mask=("mask.png", MASK, "image/png"), **body)
+    theirs = await sdk_edit_parts(image=[("image.png", PHOTO, "image/png"),
+                                         ("image.png", OTHER, "image/png")],
+                                  mask=("mask.png", MASK, "image/png"), **body)
     # Text fields in any order (each server reads them by name); the files in the SDK's order.
     assert sorted(part for part in ours if part[1] is None) == \
         sorted(part for part in theirs if part[1] is None)

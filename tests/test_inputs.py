@@ -15,14 +15,7 @@ from imagewidgets.emulator.render import bomb_png
 from imagewidgets.inputs import EditInputs, InputImage
 from imagewidgets.storage import ImageStore, sidecar_record
 
-from samples import PNG, encoded, solid
-
-
-def _png(size: tuple[int, int], alpha: int | None = None) -> bytes:
-    buffer = io.BytesIO()
-    mode, colour = ("RGB", (10, 20, 30)) if alpha is None else ("RGBA", (10, 20, 30, alpha))
-    Image.new(mode, size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
+from samples import PNG, encoded, filled_png, solid
 
 
 def test_bytes_are_sniffed_not_named() -> None:
@@ -33,9 +26,9 @@ def test_bytes_are_sniffed_not_named() -> None:
 
 
 @pytest.mark.parametrize(("data", "transparent"), [
-    (_png((4, 4), alpha=0), True),    # a mask: alpha 0 is where to edit
-    (_png((4, 4), alpha=128), False),  # half transparent is not "edit here"
-    (_png((4, 4)), False),
+    (filled_png((4, 4), (10, 20, 30, 0)), True),    # a mask: alpha 0 is where to edit
+    (filled_png((4, 4), (10, 20, 30, 128)), False),  # half transparent is not "edit here"
+    (filled_png((4, 4), (10, 20, 30)), False),
     (solid("PNG", mode="LA"), False),
 ], ids=["clear", "half", "opaque", "la-half"])
 def test_transparency_means_a_pixel_with_alpha_zero(data: bytes, transparent: bool) -> None:
@@ -119,6 +112,6 @@ def test_bytes_that_are_no_image_are_unknown_for_the_rules_to_refuse() -> None:
 def test_inputs_already_read_are_kept() -> None:
     first = EditInputs.of(PNG)
     assert EditInputs.of(first) is first
-    assert EditInputs.of(first, mask=_png((8, 8), alpha=0)).mask is not None
+    assert EditInputs.of(first, mask=filled_png((8, 8), (0, 0, 0, 0))).mask is not None
     assert InputImage.of(first.images[0], name="renamed.png").name == "renamed.png"
     assert "bytes" in repr(first.images[0]) and str(PNG[:8]) not in repr(first.images[0])

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import httpx2
-import openai
 import pytest
 
 from imagewidgets.api.multipart import form_of, form_off_loop
 from imagewidgets.inputs import EditInputs, InputImage
 
-from mock_api import B64, parts
+from mock_api import parts, sdk_edit_parts
 from samples import PNG
-
-
-async def _sdk(**arguments: object) -> list[tuple[str, str | None, str | None, bytes]]:
-    seen: list[httpx2.Request] = []
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        seen.append(request)
-        return httpx2.Response(200, json={"created": 1, "data": [{"b64_json": B64}]})
-
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http, \
-            openai.AsyncOpenAI(api_key="sk-x", base_url="https://api.test/v1", http_client=http) as sdk:
-        await sdk.images.edit(**arguments)  # type: ignore[call-overload]
-    return parts(seen[0].headers["content-type"], seen[0].read())
 
 
 async def test_nested_fields_booleans_and_markup_are_encoded_as_the_sdk_encodes_them() -> None:
@@ -32,7 +17,7 @@ async def test_nested_fields_booleans_and_markup_are_encoded_as_the_sdk_encodes_
               "partial_images": 0, "user": None}
     markup = InputImage.of(PNG, name="markup.png")
     ours = form_of(fields, EditInputs((InputImage.of(PNG, name="a.png"),), markup=markup))
-    theirs = await _sdk(image=("a.png", PNG, "image/png"), markup=("markup.png", PNG, "image/png"),
+    theirs = await sdk_edit_parts(image=("a.png", PNG, "image/png"), markup=("markup.png", PNG, "image/png"),
                         **fields)
     mine = parts(ours.content_type, ours.data)
     assert sorted(part for part in mine if part[1] is None) == \

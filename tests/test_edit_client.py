@@ -142,7 +142,7 @@ async def test_what_cannot_succeed_is_refused_before_sending() -> None:
     script = Script(ok_answer())
     client = mock_client(script)
     try:
-        with pytest.raises(iw.ParamsError, match=r"dall-e-3.* does not edit"):
+        with pytest.raises(iw.ParamsError, match="dall-e-3"):
             await client.edit({"model": "dall-e-3", "prompt": "x"}, PHOTO)
         with pytest.raises(iw.ParamsError, match=r"moderation is not taken by gpt-image-2 at edits"):
             await client.edit({"model": "gpt-image-2", "prompt": "x", "moderation": "low"}, PHOTO)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         ServerError as ServerError,
         StreamIncompleteError as StreamIncompleteError,
     )
+    from .inputs import EditInputs as EditInputs
     from .results import (
         GeneratedImage as GeneratedImage,
         Generation as Generation,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs
         Usage as Usage,
     )
     from .storage import ImageStore as ImageStore
-    from .sync import generate as generate
+    from .sync import edit as edit, generate as generate
     from .ui.compare import CompareGrid as CompareGrid, compare as compare
     from .ui.gallery import Gallery as Gallery
     from .ui.panel import ImagePanel as ImagePanel
@@ -71,6 +72,8 @@ _PUBLIC = {
     "ImagesClient": "api.client",
     "ModelInfo": "api.client",
     "generate": "sync",
+    "edit": "sync",
+    "EditInputs": "inputs",
     "GeneratedImage": "results",
     "Generation": "results",
     "PartialImage": "results",

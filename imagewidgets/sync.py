@@ -1,4 +1,4 @@
-"""The synchronous :func:`generate`, for scripts and quick notebook cells."""
+"""The synchronous :func:`generate` and :func:`edit`, for scripts and quick notebook cells."""
 
 from __future__ import annotations
 
@@ -7,21 +7,23 @@ import concurrent.futures
 import contextlib
 import threading
 import warnings
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from traitlets import TraitError
 
-from .api import default_client, route
+from .api import ImagesClient, default_client, route
+from .api.editing import EditSource, edit_params
 from .api.redact import redact, url_secrets
 from .errors import ImagesError, ParamsError
+from .inputs import EditInputs, ImageSource
 from .params import ImageParams
-from .results import GeneratedImage, Usage, billed_cost
+from .results import GeneratedImage, Generation, Usage, billed_cost
 from .spending import SESSION
 from .storage import DEFAULT_STORE, ImageStore, StoreChoice, sidecar_record, store_from
 
-__all__ = ["CANCEL_GRACE", "generate"]
+__all__ = ["CANCEL_GRACE", "edit", "generate"]
 
 T = TypeVar("T")
 
@@ -56,7 +58,45 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
         params = ImageParams(prompt=prompt, **fields)
     except TraitError as error:
         raise ParamsError([str(error)]) from None
+    return _run(params, lambda client, on_billed: client.generate(params, on_billed=on_billed),
+                where, None)
 
+
+def edit(image: EditSource, prompt: str, *, mask: ImageSource | None = None,
+         markup: ImageSource | None = None, store: StoreChoice = DEFAULT_STORE,
+         **fields: Any) -> list[GeneratedImage]:
+    """Edit images synchronously (``POST /v1/images/edits``), as :func:`generate` generates.
+
+    ``image`` is one image or a list, the first being the one edited: bytes, a path, a
+    PIL image, a :class:`~imagewidgets.GeneratedImage`, or a saved image of the store
+    (a :class:`~imagewidgets.storage.SavedImage` or its path). ``mask`` (a PNG whose alpha-0
+    pixels mark where to edit) or ``markup`` (a transparent PNG overlay guiding the edit)
+    go with it. The fields are checked at ``edits`` and the files against the model's rules
+    before anything is sent (:class:`ParamsError`, naming the argument).
+
+    Each image saved says it is an edit and names its parents (the saved images it came
+    from, by file and id) in its sidecar and embedded metadata; the mask or markup is kept
+    beside it as ``<name>.mask.png`` / ``<name>.markup.png``. Otherwise as :func:`generate`.
+    """
+    where = store_from(store)
+    params = edit_params({"prompt": prompt, **fields}, {})
+    inputs = EditInputs.of(image, mask=mask, markup=markup)
+    beside = {kind: found.data for kind in ("mask", "markup")
+              if (found := getattr(inputs, kind)) is not None}
+    return _run(params, lambda client, on_billed: client.edit(params, inputs, on_billed=on_billed),
+                where, (inputs.parents, beside))
+
+
+Send = Callable[[ImagesClient, Callable[[Usage | None, Mapping[str, Any]], None]], Awaitable[Generation]]
+"""One call of a client, given the ``on_billed`` hook: what :func:`_run` runs."""
+
+Lineage = tuple[list[dict[str, Any]], dict[str, bytes]]
+"""An edit's parents and the files kept beside its images; None for a generation."""
+
+
+def _run(params: ImageParams, send: Send, where: ImageStore | None,
+         lineage: Lineage | None) -> list[GeneratedImage]:
+    """``send`` on the default client, synchronously, its cost reserved and its images saved."""
     unsaved: list[str] = []  # why writes failed: warned in the caller's thread, at its line
 
     async def run() -> list[GeneratedImage]:
@@ -72,12 +112,12 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
                 server = {"host": urlsplit(client.base_url).hostname,
                           "emulator": client.is_emulator}
                 try:
-                    generation = await client.generate(params, on_billed=on_billed)
+                    generation = await send(client, on_billed)
                 except ImagesError as error:  # some of n failed: those that arrived are kept
                     if billed:
                         held.settle(billed[0], emulated=client.is_emulator)
                     server["emulator"] = client.is_emulator
-                    await _save_all(where, error.images, server, None, unsaved)
+                    await _save_all(where, error.images, server, None, unsaved, lineage)
                     raise
                 except BaseException:  # a bad image, a cancel: still billed once answered
                     if billed:
@@ -86,7 +126,7 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
                 # Emulated or not is read now: the client may learn it from the answer.
                 held.settle(_cost(generation.images), emulated=client.is_emulator)
                 server["emulator"] = client.is_emulator
-        await _save_all(where, generation.images, server, generation.elapsed, unsaved)
+        await _save_all(where, generation.images, server, generation.elapsed, unsaved, lineage)
         return generation.images
 
     try:
@@ -100,21 +140,24 @@ def generate(prompt: str, *, store: StoreChoice = DEFAULT_STORE,
             found = route()  # what the client used: its key is hidden if an error echoes it
             secrets = (*([found.key] if found.key else []), *url_secrets(found.url))
             for why in unsaved:
-                warnings.warn(redact(why, secrets), RuntimeWarning, stacklevel=2)
+                warnings.warn(redact(why, secrets), RuntimeWarning, stacklevel=3)
 
 
 async def _save_all(where: ImageStore | None, images: Sequence[GeneratedImage],
-                    server: Mapping[str, Any], seconds: float | None, unsaved: list[str]) -> None:
+                    server: Mapping[str, Any], seconds: float | None, unsaved: list[str],
+                    lineage: Lineage | None = None) -> None:
     """Write each image and its sidecar to ``where``; why a write failed goes to ``unsaved``
-    (the images are billed, and returned all the same) and the next images are still tried."""
+    (the images are billed, and returned all the same) and the next images are still tried.
+    An edit's ``lineage`` names its parents in each sidecar and keeps its mask beside each."""
     if where is None:
         return
+    parents, beside = lineage if lineage is not None else (None, None)
     for image in images:
         estimate = ImageParams.from_dict(image.params).estimate()
         record = sidecar_record(image, cost=image.cost(), server=dict(server), seconds=seconds,
-                                estimated=estimate.per_image if estimate else None)
+                                estimated=estimate.per_image if estimate else None, parents=parents)
         try:
-            await asyncio.to_thread(where.save, image, record)
+            await asyncio.to_thread(where.save, image, record, beside=beside)
         except (OSError, ValueError) as error:  # a full disk, a read-only folder, a refusal
             unsaved.append(f"an image was not saved to {where.folder}: {error}. It is returned "
                            "all the same: save it with image.save(path)")

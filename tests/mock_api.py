@@ -4,12 +4,16 @@ cases a real server cannot easily produce."""
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import httpx
+import httpx2
+import openai
 from PIL import Image
 
 import imagewidgets as iw
@@ -139,3 +143,31 @@ def url_answer(file: httpx.Response,
         return httpx.Response(200, json={"created": 1, "data": [{"url": "https://files.test/a.png"}]})
 
     return handler
+
+
+def parts(content_type: str, body: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
+    """Each part of a multipart body: its field name, file name, Content-Type and bytes."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body,
+                                       policy=email.policy.HTTP)
+    found = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        found.append((str(name), filename, part.get_content_type() if filename else None, payload))
+    return found
+
+
+async def sdk_edit_parts(**arguments: Any) -> list[tuple[str, str | None, str | None, bytes]]:
+    """The :func:`parts` the official SDK sends for ``images.edit(**arguments)`` (on a mock)."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={"created": 1, "data": [{"b64_json": B64}]})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http, \
+            openai.AsyncOpenAI(api_key="sk-wire", base_url="https://api.test/v1", http_client=http) as sdk:
+        await sdk.images.edit(**arguments)
+    (request,) = seen
+    return parts(request.headers["content-type"], request.read())

@@ -70,6 +70,13 @@ def solid(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> byte
     return buffer.getvalue()
 
 
+def filled_png(size: tuple[int, int], colour: tuple[int, ...]) -> bytes:
+    """A PNG of one colour: RGB for three values, RGBA for four (alpha 0: a mask's "edit here")."""
+    buffer = io.BytesIO()
+    Image.new("RGBA" if len(colour) == 4 else "RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def animated_gif(frames: int = 6, size: tuple[int, int] = (320, 200), loop: int | None = 0,
                  duration: int = 80) -> bytes:
     """A real animated GIF, made by Pillow: every frame a different colour."""

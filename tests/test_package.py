@@ -21,6 +21,7 @@ EXPECTED = {
     "ContentPolicyError", "ServerError", "APIConnectionError", "APITimeoutError",
     "StreamIncompleteError", "ImageExpiredError", "ImageDecodeError", "ModelRetiredError",
     "ModelInfo", "CompareGrid", "compare", "BudgetExceededError", "ImageStore", "spending", "Gallery",
+    "edit", "EditInputs",
 }
 
 

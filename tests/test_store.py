@@ -222,3 +222,53 @@ def test_the_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert ImageStore(tmp_path / "given").folder == tmp_path / "given"  # an explicit folder wins
     assert repr(ImageStore("pics")) == "ImageStore(folder='pics')"
     assert _listing(tmp_path) == []  # nothing made until a save
+
+
+# -- an edit's lineage ---------------------------------------------------------------------------
+
+def test_an_edit_keeps_its_mask_beside_it_named_in_the_sidecar_and_not_listed(tmp_path: Path) -> None:
+    from imagewidgets.storage import ImageIndex, sidecar_record
+
+    store = ImageStore(tmp_path)
+    first = _image(encoded("PNG"))
+    parent = store.save(first, sidecar_record(first, cost=None, estimated=None, seconds=None,
+                                              server=None))
+    parent_id = json.loads(parent.sidecar.read_text())["id"]
+    mask = encoded("PNG", "RGBA")
+    child_image = _image(encoded("PNG"))
+    record = sidecar_record(child_image, cost=None, estimated=None, seconds=None, server=None,
+                            parents=[{"file": parent.path.name, "id": parent_id},
+                                     {"file": None, "name": "photo.png"}])
+    child = store.save(child_image, record, beside={"mask": mask})
+    sidecar = json.loads(child.sidecar.read_text())
+    mask_file = child.path.name.removesuffix(".png") + ".mask.png"
+    assert sidecar["endpoint"] == "edits" and sidecar["mask"] == mask_file
+    assert sidecar["parents"] == [{"file": parent.path.name, "id": parent_id},
+                                  {"file": None, "name": "photo.png"}]
+    assert (tmp_path / mask_file).read_bytes() == mask
+    embedded = json.loads(embedded_metadata(child.path.read_bytes(), "png") or "{}")
+    assert embedded["parents"] == sidecar["parents"]  # a copy without its sidecar still tells
+    assert json.loads(parent.sidecar.read_text())["endpoint"] == "generations"
+    index = ImageIndex(tmp_path)
+    assert sorted(entry.name for entry in index.refresh()) == sorted([parent.path.name, child.path.name])
+    (entry,) = [entry for entry in index.entries if entry.name == child.path.name]
+    index.delete(entry)
+    assert [name for name in _listing(tmp_path) if not name.startswith(".")] == \
+        sorted([parent.path.name, parent.sidecar.name])  # the mask went with its image
+
+
+def test_a_failed_edit_save_takes_its_published_mask_with_it(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    real_link = os.link
+
+    def link(source: Any, target: Any) -> None:
+        if not str(target).endswith((".json", ".mask.png")):
+            raise OSError(5, "Input/output error")
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    with pytest.raises(OSError, match="Input/output"):
+        ImageStore(tmp_path).save(_image(encoded("PNG")), _record(), beside={"mask": encoded("PNG")})
+    assert _listing(tmp_path) == []
+    with pytest.raises(ValueError, match="beside 'style' is not kept; choose mask or markup"):
+        ImageStore(tmp_path).save(_image(encoded("PNG")), _record(), beside={"style": b""})

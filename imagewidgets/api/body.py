@@ -21,6 +21,10 @@ def request_body(params: ImageParams | Mapping[str, Any] | None, fields: Mapping
     """
     if isinstance(params, RequestBody) and not fields:
         return params
+    if isinstance(params, ImageParams) and params.endpoint != "generations":
+        # Its fields were checked for another endpoint: never sent as a generation.
+        raise ParamsError([f"endpoint {params.endpoint!r} needs the images to edit: call "
+                           "client.edit(params, image) or client.stream(params, inputs=image)"])
     try:
         if isinstance(params, ImageParams):
             checked = params.copy(**fields) if fields else params

@@ -38,13 +38,15 @@ from ..results import GeneratedImage, Generation, PartialImage
 from .answers import Answer, with_provenance
 from .body import request_body
 from .deadline import Deadline
+from .editing import EditSource, edit_request
 from .generation import generate_once
 from .image_urls import answer_images, download, resolve
 from .model_list import ModelInfo, parse_models
+from .multipart import Form
 from .redact import LOG_REDACTOR, redact, redirect_error, scrub, url_secrets
 from .retry import next_retry, retry_delay
 from .routing import DEFAULT_BASE_URL, MODELS, ServerKind, route
-from .streams import FanOut, OnBilled, Stream
+from .streams import OnBilled, streams_of
 from .transport import ACCEPT_ENCODING, Limits, Timeouts, error_of, guarded, read_body, release
 
 __all__ = ["DEFAULT_BASE_URL", "ImagesClient", "Limits", "ModelInfo", "Timeouts", "default_client",
@@ -68,7 +70,7 @@ def default_client(**options: Any) -> ImagesClient:
 
 
 class ImagesClient:
-    """An async client for ``POST /images/generations``.
+    """An async client for ``POST /images/generations`` and ``POST /images/edits``.
 
     Parameters
     ----------
@@ -223,18 +225,38 @@ class ImagesClient:
             await self._check_model(body)
             return await generate_once(self, body, image_index, on_sent, variation, on_billed)
 
+    async def edit(self, params: ImageParams | Mapping[str, Any] | None, inputs: EditSource, *,
+                   image_index: int = 0, on_sent: Callable[[], None] | None = None,
+                   variation: int = 0, on_billed: OnBilled | None = None,
+                   **fields: Any) -> Generation:
+        """Edit images without streaming (``POST /images/edits``); returns a :class:`Generation`.
+
+        ``inputs`` is an :class:`~imagewidgets.inputs.EditInputs` (for a mask or a markup),
+        or the image(s) :meth:`EditInputs.of` reads, read off the loop. The fields are
+        checked at ``edits``, the files against the model's rules: nothing that cannot
+        succeed is sent (:class:`ParamsError`). The rest is as :meth:`generate`: one
+        multipart body, built once, sent identically on each retry under one
+        Idempotency-Key, with the same deadline, limits and hooks.
+        """
+        with self._hiding_secrets():
+            body, files = await edit_request(params, fields, inputs)
+            await self._check_model(body)
+            return await generate_once(self, body, image_index, on_sent, variation, on_billed, files)
+
     async def stream(self, params: ImageParams | Mapping[str, Any] | None = None, *,
-                     image_index: int = 0, on_sent: Callable[[], None] | None = None,
-                     variation: int = 0, on_billed: OnBilled | None = None,
+                     inputs: EditSource | None = None, image_index: int = 0,
+                     on_sent: Callable[[], None] | None = None, variation: int = 0,
+                     on_billed: OnBilled | None = None,
                      **fields: Any) -> AsyncGenerator[PartialImage | GeneratedImage, None]:
-        """Partial images as they arrive, then the final image(s).
+        """Partial images as they arrive, then the final image(s); with ``inputs``, of an edit.
 
         With ``stream`` off or a model that cannot stream, yields the final
         images of one ordinary request. With ``n > 1`` the request is fanned
         out as ``n`` concurrent requests of one image, events tagged by
         ``image_index`` (starting at ``image_index``). Parameters, ``on_sent``,
         ``variation`` and ``on_billed`` (at each ``completed`` event) are read as by
-        :meth:`generate`.
+        :meth:`generate`; ``inputs`` (the images to edit) as by :meth:`edit`, its one
+        multipart body shared by the ``n`` requests.
 
         Consume it under ``contextlib.aclosing`` to leave early: closing it
         releases its responses and this client's slots at once.
@@ -253,13 +275,14 @@ class ImagesClient:
             The total timeout passed (``last_partial`` holds the last partial image).
         """
         with self._hiding_secrets():
-            body = request_body(params, fields)
+            body, files = (await edit_request(params, fields, inputs) if inputs is not None
+                           else (request_body(params, fields), None))
             await self._check_model(body)
             if not body.get("stream"):
                 failure: ImagesError | None = None
                 try:
                     images = (await generate_once(self, body, image_index, on_sent,
-                                                  variation, on_billed)).images
+                                                  variation, on_billed, files)).images
                 except ImagesError as error:
                     if not error.images:
                         raise
@@ -273,7 +296,7 @@ class ImagesClient:
             # closed from this ``finally``. A nested generator could be finalized by the
             # garbage collector while this one closes it ("aclose(): asynchronous generator
             # is already running").
-            source = self._stream_body(body, image_index, on_sent, variation, on_billed)
+            source = await streams_of(self, body, image_index, on_sent, variation, on_billed, files)
             try:
                 while (event := await source.next()) is not None:
                     yield event
@@ -351,21 +374,14 @@ class ImagesClient:
             await self.identify()
         self.check_model(body)
 
-    def _stream_body(self, body: Mapping[str, Any], image_index: int,
-                     on_sent: Callable[[], None] | None = None,
-                     variation: int = 0, on_billed: OnBilled | None = None) -> Stream | FanOut:
-        """The events of a checked streaming body: one stream, or ``n`` streams of one image."""
-        count = int(body.get("n") or 1)
-        one = {name: value for name, value in body.items() if name != "n"}
-        if count == 1:
-            return Stream(self, one, image_index, on_sent, variation, on_billed)
-        return FanOut([Stream(self, one, image_index + offset, on_sent, variation, on_billed)
-                        for offset in range(count)])
-
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
                     method: str = "POST", on_sent: Callable[[], None] | None = None,
-                    variation: int = 0, deadline: Deadline | None = None) -> httpx.Response:
+                    variation: int = 0, deadline: Deadline | None = None,
+                    form: Form | None = None) -> httpx.Response:
         """POST ``body`` to ``path`` (e.g. ``"/images/generations"``) with retries; or GET it.
+
+        With a ``form`` its bytes are sent in place of ``body`` as JSON (which still names
+        the request in logs and errors): the same bytes on every try.
 
         Returns a response below 400 that holds one of this client's slots until
         ``_close(response)``. ``deadline`` starts once a slot is held. A body that
@@ -395,7 +411,10 @@ class ImagesClient:
                     on_sent()  # inside the try: a hook that raises still frees the slot
                 logger.debug("%s %s (model %s, attempt %d)", method, url,
                              body.get("model") if body else None, attempt + 1)
-                request = self._http.build_request(method, url, json=body, headers=headers)
+                request = (self._http.build_request(method, url, json=body, headers=headers)
+                           if form is None else self._http.build_request(
+                               method, url, content=form.data,
+                               headers={**headers, "Content-Type": form.content_type}))
                 try:
                     # Whatever auth a given http_client has (None would drop it).
                     response = await guarded(self._http.send(request, stream=True,

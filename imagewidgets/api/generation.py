@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ..errors import APITimeoutError
+from ..inputs import EditInputs
 from ..results import GeneratedImage, Generation
 from .answers import Answer, parse_answer
 from .deadline import Deadline
-from .routing import GENERATIONS
+from .multipart import Form, form_off_loop
+from .routing import EDITS, GENERATIONS
 from .streams import OnBilled, Requests
 from .transport import guarded, read_answer
 
@@ -32,8 +34,12 @@ class Sender(Requests, Protocol):
 
 async def generate_once(client: Sender, body: Mapping[str, Any], image_index: int,
                         on_sent: Callable[[], None] | None = None, variation: int = 0,
-                        on_billed: OnBilled | None = None) -> Generation:
+                        on_billed: OnBilled | None = None,
+                        files: EditInputs | None = None) -> Generation:
     """One non-streaming request of a checked ``body``, retries included.
+
+    With ``files`` it is an edit: one multipart body of ``body`` and the files, built
+    once and sent to ``/images/edits`` on every try.
 
     Raises
     ------
@@ -42,6 +48,7 @@ async def generate_once(client: Sender, body: Mapping[str, Any], image_index: in
         then, it holds them (``error.images``, ``error.failures``).
     """
     body = {name: value for name, value in body.items() if name not in ("stream", "partial_images")}
+    form = None if files is None else await form_off_loop(body, files)
     deadline = Deadline(client.timeouts.total)
     arrived: list[GeneratedImage] = []  # images checked so far: kept if the deadline passes
     try:
@@ -50,7 +57,7 @@ async def generate_once(client: Sender, body: Mapping[str, Any], image_index: in
             # One guarded step for the whole request: sending, reading and closing inside
             # it need no task of their own (three turns of the loop each).
             return await guarded(_send_and_read(client, body, image_index, on_sent, variation,
-                                                deadline, on_billed, arrived))
+                                                deadline, on_billed, arrived, form))
     except TimeoutError:
         error = APITimeoutError(client._past_deadline(
             "not every image downloaded" if arrived else "no answer"))
@@ -64,10 +71,12 @@ async def generate_once(client: Sender, body: Mapping[str, Any], image_index: in
 
 async def _send_and_read(client: Sender, body: Mapping[str, Any], image_index: int,
                          on_sent: Callable[[], None] | None, variation: int, deadline: Deadline,
-                         on_billed: OnBilled | None, arrived: list[GeneratedImage]) -> Generation:
+                         on_billed: OnBilled | None, arrived: list[GeneratedImage],
+                         form: Form | None) -> Generation:
     """The request of :func:`generate_once`; each image checked is added to ``arrived``."""
-    response = await client._open(GENERATIONS, body, image_index=image_index, on_sent=on_sent,
-                                  variation=variation, deadline=deadline)
+    response = await client._open(GENERATIONS if form is None else EDITS, body,
+                                  image_index=image_index, on_sent=on_sent, variation=variation,
+                                  deadline=deadline, form=form)
     try:
         raw = await read_answer(response, body.get("n"), client.limits)
     finally:

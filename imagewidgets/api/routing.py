@@ -23,11 +23,12 @@ from ..errors import APIConnectionError, APITimeoutError
 from .redact import redact, split_userinfo
 from .transport import guarded, release
 
-__all__ = ["DEFAULT_BASE_URL", "EMULATOR_HEADER", "GENERATIONS", "MODELS", "Route", "ServerKind",
+__all__ = ["DEFAULT_BASE_URL", "EDITS", "EMULATOR_HEADER", "GENERATIONS", "MODELS", "Route", "ServerKind",
            "ask_if_emulator", "check_no_userinfo", "emulator_url", "is_emulator_answer", "route"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 GENERATIONS = "/images/generations"
+EDITS = "/images/edits"
 MODELS = "/models"
 EMULATOR_HEADER = "x-imagewidgets-emulator"
 """The header the built-in emulator puts on every answer (its version): how it is recognised."""

@@ -16,14 +16,16 @@ import httpx
 
 from ..errors import APIConnectionError, APIError, APITimeoutError, ImagesError, StreamIncompleteError
 from ..imaging import inspect_off_loop as _inspect
+from ..inputs import EditInputs
 from ..results import GeneratedImage, PartialImage, Usage
 from .answers import Answer, parse_answer, stream_image
 from .deadline import Deadline
-from .routing import GENERATIONS
+from .multipart import Form, form_off_loop
+from .routing import EDITS, GENERATIONS
 from .sse import EventStream, cut_short
 from .transport import Body, Limits, Timeouts, guarded, read_answer, wait_out
 
-__all__ = ["FanOut", "Requests", "Stream"]
+__all__ = ["FanOut", "Requests", "Stream", "streams_of"]
 
 T = TypeVar("T")
 
@@ -36,7 +38,8 @@ class Requests(Protocol):
 
     async def _open(self, path: str, body: Mapping[str, Any] | None, *, image_index: int = 0,
                     method: str = "POST", on_sent: Callable[[], None] | None = None,
-                    variation: int = 0, deadline: Deadline | None = ...) -> httpx.Response: ...
+                    variation: int = 0, deadline: Deadline | None = ...,
+                    form: Form | None = ...) -> httpx.Response: ...
 
     async def _close(self, response: httpx.Response) -> None: ...
 
@@ -59,13 +62,14 @@ class Stream:
 
     The response is released when the final image arrives or at ``aclose()``,
     which may be called any number of times. The total timeout counts from
-    its first send, and covers retries and every event (and an image URL).
+    its first send, and covers retries and every event (and an image URL). With a
+    ``form`` (an edit's multipart body, built from ``body``) it is an edit's stream.
     """
 
     def __init__(self, client: Requests, body: Mapping[str, Any], image_index: int,
                  on_sent: Callable[[], None] | None = None, variation: int = 0,
-                 on_billed: OnBilled | None = None) -> None:
-        self._client, self._body, self._index = client, body, image_index
+                 on_billed: OnBilled | None = None, form: Form | None = None) -> None:
+        self._client, self._body, self._index, self._form = client, body, image_index, form
         self._on_sent, self._variation, self._on_billed = on_sent, variation, on_billed
         self._response: httpx.Response | None = None
         self._chunks: Body | None = None
@@ -116,8 +120,9 @@ class Stream:
 
     async def _start(self) -> None:
         self._response = response = await self._client._open(
-            GENERATIONS, self._body, image_index=self._index, on_sent=self._on_sent,
-            variation=self._variation, deadline=self._deadline)
+            GENERATIONS if self._form is None else EDITS, self._body, image_index=self._index,
+            on_sent=self._on_sent, variation=self._variation, deadline=self._deadline,
+            form=self._form)
         self._request_id = self._client._request_id(response)
         if "text/event-stream" in response.headers.get("content-type", ""):
             self._chunks = Body(response, self._client.limits.stream, "the stream (all its events)",
@@ -217,3 +222,16 @@ class FanOut:
             task.cancel()
         if self._tasks:
             await wait_out(asyncio.gather(*self._tasks, return_exceptions=True))
+
+
+async def streams_of(client: Requests, body: Mapping[str, Any], image_index: int,
+                     on_sent: Callable[[], None] | None, variation: int, on_billed: OnBilled | None,
+                     files: EditInputs | None = None) -> Stream | FanOut:
+    """The events of a checked streaming body: one stream, or ``n`` streams of one image
+    (events carry no image index); with ``files``, an edit's, sharing one multipart body."""
+    count = int(body.get("n") or 1)
+    one = {name: value for name, value in body.items() if name != "n"}
+    form = None if files is None else await form_off_loop(one, files)
+    streams = [Stream(client, one, image_index + offset, on_sent, variation, on_billed, form)
+               for offset in range(count)]
+    return streams[0] if count == 1 else FanOut(streams)

@@ -30,10 +30,13 @@ from ..errors import ImageDecodeError
 from .archive import MAX_ZIP_BYTES, write_zip
 from .inside import open_inside, read_inside
 from .metadata import embedded_metadata
+from .store import COMPANIONS, companion_name
 
 __all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
+_COMPANION_SUFFIXES = tuple(f".{kind}.png" for kind in COMPANIONS)
+"""An edit's mask and markup beside its image: kept, never listed as images."""
 """What a refresh lists as images (in any case)."""
 INDEX_FILE = ".imagewidgets-index.json"
 """In the folder: what every image's sidecar (or embedded settings) said, and when."""
@@ -271,7 +274,8 @@ class ImageIndex:
         changed = False
         for name, item in files.items():
             stem, dot, suffix = name.rpartition(".")
-            if not dot or f".{suffix.lower()}" not in IMAGE_SUFFIXES:
+            if not dot or f".{suffix.lower()}" not in IMAGE_SUFFIXES \
+                    or name.lower().endswith(_COMPANION_SUFFIXES):
                 continue
             sidecar = files.get(f"{stem}.json")
             try:
@@ -423,6 +427,8 @@ class ImageIndex:
         """
         entry.path.unlink(missing_ok=True)  # first: once it is gone the image no longer shows
         entry.path.with_suffix(".json").unlink(missing_ok=True)
+        for kind in COMPANIONS:  # an edit's mask and markup go with it
+            (self.folder / companion_name(entry.name, kind)).unlink(missing_ok=True)
         stem = entry.name  # thumbnails are named <name>-<size>.<format>
         thumbnails = self.folder / THUMBNAIL_DIR
         with contextlib.suppress(OSError):

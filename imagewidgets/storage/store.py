@@ -14,7 +14,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,12 +70,28 @@ def _holds_key(value: Any, secrets: tuple[str, ...]) -> bool:
     return False
 
 
+COMPANIONS = ("mask", "markup")
+"""Files an edit keeps beside its image, as ``<stem>.mask.png`` / ``<stem>.markup.png``."""
+
+
+def companion_name(image_name: str, kind: str) -> str:
+    """The file name of ``kind`` (a :data:`COMPANIONS` entry) kept beside ``image_name``."""
+    return f"{image_name.rpartition('.')[0] or image_name}.{kind}.png"
+
+
 @dataclass(frozen=True)
 class SavedImage:
-    """Where :meth:`ImageStore.save` put an image and its sidecar."""
+    """Where :meth:`ImageStore.save` put an image and its sidecar.
+
+    Path-like (the image's path): an edit reads it as its input, its sidecar naming it
+    as the parent.
+    """
 
     path: Path
     sidecar: Path
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
 
 
 class ImageStore:
@@ -132,7 +148,8 @@ class ImageStore:
         return len(stale)
 
     def save(self, image: GeneratedImage, record: Mapping[str, Any], *,
-             when: float | None = None, secrets: Iterable[str] = ()) -> SavedImage:
+             when: float | None = None, secrets: Iterable[str] = (),
+             beside: Mapping[str, bytes] | None = None) -> SavedImage:
         """Write ``image`` and its sidecar; both or neither are left, even after a crash.
 
         Both are written to hidden temporaries and fsynced, then published: the
@@ -154,6 +171,9 @@ class ImageStore:
         secrets : iterable of str
             Keys the caller knows (its client's), refused wherever they appear, as is
             ``$OPENAI_API_KEY`` and anything shaped like a key (:mod:`imagewidgets.keys`).
+        beside : mapping of str to bytes, optional
+            An edit's ``mask`` and ``markup`` PNGs (:data:`COMPANIONS`), written first beside
+            the image as ``<stem>.mask.png``, named in the sidecar; not listed as images.
 
         Raises
         ------
@@ -166,6 +186,9 @@ class ImageStore:
         plain = json.loads(json.dumps(record, default=_plain))  # what will be written, checked
         if _holds_key(plain, known_keys(secrets)):
             raise ValueError("the record holds what looks like an API key; nothing was written")
+        extras = dict(beside or {})
+        if unknown := sorted(set(extras) - set(COMPANIONS)):
+            raise ValueError(f"beside {unknown[0]!r} is not kept; choose {' or '.join(COMPANIONS)}")
         when = time.time() if when is None else when
         params = record.get("params")
         params = params if isinstance(params, Mapping) else image.params
@@ -180,12 +203,17 @@ class ImageStore:
             sidecar = path.with_suffix(".json")
             if path.exists() or sidecar.exists():
                 continue  # taken already: no need to write anything to find out
-            content = self._content(image, path, when, plain, removed)
+            kept = {self.folder / companion_name(path.name, kind): data
+                    for kind, data in extras.items()}
+            if any(companion.exists() for companion in kept):
+                continue
+            named = {kind: companion_name(path.name, kind) for kind in extras}
+            content = self._content(image, path, when, {**plain, **named}, removed)
             data = safe.data if safe else image.data
             if self.embed_metadata:
                 data = embed_metadata(data, image.format, self._embedded(image, content))
             text = (_json_text(content, indent=1) + "\n").encode("utf-8")
-            if self._publish_pair(path, data, sidecar, text):
+            if self._publish_pair(path, data, sidecar, text, kept):
                 return SavedImage(path, sidecar)
 
     @staticmethod
@@ -199,6 +227,7 @@ class ImageStore:
             "height": image.height,
             "bytes": len(image.data),  # as the server sent it: the file also holds the metadata
             "saved_at": datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds"),
+            "id": uuid4().hex,  # what an edit of it names as its parent, with the file
             **({"svg_sanitised": svg_removed} if svg_removed is not None else {}),
         }
         # The file's facts come first and the record cannot change them.
@@ -214,25 +243,30 @@ class ImageStore:
                                if key != "revised_prompt"}, separators=(",", ":"))
         return text
 
-    def _publish_pair(self, path: Path, data: bytes, sidecar: Path, text: bytes) -> bool:
-        """Write both whole, then publish the sidecar and the image; False (nothing of
-        ours left) when another writer took either name in between."""
+    def _publish_pair(self, path: Path, data: bytes, sidecar: Path, text: bytes,
+                      companions: Mapping[Path, bytes]) -> bool:
+        """Write all whole, then publish the companions, the sidecar and the image; False
+        (nothing of ours left) when another writer took a name in between."""
         temporaries: list[Path] = []
+        published: list[Path] = []
         try:
             temporaries.append(write_temporary(path, data))
             temporaries.append(write_temporary(sidecar, text))
-            # The sidecar first: the gallery lists images, so until the image is published
-            # nothing shows, and once it is, its record is there.
+            temporaries += [write_temporary(companion, extra) for companion, extra in companions.items()]
+            # Companions, then the sidecar: the gallery lists images, so until the image is
+            # published nothing shows, and once it is, its record and mask are there.
             try:
+                for temporary, target in zip(temporaries[2:], companions, strict=True):
+                    publish(temporary, target)
+                    published.append(target)
                 publish(temporaries[1], sidecar)
-            except FileExistsError:
-                return False
-            try:
+                published.append(sidecar)
                 publish(temporaries[0], path)
             except BaseException as error:
-                # Both or neither: a retry after a warning must not leave a second record.
-                with contextlib.suppress(OSError):
-                    sidecar.unlink()
+                # All or nothing: a retry after a warning must not leave a second record.
+                for target in published:
+                    with contextlib.suppress(OSError):
+                        target.unlink()
                 if isinstance(error, FileExistsError):
                     return False
                 raise
@@ -288,7 +322,8 @@ def store_from(choice: StoreChoice) -> ImageStore | None:
 
 def sidecar_record(image: GeneratedImage, *, cost: float | None, estimated: float | None,
                    seconds: float | None, server: Mapping[str, Any] | None,
-                   place: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   place: Mapping[str, Any] | None = None,
+                   parents: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """What a sidecar holds beside the file's own facts; built from the request, never the key.
 
     Parameters
@@ -301,8 +336,14 @@ def sidecar_record(image: GeneratedImage, *, cost: float | None, estimated: floa
         ``{"host": ..., "emulator": ...}``: the host only, never a URL's userinfo.
     place : mapping or None
         Where in a grid: its title, row, column and sample.
+    parents : sequence of mappings, optional
+        For an edit, each input image (``EditInputs.parents``): a saved image's
+        ``{"file", "id"}``, else ``{"file": None, "name": ...}``; the record then says
+        ``"endpoint": "edits"``.
     """
     return {
+        "endpoint": "generations" if parents is None else "edits",
+        **({} if parents is None else {"parents": [dict(parent) for parent in parents]}),
         "params": dict(image.params),
         "revised_prompt": image.revised_prompt,
         "usage": dataclasses.asdict(image.usage) if image.usage else None,

@@ -84,7 +84,7 @@ def edit(image: EditSource, prompt: str, *, mask: ImageSource | None = None,
     beside = {kind: found.data for kind in ("mask", "markup")
               if (found := getattr(inputs, kind)) is not None}
     return _run(params, lambda client, on_billed: client.edit(params, inputs, on_billed=on_billed),
-                where, (inputs.parents, beside))
+                where, (inputs.parents, beside), inputs)
 
 
 Send = Callable[[ImagesClient, Callable[[Usage | None, Mapping[str, Any]], None]], Awaitable[Generation]]
@@ -95,12 +95,13 @@ Lineage = tuple[list[dict[str, Any]], dict[str, bytes]]
 
 
 def _run(params: ImageParams, send: Send, where: ImageStore | None,
-         lineage: Lineage | None) -> list[GeneratedImage]:
+         lineage: Lineage | None, inputs: EditInputs | None = None) -> list[GeneratedImage]:
     """``send`` on the default client, synchronously, its cost reserved and its images saved."""
     unsaved: list[str] = []  # why writes failed: warned in the caller's thread, at its line
 
     async def run() -> list[GeneratedImage]:
-        estimate = params.estimate()
+        estimate = params.estimate(inputs)  # an edit's input images are billed too
+        per_image = estimate.per_image if estimate else None
         billed: list[float | None] = []  # the server answered: billed, whatever happens next
 
         def on_billed(usage: Usage | None, said: Mapping[str, Any]) -> None:
@@ -117,7 +118,7 @@ def _run(params: ImageParams, send: Send, where: ImageStore | None,
                     if billed:
                         held.settle(billed[0], emulated=client.is_emulator)
                     server["emulator"] = client.is_emulator
-                    await _save_all(where, error.images, server, None, unsaved, lineage)
+                    await _save_all(where, error.images, server, None, unsaved, lineage, per_image)
                     raise
                 except BaseException:  # a bad image, a cancel: still billed once answered
                     if billed:
@@ -126,7 +127,8 @@ def _run(params: ImageParams, send: Send, where: ImageStore | None,
                 # Emulated or not is read now: the client may learn it from the answer.
                 held.settle(_cost(generation.images), emulated=client.is_emulator)
                 server["emulator"] = client.is_emulator
-        await _save_all(where, generation.images, server, generation.elapsed, unsaved, lineage)
+        await _save_all(where, generation.images, server, generation.elapsed, unsaved, lineage,
+                        per_image)
         return generation.images
 
     try:
@@ -145,17 +147,17 @@ def _run(params: ImageParams, send: Send, where: ImageStore | None,
 
 async def _save_all(where: ImageStore | None, images: Sequence[GeneratedImage],
                     server: Mapping[str, Any], seconds: float | None, unsaved: list[str],
-                    lineage: Lineage | None = None) -> None:
+                    lineage: Lineage | None = None, per_image: float | None = None) -> None:
     """Write each image and its sidecar to ``where``; why a write failed goes to ``unsaved``
     (the images are billed, and returned all the same) and the next images are still tried.
-    An edit's ``lineage`` names its parents in each sidecar and keeps its mask beside each."""
+    An edit's ``lineage`` names its parents in each sidecar and keeps its mask beside each;
+    ``per_image`` is the estimate of one image, its inputs included."""
     if where is None:
         return
     parents, beside = lineage if lineage is not None else (None, None)
     for image in images:
-        estimate = ImageParams.from_dict(image.params).estimate()
         record = sidecar_record(image, cost=image.cost(), server=dict(server), seconds=seconds,
-                                estimated=estimate.per_image if estimate else None, parents=parents)
+                                estimated=per_image, parents=parents)
         try:
             await asyncio.to_thread(where.save, image, record, beside=beside)
         except (OSError, ValueError) as error:  # a full disk, a read-only folder, a refusal

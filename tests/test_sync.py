@@ -95,6 +95,39 @@ def test_sync_edit_of_a_saved_image_writes_a_child_naming_its_parent(
         assert not path.is_file() or api_key.encode() not in path.read_bytes()
 
 
+def test_sync_edit_on_the_emulator_keeps_the_unmasked_pixels_and_names_its_parent(
+        monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, api_key: str,
+        output_folder: Path) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    (made,) = iw.generate("A red barn", model="gpt-image-2.6-flare", size="1024x1024", quality="low")
+    (parent,) = output_folder.glob("*.png")
+    # Edit the middle: alpha 0 there, opaque elsewhere.
+    mask = Image.new("RGBA", (1024, 1024), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (384, 384, 640, 640))
+    encoded = io.BytesIO()
+    mask.save(encoded, "PNG")
+    wrong = io.BytesIO()
+    mask.resize((512, 512)).save(wrong, "PNG")
+    sent = server.request_count
+    with pytest.raises(iw.ParamsError, match=r"mask is 512x512 but image\[0\] is 1024x1024"):
+        iw.edit(parent, "The same, at night", mask=wrong.getvalue(), model="gpt-image-2.6-flare")
+    assert server.request_count == sent  # refused before sending
+    (child,) = iw.edit(parent, "The same, at night", mask=encoded.getvalue(),
+                       model="gpt-image-2.6-flare", quality="low")
+    assert server.requests[-1]["path"] == "/v1/images/edits"
+    before, after = (Image.open(io.BytesIO(data)).convert("RGB") for data in (made.data, child.data))
+    assert after.size == (1024, 1024)  # size auto keeps the input's
+    assert after.getpixel((900, 500)) == before.getpixel((900, 500))  # outside the mask: kept
+    assert after.getpixel((512, 512)) != before.getpixel((512, 512))  # inside: repainted
+    records = [json.loads(path.read_text()) for path in output_folder.glob("*.json")]
+    (record,) = [record for record in records if record.get("endpoint") == "edits"]
+    assert record["parents"][0]["file"] == parent.name
+    # The input image is billed (usage) and estimated (the same token rule): the two agree.
+    assert record["usage"]["image_tokens"] > 0
+    assert record["cost"]["estimated"] == pytest.approx(record["cost"]["actual"], rel=0.05)
+
+
 async def test_sync_edit_inside_a_running_loop_refuses_before_sending(
         monkeypatch: pytest.MonkeyPatch, hostile: Hostile, api_key: str) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", api_key)

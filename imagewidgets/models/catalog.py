@@ -76,6 +76,9 @@ SOURCES: Mapping[str, Source] = MappingProxyType({
                                 "openai 3.63.0: safety_identifier on generations and edits (same "
                                 "text in image_edit_params.py), taking precedence over the "
                                 "deprecated user"),
+    "markup-2.6": Source("https://docs.apiyi.com/en/api-capabilities/gpt-image-2/gpt-image-2-6.md", False,
+                         "markup-guided edits on gpt-image-2.6-flare and -sunburst, never with a mask; "
+                         "the SDK (3.63) names GPT Image 2.5 only (read 2026-12-07)"),
     "dall-e-2-edit": Source(f"{_DOCS}/reference/resources/images/methods/edit", True,
                             "dall-e-2 (retired): one square PNG under 4MB; the mask likewise"),
     "gpt-image-1": Source(f"{_DOCS}/docs/models/gpt-image-1", True, "prices; shut down 2026-10-23"),
@@ -190,7 +193,7 @@ _GPT_UPLOADS = MappingProxyType({
     "image": Upload(("png", "webp", "jpeg"), 50 * _MB, max_count=16),
     "mask": Upload(("png",), 4 * _MB, same_size=True, transparent=True),
 })
-# markup: GPT Image 2.5 (the SDK) and 2.6 (its official model page: "markup-guided edits").
+# markup: GPT Image 2.5 (the SDK); 2.6 on third-party pages only (the "markup-2.6" source).
 _MARKUP_UPLOADS = MappingProxyType({
     **_GPT_UPLOADS, "markup": Upload(("png",), 50 * _MB, same_size=True, transparent=True)})
 
@@ -296,7 +299,7 @@ _GPT_2_6_SOURCES = MappingProxyType({
     "output_format": SOURCES["guide"], "quality": SOURCES["sdk"], "frame_count": SOURCES["sdk"],
     "frame_duration_ms": SOURCES["sdk"], "gif_svg_rules": SOURCES["sdk"],
     "price": SOURCES["gpt-image-2.6-sunburst"], "price_gif": SOURCES["price-gif"],
-    "price_svg": SOURCES["price-svg"], "markup": SOURCES["guide"]})
+    "price_svg": SOURCES["price-svg"], "markup": SOURCES["markup-2.6"]})
 
 
 # GIF and SVG: no official price (see "price_gif", "price_svg"); a guess would be shown as a price.

@@ -79,9 +79,15 @@ def _exit_code(process: subprocess.Popen[str]) -> int:
     try:
         return process.wait(STUCK)
     except subprocess.TimeoutExpired:
+        # Which signals it blocks, ignores or holds pending, and which this thread blocks (a
+        # child inherits its mask): a Ctrl+C that never lands shows there.
+        status = [line for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                  if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"))]
+        blocked = sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))
         process.send_signal(signal.SIGABRT)
         process.wait(STUCK)
-        raise AssertionError(f"serve did not exit in {STUCK} s: its stacks are on stderr") from None
+        raise AssertionError(f"serve did not exit in {STUCK} s: its stacks are on stderr; "
+                             f"its {status}; blocked here: {blocked}") from None
 
 
 def _request_line(lines: queue.Queue[str | None]) -> re.Match[str]:

@@ -56,8 +56,12 @@ def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Qu
     """``python -m imagewidgets serve --port 0 *flags``: its URL, process and stdout's lines
     (None after the last), read by a thread so that a test can wait for a line with a timeout."""
     # -X faulthandler: a hung serve prints every thread's stack on SIGABRT (see _exit_code).
+    # preexec_fn: Ctrl+C as a terminal delivers it. A child inherits an ignored SIGINT, and in
+    # the full suite under load the test process's SIGINT and SIGQUIT were ignored as serve
+    # started (as C's system() does while it runs): serve rightly kept ignoring it, and hung.
     process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "imagewidgets", "serve",
-                                "--port", "0", *flags], stdout=subprocess.PIPE, text=True)
+                                "--port", "0", *flags], stdout=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     stdout = process.stdout
     lines, reader = _read_lines(stdout)

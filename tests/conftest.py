@@ -78,15 +78,16 @@ async def client(server: EmulatorServer) -> AsyncIterator[iw.ImagesClient]:
 @pytest.fixture
 def http(server: EmulatorServer) -> Iterator[httpx.Client]:
     """A plain synchronous httpx client for ``server``, sending ``KEY``."""
-    with httpx.Client(base_url=server.url, timeout=20,
+    with httpx.Client(base_url=server.url, timeout=120,  # stuck, not slow
                       headers={"Authorization": f"Bearer {KEY}"}) as made:
         yield made
 
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[EmulatorServer]:
-    """An emulator that takes 5 s per request: work stays in flight while a test looks."""
-    with serve(port=0, latency=5.0) as slow:
+    """An emulator that answers after 600 s: work stays in flight however slowly a test looks
+    (its tests cancel; the client's 180 s read timeout comes first)."""
+    with serve(port=0, latency=600.0) as slow:
         yield slow
 
 

@@ -119,9 +119,9 @@ class Hostile:
         self._thread.start()
 
     def stall(self, *first: bytes) -> Iterator[bytes]:
-        """Send ``first``, then nothing until the test ends (at most 10 s)."""
+        """Send ``first``, then nothing until the test ends (at most 120 s: stuck)."""
         yield from first
-        self.release.wait(10)
+        self.release.wait(120)
 
     def close(self) -> None:
         self.release.set()

@@ -55,8 +55,13 @@ def _read_lines(stdout: IO[str]) -> tuple[queue.Queue[str | None], threading.Thr
 def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Queue[str | None]]]:
     """``python -m imagewidgets serve --port 0 *flags``: its URL, process and stdout's lines
     (None after the last), read by a thread so that a test can wait for a line with a timeout."""
-    process = subprocess.Popen([sys.executable, "-m", "imagewidgets", "serve", "--port", "0", *flags],
-                               stdout=subprocess.PIPE, text=True)
+    # -X faulthandler: a hung serve prints every thread's stack on SIGABRT (see _exit_code).
+    # preexec_fn: Ctrl+C as a terminal delivers it. A child inherits an ignored SIGINT, and in
+    # the full suite under load the test process's SIGINT and SIGQUIT were ignored as serve
+    # started (as C's system() does while it runs): serve rightly kept ignoring it, and hung.
+    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "imagewidgets", "serve",
+                                "--port", "0", *flags], stdout=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     stdout = process.stdout
     lines, reader = _read_lines(stdout)
@@ -71,6 +76,22 @@ def _serving(*flags: str) -> Iterator[tuple[str, subprocess.Popen[str], queue.Qu
         process.wait(STUCK)
         reader.join(STUCK)
         stdout.close()
+
+
+def _exit_code(process: subprocess.Popen[str]) -> int:
+    """The exit code of ``process``; if it hangs, its threads' stacks (on stderr) and a failure."""
+    try:
+        return process.wait(STUCK)
+    except subprocess.TimeoutExpired:
+        # Which signals it blocks, ignores or holds pending, and which this thread blocks (a
+        # child inherits its mask): a Ctrl+C that never lands shows there.
+        status = [line for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                  if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"))]
+        blocked = sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+        process.send_signal(signal.SIGABRT)
+        process.wait(STUCK)
+        raise AssertionError(f"serve did not exit in {STUCK} s: its stacks are on stderr; "
+                             f"its {status}; blocked here: {blocked}") from None
 
 
 def _request_line(lines: queue.Queue[str | None]) -> re.Match[str]:
@@ -98,7 +119,7 @@ def test_serve_quiet_prints_no_request_lines() -> None:
                             json={"model": "gpt-image-1", "prompt": "A fox", "size": "1024x1024"})
         assert answer.status_code == 200
         process.send_signal(signal.SIGINT)  # as Ctrl+C: it closes and says nothing more
-        assert process.wait(STUCK) == 0
+        assert _exit_code(process) == 0
         printed = []
         while (line := lines.get(timeout=STUCK)) is not None:
             printed.append(line)

@@ -141,12 +141,12 @@ async def test_broken_payloads_are_refused_safely(server: EmulatorServer, client
 
 async def test_read_timeout_is_wrapped() -> None:
     with serve(port=0) as slow:
-        slow.inject("trickle", seconds=2)
+        slow.inject("trickle", seconds=600)  # a piece, then silence past any read timeout
         async with iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, max_retries=0,
                                    timeout=iw.api.client.Timeouts(read=0.3)) as client:
             with pytest.raises(iw.APITimeoutError):
                 await client.generate(prompt="x", model="gpt-image-1")
-            slow.inject("trickle", seconds=2)
+            slow.inject("trickle", seconds=600)  # a piece, then silence past any read timeout
             params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True)
             with pytest.raises(iw.StreamIncompleteError, match="quiet"):
                 _ = [event async for event in client.stream(params)]

@@ -57,10 +57,8 @@ async def test_an_8_mib_event() -> None:
     body = f"event: image_generation.completed\ndata: {event}\n\n".encode()
     assert len(body) > 8 * 1024 * 1024
     chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
-    started = time.perf_counter()
-    (final,) = await stream_events(chunks)
+    (final,) = await stream_events(chunks)  # linear in its size: test_sse.py counts the bytes scanned
     assert (final.width, final.height) == (2200, 2200)
-    assert time.perf_counter() - started < 10  # linear, not quadratic, in the event's size
 
 
 async def test_done_marker_and_plain_end() -> None:

@@ -73,7 +73,7 @@ def test_drop_trickle_and_slow(server: EmulatorServer, http: httpx.Client) -> No
     server.inject("drop_stream")
     with pytest.raises(httpx.RemoteProtocolError):
         post(http, prompt="x", model="gpt-image-1")
-    server.inject("trickle", seconds=1.0)
+    server.inject("trickle", seconds=600)  # a piece, then silence past the read timeout
     with pytest.raises(httpx.ReadTimeout):
         http.post("/images/generations", json={"prompt": "x", "model": "gpt-image-1"},
                   timeout=httpx.Timeout(5, read=0.3))

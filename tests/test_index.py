@@ -304,17 +304,18 @@ def test_a_sidecar_that_lands_after_its_image_is_read(tmp_path: Path) -> None:
     assert index.refresh()[0].cost == 0.5
 
 
-def test_a_thousand_images_index_well_under_a_second(tmp_path: Path, no_fsync: None,
-                                                     opened: list[str]) -> None:
+def test_a_thousand_images_are_read_once_then_from_the_index(tmp_path: Path, no_fsync: None,
+                                                              opened: list[str]) -> None:
+    # How long the cold scan takes is a figure of benchmarks/bench_gallery.py (B9-cold).
     data = _encoded()
     for number in range(1000):
         _save(tmp_path, f"picture number {number}", when=WHEN - number * 600, data=data)
     opened.clear()
-    start = time.perf_counter()
     entries = ImageIndex(tmp_path).refresh()
-    cold = time.perf_counter() - start
     assert len(entries) == 1000 and entries[0].prompt == "picture number 0"
-    assert cold < 2.0, f"a cold scan of 1,000 images took {cold:.2f} s"
+    sidecars = _sidecars(opened)
+    assert len(sidecars) == len(set(sidecars)) == 1000  # each sidecar once; no image opened
+    assert not any(name.endswith(".png") for name in opened)
     opened.clear()
     assert ImageIndex(tmp_path).refresh() == entries
     assert opened == [INDEX_FILE]
@@ -439,7 +440,9 @@ picture.save(buffer, "PNG")
 real_fdopen = os.fdopen
 
 
-class Slow:  # the file grows a piece at a time: killed, it is cut short
+class Slow:  # the file grows a piece at a time, and stops at the third: killed there, it is cut short
+    pieces = 0
+
     def __init__(self, file):
         self.file = file
 
@@ -448,7 +451,9 @@ class Slow:  # the file grows a piece at a time: killed, it is cut short
             self.file.write(data[start:start + 4096])
             self.file.flush()
             print("writing", flush=True)
-            time.sleep(0.05)
+            Slow.pieces += 1
+            if Slow.pieces == 3:
+                time.sleep(3600)  # however slow the test is to kill it
         return len(data)
 
     def __getattr__(self, name):
@@ -478,7 +483,8 @@ def test_a_writer_killed_midway_leaves_no_truncated_image_in_the_gallery(tmp_pat
             assert writer.stdout.readline() == "writing\n"
         os.kill(writer.pid, signal.SIGKILL)
     finally:
-        writer.wait(10)
+        writer.kill()
+        writer.wait(120)
         if writer.stdout is not None:
             writer.stdout.close()
     leftovers = [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")]

@@ -15,6 +15,8 @@ import pytest
 
 from imagewidgets.ui.jobs import Jobs
 
+from waiting import until
+
 
 class _Tile:
     """Runs until ``release`` is set; counts its ticks."""
@@ -41,12 +43,6 @@ class _Tile:
         self.ticks += 1
 
 
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
-
-
 async def test_counts_image_requests_not_the_work_around_them() -> None:
     seen: list[tuple[int, bool]] = []
     jobs = Jobs()
@@ -58,7 +54,7 @@ async def test_counts_image_requests_not_the_work_around_them() -> None:
 
     task = jobs.spawn(generate())
     assert jobs.busy and jobs.in_flight == 0  # the click's task is held, but it is no image
-    await _until(lambda: jobs.in_flight == 3)
+    await until(lambda: jobs.in_flight == 3)
     assert [tile.ran for tile in tiles] == [({"n": 1, "i": i}, i) for i in range(3)]
     assert jobs.tasks >= {task}
     for tile in tiles:
@@ -76,11 +72,11 @@ async def test_one_ticker_while_tiles_run_and_none_after() -> None:
     ticker = jobs._ticker
     row_two = jobs.run_tiles([second], None, [{}])  # type: ignore[arg-type]
     assert ticker is not None and jobs._ticker is ticker  # one ticker for every row
-    await _until(lambda: first.ticks >= 2 and second.ticks >= 2)
+    await until(lambda: first.ticks >= 2 and second.ticks >= 2)
     first.release.set()
     await row_one
     ticks = second.ticks
-    await _until(lambda: second.ticks > ticks)  # still ticking the tile that runs
+    await until(lambda: second.ticks > ticks)  # still ticking the tile that runs
     second.release.set()
     await row_two
     await asyncio.sleep(0)
@@ -124,7 +120,7 @@ async def test_a_failure_no_tile_shows_is_reported_and_logged(
     assert jobs.last_error is errors[-1]
     assert "the <grid> broke" in caplog.text and "escaped the tile" in caplog.text
     jobs.spawn(asyncio.sleep(0)).cancel()  # cancelling is no failure
-    await asyncio.sleep(0.01)
+    await until(lambda: not jobs.busy, "the cancelled task ending")
     assert len(errors) == 2
 
 
@@ -138,7 +134,7 @@ async def test_tasks_are_held_until_they_end() -> None:
 
     jobs.spawn(work())  # no reference kept here: Jobs holds it
     gc.collect()
-    await _until(lambda: finished == ["done"])
+    await until(lambda: finished == ["done"])
 
 
 async def test_mismatched_bodies_are_refused() -> None:

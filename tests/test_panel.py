@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ from imagewidgets.params import ImageParams
 from imagewidgets.ui.panel import ImagePanel
 from imagewidgets.ui.widgets import EMULATOR_BANNER
 
+from waiting import until
+
 
 async def _settle(panel: ImagePanel, timeout: float = 120.0) -> None:  # stuck, not slow: a failure bound only
     """Wait until every task the panel started has finished."""
@@ -35,13 +36,6 @@ async def _settle(panel: ImagePanel, timeout: float = 120.0) -> None:  # stuck, 
     await asyncio.sleep(0)
     while panel.jobs.busy:
         assert time.monotonic() < deadline, "generation did not finish"
-        await asyncio.sleep(0.01)
-
-
-async def _until_true(condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
         await asyncio.sleep(0.01)
 
 
@@ -458,7 +452,7 @@ async def test_a_failed_write_is_shown_the_image_kept_and_a_retry_offered(
     assert tile.children[at + 1:at + 3] == (tile.save_note, tile.retry_save)
     blocked.unlink()  # the user frees the path
     tile.retry_save.click()
-    await _until_true(lambda: tile.saved is not None)
+    await until(lambda: tile.saved is not None)
     assert tile.saved.path.parent == blocked and tile.save_note.value == ""
     assert tile.retry_save.layout.display == "none"
     panel.close()
@@ -617,7 +611,7 @@ async def test_rows_fold_and_dismiss_and_clear_removes_them_all(
 
     running = _panel(slow_client)  # a row still generating: dismissing it cancels its request
     running.generate_button.click()
-    await _until_true(lambda: bool(running.tiles) and running.running == 1)
+    await until(lambda: bool(running.tiles) and running.running == 1)
     (tile,) = running.tiles
     running.grid.rows[0].children[0].children[1].click()
     await _settle(running)

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from imagewidgets.api.routing import DEFAULT_BASE_URL, EMULATOR_HEADER, Route, r
 from imagewidgets.errors import ModelRetiredError
 
 from hostile import B64
+from waiting import STUCK, until_sync
 
 BUILT_IN = "http://127.0.0.1:9/v1"  # stands for the shared emulator: never started here
 
@@ -93,20 +93,21 @@ def other_process() -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "imagewidgets", "serve", "--port", str(port), "--latency", "0", "--quiet"],
         env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def listening() -> bool:  # the server accepts (or the process died: that fails at once)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=STUCK).close()
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 60
-        while True:  # poll the socket until the server accepts (or the process died)
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the emulator did not start listening"
-                time.sleep(0.05)
+        until_sync(listening, "the emulator listening")
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=STUCK)
 
 
 async def test_an_emulator_in_another_process_serves_dall_e_3_with_no_flag(other_process: str) -> None:

@@ -7,8 +7,6 @@ import html
 import math
 import sys
 import threading
-import time
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,9 @@ from imagewidgets.errors import BudgetExceededError
 from imagewidgets.spending import SESSION, Spending, reserve_all
 from imagewidgets.ui import tile as tile_module
 
+from waiting import until
+
 PROMPT = "A lighthouse at dusk"
-
-
-async def _until(condition: Callable[[], Any], timeout: float = 120.0) -> None:  # stuck-bound
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.01)
 
 
 def _params(**fields: Any) -> iw.ImageParams:
@@ -243,7 +236,7 @@ async def test_a_request_in_flight_holds_its_estimate_and_a_cancel_before_billin
     SESSION.budget = 1.5 * one
     slow = iw.ImagePanel(client=slow_client, params=_params(), store=None)
     running = asyncio.ensure_future(slow.generate())
-    await _until(lambda: slow.tiles and slow.tiles[0].status == "running")  # sent, not answered
+    await until(lambda: slow.tiles and slow.tiles[0].status == "running")  # sent, not answered
     grid = iw.CompareGrid(_params(), rows=("model", ["gpt-image-2"]), columns=("quality", ["low"]),
                           client=client, store=None)
     with pytest.raises(BudgetExceededError, match=r"reserved for requests in flight"):

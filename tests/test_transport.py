@@ -19,6 +19,7 @@ from imagewidgets.api import transport as _http
 from imagewidgets.emulator import serve
 
 from mock_api import Script, run_generate
+from waiting import until
 
 MB = 1 << 20
 
@@ -28,20 +29,22 @@ def _gzip(data: bytes) -> bytes:
     return deflate.compress(data) + deflate.flush()
 
 
-async def _drain(client: iw.ImagesClient, params: iw.ImageParams) -> list[Any]:
-    return [event async for event in client.stream(params)]
+async def _drain(client: iw.ImagesClient, params: iw.ImageParams, events: list[Any]) -> None:
+    async for event in client.stream(params):
+        events.append(event)
 
 
 async def test_cancelling_mid_stream_releases_the_connection() -> None:
-    with serve(port=0, latency=3.0) as slow:
+    with serve(port=0, latency=8.0) as slow:  # the first partial after 2 s, the last after 8 s
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
         async with httpx.AsyncClient(transport=transport) as http:
             client = iw.ImagesClient(api_key="k", base_url=slow.url, is_emulator=True, http_client=http,
                                      max_concurrency=1)
             params = iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=3)
             for times in (1, 2):
-                task = asyncio.ensure_future(_drain(client, params))
-                await asyncio.sleep(0.3)  # the request is in flight, waiting for its first event
+                events: list[Any] = []
+                task = asyncio.ensure_future(_drain(client, params, events))
+                await until(lambda got=events: bool(got), "the first partial")  # mid-stream
                 for _ in range(times):
                     task.cancel()
                     await asyncio.sleep(0)
@@ -53,7 +56,7 @@ async def test_cancelling_mid_stream_releases_the_connection() -> None:
             # one connection in all: a new request only works if the cancelled ones let go of it
             fast = iw.ImageParams(model="dall-e-2", prompt="x", size="256x256")
             slow.state.latency = 0.0
-            result = await asyncio.wait_for(client.generate(fast), 5)
+            result = await asyncio.wait_for(client.generate(fast), 120)  # stuck, not slow
             assert result.images
 
 
@@ -65,7 +68,9 @@ async def test_cancelling_generate_at_any_step_releases_the_connection() -> None
             await warm.generate(params)  # the picture drawn and cached: each request is quick
             took = (await warm.generate(params)).elapsed
         # Turns of the loop, then waits over the whole request: together they land in every step.
+        # Last, once it ended (inf): a cancel too late, however slow the machine.
         waits = [(turns, 0.0) for turns in range(12)] + [(0, took * step / 8) for step in range(20)]
+        waits.append((0, float("inf")))
         outcomes = set()
         for turns, seconds in waits:
             for times in (1, 2):
@@ -78,7 +83,10 @@ async def test_cancelling_generate_at_any_step_releases_the_connection() -> None
                     task = asyncio.ensure_future(client.generate(params))
                     for _ in range(turns):
                         await asyncio.sleep(0)
-                    await asyncio.sleep(seconds)
+                    if seconds == float("inf"):
+                        await asyncio.wait([task])
+                    else:
+                        await asyncio.sleep(seconds)
                     for _ in range(times):
                         task.cancel()
                         await asyncio.sleep(0)

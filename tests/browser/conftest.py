@@ -77,7 +77,7 @@ class Lab:
         url = f"{self.url}/lab/tree/{name}?token={self.token}&reset"
         for attempt in range(3):
             page.goto(url)
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook", timeout=120_000)
             if self._run_until(page, ready):
                 return
             print(f"{name}: attempt {attempt + 1} did not show {ready}; reloading the page")
@@ -86,7 +86,7 @@ class Lab:
     @staticmethod
     def _run_until(page: Any, ready: str) -> bool:
         """True once ``ready`` shows; False when the page needs a reload."""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # stuck, not slow: then the page is reloaded
         ran_at: float | None = None
         while not page.locator(ready).count():
             if time.monotonic() > deadline or page.get_by_text("Error displaying widget").count():
@@ -96,7 +96,7 @@ class Lab:
             if dialog.count():
                 dialog.first.click()
                 ran_at = None
-            elif ran_at is not None and not busy and time.monotonic() - ran_at > 10:
+            elif ran_at is not None and not busy and time.monotonic() - ran_at > 30:
                 ran_at = None  # sent while the kernel was still connecting: it was lost
             elif ran_at is None and page.locator(
                     ".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
@@ -110,7 +110,7 @@ class Lab:
 
     def kernel_id(self, name: str) -> str:
         """The id of the kernel of notebook ``name``."""
-        sessions = httpx.get(f"{self.url}/api/sessions", headers=self._auth, timeout=10).json()
+        sessions = httpx.get(f"{self.url}/api/sessions", headers=self._auth, timeout=60).json()
         return str(next(s["kernel"]["id"] for s in sessions if s["path"].endswith(name)))
 
     def restart_kernel(self, name: str) -> None:
@@ -128,7 +128,7 @@ class Lab:
     def save(self, page: Any, name: str) -> dict[str, Any]:
         page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
         path = self.root / name
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # stuck, not slow: returns when the outputs are saved
         while time.monotonic() < deadline:
             data = json.loads(path.read_text())
             if any(cell.get("outputs") for cell in data["cells"]):
@@ -177,7 +177,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # stuck, not slow
         while True:
             try:
                 if httpx.get(f"{url}/api/status", headers={"Authorization": f"token {token}"},
@@ -232,7 +232,7 @@ _FAILED = pytest.StashKey[bool]()
 def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
-    opened.set_default_timeout(60_000)
+    opened.set_default_timeout(120_000)  # every wait a stuck-bound
     console: list[str] = []
     opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     try:

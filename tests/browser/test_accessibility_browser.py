@@ -43,7 +43,7 @@ def test_a_tile_names_its_image_and_gives_focus_back(lab: Any, page: Any) -> Non
 
     page.click("button.iw-generate")
     tile = panel.locator(".iw-tile.iw-status-done")
-    tile.wait_for(timeout=60_000)
+    tile.wait_for(timeout=120_000)
 
     # The thumbnail's alt: prompt, model and status.
     image = tile.locator("img.iw-tile-image")

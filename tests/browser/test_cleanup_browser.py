@@ -79,7 +79,7 @@ def _kernel_runs(page: Any, code: str) -> None:
 def _until(page: Any, count: str, expected: int) -> None:
     """Wait until ``count`` reaches ``expected``; a failure says where it stayed."""
     try:
-        page.wait_for_function(f"() => ({count})() === {expected}", timeout=30_000)
+        page.wait_for_function(f"() => ({count})() === {expected}", timeout=120_000)
     except Exception:
         raise AssertionError(f"{page.evaluate(count)} still attached, expected {expected}") from None
 

@@ -40,7 +40,7 @@ def test_run_the_grid_read_it_and_download_the_contact_sheet(lab: Any, page: Any
     page.click(".iw-compare button.iw-run")
     page.wait_for_function(
         "() => document.querySelectorAll('.iw-compare .iw-tile.iw-status-done').length === 6",
-        timeout=60_000)
+        timeout=120_000)
     # Every cell shows its thumbnail, drawn (an empty Image has a blob: source too).
     page.wait_for_function(
         "() => { const cells = [...document.querySelectorAll('.iw-compare .iw-cell')];"

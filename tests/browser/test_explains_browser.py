@@ -85,10 +85,10 @@ def test_hidden_options_named_sliders_new_pictures_thumbnails_use_settings_and_c
 
     # Generate, then Generate again with the same settings: a new picture.
     page.click("button.iw-generate")
-    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)
     page.click("button.iw-generate")
     page.wait_for_function(
-        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 2", timeout=60_000)
+        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 2", timeout=120_000)
     newest, first = page.evaluate(_PICTURES)
     assert newest != first
 
@@ -153,7 +153,7 @@ def test_a_custom_size_is_checked_as_typed_and_the_nearest_offered(lab: Any, pag
     width, height = map(int, size.input_value().split("x"))
     assert abs(width / height - 16 / 9) < 0.02
     page.click("button.iw-generate")
-    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)
     expect(panel.locator(".iw-tile-caption")).to_contain_text(f"{width}x{height}")
 
     # A model without custom sizes hides the box.

@@ -97,13 +97,13 @@ def test_gif_and_hostile_svg_show_inert_and_download_safe(
 
     lab.write_notebook("formats.ipynb", _cells(port))
     lab.open(page, "formats.ipynb", ready=".iw-formats")
-    page.wait_for_selector(".iw-t-gif.iw-status-done", timeout=90_000)
-    page.wait_for_selector(".iw-t-svg.iw-status-done", timeout=90_000)
+    page.wait_for_selector(".iw-t-gif.iw-status-done", timeout=120_000)
+    page.wait_for_selector(".iw-t-svg.iw-status-done", timeout=120_000)
 
     # Both pictures are <img> elements that decoded: the GIF from a blob, the SVG too.
     for tile in (".iw-t-gif", ".iw-t-svg"):
         selector = f"{tile} .iw-tile-image"
-        page.wait_for_function(_IMG_LOADED, arg=selector, timeout=60_000)
+        page.wait_for_function(_IMG_LOADED, arg=selector, timeout=120_000)
         source = page.eval_on_selector(selector, "img => img.src")
         assert source.startswith("blob:"), (tile, source)
     assert page.eval_on_selector(".iw-t-gif .iw-tile-image", "img => img.naturalWidth") > 0
@@ -124,7 +124,7 @@ def test_gif_and_hostile_svg_show_inert_and_download_safe(
     }""")
     assert inline == {"svgScripts": 0, "redRects": 0, "pwnScripts": 0}
 
-    with page.expect_download(timeout=60_000) as download:
+    with page.expect_download(timeout=120_000) as download:
         page.click(".iw-t-svg .iw-download button")
     saved = download.value
     assert saved.suggested_filename.endswith(".svg"), saved.suggested_filename
@@ -142,7 +142,7 @@ def test_gif_and_hostile_svg_show_inert_and_download_safe(
 
     # The control: the page can reach the counting server, and both watchers see it.
     page.evaluate(f"() => {{ new Image().src = 'http://127.0.0.1:{port}/probe.png'; }}")
-    for _ in range(100):
+    for _ in range(1200):  # 120 s: stuck, not slow
         if "/probe.png" in reached:
             break
         page.wait_for_timeout(100)

@@ -44,7 +44,7 @@ def test_the_gallery_zips_in_parts_and_shows_earlier_images_after_a_kernel_resta
                                                                                  page: Any) -> None:
     lab.write_notebook("gallery.ipynb", CELLS)
     lab.open(page, "gallery.ipynb", ready=".iw-gallery")
-    page.wait_for_function(_LOADED, timeout=60_000)
+    page.wait_for_function(_LOADED, timeout=120_000)
     # Two ticked: the zip is made on the kernel's worker thread, sent in 64 KB parts and put
     # together in the browser as one file. Before the restart: after one, JupyterLab 4.6 sent
     # some comm messages on the old kernel's subshell, which the new kernel dropped.
@@ -79,8 +79,8 @@ def test_the_gallery_zips_in_parts_and_shows_earlier_images_after_a_kernel_resta
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-cell')")
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-Cell')[1].querySelector('.jp-InputPrompt')"
-        ".textContent.includes('[1]')", timeout=60_000)  # the gallery cell ran in the new kernel
-    page.wait_for_function(_LOADED, timeout=60_000)
+        ".textContent.includes('[1]')", timeout=120_000)  # the gallery cell ran in the new kernel
+    page.wait_for_function(_LOADED, timeout=120_000)
 
     captions = page.eval_on_selector_all(".iw-gallery-item .iw-gallery-caption",
                                          "els => els.map(e => e.textContent)")

@@ -28,7 +28,7 @@ CELLS = [
 def _expected_image() -> bytes:
     """The same request to another emulator: its pictures are deterministic."""
     with serve(port=0) as server:
-        answer = httpx.post(f"{server.url}/images/generations", timeout=30, json={
+        answer = httpx.post(f"{server.url}/images/generations", timeout=120, json={
             "model": "gpt-image-2", "prompt": PROMPT, "quality": "low"}).json()
     return base64.b64decode(answer["data"][0]["b64_json"])
 
@@ -51,7 +51,7 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     page.click("button.iw-generate")
     page.wait_for_selector(".iw-tile.iw-status-partial")  # a partial image, shown before the final
     assert "partial" in page.inner_text(".iw-tile .iw-tile-status")
-    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)
     _thumbnail_loaded(page, ".iw-tile.iw-status-done img", 384)
     assert "gpt-image-2" in page.inner_text(".iw-tile .iw-tile-caption")
     if os.environ.get("IMAGEWIDGETS_SCREENSHOT"):
@@ -89,7 +89,7 @@ def test_ctrl_enter_generates_and_the_saved_notebook_holds_no_images(lab: Any, p
     box.fill("")
     box.press_sequentially("A red bicycle by the sea", delay=0)  # typed, then at once:
     box.press("Control+Enter")
-    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)
     # The prompt sent is the prompt in the box, not what had reached the kernel so far.
     assert page.inner_text(".iw-grid .iw-row-title").endswith("A red bicycle by the sea")
     assert page.locator(".iw-panel").count() == 1  # the cell was not run again

@@ -23,7 +23,7 @@ def _generate_six(lab: Any, page: Any, name: str) -> None:
     lab.open(page, name, ready=".iw-panel")
     page.click("button.iw-generate")
     page.wait_for_function(
-        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 6", timeout=60_000)
+        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 6", timeout=120_000)
 
 
 def test_a_click_after_a_kernel_restart_says_why(lab: Any, page: Any) -> None:
@@ -40,7 +40,7 @@ def test_a_click_after_a_kernel_restart_says_why(lab: Any, page: Any) -> None:
     page.wait_for_timeout(2000)
     page.click(".iw-tile .iw-download button")
     note = page.locator(".iw-panel .iw-kernel-note")
-    note.wait_for(state="visible", timeout=15_000)
+    note.wait_for(state="visible", timeout=120_000)
     text = note.inner_text()
     assert "The kernel did not answer" in text and "Run the cell again" in text
     assert "imagewidgets-output/" in text  # where the images are
@@ -58,12 +58,12 @@ def test_a_click_while_a_long_cell_runs_says_busy_not_restarted(lab: Any, page: 
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']")
     page.click("button.iw-generate")  # queued behind the running cell: no answer yet
     note = page.locator(".iw-panel .iw-kernel-note")
-    note.wait_for(state="visible", timeout=15_000)
+    note.wait_for(state="visible", timeout=120_000)
     text = note.inner_text()
     assert "busy" in text and "restarted" not in text and "Run the cell again" not in text
     (lab.root / "go").write_text("")  # the cell ends: the kernel answers the click
-    note.wait_for(state="hidden", timeout=30_000)
-    page.wait_for_selector(".iw-tile.iw-status-done", timeout=60_000)  # and the click was not lost
+    note.wait_for(state="hidden", timeout=120_000)
+    page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)  # and the click was not lost
 
 
 def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any, page: Any) -> None:
@@ -72,7 +72,7 @@ def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any
     assert page.locator(".iw-saved-record").count() == 1
     assert page.locator(".iw-saved-record").is_hidden()
     notebook = lab.save(page, "reopen.ipynb")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # stuck, not slow
     while "imagewidgets-output/" not in json.dumps(notebook) and time.monotonic() < deadline:
         notebook = lab.save(page, "reopen.ipynb")  # the record's last update may still be on its way
     lab.shut_down_kernel("reopen.ipynb")
@@ -90,6 +90,6 @@ def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any
         "() => { const imgs = [...document.querySelectorAll('.jp-OutputArea-output img')]"
         "  .filter(img => (img.getAttribute('src') || '').includes('imagewidgets-output'));"
         " return imgs.length === 6 && imgs.every(img => img.complete && img.naturalWidth > 0); }",
-        timeout=60_000)
+        timeout=120_000)
     record = page.locator(".jp-OutputArea-output", has_text="6 images saved")
     assert record.count() == 1 and record.is_visible()

@@ -37,7 +37,7 @@ def test_a_saved_notebook_with_widget_state_holds_no_key(lab: Any, page: Any) ->
     key = "sk-test-" + secrets.token_hex(12)
     # Save widget state with the notebook (off by default) so that state is checked too.
     httpx.put(f"{lab.url}/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin",
-              headers={"Authorization": f"token {lab.token}"}, timeout=10,
+              headers={"Authorization": f"token {lab.token}"}, timeout=60,
               json={"raw": json.dumps({"saveState": True})}).raise_for_status()
     with serve(port=0, api_key=key) as keyed:
         (lab.root / "key.txt").write_text(key)

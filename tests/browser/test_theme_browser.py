@@ -86,7 +86,8 @@ def _set_theme(page: Any, name: str, light: bool, layout0: str) -> None:
         " && document.body.dataset.jpThemeLight === String(light)"
         " && getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() === layout0",
         arg=[name, light, layout0])
-    page.wait_for_timeout(300)  # one more frame for the widgets' own styles
+    # Two more frames for the widgets' own styles: the first is drawn with the new theme.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def _measure(page: Any) -> dict[str, float]:
@@ -108,7 +109,7 @@ def test_text_is_readable_in_light_and_dark(lab: Any, page: Any) -> None:
     page.fill(".iw-test-bad .iw-size-custom input", "1000x1000")
     page.wait_for_selector(CHECKED["size error"])
     page.click(".iw-test-good button.iw-generate")
-    page.wait_for_selector(".iw-test-good .iw-tile.iw-status-done", timeout=60_000)
+    page.wait_for_selector(".iw-test-good .iw-tile.iw-status-done", timeout=120_000)
     page.wait_for_function(
         "() => { const img = document.querySelector('.iw-test-good .iw-tile.iw-status-done img');"
         " return img && img.complete && img.naturalWidth > 0; }")

@@ -129,3 +129,29 @@ async def test_the_reader_inflates_in_bounded_pieces_and_counts_inflated_bytes()
             sizes.append(len(piece))
     assert pulled == [len(raw)]
     assert max(sizes) <= _http.PIECE and sum(sizes) <= 8 * MB
+
+
+async def test_a_response_made_just_as_the_cancel_lands_is_closed() -> None:
+    # The step ends (its response made) and the cancel reaches the waiting request before
+    # it resumes: the response is closed, or its connection stays checked out for good.
+    closed: list[bool] = []
+
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b""
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    made = asyncio.Event()
+
+    async def step() -> httpx.Response:
+        made.set()  # wakes the test before the guard hears the step has ended
+        return httpx.Response(200, stream=Body())
+
+    request = asyncio.ensure_future(_http.guarded(step()))
+    await made.wait()
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert closed == [True]

@@ -95,6 +95,11 @@ async def guarded(step: Awaitable[T], http: httpx.AsyncClient | None = None) -> 
             while not task.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait([task])
+            # The step may have ended just as the cancel landed: a response it made is
+            # ours to close, or its connection stays checked out of the pool for good.
+            if not task.cancelled() and isinstance(made := task.exception() or task.result(),
+                                                   httpx.Response):
+                await release(made)
             raise
     except asyncio.CancelledError:
         if http is not None:

@@ -224,9 +224,10 @@ class ImageParams(HasTraits):
             return getattr(self, name) if self.supports(name) else None
 
         sizes = [(image.width, image.height) for image in inputs.images] if inputs else []
-        return estimate_cost(self.model, applied("quality"), applied("size"), n=applied("n") or 1,
+        n = applied("n") or 1
+        return estimate_cost(self.model, applied("quality"), applied("size"), n=n,
                              prompt=self.prompt, output_format=applied("output_format"),
-                             input_images=sizes)
+                             input_images=sizes, requests=n if applied("stream") else 1)
 
     def to_request(self) -> RequestBody:
         """The JSON body: only fields the model takes and that apply, no None.

@@ -186,6 +186,23 @@ def test_image_params_estimate_takes_an_edits_inputs_but_not_its_mask() -> None:
     assert params.estimate() is not None and params.estimate().input_images == 0  # type: ignore[union-attr]
 
 
+def test_a_streamed_edit_of_n_images_counts_its_inputs_once_a_request() -> None:
+    # Streaming with n > 1 goes as n requests of one image, each carrying the inputs.
+    from imagewidgets.inputs import EditInputs, InputImage
+
+    inputs = EditInputs((InputImage(b"", "png", 1024, 1024),))
+    params = iw.ImageParams(model="gpt-image-1.5", prompt=PROMPT, endpoint="edits", quality="low", n=3)
+    plain = params.estimate(inputs)
+    params.stream = True
+    streamed = params.estimate(inputs)
+    assert plain is not None and streamed is not None
+    price = iw.MODELS["gpt-image-1.5"].price
+    assert isinstance(price, iw.models.TokenPrice)
+    per_request = (plain.prompt_tokens * price.text_input
+                   + plain.image_input_tokens * price.image_input) / 1_000_000
+    assert streamed.dollars == pytest.approx(plain.dollars + 2 * per_request)
+
+
 def test_an_edits_bill_prices_the_reported_image_and_text_input_tokens() -> None:
     """``usage.input_tokens_details`` of an edit: its input images at $8, its prompt at $5."""
     usage = Usage.from_api({"input_tokens": 1000, "output_tokens": 272, "total_tokens": 1272,

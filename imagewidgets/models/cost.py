@@ -61,6 +61,7 @@ class Estimate:
 def estimate_cost(
     model: str, quality: str | None, size: str | None, *, n: int = 1, prompt: str = "",
     output_format: str | None = None, input_images: Sequence[tuple[int, int]] = (),
+    requests: int = 1,
 ) -> Estimate | None:
     """What ``n`` images should cost, or None when the price is unknown.
 
@@ -68,8 +69,10 @@ def estimate_cost(
     published output tokens for the quality and size at the image output rate,
     plus the prompt's tokens at the text input rate and, for an edit, the
     tokens of ``input_images`` (each one's width and height) at the image input
-    rate, both billed once per request. A mask or markup is not counted: the
-    API applies it to the first image and no source says it is billed apart.
+    rate, both billed once per request: ``requests`` of them (a streamed ``n > 1``
+    goes as ``n`` requests of one image, each carrying the prompt and the images).
+    A mask or markup is not counted: the API applies it to the first image and no
+    source says it is billed apart.
     ``auto`` (or None) counts as what the model's :attr:`ModelSpec.auto` says.
 
     >>> estimate_cost("dall-e-3", "hd", "1792x1024", n=1).dollars
@@ -93,8 +96,8 @@ def estimate_cost(
     out = output_tokens(quality, size)
     prompt_tokens = text_input_tokens(prompt)
     image_in = sum(image_input_tokens(width, height) for width, height in input_images)
-    dollars = (n * out * price.image_output + prompt_tokens * price.text_input
-               + image_in * price.image_input) / 1_000_000
+    dollars = (n * out * price.image_output
+               + requests * (prompt_tokens * price.text_input + image_in * price.image_input)) / 1_000_000
     return Estimate(dollars, dollars / n, n, out, prompt_tokens, PRICES_READ_ON,
                     len(input_images), image_in)
 

@@ -16,7 +16,7 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -225,6 +225,24 @@ async def respond(state: EmulatorState, request: Request, spec: ModelSpec,
     if pieces is not None:
         return StreamingResponse(pieces, media_type="application/json")
     return Response(body, media_type="application/json")
+
+
+def resolved_for(request: Request, state: EmulatorState, spec: ModelSpec,
+                 fields: Mapping[str, Any]) -> Resolved:
+    """What a checked request draws: its fields, its variation header, the emulator's style."""
+    return replace(Resolved.of(spec, fields), variation=header_number(request, VARIATION_HEADER),
+                   photographic=state.photographic)
+
+
+async def answer(state: EmulatorState, request: Request, spec: ModelSpec, fields: dict[str, Any],
+                 resolved: Resolved, painter: Painter, fault: Fault, kind: str = "image_generation",
+                 image_tokens: int = 0) -> Response:
+    """A checked request's answer: its events (``<kind>.*``) when it streams, else the whole one."""
+    if fields.get("stream"):
+        return StreamingResponse(stream_events(state, fields, resolved, painter, fault, kind,
+                                               image_tokens),
+                                 media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return await respond(state, request, spec, fields, resolved, painter, fault, image_tokens)
 
 
 async def stream_events(state: EmulatorState, fields: dict[str, Any], resolved: Resolved,

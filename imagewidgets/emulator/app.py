@@ -28,7 +28,6 @@ ones about validation are listed in :mod:`.validation`):
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import json
 import time
@@ -39,7 +38,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,13 +47,12 @@ from .answers import (
     IMAGE_INDEX_HEADER,
     VARIATION_HEADER,
     Drawing,
-    Resolved,
     Resolved as _Resolved,  # noqa: F401  (tests read these from here)
+    answer,
     fault_first,
     header_number,
     realistic_seconds as _seconds,  # noqa: F401
-    respond,
-    stream_events,
+    resolved_for,
     take_fault,
 )
 from .edits import edits
@@ -96,16 +94,10 @@ async def generations(request: Request) -> Response:
     except Refusal as refusal:
         return refusal.response()
 
-    resolved = dataclasses.replace(Resolved.of(spec, fields),
-                                   variation=header_number(request, VARIATION_HEADER),
-                                   photographic=state.photographic)
+    resolved = resolved_for(request, state, spec, fields)
     painter = Drawing(resolved, fields["prompt"], spec.name,
                       header_number(request, IMAGE_INDEX_HEADER))
-    if fields.get("stream"):
-        return StreamingResponse(stream_events(state, fields, resolved, painter, fault),
-                                 media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache"})
-    return await respond(state, request, spec, fields, resolved, painter, fault)
+    return await answer(state, request, spec, fields, resolved, painter, fault)
 
 
 async def image_file(request: Request) -> Response:

@@ -28,17 +28,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ..models import MODELS, Flag, IntRange, default_model_for
 from .answers import (
     IMAGE_INDEX_HEADER,
-    VARIATION_HEADER,
-    Resolved,
+    answer,
     fault_first,
     header_number,
-    respond,
-    stream_events,
+    resolved_for,
     take_fault,
 )
 from .edit_render import EditPainter
@@ -178,17 +176,10 @@ async def _answer(state: EmulatorState, request: Request, form: FormData) -> Res
         check_content(spec, checked["prompt"], state.refuse_word, fault.refuses_content)
     except Refusal as refusal:
         return refusal.response()
-    resolved = dataclasses.replace(Resolved.of(spec, checked),
-                                   variation=header_number(request, VARIATION_HEADER),
-                                   photographic=state.photographic)
+    resolved = resolved_for(request, state, spec, checked)
     if checked.get("size") in (None, "auto"):
         resolved = dataclasses.replace(resolved, size=inputs.size)  # the first image's size
     painter = EditPainter(inputs, resolved, checked["prompt"], spec.name,
                           header_number(request, IMAGE_INDEX_HEADER))
-    if checked.get("stream"):
-        return StreamingResponse(stream_events(state, checked, resolved, painter, fault,
-                                               "image_edit", inputs.image_tokens),
-                                 media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache"})
-    return await respond(state, request, spec, checked, resolved, painter, fault,
-                         inputs.image_tokens)
+    return await answer(state, request, spec, checked, resolved, painter, fault, "image_edit",
+                        inputs.image_tokens)

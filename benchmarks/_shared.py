@@ -105,6 +105,28 @@ async def interleaved_async(contenders: Mapping[str, Callable[[], Awaitable[floa
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
+async def same_bytes_medians(runs: Mapping[str, Callable[[], Awaitable[bytes]]], reference: str,
+                             rounds: int) -> tuple[dict[str, float], bytes]:
+    """Each contender's median seconds over interleaved ``rounds``, and the bytes they all got.
+
+    Every contender runs once first (connections, caches, imports) and must get the
+    bytes ``reference`` gets: a faster run of something else would prove nothing.
+    """
+    expected = await runs[reference]()
+    for run in runs.values():
+        assert await run() == expected, "every contender must get the same bytes"
+
+    def clocked(run: Callable[[], Awaitable[bytes]]) -> Callable[[], Awaitable[float]]:
+        async def call() -> float:
+            start = time.perf_counter()
+            await run()
+            return time.perf_counter() - start
+        return call
+
+    medians = await interleaved_async({name: clocked(run) for name, run in runs.items()}, rounds)
+    return medians, expected
+
+
 def timed(call: Callable[[], Any]) -> float:
     """Seconds ``call()`` took."""
     start = time.perf_counter()

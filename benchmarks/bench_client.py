@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import openai
-from _shared import Figure, emulator, interleaved_async, main
+from _shared import Figure, emulator, main, same_bytes_medians
 
 import imagewidgets as iw
 
@@ -60,18 +59,7 @@ async def against(url: str, rounds: int) -> tuple[dict[str, float], int]:
 
         runs: dict[str, Callable[[], Awaitable[bytes]]] = {
             "imagewidgets": run_ours, "bare httpx": run_bare, "openai SDK": run_sdk}
-        reference = await run_bare()
-        for run in runs.values():  # warm up: connections, caches, imports
-            assert await run() == reference, "every contender must get the same bytes"
-
-        def clocked(run: Callable[[], Awaitable[bytes]]) -> Callable[[], Awaitable[float]]:
-            async def call() -> float:
-                start = time.perf_counter()
-                await run()
-                return time.perf_counter() - start
-            return call
-
-        medians = await interleaved_async({name: clocked(run) for name, run in runs.items()}, rounds)
+        medians, reference = await same_bytes_medians(runs, "bare httpx", rounds)
     return medians, len(reference)
 
 

@@ -56,6 +56,12 @@ def test_a_click_while_a_long_cell_runs_says_busy_not_restarted(lab: Any, page: 
                                       "    time.sleep(0.05)"])
     lab.open(page, "busy.ipynb", ready=".iw-panel")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']")
+    # A request answered on the control channel while the cell runs ends with an "idle" that
+    # makes the kernel's status say idle: the note must not take that for a restart.
+    _ask_on_the_control_channel(lab, "busy.ipynb")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        timeout=120_000)
     page.click("button.iw-generate")  # queued behind the running cell: no answer yet
     note = page.locator(".iw-panel .iw-kernel-note")
     note.wait_for(state="visible", timeout=120_000)
@@ -64,6 +70,22 @@ def test_a_click_while_a_long_cell_runs_says_busy_not_restarted(lab: Any, page: 
     (lab.root / "go").write_text("")  # the cell ends: the kernel answers the click
     note.wait_for(state="hidden", timeout=120_000)
     page.wait_for_selector(".iw-tile.iw-status-done", timeout=120_000)  # and the click was not lost
+
+
+def _ask_on_the_control_channel(lab: Any, name: str) -> None:
+    """Send ``is_complete_request`` on the control channel of ``name``'s kernel; wait for its reply."""
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient()
+    client.load_connection_file(lab.root.parent / "home" / "runtime" / f"kernel-{lab.kernel_id(name)}.json")
+    client.start_channels()
+    try:
+        request = client.session.msg("is_complete_request", {"code": "1"})
+        client.control_channel.send(request)
+        reply = client.control_channel.get_msg(timeout=120)  # stuck, not slow
+        assert reply["parent_header"]["msg_id"] == request["header"]["msg_id"]
+    finally:
+        client.stop_channels()
 
 
 def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any, page: Any) -> None:

@@ -3,8 +3,10 @@
 // The record's class arrives as the model's record_class.
 // A missed answer alone cannot tell a busy kernel (a long cell running: the click is answered
 // when it ends) from one that restarted (never answered): the kernel's own status and the
-// widget's connection can. The widget manager drops the connection of every widget when the
-// kernel restarts ("comm_live_update"); a kernel that reports "busy" is running a cell.
+// widget's connection can, and so can the kernel's "idle" for the ping itself: a kernel that
+// took the ping up and did not answer is not this widget's kernel any more (it restarted), one
+// that has not taken it up yet is running a cell. The kernel's overall status alone cannot
+// say busy, since a request answered on the control channel while a cell runs sets it to idle.
 import { lifecycle } from "./lifecycle.js";
 
 function render({ model, el }) {
@@ -42,25 +44,34 @@ function render({ model, el }) {
     note.dataset.kernel = name;
     note.hidden = false;
   };
-  const kernelStatus = () => {
+  let ignored = false;  // the kernel went idle after the ping without answering it
+  const LOST = ["dead", "unknown", "restarting", "autorestarting", "terminating"];
+  const kernelLost = () => {
     try {
       const kernel = model.widget_manager && model.widget_manager.kernel;
-      return kernel ? kernel.status : null;
-    } catch (error) {  // a manager without a kernel (another front end): not known
-      return null;
+      return !kernel || LOST.includes(kernel.status) || kernel.connectionStatus === "disconnected";
+    } catch (error) {  // a manager without a kernel (another front end): nothing to answer
+      return true;
     }
   };
   const silent = () => {
     stopWaiting = null;
     // Still waiting for the answer when busy: the pong hides the note once the cell ends.
-    say(!gone && kernelStatus() === "busy" ? "busy_text" : "silent_text");
+    say(gone || ignored || kernelLost() ? "silent_text" : "busy_text");
+  };
+  // The kernel's status messages for the ping (its parent): "idle" means it was handled.
+  const pingStatus = (msg) => {
+    if (msg && msg.content && msg.content.execution_state === "idle" && stopWaiting !== null) {
+      ignored = true;
+    }
   };
   const ask = () => {
     if (gone) return say("silent_text");
     if (stopWaiting !== null) return;
+    ignored = false;
     stopWaiting = life.later(silent, model.get("timeout_ms"));
     try {
-      model.send({ event: "ping" });
+      model.send({ event: "ping" }, { iopub: { status: pingStatus } });
     } catch (error) {  // the connection to the kernel is gone
       stopWaiting();
       silent();

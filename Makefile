@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo serve bench browser reliability clean
+.PHONY: test lint typecheck pytest demo serve bench browser reliability screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,15 @@ reliability: $(STAMP) browser
 	$(VENV)/bin/pytest -q --basetemp=.tmp/reliability $(RELIABILITY)
 
 ## bench: every benchmark, each figure a ratio measured side by side, into benchmarks/results.json;
-## CHECK=1 fails on a missed goal, QUICK=1 (CI) only checks every figure is computed
-bench: $(STAMP)
+## CHECK=1 fails on a missed goal, QUICK=1 (CI) only checks every figure is computed; B12-B15 drive
+## JupyterLab in Chromium (benchmarks/bench_browser.py)
+bench: $(STAMP) browser
 	$(PY) benchmarks/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CHECK)),--check)
+
+## screenshots: docs/panel-200-tiles.png and docs/compare-repeats.png, taken in JupyterLab + Chromium
+## on the emulator (not part of test, bench or CI)
+screenshots: $(STAMP) browser
+	$(PY) benchmarks/screenshots.py docs
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache .mypy_cache .ruff_cache

@@ -57,7 +57,7 @@ STUCK_MS = 600_000
 """Every wait's bound: stuck, not slow."""
 PANEL = ("import imagewidgets as iw\n"
          "panel = iw.ImagePanel(params=iw.ImageParams(model='gpt-image-2', prompt='A lighthouse at dusk',\n"
-         "                                            n=10, quality='low', size='1024x1024'))\n"
+         "                                            n=10, quality='low', size='1024x1024'){options})\n"
          "panel")
 PROMPT = ".iw-prompt textarea"
 DONE = ".iw-tile.iw-status-done"
@@ -93,9 +93,10 @@ def kernel(page: Any, expression: str, expected: str | None = None, code: str = 
     return str(page.evaluate(KERNEL, [code, expression, expected, STUCK_MS]))
 
 
-def open_panel(lab: Lab, page: Any, name: str = "panel.ipynb") -> None:
-    """The notebook of one cell showing the panel, opened and run; its prompt box drawn."""
-    lab.write_notebook(name, [PANEL])
+def open_panel(lab: Lab, page: Any, name: str = "panel.ipynb", options: str = "") -> None:
+    """The notebook of one cell showing the panel (``options``: more of its keywords, each after
+    ``, ``), opened and run; its prompt box drawn."""
+    lab.write_notebook(name, [PANEL.format(options=options)])
     lab.open(page, name, ready="button.iw-generate")
     page.wait_for_selector(PROMPT)
 

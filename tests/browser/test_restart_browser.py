@@ -161,7 +161,9 @@ def test_a_reload_before_saving_leaves_the_saved_record_naming_every_image(lab: 
 def test_a_restarted_kernels_panel_shows_one_disconnected_mark(lab: Any, page: Any) -> None:
     lab.write_notebook("marks.ipynb", CELLS)
     lab.open(page, "marks.ipynb", ready=".iw-panel")
-    lab.restart_kernel("marks.ipynb")
+    # As the Kernel menu's Restart does (a restart through the server's REST API reads as an
+    # "autorestarting" in the page, which leaves the widgets connected).
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }")
     # ipywidgets marks every view of the old panel disconnected (a broken-chain icon each).
     page.wait_for_function(
         "() => document.querySelectorAll('.iw-panel .jupyter-widgets-disconnected').length > 10",

@@ -28,7 +28,8 @@ def test_the_record_names_files_relative_to_the_notebook_and_escapes_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     record = SavedRecord('a "panel"')
-    assert record.html() == f'<div class="{RECORD_CLASS}"></div>'  # nothing saved: nothing shown
+    assert record.html() == (f'<div class="{RECORD_CLASS}" data-iw-record="{record.display_id}">'
+                             "</div>")  # nothing saved: nothing shown
     record.add(tmp_path / "imagewidgets-output" / "a.png", 'A <b>"bold"</b> fox')
     text = record.html()
     assert 'src="imagewidgets-output/a.png"' in text
@@ -73,4 +74,11 @@ async def test_a_panel_shows_itself_then_its_record(shown: list[Any], client: iw
     assert tile.saved is not None and tile.saved.path.parent == output_folder
     assert shown[-1][0] == "update_display" and tile.saved.path.name in shown[-1][1]["text/html"]
     assert output_folder.name in panel.watch.silent_text
+    # The watch carries the record too: a view drawn again after a reload of the page puts it
+    # back into its notebook (the update_display before the reload is lost to that page).
+    assert panel.watch.record_id == panel.record.display_id
+    assert panel.watch.get_state()["record_html"] == panel.record.html()
+    assert tile.saved.path.name in panel.watch.record_html
+    panel._ipython_display_()  # shown twice: one record, followed once
+    assert panel.record.watches == [panel.watch]
     panel.close()

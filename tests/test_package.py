@@ -65,9 +65,11 @@ def test_import_is_light_and_patches_nothing() -> None:
 
 
 LATER = ("PIL", "httpx", "uvicorn", "starlette", "xml.sax", "imagewidgets.api.client",
-         "imagewidgets.emulator", "imagewidgets.ui.compare")
-"""What the panel needs only once an image arrives, a client is made, the emulator started or a
-comparison opened."""
+         "imagewidgets.emulator", "imagewidgets.ui.compare", "imagewidgets.capabilities", "fractions",
+         "openai")
+"""What the panel needs only once an image arrives, a client is made, the emulator started, a
+comparison opened or a custom size checked (``fractions``); the old ``capabilities`` name and the
+openai SDK never."""
 
 
 def test_the_panel_imports_nothing_it_needs_only_later() -> None:
@@ -79,6 +81,17 @@ def test_the_panel_imports_nothing_it_needs_only_later() -> None:
     assert "imagewidgets.ui.panel" in loaded
     assert [name for name in loaded if any(name == later or name.startswith(f"{later}.")
                                            for later in LATER)] == []
+
+
+def test_no_part_of_the_package_imports_the_openai_sdk() -> None:
+    # The client speaks HTTP itself: a bug shared with the SDK would hide in the benchmarks.
+    code = ("import sys, imagewidgets as iw, imagewidgets.emulator, imagewidgets.sync;"
+            "[getattr(iw, name) for name in iw.__all__]; print(*sys.modules)")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                          check=True)
+    loaded = done.stdout.split()
+    assert "imagewidgets.ui.compare" in loaded and "imagewidgets.api.client" in loaded
+    assert [name for name in loaded if name == "openai" or name.startswith("openai.")] == []
 
 
 def test_the_widgets_package_still_names_every_widget() -> None:

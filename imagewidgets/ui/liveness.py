@@ -14,7 +14,11 @@ Two parts, because a notebook outlives its kernel:
   the kernel is busy (a cell runs; the click is answered when it ends) when
   the kernel says it is, else that it restarted or stopped, with where the
   images are. A restart seen by the page (the widget's connection dropped) is
-  said at once, click or not.
+  said at once, click or not. It also carries the record's current output
+  (:attr:`KernelWatch.record_html`): a reload of the page shows the notebook as
+  last saved, and the record's updates sent before the reload are lost (JupyterLab
+  routes an ``update_display`` only to outputs this page displayed), so each view
+  puts that output back into its notebook when drawn and whenever it changes.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class KernelWatch(anywidget.AnyWidget):
         sync=True)
     busy_text = traitlets.Unicode("", help="Shown when the kernel does not answer while busy.").tag(sync=True)
     timeout_ms = traitlets.Int(4000, help="Milliseconds to wait for the kernel.").tag(sync=True)
+    record_id = traitlets.Unicode("", help="The display id of the record this widget keeps up to date.").tag(
+        sync=True)
+    record_html = traitlets.Unicode("", help="The record's current output (paths only, escaped).").tag(
+        sync=True)
 
     def __init__(self, folder: str = "", *, timeout_ms: int = 4000) -> None:
         where = f"; your images are in {folder}" if folder else ""
@@ -69,6 +77,13 @@ class KernelWatch(anywidget.AnyWidget):
     def _answer(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "ping":
             self.send({"event": "pong"})
+
+    def follow(self, record: SavedRecord) -> None:
+        """Keep ``record``'s output in the page's notebook up to date, a reload of the page too."""
+        record.watches.append(self)
+        with self.hold_sync():
+            self.record_id = record.display_id
+            self.record_html = record.html()
 
     def __repr__(self) -> str:
         return f"KernelWatch(timeout_ms={self.timeout_ms})"
@@ -90,11 +105,14 @@ class SavedRecord:
         self.thumbnail_width = thumbnail_width
         self.display_id = f"imagewidgets-{uuid.uuid4().hex}"
         self.entries: list[tuple[str, str]] = []  # (relative path, alt text)
+        self.watches: list[KernelWatch] = []  # each also carries the output to its views
         self._shown = False
 
     def add(self, path: Path, alt: str) -> None:
         """Name one more saved image; the output, once shown, is updated in place."""
         self.entries.append((_relative(path), alt))
+        for watch in self.watches:
+            watch.record_html = self.html()
         if self._shown:
             _ipython("update_display")({"text/html": self.html()}, raw=True,
                                        display_id=self.display_id)
@@ -106,13 +124,15 @@ class SavedRecord:
 
     def html(self) -> str:
         """The record: a line of text, then each image from its file (nothing inline)."""
+        # The display id marks the output, for a view to find it in its notebook.
+        start = f'<div class="{RECORD_CLASS}" data-iw-record="{self.display_id}">'
         if not self.entries:
-            return f'<div class="{RECORD_CLASS}"></div>'
+            return start + "</div>"
         images = "".join(
             f'<img src="{html.escape(path)}" alt="{html.escape(alt)}" title="{html.escape(path)}" '
             f'width="{self.thumbnail_width}" style="margin:2px">'
             for path, alt in self.entries)
-        return (f'<div class="{RECORD_CLASS}"><div>{html.escape(self.title)}: '
+        return (f'{start}<div>{html.escape(self.title)}: '
                 f"{len(self.entries)} image{'s' if len(self.entries) != 1 else ''} saved (run the "
                 f"cell again for the live panel)</div>{images}</div>")
 
@@ -142,6 +162,9 @@ def display_with_record(widget: Any, record: SavedRecord) -> None:
     What a widget's ``_ipython_display_`` does: a widget's own output cannot
     fall back to anything when its model is gone, a plain output can.
     """
+    watch = getattr(widget, "watch", None)  # the panel's and the grid's KernelWatch
+    if isinstance(watch, KernelWatch) and watch not in record.watches:
+        watch.follow(record)
     _ipython("display")(widget._repr_mimebundle_(), raw=True)
     record.show()
 

@@ -74,5 +74,5 @@ def close_tree(widget: Any) -> None:
         widgets.Widget.close(current)
 
 
-STYLE = stylesheet("widgets.css")
+STYLE = stylesheet("widgets.css", "liveness.css")
 """The stylesheet every panel, grid and comparison holds (an ``HTML`` widget's value)."""

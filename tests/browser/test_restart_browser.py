@@ -115,3 +115,64 @@ def test_a_reopened_notebook_shows_its_images_from_disk_and_stays_small(lab: Any
         timeout=120_000)
     record = page.locator(".jp-OutputArea-output", has_text="6 images saved")
     assert record.count() == 1 and record.is_visible()
+
+
+def _record_html(notebook: dict[str, Any]) -> str:
+    """The saved record's output in ``notebook`` (its HTML), or empty."""
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            shown = output.get("data", {}).get("text/html", "")
+            text = "".join(shown) if isinstance(shown, list) else shown
+            if "iw-saved-record" in text:
+                return str(text)
+    return ""
+
+
+def test_a_reload_before_saving_leaves_the_saved_record_naming_every_image(lab: Any, page: Any) -> None:
+    lab.write_notebook("reload.ipynb", [CELLS[0].replace("n=6", "n=2")])
+    lab.open(page, "reload.ipynb", ready=".iw-panel")
+    assert "images saved" not in _record_html(lab.save(page, "reload.ipynb"))  # saved with no image
+    folder = lab.root / "imagewidgets-output"
+    before = set(folder.glob("*.png"))  # the module's other notebooks save here too
+    page.click("button.iw-generate")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.iw-tile.iw-status-done').length === 2", timeout=120_000)
+    saved = sorted(path.name for path in set(folder.glob("*.png")) - before)
+    assert len(saved) == 2
+    # The record's updates reached this page only: the file still says no image (no autosave yet).
+    assert "images saved" not in _record_html(json.loads((lab.root / "reload.ipynb").read_text()))
+
+    page.reload()  # not saved: the page shows the notebook as last saved, the panel live again
+    page.wait_for_selector(".iw-panel .iw-tile.iw-status-done", timeout=120_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.iw-saved-record')]"
+        "  .some(record => record.textContent.includes('2 images saved'))", timeout=120_000)
+    lab.save(page, "reload.ipynb")
+    # lab.save returns once the file holds outputs, which it did before: wait for this save.
+    deadline = time.monotonic() + 120  # stuck, not slow
+    record = ""
+    while "images saved" not in record and time.monotonic() < deadline:
+        time.sleep(0.2)
+        record = _record_html(json.loads((lab.root / "reload.ipynb").read_text()))
+    assert "2 images saved" in record
+    assert all(f"imagewidgets-output/{name}" in record for name in saved)
+
+
+def test_a_restarted_kernels_panel_shows_one_disconnected_mark(lab: Any, page: Any) -> None:
+    lab.write_notebook("marks.ipynb", CELLS)
+    lab.open(page, "marks.ipynb", ready=".iw-panel")
+    # As the Kernel menu's Restart does (a restart through the server's REST API reads as an
+    # "autorestarting" in the page, which leaves the widgets connected).
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }")
+    # ipywidgets marks every view of the old panel disconnected (a broken-chain icon each).
+    page.wait_for_function(
+        "() => document.querySelectorAll('.iw-panel .jupyter-widgets-disconnected').length > 10",
+        timeout=120_000)
+    visible = page.evaluate(
+        "() => { const panel = document.querySelector('.iw-panel');"
+        " return [panel, ...panel.querySelectorAll('*')]"
+        "  .filter(node => node.classList.contains('jupyter-widgets-disconnected'))"
+        "  .filter(node => { const mark = getComputedStyle(node, '::before');"
+        "    return mark.display !== 'none' && mark.content !== 'none' && mark.content !== ''; })"
+        "  .length; }")
+    assert visible == 1  # the panel's own: that it is disconnected is still said, once

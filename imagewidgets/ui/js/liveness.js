@@ -7,7 +7,40 @@
 // took the ping up and did not answer is not this widget's kernel any more (it restarted), one
 // that has not taken it up yet is running a cell. The kernel's overall status alone cannot
 // say busy, since a request answered on the control channel while a cell runs sets it to idle.
+// The record's output is also kept up to date from here: after a reload of the page the
+// notebook shows its outputs as last saved, and JupyterLab routes a later update_display only
+// to outputs this page displayed, so the kernel's updates would never reach (nor be saved in)
+// the notebook. The view writes the record's current output (record_html) into the output of
+// its notebook that carries its display id, when drawn and whenever the record changes.
 import { lifecycle } from "./lifecycle.js";
+
+// The notebook model of the page (JupyterLab's widget manager knows its document); null elsewhere.
+function notebookModel(model) {
+  try {
+    const context = model.widget_manager && model.widget_manager.context;
+    return (context && context.model && context.model.cells) ? context.model : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+function refreshRecord(model) {
+  const id = model.get("record_id"), html = model.get("record_html");
+  const notebook = notebookModel(model);
+  if (!id || !html || !notebook) return;
+  const marker = `data-iw-record="${id}"`;
+  for (const cell of notebook.cells) {
+    const outputs = cell.outputs;
+    if (!outputs) continue;
+    for (let index = 0; index < outputs.length; index++) {
+      const output = outputs.get(index);
+      const shown = output.data && output.data["text/html"];
+      const text = Array.isArray(shown) ? shown.join("") : shown;
+      if (typeof text !== "string" || !text.includes(marker) || text === html) continue;
+      outputs.set(index, { output_type: "display_data", data: { "text/html": html }, metadata: {} });
+    }
+  }
+}
 
 function render({ model, el }) {
   const life = lifecycle();
@@ -81,6 +114,8 @@ function render({ model, el }) {
     if (event.target instanceof Element && event.target.closest("button")) ask();
   };
   attach();
+  refreshRecord(model);
+  life.on(model, "change:record_html", () => refreshRecord(model));
   life.on(model, "comm_live_update", () => {
     // The view marks itself disconnected first (its listener is older than this one).
     gone = el.classList.contains("jupyter-widgets-disconnected");

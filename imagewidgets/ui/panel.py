@@ -270,23 +270,17 @@ class ImagePanel(widgets.VBox):
 
     def compare(self, rows: Any = None, columns: Any = None, *, repeats: int = 1,
                 title: str | None = None, adapt: bool = True) -> CompareGrid:
-        """A :class:`~imagewidgets.ui.compare.CompareGrid` from the current settings, started.
+        """A :class:`~imagewidgets.ui.compare.CompareGrid` from the current settings, not yet run.
 
         Same client; each sample's "Use settings" puts its settings back into
         this panel. ``rows`` and ``columns`` as in ``CompareGrid``; show the
-        grid as the cell's value.
+        grid as the cell's value, with its estimate: its Run button (or
+        ``await grid.run()``) sends it.
         """
         from .compare import CompareGrid  # the grid imports this module
 
-        grid = CompareGrid(self.params, rows, columns, repeats=repeats, client=self.client,
+        return CompareGrid(self.params, rows, columns, repeats=repeats, client=self.client,
                            title=title, adapt=adapt, on_use=self.use_settings)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass  # a script: ``await grid.run()``
-        else:
-            grid.start()
-        return grid
 
     def use_settings(self, params: ImageParams) -> str | None:
         """Put ``params`` into the controls (the model first) and scroll them into view.

@@ -569,3 +569,20 @@ def test_each_sample_is_labelled_with_its_row_column_and_sample(client: iw.Image
     assert labels[2] == "<b>model gpt-image-1, quality high, sample 1 of 2</b>"
     assert len(set(labels)) == 4
     grid.close()
+
+
+async def test_the_contact_sheet_saved_shows_by_its_path(client: iw.ImagesClient,
+                                                          output_folder: Path) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
+    with pytest.raises(ParamsError, match="the contact sheet has no image yet; run the grid first"):
+        grid.save_contact_sheet()
+    await grid.run()
+    saved = grid.save_contact_sheet(image_size=96)
+    assert saved.path.parent == output_folder and saved.path.name.endswith(".png")
+    with Image.open(saved.path) as sheet:
+        assert sheet.text["Title"] == "A lighthouse at dusk"
+    shown = saved._repr_html_()
+    assert f'<img src="{saved.relative}"' in shown and "base64" not in shown
+    assert len(shown) < 500  # a line in the saved notebook, not the picture
+    assert saved.path.name in repr(saved)
+    grid.close()

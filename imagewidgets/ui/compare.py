@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import html
-import time
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +36,13 @@ from ..comparison import (
     summary_lines,
 )
 from ..errors import ImagesError, ParamsError
-from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, contact_sheet, sheet_png
+from ..imaging import SheetFile
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Reservation, Spending, emulated_text, reserve_all
-from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
+from ..storage import DEFAULT_STORE, StoreChoice, store_from
 from .cell import GridCell, grid_table
 from .compare_bar import RunBar
+from .compare_sheet import grid_sheet, save_sheet, sheet_file
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
@@ -163,7 +164,7 @@ class CompareGrid(widgets.VBox):
         self.run_button, self.cancel_button = self.bar.run_button, self.bar.cancel_button
         self.sheet_button, self.thumbnail_slider = self.bar.sheet_button, self.bar.thumbnail_slider
         self.progress, self.progress_text = self.bar.progress, self.bar.progress_text
-        self.sheet_button.source = self._sheet_file
+        self.sheet_button.source = lambda: sheet_file(self)
         self.summary_line = widgets.HTML("")
         self.summary_line.add_class("iw-compare-summary")
         self.table = grid_table(self.rows, self.columns, self.cells)
@@ -268,23 +269,16 @@ class CompareGrid(widgets.VBox):
         A grid too wide for ``image_size`` gets smaller images, so the sheet
         stays within the size limits of decoded images.
         """
-        width = len(self.columns.values)
-        sheet_cells = [[self.cells[r * width + c].sheet_cell() for c in range(width)]
-                       for r in range(len(self.rows.values))]
-        per_row = width * max(self.repeats, 1)
-        fits = (MAX_SIDE - SHEET_LABEL_WIDTH) // per_row - SHEET_GAP
-        # Height grows with the rows too: keep the area under the limit as well.
-        by_area = int((MAX_PIXELS / (per_row * max(len(self.rows.values), 1) * 1.6)) ** 0.5)
-        image_size = max(16, min(image_size, fits, by_area))
-        title = self.title
-        if "model" not in (self.rows.field, self.columns.field):
-            title += f" · {self.base.model}"  # the same in every cell: said once
-        return contact_sheet(sheet_cells, title=title,
-                             corner=f"rows: {self.rows.field} · columns: {self.columns.field}",
-                             row_labels=[self.rows.label(value) for value in self.rows.values],
-                             column_labels=[self.columns.label(value)
-                                            for value in self.columns.values],
-                             image_size=image_size)
+        return grid_sheet(self, image_size)
+
+    def save_contact_sheet(self, path: str | os.PathLike[str] | None = None,
+                           image_size: int = 256) -> SheetFile:
+        """Write :meth:`contact_sheet` as PNG (saying what it compares) and name the file.
+
+        Default ``path``: a new file in the grid's store folder. A notebook shows the
+        result by its path, never the PNG itself: a saved notebook stays small.
+        """
+        return save_sheet(self, path, image_size)
 
     def close(self) -> None:
         """Cancel what runs and close every widget the grid made."""
@@ -429,15 +423,6 @@ class CompareGrid(widgets.VBox):
             if known:
                 parts.append("total cost: " + (emulated_text(known) if emulated else f"${known:.3f}"))
         return "<br>".join(html.escape(part) for part in parts)
-
-    def _sheet_file(self) -> tuple[bytes, str, str] | None:
-        if not any(tile.result is not None for cell in self.cells for tile in cell.tiles):
-            return None
-        sheet = self.contact_sheet()
-        labels = {"rows": f"{self.rows.field} = " + ", ".join(map(str, self.rows.values)),
-                  "columns": f"{self.columns.field} = " + ", ".join(map(str, self.columns.values))}
-        name = download_name(self.title, "contact-sheet", time.time(), "png")
-        return sheet_png(sheet, title=self.title, labels=labels), name, "image/png"
 
     def _show_error(self, error: BaseException) -> None:
         self.last_error = error

@@ -28,8 +28,9 @@ from .models import (
 )
 from .params import OPTION_FIELDS, ImageParams, closest_value
 
-__all__ = ["AXIS_FIELDS", "DEFAULT_QUALITIES", "MAX_REPEATS", "Axis", "CellPlan", "base_params",
-           "estimate", "estimate_text", "mark_best", "plan_cells", "summary_lines"]
+__all__ = ["AXIS_FIELDS", "CONFIRM_OVER", "DEFAULT_QUALITIES", "MAX_REPEATS", "MAX_REQUESTS", "Axis",
+           "CellPlan", "base_params", "check_size", "dollars_text", "estimate", "estimate_text",
+           "mark_best", "plan_cells", "summary_lines"]
 
 AXIS_FIELDS = tuple(name for name in FIELDS if name not in ("n", "user"))
 """The fields an axis may vary: every request field but ``n`` (see ``repeats``) and ``user``."""
@@ -42,6 +43,13 @@ _NOT_AXES = {"n": "n is not an axis: repeats=k puts k samples in each cell",
 
 MAX_REPEATS = 10
 """Samples per cell at most: each is a request, and billed."""
+
+CONFIRM_OVER = 50
+"""Requests a grid sends without asking: more are sent only once confirmed (a click, ``confirm=True``)."""
+
+MAX_REQUESTS = 400
+"""Requests one grid may hold: each is a tile of widgets, and a bigger grid would freeze the
+kernel while it is built (50 × 50 cells × 4 samples is 10,000). Refused before anything is made."""
 
 
 _SCALARS = (str, int, float)  # bool is an int: the stream flag
@@ -213,6 +221,35 @@ def plan_cells(base: ImageParams, rows: Axis, columns: Axis, *, adapt: bool = Tr
     return cells
 
 
+def check_size(base: ImageParams, rows: Axis, columns: Axis, repeats: int, *,
+               adapt: bool = True) -> None:
+    """Refuse a grid of more than :data:`MAX_REQUESTS` requests at once, before any cell is planned.
+
+    Raises
+    ------
+    ParamsError
+        Naming its cells, samples, requests and rough cost, the limit and what to do.
+    """
+    requests = len(rows.values) * len(columns.values) * repeats
+    if requests <= MAX_REQUESTS:
+        return
+    check_axes(base, rows, columns)  # a bad axis is said first, as for any grid
+    per_sample = _rough_estimate(base, rows, columns, adapt)
+    cost = ("of unknown price" if per_sample is None
+            else f"about {dollars_text(per_sample * repeats)}")
+    raise ParamsError([
+        f"a grid of {len(rows.values)} × {len(columns.values)} cells × {repeats} "
+        f"sample{'s' if repeats > 1 else ''} is {requests:,} requests, {cost}; one grid holds at "
+        f"most {MAX_REQUESTS} requests: compare fewer values, or split it into several grids"])
+
+
+def dollars_text(dollars: float | None) -> str:
+    """An estimate in dollars as the grid says it, with the day its prices were read."""
+    if dollars is None:
+        return "an unknown price"
+    return f"${dollars:,.2f} (prices read {PRICES_READ_ON})"
+
+
 def estimate(params: ImageParams) -> float | None:
     """Dollars for one image of ``params`` before it runs; None when the price is unknown.
 
@@ -223,6 +260,26 @@ def estimate(params: ImageParams) -> float | None:
 
 
 # -- internals -----------------------------------------------------------------
+
+
+def _rough_estimate(base: ImageParams, rows: Axis, columns: Axis, adapt: bool) -> float | None:
+    """Dollars per sample of a whole grid from its first row and first column only.
+
+    Planning every cell of a huge grid takes seconds (0.6 ms a cell); a price is
+    near a product of a row's and a column's factor (a model's token price × a
+    quality's tokens), so cell (r, c) ≈ row r × column c ÷ the corner.
+    """
+    def price(row: Any, column: Any) -> float | None:
+        plan = _cell(base, (rows.field, row), (columns.field, column), adapt)
+        return estimate(plan.params) if plan.available else None
+
+    down = [p for row in rows.values if (p := price(row, columns.values[0])) is not None]
+    across = [p for column in columns.values if (p := price(rows.values[0], column)) is not None]
+    if not down or not across:
+        return None
+    corner = price(rows.values[0], columns.values[0]) or sum(down) / len(down)
+    return (sum(down) / len(down)) * (sum(across) / len(across)) / corner * (
+        len(rows.values) * len(columns.values))
 
 
 def _grid_models(base: ImageParams, rows: Axis, columns: Axis) -> list[ModelSpec]:

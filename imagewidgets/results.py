@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import mimetypes
 import os
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ImageDecodeError
 from .files import write_new, write_replacing
 from .models import MODELS, image_cost
 from .naming import download_name
@@ -56,6 +58,9 @@ class Usage:
             counts[name] = count
         return cls(**counts)
 
+
+SHOWN_SIDE = 256
+"""Longest side, in pixels, of an image shown as a cell's value: larger ones show a thumbnail."""
 
 MAX_COUNT = 10**12
 """No image takes a trillion tokens: a larger count is malformed (and would overflow a float)."""
@@ -115,18 +120,40 @@ class _Encoded:
 
     # What a notebook shows for a cell's value, for partial and final images alike.
 
+    @functools.cached_property
+    def _shown(self) -> tuple[bytes, str]:
+        """The bytes a notebook shows and their format: the image as it is when at most
+        :data:`SHOWN_SIDE` pixels on its longest side, else a thumbnail of that size.
+
+        A cell's value is saved inside the notebook: a 1024x1024 PNG weighed 123 KB there, a
+        photographic one would weigh 2.5 MB; ``image.save()`` keeps the full image. A GIF
+        stays whole (a still would lose its frames) and an SVG is shown whole by the browser.
+        """
+        if self.format in ("gif", "svg") or max(self.width, self.height) <= SHOWN_SIDE:
+            return self.data, self.format
+        from .imaging import thumbnail  # Pillow, only when a notebook shows one
+
+        try:
+            small = thumbnail(self.data, SHOWN_SIDE)
+        except ImageDecodeError:
+            return b"", "none"  # bytes that are no picture: the text repr says what they are
+        return small.data, small.format
+
     def _repr_png_(self) -> bytes | None:
-        return self.data if self.format == "png" else None
+        data, shown = self._shown
+        return data if shown == "png" else None
 
     def _repr_jpeg_(self) -> bytes | None:
-        return self.data if self.format == "jpeg" else None
+        data, shown = self._shown
+        return data if shown == "jpeg" else None
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str] | None:
         """A GIF (animated) or WEBP as it is; IPython has no ``_repr_gif_``. Base64 text, as
         ``IPython.display.Image`` sends it: JupyterLab draws both in an ``<img>``."""
-        if self.format not in ("gif", "webp"):
+        data, shown = self._shown
+        if shown not in ("gif", "webp"):
             return None
-        return {self.mime_type: base64.b64encode(self.data).decode("ascii")}
+        return {f"image/{shown}": base64.b64encode(data).decode("ascii")}
 
     def _repr_html_(self) -> str | None:
         """An SVG as an ``<img>`` of a ``data:`` URL, the only way it is shown.

@@ -15,6 +15,7 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets.comparison import CONFIRM_OVER, MAX_REQUESTS
 from imagewidgets.emulator import EmulatorServer, serve
 from imagewidgets.errors import BudgetExceededError, ParamsError, ServerError
 from imagewidgets.imaging import MAX_PIXELS, MAX_SIDE, SHEET_LABEL_WIDTH
@@ -253,7 +254,8 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
     panel = ImagePanel(client=client, params=iw.ImageParams(
         model="gpt-image-1", prompt="A lighthouse at dusk", quality="low", size="1536x1024"))
     grid = panel.compare(rows=("model", ["dall-e-3"]), columns=("quality", ["hd"]))
-    await until(lambda: grid.cells[0].status == "done")
+    assert grid.cells[0].status == "not run"  # shown with its estimate: Run sends it
+    await grid.run()
     (tile,) = grid.cells[0].tiles
     assert tile.reuse.layout.display != "none"
     panel.params.prompt = "something else"
@@ -306,9 +308,25 @@ async def test_no_widget_left_alive_after_close(client: iw.ImagesClient) -> None
     assert set(_instances) - before == set()
 
 
-async def test_compare_one_liner_starts_the_grid(client: iw.ImagesClient) -> None:
+async def test_compare_one_liner_shows_the_plan_and_sends_nothing_until_run(
+        client: iw.ImagesClient, server: EmulatorServer) -> None:
+    before = server.request_count
     grid = iw.compare("a red fox", models=["gpt-image-1", "gpt-image-2"], qualities=["low"],
                       client=client, size="1024x1024")
+    assert [cell.status for cell in grid.cells] == ["not run", "not run"]
+    assert "2 requests · estimated $" in grid.estimate_line.value
+    assert "nothing is sent until Run" in grid.estimate_line.value
+    await asyncio.sleep(0)  # anything it would have started has had its turn
+    assert server.request_count == before
+    grid.run_button.click()
+    await until(lambda: not grid.jobs.busy)
+    assert [cell.status for cell in grid.cells] == ["done", "done"]
+    grid.close()
+
+
+async def test_compare_with_run_true_starts_the_grid(client: iw.ImagesClient) -> None:
+    grid = iw.compare("a red fox", models=["gpt-image-1", "gpt-image-2"], qualities=["low"],
+                      client=client, size="1024x1024", run=True)
     assert isinstance(grid, iw.CompareGrid) and grid.jobs.busy  # started, not waited for
     await until(lambda: not grid.jobs.busy)
     assert [cell.status for cell in grid.cells] == ["done", "done"]
@@ -319,7 +337,7 @@ async def test_compare_one_liner_starts_the_grid(client: iw.ImagesClient) -> Non
 def test_compare_in_a_script_runs_to_the_end(server: EmulatorServer, api_key: str) -> None:
     client = iw.ImagesClient(api_key=api_key, base_url=server.url, is_emulator=True)
     grid = iw.compare("a red fox", models=["gpt-image-1"], qualities=["low", "high"],
-                      client=client)
+                      client=client, run=True)
     assert [row["status"] for row in grid.summary()] == ["done", "done"]
     grid.close()
 
@@ -458,3 +476,113 @@ async def test_a_grid_on_an_emulator_started_elsewhere_learns_what_it_is_and_say
         await grid.run()  # dall-e-3, shut down on the API, is served: no flag was needed
         assert grid.cells[0].status == "done"
         grid.close()
+
+
+def _big(client: iw.ImagesClient, **options: Any) -> CompareGrid:
+    """A grid of 54 requests: over the 50 sent without asking."""
+    return _grid(client, rows=("prompt", [f"a fox number {i}" for i in range(6)]),
+                 repeats=3, **options)
+
+
+async def test_run_on_a_grid_of_more_than_50_requests_asks_first(
+        slow_client: iw.ImagesClient, slow_server: EmulatorServer) -> None:
+    before = slow_server.request_count
+    grid = _big(slow_client)
+    assert grid.requests == 54 and CONFIRM_OVER == 50
+    grid.run_button.click()
+    assert grid.bar.confirming and grid.run_button.disabled
+    assert ("Send 54 requests, estimated $" in grid.bar.confirm_text.value
+            and f"${grid.estimated:,.2f}" in grid.bar.confirm_text.value)
+    assert grid.bar.send_button.description == "Send 54 requests"
+    grid.bar.back_button.click()  # changed my mind: nothing sent, Run is back
+    assert not grid.bar.confirming and not grid.run_button.disabled
+    await asyncio.sleep(0)
+    assert slow_server.request_count == before and not grid.jobs.busy
+    grid.run_button.click()
+    grid.bar.send_button.click()
+    await until(lambda: grid.jobs.in_flight > 0)
+    assert not grid.bar.confirming
+    grid.cancel()
+    await until(lambda: not grid.jobs.busy)
+    grid.close()
+
+
+async def test_compare_run_true_past_50_requests_needs_confirm(
+        slow_client: iw.ImagesClient, slow_server: EmulatorServer) -> None:
+    before, widgets_before = slow_server.request_count, set(_instances)
+    prompts = [f"a fox number {i}" for i in range(6)]
+    with pytest.raises(ParamsError, match=r"this grid sends 54 requests, estimated \$[\d.]+ .*"
+                                          r"pass confirm=True as well to send them"):
+        iw.compare(iw.ImageParams(model="gpt-image-1", prompt="x"), rows=("prompt", prompts),
+                   qualities=["low", "medium", "high"], repeats=3, client=slow_client, run=True)
+    assert slow_server.request_count == before and set(_instances) == widgets_before
+    grid = iw.compare(iw.ImageParams(model="gpt-image-1", prompt="x"), rows=("prompt", prompts),
+                      qualities=["low", "medium", "high"], repeats=3, client=slow_client,
+                      run=True, confirm=True)
+    await until(lambda: grid.jobs.in_flight > 0)
+    grid.cancel()
+    await until(lambda: not grid.jobs.busy)
+    grid.close()
+
+
+def test_a_huge_grid_is_refused_at_once_with_its_size_and_estimate(client: iw.ImagesClient) -> None:
+    before = set(_instances)
+    prompts = [f"a lighthouse number {i}" for i in range(50)]
+    sizes = [f"{16 * (40 + i)}x1024" for i in range(50)]  # custom sizes gpt-image-2 takes
+    with pytest.raises(ParamsError, match=(
+            r"a grid of 50 × 50 cells × 4 samples is 10,000 requests, about \$[\d,]+\.\d\d .*; "
+            rf"one grid holds at most {MAX_REQUESTS} requests")):
+        CompareGrid(iw.ImageParams(model="gpt-image-2", prompt="x"), rows=("prompt", prompts),
+                    columns=("size", sizes), repeats=4, client=client)
+    assert set(_instances) == before  # refused before any widget was made
+
+
+async def test_a_second_run_while_one_runs_joins_it(client: iw.ImagesClient,
+                                                    server: EmulatorServer) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]))
+    before = server.request_count
+    grid.run_button.click()  # Run clicked, then the notebook's `await grid.run()` cell
+    clicked = grid.start()
+    await grid.run()
+    assert clicked.done() and server.request_count - before == 2  # sent once
+    assert [cell.status for cell in grid.cells] == ["done", "done"]
+    await grid.run()  # once it is over, a run is a new run
+    assert server.request_count - before == 4
+    grid.close()
+
+
+async def test_the_thumbnail_slider_resizes_every_sample(client: iw.ImagesClient) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]), repeats=2)
+    await grid.run()
+    grid.thumbnail_slider.value = 416
+    await until(lambda: all(tile.thumbnail_size == 416 for tile in grid.cells[0].tiles))
+    assert grid.cells[0].footer.layout.max_width == "432px"
+    await grid.rerun(0)  # new samples come at the chosen size
+    assert all(tile.thumbnail_size == 416 for tile in grid.cells[0].tiles)
+    grid.close()
+
+
+def test_each_sample_is_labelled_with_its_row_column_and_sample(client: iw.ImagesClient) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]),
+                 repeats=2)
+    labels = [tile.label.value for cell in grid.cells for tile in cell.tiles]
+    assert labels[2] == "<b>model gpt-image-1, quality high, sample 1 of 2</b>"
+    assert len(set(labels)) == 4
+    grid.close()
+
+
+async def test_the_contact_sheet_saved_shows_by_its_path(client: iw.ImagesClient,
+                                                          output_folder: Path) -> None:
+    grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
+    with pytest.raises(ParamsError, match="the contact sheet has no image yet; run the grid first"):
+        grid.save_contact_sheet()
+    await grid.run()
+    saved = grid.save_contact_sheet(image_size=96)
+    assert saved.path.parent == output_folder and saved.path.name.endswith(".png")
+    with Image.open(saved.path) as sheet:
+        assert sheet.text["Title"] == "A lighthouse at dusk"
+    shown = saved._repr_html_()
+    assert f'<img src="{saved.relative}"' in shown and "base64" not in shown
+    assert len(shown) < 500  # a line in the saved notebook, not the picture
+    assert saved.path.name in repr(saved)
+    grid.close()

@@ -144,15 +144,19 @@ def test_set_models_restricts_the_dropdown_and_keeps_labels() -> None:
     controls = Controls(params)
     dropdown = controls.widgets["model"]
     controls.set_models(["dall-e-3", "gpt-image-2", "no-such-model"])
-    assert list(dropdown.options) == [("dall-e-3 · retired 2026-05-12", "dall-e-3"),
-                                      ("gpt-image-2", "gpt-image-2")]
+    assert list(dropdown.options) == [("gpt-image-2", "gpt-image-2"),
+                                      ("dall-e-3 · retired 2026-05-12", "dall-e-3")]
     assert dropdown.value == "gpt-image-2" and params.model == "gpt-image-2"
     # The params' own model stays listed, so the dropdown always shows what they hold.
     params.model = "gpt-image-2.6-sunburst"
     assert dropdown.value == "gpt-image-2.6-sunburst"
-    assert controls.models == ("dall-e-3", "gpt-image-2", "gpt-image-2.6-sunburst")
+    assert controls.models == ("gpt-image-2", "gpt-image-2.6-sunburst", "dall-e-3")
     controls.set_models(None)
-    assert controls.models == tuple(iw.MODELS)
+    # Every model, the current ones first in the table's order, the retired ones after.
+    current = tuple(name for name, spec in iw.MODELS.items() if not spec.retired())
+    retired = tuple(name for name, spec in iw.MODELS.items() if spec.retired())
+    assert controls.models == current + retired and retired
+    assert controls.models[0] != "dall-e-2" and controls.models[-len(retired):] == retired
     controls.close()
 
 

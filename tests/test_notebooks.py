@@ -29,11 +29,11 @@ STUCK = 600
 # What each lesson's outputs must hold once run, either way: output types (mime types) and text.
 EXPECTED: dict[str, dict[str, list[str]]] = {
     "01_quickstart.ipynb": {
-        "mime": [WIDGET, "image/png"],
+        "mime": [WIDGET, "image/jpeg"],  # iw.generate's image: a thumbnail
         "text": ["'done'", "kept in", ".json'", "'style': 'natural'"]},
     "02_compare_models_and_qualities.ipynb": {
-        "mime": [WIDGET, "image/png"],  # the grid, the contact sheet
-        "text": ["12 done · 0 failed · 12 total", "total cost: $"]},
+        "mime": [WIDGET, "text/html"],  # the grid, the contact sheet by its path
+        "text": ["12 done · 0 failed · 12 total", "total cost: $", "contact-sheet", "<img src="]},
     "03_streaming_partial_images.ipynb": {
         "mime": ["image/png"],
         "text": ["PartialImage(image_index=0, partial_index=1", "GeneratedImage(", "Usage("]},
@@ -45,6 +45,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "mime": [WIDGET, "image/png"],  # the gallery, the images
         "text": ["bicycle.png", "'actual'"]},
 }
+
+# Lessons whose outputs show images: the most bytes each may weigh saved with its outputs (was 133 KB
+# and 242 KB when images and contact sheets were embedded whole).
+SMALL_WHEN_SAVED = {"01_quickstart.ipynb": 50_000, "02_compare_models_and_qualities.ipynb": 50_000}
 
 # Lessons whose images are kept (the panel, the grid, iw.generate): in IMAGEWIDGETS_DIR.
 # 03 uses the client, which keeps nothing; 04 sends nothing.
@@ -110,7 +114,17 @@ def _run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbforma
     assert not (work / "imagewidgets-output").exists(), "images were written beside the notebook"
     if path.name in GENERATES:
         assert any((tmp_path / "output").iterdir()), "the images were kept in IMAGEWIDGETS_DIR"
+    if path.name in SMALL_WHEN_SAVED:  # images by path or as thumbnails, never whole PNGs
+        saved = len(nbformat.writes(_without_widget_state(notebook)).encode())
+        assert saved < SMALL_WHEN_SAVED[path.name], f"{path.name}: {saved:,} bytes saved with outputs"
     return notebook
+
+
+def _without_widget_state(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as saved with its outputs; the widgets' state is the tiles' (measured in B11-state)."""
+    copy = nbformat.from_dict(notebook)
+    copy.metadata.pop("widgets", None)
+    return copy
 
 
 def test_every_notebook_has_expectations() -> None:

@@ -173,6 +173,21 @@ async def test_bad_params_explain_and_send_nothing(client: iw.ImagesClient) -> N
     panel.close()
 
 
+async def test_a_problem_goes_once_its_cause_is_fixed(client: iw.ImagesClient,
+                                                      server: EmulatorServer) -> None:
+    panel = _panel(client, prompt="")
+    before = server.request_count
+    assert await panel.generate() == []
+    assert "prompt is empty" in panel.status.value
+    panel.params.model = "dall-e-2"  # still empty: still said
+    assert "prompt is empty" in panel.status.value
+    panel.params.prompt = "x" * 1001  # another problem now: that one is said
+    assert "prompt is empty" not in panel.status.value and "1,001 characters" in panel.status.value
+    panel.params.prompt = "A lighthouse"  # fixed, before any Generate
+    assert panel.status.value == "" and server.request_count == before
+    panel.close()
+
+
 async def test_a_failure_no_tile_shows_lands_in_the_status_line(client: iw.ImagesClient) -> None:
     panel = _panel(client)
 

@@ -14,6 +14,7 @@ from IPython.core.formatters import DisplayFormatter
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets.results import SHOWN_SIDE
 
 
 def _encoded(fmt: str, size: tuple[int, int] = (16, 8)) -> bytes:
@@ -101,6 +102,29 @@ def test_notebooks_show_a_png_or_jpeg_as_it_is() -> None:
     assert as_webp._repr_png_() is None and as_webp._repr_jpeg_() is None
     with Image.open(io.BytesIO(as_png._repr_png_() or b"")) as shown:
         assert shown.size == (16, 8)
+
+
+@pytest.mark.parametrize(("fmt", "shown_as"), [("png", "image/jpeg"), ("jpeg", "image/jpeg"),
+                                               ("webp", "image/webp")])
+def test_a_large_image_shows_as_a_small_thumbnail_not_its_whole_bytes(fmt: str, shown_as: str) -> None:
+    # A cell's value is saved in the notebook: a whole 1024x1024 picture there weighed 123 KB.
+    noisy = Image.effect_noise((1024, 768), 64).convert("RGB")  # photographic: compresses badly
+    buffer = io.BytesIO()
+    noisy.save(buffer, fmt.upper())
+    data = buffer.getvalue()
+    shown = _shown(iw.GeneratedImage(data=data, format=fmt, width=1024, height=768))
+    assert set(shown) == {shown_as, "text/plain"}  # one picture, not the PNG and a JPEG of it
+    picture = shown[shown_as]
+    small = picture if isinstance(picture, bytes) else base64.b64decode(picture)
+    with Image.open(io.BytesIO(small)) as thumb:
+        assert thumb.size == (SHOWN_SIDE, 192)
+    assert len(small) * 5 < len(data)
+    assert "1024x768" in shown["text/plain"]  # the text still says what the image is
+
+
+def test_bytes_that_are_no_picture_show_as_text_only() -> None:
+    shown = _shown(iw.GeneratedImage(data=b"not a png", format="png", width=1024, height=1024))
+    assert set(shown) == {"text/plain"}
 
 
 def test_defaults() -> None:

@@ -8,7 +8,6 @@ every place a key could land is searched, as text and as bytes.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -70,10 +69,7 @@ async def test_the_key_is_nowhere_a_user_or_a_notebook_can_see(
         keyed_server.inject("status_500", times=2)
         failed = await panel.generate()
         grid = panel.compare(rows=("model", ["gpt-image-2"]), columns=("quality", ["low", "high"]))
-        for _ in range(12000):  # the grid starts itself; wait for its cells (120 s: stuck)
-            if all(cell.status in ("done", "failed") for cell in grid.cells):
-                break
-            await asyncio.sleep(0.01)
+        await grid.run()
         panel.history.selected_index = 0  # the gallery of the store, opened  # type: ignore[union-attr]
         shown: list[Any] = [client, panel, grid, panel.gallery, *tiles, *failed,
                             *(tile.result for tile in tiles)]

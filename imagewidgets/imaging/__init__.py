@@ -10,6 +10,7 @@ from .contact_sheet import (
     SHEET_GAP as SHEET_GAP,
     SHEET_LABEL_WIDTH as SHEET_LABEL_WIDTH,
     SheetCell as SheetCell,
+    SheetFile as SheetFile,
     contact_sheet as contact_sheet,
     sheet_png as sheet_png,
 )

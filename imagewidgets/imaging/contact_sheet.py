@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ImageDecodeError
@@ -23,10 +26,12 @@ __all__ = [
     "SHEET_HEADER_HEIGHT",
     "SHEET_LABEL_FONT",
     "SHEET_LABEL_WIDTH",
+    "SHEET_SHOWN_WIDTH",
     "SHEET_TITLE_FONT",
     "SHEET_TITLE_HEIGHT",
     "SVG_PLACEHOLDER",
     "SheetCell",
+    "SheetFile",
     "contact_sheet",
     "sheet_png",
 ]
@@ -213,3 +218,39 @@ def sheet_png(image: Image.Image, *, title: str, labels: Mapping[str, str] | Non
     buffer = io.BytesIO()
     image.save(buffer, "PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+SHEET_SHOWN_WIDTH = 640
+"""Pixels a saved sheet is drawn wide in a notebook (at most the cell's width)."""
+
+
+@dataclass(frozen=True)
+class SheetFile:
+    """A contact sheet written to a file: a notebook shows it by its path, never its bytes.
+
+    A PNG as a cell's value would be saved inside the notebook (228 KB for a 2 × 3
+    grid of two samples); a path costs a line, as the grids' saved record does.
+    """
+
+    path: Path
+    title: str = ""
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    @property
+    def relative(self) -> str:
+        """The path as the notebook names it: relative to the kernel's folder, the notebook's."""
+        try:
+            return Path(os.path.relpath(self.path, Path.cwd())).as_posix()
+        except ValueError:  # another drive on Windows: only the absolute path names it
+            return self.path.as_posix()
+
+    def _repr_html_(self) -> str:
+        where = html.escape(self.relative)
+        return (f'<div><code>{where}</code><br><img src="{where}" '
+                f'alt="contact sheet: {html.escape(self.title)}" width="{SHEET_SHOWN_WIDTH}" '
+                'style="max-width:100%;height:auto"></div>')
+
+    def __repr__(self) -> str:
+        return f"SheetFile({self.relative!r})"

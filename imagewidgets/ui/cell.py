@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import html
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 
-from ..comparison import CellPlan, estimate
+from ..comparison import Axis, CellPlan, estimate
+from ..imaging import SheetCell
 from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import close_tree
 
-__all__ = ["GridCell"]
+__all__ = ["GridCell", "grid_table"]
 
 
 class GridCell:
@@ -55,12 +57,10 @@ class GridCell:
                                            layout=widgets.Layout(width="auto"))
         self.rerun_button.add_class("iw-rerun")
         self.rerun_button.on_click(lambda _button: on_rerun(self.index))
-        # Wraps inside the tile's width: a long facts line must not widen the column.
-        width = max(thumbnail_size, MIN_TILE_WIDTH) + 16  # a tile's
-        footer = widgets.HBox([self.facts, self.rerun_button] if self.available else [self.facts],
-                              layout=widgets.Layout(align_items="center", flex_flow="row wrap",
-                                                    max_width=f"{width}px"))
-        self.box = widgets.VBox([self.note, self.strip, footer])
+        self.footer = widgets.HBox([self.facts, self.rerun_button] if self.available else [self.facts],
+                                   layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        self.fit(thumbnail_size)
+        self.box = widgets.VBox([self.note, self.strip, self.footer])
         self.box.add_class("iw-cell")
         self.box.add_class("iw-cell-available" if self.available else "iw-cell-unavailable")
         self.refresh()
@@ -127,6 +127,31 @@ class GridCell:
             facts.append(type(errors[0]).__name__)
         return " · ".join(facts)
 
+    def fit(self, thumbnail_size: int) -> None:
+        """Wrap the facts inside one sample's width: a long facts line must not widen the column."""
+        self.footer.layout.max_width = f"{max(thumbnail_size, MIN_TILE_WIDTH) + 16}px"  # a tile's
+
+    def summary(self) -> dict[str, Any]:
+        """The cell as a row of ``CompareGrid.summary()`` (``fastest`` and ``cheapest`` left False)."""
+        errors = [tile.error for tile in self.tiles if tile.error is not None]
+        return {"row": self.row, "column": self.column, "model": self.params.model,
+                "status": self.status, "images": sum(tile.result is not None for tile in self.tiles),
+                "failed": len(errors), "seconds": self.seconds, "tokens": self.tokens,
+                "cost": self.cost, "estimate": self.estimate, "notes": list(self.notes),
+                "reason": self.reason,
+                "error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
+                "fastest": False, "cheapest": False}
+
+    def sheet_cell(self) -> SheetCell:
+        """The cell on a contact sheet: its images, its figures and what was adapted."""
+        images = tuple(tile.result.data for tile in self.tiles if tile.result is not None)
+        # Its row and column name the cell: the caption holds the figures, then what was adapted.
+        caption = self.caption().removeprefix("done · ") if self.available else ""
+        if self.notes:
+            caption += " · adapted: " + "; ".join(self.notes)
+        note = "" if images else self.caption()
+        return SheetCell(images=images, caption=caption, note=note)
+
     def refresh(self) -> None:
         # One finished sample's tile caption already says all of it: don't say it twice.
         alone_done = len(self.tiles) == 1 and self.status == "done"
@@ -140,3 +165,27 @@ class GridCell:
 
     def __repr__(self) -> str:
         return f"GridCell(row={self.row!r}, column={self.column!r}, status={self.status!r})"
+
+
+def grid_table(rows: Axis, columns: Axis, cells: Sequence[GridCell]) -> widgets.GridBox:
+    """The grid's table: a corner, the column headers, then each row's header and cells."""
+    corner = widgets.HTML(f'<div class="iw-corner">{html.escape(rows.field)} ↓<br>'
+                          f'{html.escape(columns.field)} →</div>')
+    children: list[widgets.Widget] = [corner]
+    for value in columns.values:
+        header = widgets.HTML(f'<div class="iw-col-header">{html.escape(columns.label(value))}</div>')
+        header.add_class("iw-col-header-box")
+        children.append(header)
+    width = len(columns.values)
+    for r, value in enumerate(rows.values):
+        header = widgets.HTML(f'<div class="iw-row-header">{html.escape(rows.label(value))}</div>')
+        header.add_class("iw-row-header-box")
+        children.append(header)
+        children.extend(cell.box for cell in cells[r * width:(r + 1) * width])
+    # Columns share the notebook's width, each at least one sample wide: a cell's samples
+    # wrap under each other. Only a grid whose single samples don't fit side by side scrolls.
+    table = widgets.GridBox(children, layout=widgets.Layout(
+        grid_template_columns=f"fit-content(12em) repeat({width}, minmax(min-content, 1fr))",
+        grid_gap="6px", align_items="flex-start", overflow="auto"))
+    table.add_class("iw-compare-table")
+    return table

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import html
-import time
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,23 +22,27 @@ from PIL import Image
 from traitlets import TraitError
 
 from ..comparison import (
+    CONFIRM_OVER,
     MAX_REPEATS,
     Axis,
     CellPlan,
     base_params,
+    check_size,
     default_axes,
+    dollars_text,
     estimate_text,
     mark_best,
     plan_cells,
     summary_lines,
 )
 from ..errors import ImagesError, ParamsError
-from ..imaging import MAX_PIXELS, MAX_SIDE, SHEET_GAP, SHEET_LABEL_WIDTH, SheetCell, contact_sheet, sheet_png
+from ..imaging import SheetFile
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Reservation, Spending, emulated_text, reserve_all
-from ..storage import DEFAULT_STORE, StoreChoice, download_name, store_from
-from .cell import GridCell
-from .download import FullImageButton
+from ..storage import DEFAULT_STORE, StoreChoice, store_from
+from .cell import GridCell, grid_table
+from .compare_bar import RunBar
+from .compare_sheet import grid_sheet, save_sheet, sheet_file
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
@@ -75,8 +79,9 @@ class CompareGrid(widgets.VBox):
         Map a value a cell's model does not take to the nearest one it does
         (default), and say so in the cell; False leaves such cells not available.
     thumbnail_size : int
-        Longest side of each sample's thumbnail, in pixels; the default fits
-        three columns in a notebook.
+        Longest side of each sample's thumbnail, in pixels (the Thumbnails
+        slider changes it); the grid fits the notebook's width either way,
+        a cell's samples wrapping under each other.
     on_use : callable, optional
         Called with a sample's parameters by its "Use settings" button
         (``panel.compare`` passes the panel's); returns None when they were
@@ -91,11 +96,14 @@ class CompareGrid(widgets.VBox):
         past ``iw.spending.SESSION.budget``); a cell of unknown price is refused
         under a budget unless ``grid.spending.allow_unpriced`` is True.
 
+    Nothing is sent until Run is clicked or :meth:`run` awaited; Run on a grid of
+    more than ``CONFIRM_OVER`` (50) requests asks first, naming their number and estimate.
+
     Raises
     ------
     ParamsError
-        An unknown field, an empty axis, or a value no model in the grid
-        takes: nothing is sent.
+        An unknown field, an empty axis, a value no model in the grid takes,
+        or more than ``MAX_REQUESTS`` (400) requests: nothing is made or sent.
 
     Examples
     --------
@@ -117,6 +125,7 @@ class CompareGrid(widgets.VBox):
         base = base_params(prompt_or_params)
         rows, columns = default_axes(rows, columns, base)
         self.rows, self.columns = Axis.read(rows, "rows"), Axis.read(columns, "columns")
+        check_size(base, self.rows, self.columns, repeats, adapt=adapt)  # before planning a cell
         plans = plan_cells(base, self.rows, self.columns, adapt=adapt)  # refuses bad axes first
         if client is None:
             from ..api import default_client
@@ -134,45 +143,36 @@ class CompareGrid(widgets.VBox):
         self.title = title if title is not None else base.prompt
         self._on_use = on_use
         self.last_error: BaseException | None = None
+        self._running: asyncio.Task[None] | None = None  # the run a second Run or run() joins
         self.jobs = Jobs(on_change=self._refresh, on_error=self._show_error)
-        self.cells = [GridCell(plan, index, self._rerun_click, thumbnail_size)
+        self.cells = [GridCell(plan, index, lambda i: self._clicked(
+            lambda: self.jobs.spawn(self.rerun(i)), "await grid.rerun(i)"), thumbnail_size)
                       for index, plan in enumerate(cell for row in plans for cell in row)]
-        for cell in self.cells:  # placeholders now: Run sends at once, the shape shows before
+        for cell in self.cells:  # placeholders now: the plan's shape shows before Run
             if cell.available:
                 self._new_tiles(cell, "not run yet")
 
         self.heading = widgets.HTML(f'<div class="iw-compare-title">{html.escape(self.title)}</div>')
         self.estimate_line = widgets.HTML(html.escape(estimate_text(
-            len(self.cells), [cell.estimate for cell in self.cells if cell.available], self.repeats)))
+            len(self.cells), [cell.estimate for cell in self.cells if cell.available], self.repeats)
+            + " · nothing is sent until Run"))
         self.estimate_line.add_class("iw-compare-estimate")
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play",
-                                         tooltip="Run every cell")
-        self.run_button.add_class("iw-run")
-        self.run_button.on_click(lambda _button: self.start())
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
-                                            tooltip="Stop every request in flight")
-        self.cancel_button.add_class("iw-cancel")
-        self.cancel_button.on_click(lambda _button: self.cancel())
-        self.sheet_button = FullImageButton(action="download", label="Contact sheet",
-                                            disabled=True, tooltip_text="Download the grid as PNG",
-                                            off_loop=True, on_error=self._show_error)
-        self.sheet_button.add_class("iw-sheet")
-        self.sheet_button.source = self._sheet_file
-        self.progress = widgets.IntProgress(value=0, min=0, max=max(self._total(), 1),
-                                            description="", layout=widgets.Layout(width="200px"))
-        self.progress_text = widgets.HTML("")
-        self.progress_text.add_class("iw-progress-text")
+        self.bar = RunBar(on_run=lambda: self._clicked(self.start, "await grid.run()"),
+                          on_cancel=self.cancel, on_error=self._show_error,
+                          thumbnail_size=thumbnail_size, on_thumbnail_size=self._on_thumbnail_size)
+        self.bar.requests, self.bar.estimate = self.requests, dollars_text(self.estimated)
+        self.run_button, self.cancel_button = self.bar.run_button, self.bar.cancel_button
+        self.sheet_button, self.thumbnail_slider = self.bar.sheet_button, self.bar.thumbnail_slider
+        self.progress, self.progress_text = self.bar.progress, self.bar.progress_text
+        self.sheet_button.source = lambda: sheet_file(self)
         self.summary_line = widgets.HTML("")
         self.summary_line.add_class("iw-compare-summary")
-        self.table = self._table()
+        self.table = grid_table(self.rows, self.columns, self.cells)
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
         self.record = SavedRecord(f"imagewidgets grid: {self.title}")
         self.banner = widgets.HTML(banner_html(client))
-        bar = widgets.HBox([self.run_button, self.cancel_button, self.sheet_button,
-                            self.progress, self.progress_text],
-                           layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         super().__init__([widgets.HTML(STYLE), self.banner, self.watch, self.heading,
-                          self.estimate_line, bar, self.table, self.summary_line])
+                          self.estimate_line, self.bar, self.table, self.summary_line])
         self.add_class("iw-compare")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the panel
         self._refresh()
@@ -182,14 +182,43 @@ class CompareGrid(widgets.VBox):
 
     # -- running -----------------------------------------------------------------
 
+    @property
+    def requests(self) -> int:
+        """How many requests a run sends: one per sample of each available cell."""
+        return self._total()
+
+    @property
+    def estimated(self) -> float | None:
+        """Dollars a run is estimated at before it is sent; None when no cell's price is known."""
+        priced = [cell.estimate for cell in self.cells if cell.estimate is not None]
+        return sum(priced) * self.repeats if priced else None
+
     async def run(self) -> None:
         """Run every available cell at once (again, if it ran) and wait for all of them.
+
+        While a run is going (Run was clicked, or :meth:`start` called) this
+        waits for that one: nothing is sent twice.
 
         Raises
         ------
         BudgetExceededError
             When the estimate of the whole grid would pass a budget: nothing is sent.
         """
+        await self.start()
+
+    def start(self) -> asyncio.Task[None]:
+        """Start :meth:`run` as a task on the running loop (what Run does); the running one, if any.
+
+        Raises
+        ------
+        RuntimeError
+            When no event loop runs in this thread.
+        """
+        if self._running is None or self._running.done():
+            self._running = self.jobs.spawn(self._run_all())
+        return self._running
+
+    async def _run_all(self) -> None:
         self.last_error = None
         cells = [cell for cell in self.cells if cell.available]
         held = self._reserve(cells)
@@ -202,10 +231,6 @@ class CompareGrid(widgets.VBox):
         finally:  # what none of them took is let go (billed work settled as it was billed)
             for reservation in held:
                 reservation.release()
-
-    def start(self) -> asyncio.Task[None]:
-        """Start :meth:`run` as a task on the running loop (what Run does)."""
-        return self.jobs.spawn(self.run())
 
     async def rerun(self, index: int) -> None:
         """Run cell ``index`` of :attr:`cells` again; its running samples are cancelled first."""
@@ -234,18 +259,7 @@ class CompareGrid(widgets.VBox):
         ``notes``, ``reason``, ``error``, and ``fastest`` / ``cheapest`` (True
         for the cells that were).
         """
-        rows = []
-        for cell in self.cells:
-            errors = [tile.error for tile in cell.tiles if tile.error is not None]
-            rows.append({
-                "row": cell.row, "column": cell.column, "model": cell.params.model,
-                "status": cell.status,
-                "images": sum(tile.result is not None for tile in cell.tiles),
-                "failed": len(errors), "seconds": cell.seconds, "tokens": cell.tokens,
-                "cost": cell.cost, "estimate": cell.estimate, "notes": list(cell.notes),
-                "reason": cell.reason,
-                "error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
-                "fastest": False, "cheapest": False})
+        rows = [cell.summary() for cell in self.cells]
         mark_best(rows)
         return rows
 
@@ -255,23 +269,16 @@ class CompareGrid(widgets.VBox):
         A grid too wide for ``image_size`` gets smaller images, so the sheet
         stays within the size limits of decoded images.
         """
-        width = len(self.columns.values)
-        sheet_cells = [[self._sheet_cell(self.cells[r * width + c]) for c in range(width)]
-                       for r in range(len(self.rows.values))]
-        per_row = width * max(self.repeats, 1)
-        fits = (MAX_SIDE - SHEET_LABEL_WIDTH) // per_row - SHEET_GAP
-        # Height grows with the rows too: keep the area under the limit as well.
-        by_area = int((MAX_PIXELS / (per_row * max(len(self.rows.values), 1) * 1.6)) ** 0.5)
-        image_size = max(16, min(image_size, fits, by_area))
-        title = self.title
-        if "model" not in (self.rows.field, self.columns.field):
-            title += f" · {self.base.model}"  # the same in every cell: said once
-        return contact_sheet(sheet_cells, title=title,
-                             corner=f"rows: {self.rows.field} · columns: {self.columns.field}",
-                             row_labels=[self.rows.label(value) for value in self.rows.values],
-                             column_labels=[self.columns.label(value)
-                                            for value in self.columns.values],
-                             image_size=image_size)
+        return grid_sheet(self, image_size)
+
+    def save_contact_sheet(self, path: str | os.PathLike[str] | None = None,
+                           image_size: int = 256) -> SheetFile:
+        """Write :meth:`contact_sheet` as PNG (saying what it compares) and name the file.
+
+        Default ``path``: a new file in the grid's store folder. A notebook shows the
+        result by its path, never the PNG itself: a saved notebook stays small.
+        """
+        return save_sheet(self, path, image_size)
 
     def close(self) -> None:
         """Cancel what runs and close every widget the grid made."""
@@ -322,8 +329,11 @@ class CompareGrid(widgets.VBox):
     def _new_tiles(self, cell: GridCell, header: str) -> None:
         place = {"grid": self.title, "row": {self.rows.field: cell.row},
                  "column": {self.columns.field: cell.column}}
+        values = f"{self.rows.field} {cell.row}, {self.columns.field} {cell.column}"
         old, cell.tiles = cell.tiles, [
             ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
+                      label=values + (f", sample {sample + 1} of {self.repeats}"
+                                      if self.repeats > 1 else ""),
                       on_reuse=self._use if self._on_use else None, store=self.store,
                       place={**place, "sample": sample}, spending=(self.spending, SESSION))
             for sample in range(self.repeats)]
@@ -350,11 +360,23 @@ class CompareGrid(widgets.VBox):
             return dataclasses.replace(plan, reason=str(error))
         return plan
 
-    def _rerun_click(self, index: int) -> None:
+    def _clicked(self, action: Callable[[], object], instead: str) -> None:
         try:
-            self.jobs.spawn(self.rerun(index))
-        except RuntimeError:
-            self._show_error(RuntimeError("no running event loop here; use await grid.rerun(i)"))
+            action()
+        except RuntimeError:  # no loop here: a script, or a kernel without one
+            self._show_error(RuntimeError(f"no running event loop here; use {instead}"))
+
+    def _on_thumbnail_size(self, longest: int) -> None:
+        self.thumbnail_size = longest
+        for cell in self.cells:
+            cell.fit(longest)
+        try:
+            self.jobs.spawn(self._resize_tiles(longest))
+        except RuntimeError:  # no loop here (a script): resize in this thread
+            asyncio.run(self._resize_tiles(longest))
+
+    async def _resize_tiles(self, longest: int) -> None:
+        await asyncio.gather(*(tile.resize(longest) for cell in self.cells for tile in cell.tiles))
 
     def _use(self, tile: ImageTile) -> None:
         if self._on_use is not None:
@@ -362,28 +384,6 @@ class CompareGrid(widgets.VBox):
 
     def _total(self) -> int:
         return sum(self.repeats for cell in self.cells if cell.available)
-
-    def _table(self) -> widgets.GridBox:
-        corner = widgets.HTML(f'<div class="iw-corner">{html.escape(self.rows.field)} ↓<br>'
-                              f'{html.escape(self.columns.field)} →</div>')
-        children: list[widgets.Widget] = [corner]
-        for value in self.columns.values:
-            header = widgets.HTML(f'<div class="iw-col-header">{html.escape(self.columns.label(value))}'
-                                  "</div>")
-            header.add_class("iw-col-header-box")
-            children.append(header)
-        width = len(self.columns.values)
-        for r, value in enumerate(self.rows.values):
-            header = widgets.HTML(f'<div class="iw-row-header">{html.escape(self.rows.label(value))}'
-                                  "</div>")
-            header.add_class("iw-row-header-box")
-            children.append(header)
-            children.extend(cell.box for cell in self.cells[r * width:(r + 1) * width])
-        table = widgets.GridBox(children, layout=widgets.Layout(
-            grid_template_columns=f"max-content repeat({width}, max-content)",
-            grid_gap="6px", align_items="flex-start", overflow="auto"))
-        table.add_class("iw-compare-table")
-        return table
 
     def _refresh(self) -> None:
         tiles = [tile for cell in self.cells for tile in cell.tiles]
@@ -402,9 +402,7 @@ class CompareGrid(widgets.VBox):
             if cancelled:
                 text += f" · {cancelled} cancelled"
             self.progress_text.value = html.escape(text)
-            self.cancel_button.disabled = not self.jobs.busy
-            self.run_button.disabled = self.jobs.busy
-            self.sheet_button.disabled = done == 0
+            self.bar.busy(self.jobs.busy, done)
             summary = self._summary_html()
             if self.last_error is not None:  # kept until the next run: never overwritten
                 summary += (f'<br><span class="iw-error">{html.escape(type(self.last_error).__name__)}: '
@@ -426,40 +424,28 @@ class CompareGrid(widgets.VBox):
                 parts.append("total cost: " + (emulated_text(known) if emulated else f"${known:.3f}"))
         return "<br>".join(html.escape(part) for part in parts)
 
-    def _sheet_cell(self, cell: GridCell) -> SheetCell:
-        images = tuple(tile.result.data for tile in cell.tiles if tile.result is not None)
-        # Its row and column name the cell: the caption holds the figures, then what was adapted.
-        caption = cell.caption().removeprefix("done · ") if cell.available else ""
-        if cell.notes:
-            caption += " · adapted: " + "; ".join(cell.notes)
-        note = "" if images else cell.caption()
-        return SheetCell(images=images, caption=caption, note=note)
-
-    def _sheet_file(self) -> tuple[bytes, str, str] | None:
-        if not any(tile.result is not None for cell in self.cells for tile in cell.tiles):
-            return None
-        sheet = self.contact_sheet()
-        labels = {"rows": f"{self.rows.field} = " + ", ".join(map(str, self.rows.values)),
-                  "columns": f"{self.columns.field} = " + ", ".join(map(str, self.columns.values))}
-        name = download_name(self.title, "contact-sheet", time.time(), "png")
-        return sheet_png(sheet, title=self.title, labels=labels), name, "image/png"
-
     def _show_error(self, error: BaseException) -> None:
         self.last_error = error
         self._refresh()
-
 
 def compare(prompt: str | ImageParams, models: list[str] | None = None,
             qualities: list[str] | None = None, *, rows: Any = None, columns: Any = None,
             repeats: int = 1, client: ImagesClient | None = None, title: str | None = None,
             store: StoreChoice = DEFAULT_STORE, budget: float | None = None,
-            **fields: Any) -> CompareGrid:
-    """Build a :class:`CompareGrid` and start it: the cell's value shows it filling.
+            run: bool = False, confirm: bool = False, **fields: Any) -> CompareGrid:
+    """Build a :class:`CompareGrid`: shown as the cell's value, its plan and estimate, sent on Run.
 
     ``models`` and ``qualities`` are shorthands for ``rows=("model", models)``
     and ``columns=("quality", qualities)``; ``fields`` set the base parameters
-    (``size="1536x1024"``). Without a running event loop (a script) it runs
-    the grid to the end before returning.
+    (``size="1536x1024"``). ``run=True`` starts it at once (without a running
+    event loop, a script, it runs the grid to the end before returning); more
+    than ``CONFIRM_OVER`` (50) requests need ``confirm=True`` as well.
+
+    Raises
+    ------
+    ParamsError
+        As :class:`CompareGrid`; or ``run=True`` on more than 50 requests without
+        ``confirm=True``, naming their number and estimate (nothing is made or sent).
 
     Examples
     --------
@@ -479,6 +465,14 @@ def compare(prompt: str | ImageParams, models: list[str] | None = None,
         columns = ("quality", qualities)
     grid = CompareGrid(base, rows, columns, repeats=repeats, client=client, title=title,
                        store=store, budget=budget)
+    if not run:
+        return grid
+    if grid.requests > CONFIRM_OVER and not confirm:
+        requests, estimated = grid.requests, dollars_text(grid.estimated)
+        grid.close()
+        raise ParamsError([f"this grid sends {requests} requests, estimated {estimated}; more than "
+                           f"{CONFIRM_OVER} are sent only when confirmed: pass confirm=True as "
+                           "well to send them, or leave run=False to see the plan and click Run"])
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -181,11 +181,12 @@ class Controls(widgets.VBox):
     def _make(self, name: str) -> widgets.Widget:
         label = _LABELS.get(name, name)
         style = {"description_width": "90px"}
-        layout = widgets.Layout(width="245px")
         kind = _kind_of(name)
-        if name == "model":
+        if name == "model":  # two columns wide: "gpt-image-1.5-2025-12-16 · shuts down 2026-12-01"
             return widgets.Dropdown(options=self._model_options(), value=self.params.model,
-                                    description=label, style=style, layout=layout)
+                                    description=label, style=style,
+                                    layout=widgets.Layout(width="auto", grid_column="span 2"))
+        layout = widgets.Layout(width="245px")
         if isinstance(kind, Flag):
             return widgets.Checkbox(description=label, indent=True, style=style, layout=layout)
         if isinstance(kind, Text):
@@ -325,13 +326,16 @@ class Controls(widgets.VBox):
 
     @property
     def models(self) -> tuple[str, ...]:
-        """The model names the dropdown offers, in the table's order."""
+        """The model names the dropdown offers: current ones in the table's order, then retired ones."""
         return tuple(name for _label, name in self._model_options())
 
     def _model_options(self) -> tuple[tuple[str, str], ...]:
         # Labels say which models the API shut down: "dall-e-3 · retired 2026-05-12".
+        # Current models first: a new user picks from the top, and 7 retired ones lead the table.
         wanted = set(MODELS) if self._models is None else {*self._models, self.params.model}
-        return tuple((spec.label(), spec.name) for spec in MODELS.values() if spec.name in wanted)
+        specs = sorted((spec for spec in MODELS.values() if spec.name in wanted),
+                       key=lambda spec: spec.retired())  # stable: the table's order within each
+        return tuple((spec.label(), spec.name) for spec in specs)
 
     def _tooltip(self, name: str, applies: bool, single: bool) -> str:
         """What the field does; for a disabled one, also why."""

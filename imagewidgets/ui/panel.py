@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ..errors import ImagesError, ParamsError
+from ..errors import BudgetExceededError, ImagesError, ParamsError
 from ..models import MODELS, default_model
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending, emulated_text, reserve_all
@@ -138,6 +138,7 @@ class ImagePanel(widgets.VBox):
         self.thumbnail_slider.add_class("iw-thumbnail-size")
         self.thumbnail_slider.observe(self._on_thumbnail_size, names="value")
         self._reused: ImageTile | None = None  # the tile whose "Use settings" was clicked last
+        self._problems_shown = False  # the status says why the params cannot be sent
         self.assist = PageAssist()  # names the sliders in the page; scrolls to the controls
         self.status = widgets.HTML("")
         self.status.add_class("iw-status")
@@ -173,6 +174,7 @@ class ImagePanel(widgets.VBox):
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")
         self.params.observe(self._update_cost)
+        self.params.observe(self._recheck_problems)
         self._update_note()
         self._update_cost()
         try:
@@ -217,8 +219,7 @@ class ImagePanel(widgets.VBox):
                                [estimate.dollars if estimate else None] * count,
                                what="this request" if count == 1 else f"these {count} requests")
         except ParamsError as error:
-            self.status.value = '<span class="iw-error">' + "<br>".join(
-                html.escape(problem) for problem in error.problems) + "</span>"
+            self._show_problems(error)
             return []
         try:  # until the requests start (they settle or release each its own), nothing may leak
             tiles = [
@@ -270,23 +271,17 @@ class ImagePanel(widgets.VBox):
 
     def compare(self, rows: Any = None, columns: Any = None, *, repeats: int = 1,
                 title: str | None = None, adapt: bool = True) -> CompareGrid:
-        """A :class:`~imagewidgets.ui.compare.CompareGrid` from the current settings, started.
+        """A :class:`~imagewidgets.ui.compare.CompareGrid` from the current settings, not yet run.
 
         Same client; each sample's "Use settings" puts its settings back into
         this panel. ``rows`` and ``columns`` as in ``CompareGrid``; show the
-        grid as the cell's value.
+        grid as the cell's value, with its estimate: its Run button (or
+        ``await grid.run()``) sends it.
         """
         from .compare import CompareGrid  # the grid imports this module
 
-        grid = CompareGrid(self.params, rows, columns, repeats=repeats, client=self.client,
+        return CompareGrid(self.params, rows, columns, repeats=repeats, client=self.client,
                            title=title, adapt=adapt, on_use=self.use_settings)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass  # a script: ``await grid.run()``
-        else:
-            grid.start()
-        return grid
 
     def use_settings(self, params: ImageParams) -> str | None:
         """Put ``params`` into the controls (the model first) and scroll them into view.
@@ -323,6 +318,7 @@ class ImagePanel(widgets.VBox):
         self.cancel()
         self.params.unobserve(self._on_model, names="model")
         self.params.unobserve(self._update_cost)
+        self.params.unobserve(self._recheck_problems)
         self.controls.close()
         self.grid.close()
         if self.gallery is not None:
@@ -391,6 +387,24 @@ class ImagePanel(widgets.VBox):
             if ledger.budget is not None:
                 parts.append(f"{name} budget ${ledger.budget:.2f}")
         self.cost_line.value = html.escape(" · ".join(parts))
+
+    def _show_problems(self, error: ParamsError) -> None:
+        self.status.value = '<span class="iw-error">' + "<br>".join(
+            html.escape(problem) for problem in error.problems) + "</span>"
+        # A budget's refusal is not the params' alone: said until the next Generate.
+        self._problems_shown = not isinstance(error, BudgetExceededError)
+
+    def _recheck_problems(self, _change: Any = None) -> None:
+        """Said again as the params change, so a fixed problem goes ("prompt is empty", then typed)."""
+        if not self._problems_shown:
+            return
+        try:
+            self.client.check_model(self.params.to_request())
+        except ParamsError as error:
+            self._show_problems(error)
+        else:
+            self._problems_shown = False
+            self.status.value = ""
 
     def _on_generate_click(self, _button: Any = None) -> None:
         try:

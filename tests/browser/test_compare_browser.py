@@ -88,3 +88,36 @@ def test_run_the_grid_read_it_and_download_the_contact_sheet(lab: Any, page: Any
         assert sheet.width > 3 * 256
         assert sheet.text["Title"] == PROMPT
         assert "model = gpt-image-1, gpt-image-2" in sheet.text["Description"]
+
+
+REPEATS = [
+    "import imagewidgets as iw\n"
+    f"grid = iw.CompareGrid({PROMPT!r}, rows=('model', ['gpt-image-2', 'gpt-image-2.6-flare']),\n"
+    "                      columns=('quality', ['low', 'medium', 'high']), repeats=2)\n"
+    "grid",
+]
+
+
+def test_a_grid_with_repeats_fits_the_window_and_its_samples_say_their_values(
+        lab: Any, page: Any) -> None:
+    # Notebook 02's grid, two samples a cell: side by side they needed 1,488 px and "high" ran
+    # off. Wrapped, three columns of one sample need 818 px: a 1280 px window with the file
+    # browser open leaves the notebook 848 (a 968 px one, 536: the grid scrolls inside itself
+    # there until a tile can be narrower than its 240 px).
+    page.set_viewport_size({"width": 1280, "height": 900})
+    lab.write_notebook("repeats.ipynb", REPEATS)
+    lab.open(page, "repeats.ipynb", ready=".iw-compare .iw-compare-table")
+    page.click(".iw-compare button.iw-run")
+    page.wait_for_function("() => document.querySelectorAll('.iw-compare .iw-tile.iw-status-done')"
+                           ".length === 12", timeout=180_000)
+    # Every column in view: the table needs no sideways scrolling, the "high" cells end inside it.
+    assert page.eval_on_selector(".iw-compare-table", "t => t.scrollWidth <= t.clientWidth")
+    table = _boxes(page, ".iw-compare-table")[0]
+    cells = _boxes(page, ".iw-compare .iw-cell")
+    assert all(box["x"] + box["width"] <= table["x"] + table["width"] + 1 for box in cells)
+    assert cells[2]["x"] + cells[2]["width"] <= 1280
+    # Each sample names its row, column and sample (the tile's label; its alt text once wired).
+    labels = _texts(page, ".iw-compare .iw-cell .iw-tile")
+    assert "model gpt-image-2, quality high, sample 2 of 2" in labels[5]
+    # The thumbnails' slider, as the panel's.
+    assert page.locator(".iw-compare .iw-thumbnail-size").count() == 1

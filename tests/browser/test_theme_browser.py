@@ -20,21 +20,23 @@ CELLS = [
     "good",
 ]
 
-# The WCAG 2 contrast ratio of an element's text against what is painted behind it. The
-# backgrounds of the element and its ancestors, up to the first opaque one, are painted in a
-# canvas over white, then the text colour over them: the canvas parses every CSS colour form
-# (rgb(), color(srgb ...) from color-mix()) and does the alpha blending.
+# The WCAG 2 contrast ratio of an element's text (or its focus outline, prop 'outlineColor',
+# drawn outside it: over its parent) against what is painted behind it. The backgrounds of the
+# element and its ancestors, up to the first opaque one, are painted in a canvas over white,
+# then the text colour over them: the canvas parses every CSS colour form (rgb(),
+# color(srgb ...) from color-mix()) and does the alpha blending.
 CONTRAST = """
-el => {
+(el, given) => {
+  const prop = given || 'color';
   const layers = [];
-  for (let node = el; node; node = node.parentElement) {
+  for (let node = prop === 'color' ? el : el.parentElement; node; node = node.parentElement) {
     const bg = getComputedStyle(node).backgroundColor;
     layers.push(bg);
     if (paint([bg])[3] === 255 && /^rgb\\(/.test(bg)) break;
   }
   layers.reverse();  // outermost first
   const behind = paint(['white', ...layers]);
-  const text = paint(['white', ...layers, getComputedStyle(el).color]);
+  const text = paint(['white', ...layers, getComputedStyle(el)[prop]]);
   function paint(colors) {
     const canvas = document.createElement('canvas');
     canvas.width = canvas.height = 1;
@@ -128,3 +130,23 @@ def test_text_is_readable_in_light_and_dark(lab: Any, page: Any) -> None:
         page.set_viewport_size({"width": 1400, "height": 2400})
         page.wait_for_timeout(300)
         page.locator(".iw-test-good").screenshot(path=os.environ["IMAGEWIDGETS_SCREENSHOT_DARK"])
+
+
+FOCUSED = {"prompt": ".iw-test-good .iw-prompt textarea", "model list": ".iw-test-good select"}
+
+
+def test_focus_is_a_2px_ring_of_3_to_1_in_light_and_dark(lab: Any, page: Any) -> None:
+    lab.write_notebook("focus.ipynb", ["import imagewidgets as iw", CELLS[1]])
+    lab.open(page, "focus.ipynb", ready=".iw-test-good")
+    for name, light, layout0 in (("JupyterLab Light", True, "white"), ("JupyterLab Dark", False, "#111")):
+        _set_theme(page, name, light, layout0)
+        for what, selector in FOCUSED.items():
+            control = page.locator(selector).first
+            control.focus()
+            style = control.evaluate("el => { const s = getComputedStyle(el);"
+                                     " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+            measured = control.evaluate(CONTRAST, "outlineColor")
+            print(f"{name} {what}: {style}, {measured['ratio']:.2f} "
+                  f"({measured['text']} on {measured['behind']})")
+            assert style[0] == "solid" and style[1] >= 2, f"{what} in {name}: focus {style}"
+            assert measured["ratio"] >= 3, f"{what} in {name}: focus contrast {measured['ratio']:.2f}"

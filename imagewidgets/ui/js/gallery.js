@@ -71,7 +71,7 @@ function build(item, side) {
   }
   // Delete asks again; only the confirming Delete reaches the kernel.
   const confirm = document.createElement("div");
-  confirm.className = "iw-gallery-confirm";
+  confirm.className = "iw-gallery-ask";
   confirm.hidden = true;
   const question = document.createElement("span");
   question.textContent = `Delete ${item.name}?`;
@@ -150,7 +150,7 @@ function render({ model, el }) {
     const node = clicked && itemOf(clicked);
     if (!node) return;
     const action = clicked.dataset.action;
-    const confirm = node.querySelector(".iw-gallery-confirm");
+    const confirm = node.querySelector(".iw-gallery-ask");
     if (action === "delete") {
       confirm.hidden = false;
       confirm.querySelector(".iw-gallery-keep").focus();

@@ -1,4 +1,4 @@
-"""Opening a gallery of 10,000 saved images to its first thumbnails, against reading every sidecar.
+"""Opening a gallery of 10,000 saved images (B9), and serving one page of it (B16).
 
 Run: ``python benchmarks/bench_gallery.py`` (or ``make bench``). First 10,000 small images
 (64x64 PNGs, with records like a panel's; 500 with ``--quick``) are saved with
@@ -12,10 +12,16 @@ round, in rotating order:
 * warm: the same, with the index file and the thumbnails the last opening left.
 
 Goals, on medians: warm / floor <= 3 (B9). Cold / floor is reported (B9-cold), with no goal.
+
+B16-gallery-page: in a running event loop, as in a kernel, a gallery showing its first page
+serves the next :data:`PAGE` images (``show_more()`` until ``await gallery.loaded()``: listed,
+kept thumbnails read on a worker thread, drawn), against reading those 24 kept thumbnail
+files with ``Path.read_bytes``, taking turns in one run. Goal: page / read <= 2.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
-from _shared import Figure, interleaved, main, timed
+from _shared import Figure, interleaved, interleaved_async, main, timed
 from PIL import Image
 
 from imagewidgets.results import GeneratedImage
@@ -48,7 +54,7 @@ def open_first_page(folder: Path) -> int:
     """
     gallery = Gallery(folder, page_size=PAGE)
     try:
-        return sum(len(item.image.value) > 0 for item in gallery.items)
+        return sum(item.thumbnail is not None for item in gallery.items)
     finally:
         gallery.close()
 
@@ -114,6 +120,44 @@ def medians_of(folder: Path, rounds: int) -> dict[str, float]:
     return interleaved(contenders, rounds)
 
 
+async def page_medians(folder: Path, rounds: int) -> dict[str, float]:
+    """Median seconds to serve the second page of 24, and to read its 24 kept thumbnails."""
+    gallery = Gallery(folder, page_size=PAGE)
+    await gallery.loaded()
+    gallery.show_more()
+    await gallery.loaded()  # the second page's thumbnails made and kept, once
+    files = [folder / THUMBNAIL_DIR / f"{item.entry.name}-{gallery.thumbnail_size}.{item.thumbnail.format}"
+             for item in gallery.items[PAGE:] if item.thumbnail is not None]
+    assert len(files) == PAGE and all(path.exists() for path in files), "the page's thumbnails are kept"
+
+    async def page() -> float:
+        shown = Gallery(folder, page_size=PAGE)  # showing its first page, as one just opened
+        try:
+            await shown.loaded()
+            start = time.perf_counter()
+            shown.show_more()
+            await shown.loaded()
+            seconds = time.perf_counter() - start
+            assert len(shown.items) == 2 * PAGE and all(item.thumbnail for item in shown.items)
+        finally:
+            shown.close()
+        return seconds
+
+    async def read() -> float:
+        start = time.perf_counter()
+        for path in files:
+            path.read_bytes()
+        return time.perf_counter() - start
+
+    try:
+        for run in (page, read):  # warm up
+            await run()
+        return await interleaved_async({"serve a page of 24 (kept thumbnails)": page,
+                                        "read its 24 kept thumbnails": read}, rounds)
+    finally:
+        gallery.close()
+
+
 def measure(quick: bool) -> tuple[list[Figure], str]:
     count, rounds = (500, 2) if quick else (10_000, 7)
     with tempfile.TemporaryDirectory(prefix="bench-gallery-") as temporary:
@@ -121,18 +165,26 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
         made = timed(lambda: make_gallery(folder, count))
         medians = medians_of(folder, rounds)
         index_bytes = (folder / INDEX_FILE).stat().st_size
+        page_rounds = 5 if quick else 41
+        pages = asyncio.run(page_medians(folder, page_rounds))
     floor_seconds, cold_seconds, warm_seconds = medians.values()
     figures = [
         Figure("B9", f"opening a gallery of {count:,} saved images, index and thumbnails kept, "
                "/ os.scandir + reading every sidecar", warm_seconds / floor_seconds, 3.0),
         Figure("B9-cold", "the same, first open (index and thumbnails made) / the same floor",
-               cold_seconds / floor_seconds, None)]
+               cold_seconds / floor_seconds, None),
+        Figure("B16-gallery-page", f"serving one gallery page of {PAGE} (kept thumbnails) in a running loop "
+               f"/ reading its {PAGE} kept thumbnails", pages["serve a page of 24 (kept thumbnails)"]
+               / pages["read its 24 kept thumbnails"], 2.0)]
     lines = [f"a gallery of {count:,} saved 64x64 PNGs, opened to its first {PAGE} thumbnails, "
              f"median of {rounds} interleaved rounds; index file {index_bytes / 1e6:.1f} MB; "
              f"the images took {made:.1f} s to save", "",
              "| contender | median s | per image µs |", "|---|---:|---:|"]
     lines += [f"| {name} | {seconds:.3f} | {seconds / count * 1e6:.1f} |"
               for name, seconds in medians.items()]
+    lines += ["", f"one page of {PAGE} after the first, median of {page_rounds} interleaved rounds", "",
+              "| contender | median ms |", "|---|---:|"]
+    lines += [f"| {name} | {seconds * 1e3:.3f} |" for name, seconds in pages.items()]
     return figures, "\n".join(lines)
 
 

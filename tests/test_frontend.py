@@ -7,10 +7,11 @@ from importlib import resources
 
 import pytest
 
-from imagewidgets.ui import assist, controls, download, frontend, gallery, liveness, widgets
+from imagewidgets.ui import assist, controls, download, frontend, gallery, gallery_grid, liveness, widgets
 
 MODULES = {"assist.js": assist.PageAssist, "download.js": download.FullImageButton,
-           "liveness.js": liveness.KernelWatch, "prompt.js": controls.PromptBox}
+           "gallery.js": gallery_grid.GalleryGrid, "liveness.js": liveness.KernelWatch,
+           "prompt.js": controls.PromptBox}
 """Each widget module and the widget that loads it."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
+import threading
 import time
 import zipfile
 from datetime import date, datetime
@@ -15,12 +17,14 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw
+from imagewidgets import imaging
 from imagewidgets.imaging import Thumbnail
 from imagewidgets.results import GeneratedImage
 from imagewidgets.storage.index import ImageIndex
 from imagewidgets.storage.store import ImageStore, SavedImage
-from imagewidgets.ui.download import FullImageButton
 from imagewidgets.ui.gallery import Gallery, GalleryItem
+
+from waiting import until
 
 DAY = 24 * 3600
 WHEN = time.mktime((2026, 11, 25, 14, 22, 33, 0, 0, -1))
@@ -44,10 +48,37 @@ def _save(folder: Path, prompt: str = "A lighthouse at dusk", *, model: str = "g
     return ImageStore(folder).save(image, record, when=when)
 
 
-def _sent(button: FullImageButton) -> list[tuple[dict[str, Any], list[bytes]]]:
+def _sent(widget: Any) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """What ``widget`` sends to the browser from now on, as (content, buffers)."""
     sent: list[tuple[dict[str, Any], list[bytes]]] = []
-    button.send = lambda content, buffers=None: sent.append((content, buffers))
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))
     return sent
+
+
+def _browser_says(gallery: Gallery, content: dict[str, Any]) -> None:
+    """A message from the grid's view, as a click in the browser sends it."""
+    gallery.grid._handle_custom_msg(content, [])
+
+
+def _click(gallery: Gallery, number: int, action: str) -> None:
+    _browser_says(gallery, {"event": action, "name": gallery.items[number].entry.name})
+
+
+def _tick(gallery: Gallery, *numbers: int) -> None:
+    """Tick these items' checkboxes (the browser sets ``selected``), the others unticked."""
+    gallery.grid.selected = [gallery.items[number].entry.name for number in numbers]
+
+
+def _drawn(sent: list[tuple[dict[str, Any], list[bytes]]]) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """The items and the thumbnails (by key) the grid sent, in order."""
+    items: list[dict[str, Any]] = []
+    thumbnails: dict[str, bytes] = {}
+    for content, buffers in sent:
+        if content["event"] == "items":
+            items = items[:content["start"]] + content["items"]
+        elif content["event"] == "thumbnails":
+            thumbnails.update(zip(content["keys"], buffers, strict=True))
+    return items, thumbnails
 
 
 def _zip_disabled(gallery: Gallery) -> bool:
@@ -64,9 +95,102 @@ def test_newest_first_with_captions_and_counts(tmp_path: Path) -> None:
     assert _names(gallery) == [found.path.name for found in reversed(saved)]
     assert gallery.count_line.value == "3 images · shown 3"
     stamp = datetime.fromtimestamp(WHEN + 120).strftime("%Y-%m-%d %H:%M")
-    assert gallery.items[0].caption.value == f"gpt-image-1 · {stamp} · $0.011 · picture 2"
+    assert gallery.items[0].caption == f"gpt-image-1 · low quality · 1024x1024 · {stamp} · $0.011 · picture 2"
     assert {"iw-gallery", "iw-root"} <= set(gallery._dom_classes)
-    assert "iw-gallery-item" in gallery.items[0]._dom_classes
+    gallery.close()
+
+
+def test_every_image_has_alt_text_and_its_caption_says_quality_and_size(tmp_path: Path) -> None:
+    _save(tmp_path, "A lighthouse at dusk", model="dall-e-3", quality="hd", when=WHEN)
+    _save(tmp_path, "A red fox", quality="high", when=WHEN + 60)
+    _save(tmp_path, "", when=WHEN + 120)  # no prompt known: the alt names the file
+    gallery = Gallery(tmp_path)
+    sent = _sent(gallery.grid)
+    _browser_says(gallery, {"event": "ready"})  # a view drawn: all of it sent again
+    items, thumbnails = _drawn(sent)
+    assert [item["name"] for item in items] == _names(gallery)
+    assert set(thumbnails) == {item["key"] for item in items}  # every image shown has its picture
+    stamp = datetime.fromtimestamp(WHEN).strftime("%Y-%m-%d %H:%M")
+    unnamed, fox, lighthouse = (item["alt"] for item in items)
+    assert lighthouse == f"A lighthouse at dusk — dall-e-3, hd quality, 1024x1024, saved {stamp}"
+    assert fox.startswith("A red fox — gpt-image-1, high quality, 1024x1024, saved ")
+    assert unnamed.startswith(f"image {gallery.items[0].entry.name} — gpt-image-1, low quality")
+    assert "hd quality · 1024x1024" in items[2]["caption"]
+    assert "high quality · 1024x1024" in items[1]["caption"]
+    gallery.close()
+
+
+async def test_thumbnails_are_made_off_the_event_loop_which_answers_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for number in range(3):
+        _save(tmp_path, f"picture {number}", when=WHEN + number)
+    loop_thread = threading.get_ident()
+    decoded_on: list[int] = []
+    listed_on: list[int] = []
+    release = threading.Event()
+    real_thumbnail, real_refresh = imaging.thumbnail, ImageIndex.refresh
+
+    def decode(data: bytes, longest: int = 384) -> Thumbnail:
+        decoded_on.append(threading.get_ident())
+        assert release.wait(60), "the loop never answered"  # on the loop, this would never return
+        return real_thumbnail(data, longest)
+
+    def refresh(self: ImageIndex) -> list[Any]:
+        listed_on.append(threading.get_ident())
+        return real_refresh(self)
+
+    monkeypatch.setattr(imaging, "thumbnail", decode)
+    monkeypatch.setattr(ImageIndex, "refresh", refresh)
+    gallery = Gallery(tmp_path)  # returns at once: the folder is read on a worker thread
+    await until(lambda: decoded_on, "a thumbnail being made")
+    assert gallery.items and all(item.thumbnail is None for item in gallery.items)  # drawn, loading
+    await asyncio.sleep(0)  # the loop runs other work while the thumbnail is made
+    release.set()
+    await gallery.loaded()
+    assert len(decoded_on) == 3 and loop_thread not in decoded_on and loop_thread not in listed_on
+    assert all(item.thumbnail is not None for item in gallery.items)
+    gallery.close()
+
+
+async def test_a_page_of_kept_thumbnails_is_shown_with_no_decoding(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for number in range(6):
+        _save(tmp_path, f"picture {number}", when=WHEN + number, size=(400, 300))
+    first = Gallery(tmp_path, page_size=3)
+    await first.loaded()
+    first.show_more()
+    await first.loaded()
+    made = {item.entry.name: item.thumbnail for item in first.items}
+    first.close()
+
+    def never(_data: bytes, _longest: int = 384) -> Thumbnail:
+        raise AssertionError("a kept thumbnail was decoded again")
+
+    monkeypatch.setattr(imaging, "thumbnail", never)
+    again = Gallery(tmp_path, page_size=3)
+    sent = _sent(again.grid)
+    await again.loaded()
+    again.show_more()
+    await again.loaded()
+    assert {item.entry.name: item.thumbnail for item in again.items} == made and len(made) == 6
+    # A page shown at once, its thumbnails with it: one items message, one thumbnails message.
+    assert [content["event"] for content, _ in sent] == ["items", "thumbnails"] * 2
+    assert "unreadable image" not in str(sent)
+    again.close()
+
+
+def test_a_replaced_image_gets_a_new_thumbnail(tmp_path: Path) -> None:
+    saved = _save(tmp_path)
+    gallery = Gallery(tmp_path)
+    old = gallery.items[0].thumbnail
+    assert old is not None
+    image = GeneratedImage(data=_png(shade=250, size=(48, 64)), format="png", width=48, height=64)
+    saved.path.write_bytes(image.data)
+    gallery.refresh()
+    new = gallery.items[0].thumbnail
+    assert new is not None and new.data != old.data
+    with Image.open(io.BytesIO(new.data)) as thumb:
+        assert thumb.size == (48, 64)
     gallery.close()
 
 
@@ -94,6 +218,19 @@ def test_filters_change_what_is_shown(tmp_path: Path) -> None:
     assert _names(gallery) == [house.path.name, fox.path.name, boat.path.name]
     gallery.text.value = "nothing like this"
     assert gallery.items == [] and gallery.count_line.value == "0 images · shown 0 · 3 in the folder"
+    gallery.close()
+
+
+async def test_a_filter_changed_while_a_page_fills_shows_only_the_new_match(tmp_path: Path) -> None:
+    _save(tmp_path, "A red fox", model="dall-e-3", when=WHEN)
+    house = _save(tmp_path, "A lighthouse", when=WHEN + 60)
+    gallery = Gallery(tmp_path)
+    sent = _sent(gallery.grid)
+    await until(lambda: gallery.items, "the folder listed")
+    gallery.model.value = "gpt-image-1"  # before the first page's thumbnails are read
+    await gallery.loaded()
+    items, _ = _drawn(sent)
+    assert [item["name"] for item in items] == [house.path.name] == _names(gallery)
     gallery.close()
 
 
@@ -133,8 +270,8 @@ def test_thumbnails_are_made_for_the_shown_page_only(tmp_path: Path,
     assert len(made) == 4 and len(gallery.items) == 4
     assert gallery.count_line.value == "10 images · shown 4"
     for item in gallery.items:
-        assert item.image.format == "jpeg" and item.image.value  # an opaque PNG's thumbnail
-        with Image.open(io.BytesIO(item.image.value)) as thumb:
+        assert item.thumbnail is not None and item.thumbnail.format == "jpeg"  # an opaque PNG's
+        with Image.open(io.BytesIO(item.thumbnail.data)) as thumb:
             assert max(thumb.size) <= 100
     assert gallery.more_button.layout.display != "none"
     gallery.more_button.click()
@@ -148,12 +285,10 @@ def test_thumbnails_are_made_for_the_shown_page_only(tmp_path: Path,
 def test_open_and_download_send_the_exact_file(tmp_path: Path) -> None:
     saved = _save(tmp_path)
     gallery = Gallery(tmp_path)
-    (item,) = gallery.items
-    assert item.enlarge.action == "enlarge" and item.download.action == "download"
-    assert "iw-gallery-open" in item.enlarge._dom_classes
-    for button in (item.enlarge, item.download):
+    assert gallery.opener.action == "enlarge" and gallery.downloader.action == "download"
+    for action, button in (("open", gallery.opener), ("download", gallery.downloader)):
         sent = _sent(button)
-        assert button.deliver()
+        _click(gallery, 0, action)  # no loop running here: sent at once
         ((content, buffers),) = sent
         assert content["filename"] == saved.path.name and content["mime"] == "image/png"
         assert buffers[0] == saved.path.read_bytes()
@@ -163,10 +298,12 @@ def test_open_and_download_send_the_exact_file(tmp_path: Path) -> None:
 async def test_download_off_the_loop_reports_a_vanished_file(tmp_path: Path) -> None:
     saved = _save(tmp_path)
     gallery = Gallery(tmp_path)
-    (item,) = gallery.items
-    sent = _sent(item.download)
+    await gallery.loaded()
+    sent = _sent(gallery.downloader)
     saved.path.unlink()
-    assert not await item.download.deliver_off_loop()
+    _click(gallery, 0, "download")
+    assert gallery._sending is not None
+    assert not await gallery._sending
     assert sent == [] and "FileNotFoundError" in gallery.message.value
     gallery.close()
 
@@ -176,15 +313,15 @@ def test_use_settings_gives_the_saved_params(tmp_path: Path) -> None:
     used: list[iw.ImageParams] = []
     gallery = Gallery(tmp_path, on_use=used.append)
     (item,) = gallery.items
-    assert item.use.layout.display != "none"
-    item.use.click()
+    assert gallery.grid.can_use
+    _click(gallery, 0, "use")
     ((params,),) = [used]
     assert (params.model, params.prompt, params.quality, params.size) == (
         "dall-e-3", "A lighthouse at dusk", "hd", "1024x1024")
     assert f"the settings of {item.entry.path.name} are in the controls" in gallery.message.value
     gallery.close()
     alone = Gallery(tmp_path)
-    assert alone.items[0].use.layout.display == "none"
+    assert not alone.grid.can_use  # the browser hides the button
     alone.close()
 
 
@@ -195,31 +332,31 @@ def test_an_error_using_settings_is_shown_escaped(tmp_path: Path) -> None:
         raise ValueError("<b>no</b> panel")
 
     gallery = Gallery(tmp_path, on_use=refuse)
-    gallery.items[0].use.click()
+    gallery.click(gallery.items[0], "use")
     assert "&lt;b&gt;no&lt;/b&gt; panel" in gallery.message.value and "<b>no" not in gallery.message.value
     gallery.close()
     said = Gallery(tmp_path, on_use=lambda _params: "size <i>7x7</i> is not allowed")  # a panel's
-    said.items[0].use.click()
+    said.click(said.items[0], "use")
     assert "not loaded: size &lt;i&gt;7x7&lt;/i&gt; is not allowed" in said.message.value
+    with pytest.raises(ValueError, match="one of 'open', 'download', 'use', 'delete', not 'x'"):
+        said.click(said.items[0], "x")
     said.close()
 
 
-def test_delete_asks_first_and_keep_keeps(tmp_path: Path) -> None:
+def test_a_confirmed_delete_deletes_the_image_and_its_thumbnails(tmp_path: Path) -> None:
     kept, gone = _save(tmp_path, when=WHEN), _save(tmp_path, "delete me", when=WHEN + 60)
     gallery = Gallery(tmp_path)
-    item = gallery.items[0]
-    assert item.entry.path == gone.path and item.confirm.layout.display == "none"
-    item.delete.click()
-    assert item.confirm.layout.display == "flex" and gone.path.exists() and gone.sidecar.exists()
-    assert item.confirm.children[0].value == f"Delete {gone.path.name}?"
-    item.confirm_no.click()
-    assert item.confirm.layout.display == "none" and gone.path.exists() and len(gallery.items) == 2
-    item.delete.click()
-    item.confirm_yes.click()
-    assert not gone.path.exists() and not gone.sidecar.exists()
-    assert _names(gallery) == [kept.path.name] and item.comm is None
+    thumbnails = tmp_path / ".thumbnails"
+    assert len(list(thumbnails.iterdir())) == 2
+    sent = _sent(gallery.grid)
+    _browser_says(gallery, {"event": "delete", "name": "not-shown.png"})  # stale: nothing happens
+    assert gone.path.exists() and sent == []
+    _click(gallery, 0, "delete")  # the browser asked first: only the confirming Delete comes here
+    assert not gone.path.exists() and not gone.sidecar.exists() and len(list(thumbnails.iterdir())) == 1
+    assert _names(gallery) == [kept.path.name] and kept.path.exists()
     assert gallery.count_line.value == "1 image · shown 1"
-    assert kept.path.exists()
+    items, _ = _drawn(sent)
+    assert [item["name"] for item in items] == [kept.path.name]
     gallery.refresh()
     assert _names(gallery) == [kept.path.name]
     gallery.close()
@@ -229,11 +366,11 @@ async def test_zip_of_the_selected_images(tmp_path: Path) -> None:
     first, second = _save(tmp_path, when=WHEN), _save(tmp_path, "two", when=WHEN + 60)
     _save(tmp_path, "not chosen", when=WHEN + 120)
     gallery = Gallery(tmp_path)
+    await gallery.loaded()
     assert _zip_disabled(gallery) and gallery.selected == []
     sent = _sent(gallery.zip_button)
     assert not gallery.zip_button.deliver()
-    gallery.items[1].select.value = True
-    gallery.items[2].select.value = True
+    _tick(gallery, 1, 2)
     assert not _zip_disabled(gallery)
     assert [entry.path for entry in gallery.selected] == [second.path, first.path]
     assert gallery.zip_button.deliver()
@@ -248,7 +385,7 @@ async def test_zip_of_the_selected_images(tmp_path: Path) -> None:
         assert archive.read(image_name) == first.path.read_bytes()
     assert await gallery.zip_button.deliver_off_loop()  # what a click does: zipped on a worker thread
     assert sent[1][1][0] == buffers[0]
-    gallery.items[1].select.value = gallery.items[2].select.value = False
+    _tick(gallery)
     assert _zip_disabled(gallery)
     gallery.close()
 
@@ -261,28 +398,34 @@ def test_a_broken_image_shows_a_placeholder_and_the_rest_still_show(tmp_path: Pa
     gallery = Gallery(tmp_path)
     assert len(gallery.items) == 3
     bad = gallery.items[1]
-    assert bad.entry.path == broken.path and bad.placeholder is not None
-    assert bad.placeholder.value == "unreadable image" and bad.placeholder in bad.children
-    assert bad.image.layout.display == "none" and bad.placeholder.layout.display != "none"
+    assert bad.entry.path == broken.path and bad.unreadable and bad.thumbnail is None
     for good in (gallery.items[0], gallery.items[2]):
-        assert good.image.value and good.placeholder is None
+        assert good.thumbnail is not None and not good.unreadable
+    sent = _sent(gallery.grid)
+    _browser_says(gallery, {"event": "ready"})
+    assert ({"event": "unreadable", "keys": [bad.key]}, None) in sent
     gallery.close()
 
 
-def test_markup_from_files_is_escaped(tmp_path: Path) -> None:
-    _save(tmp_path, "<img src=x onerror=alert(1)> & more", model="<b>model</b>")
-    gallery = Gallery(tmp_path)
-    caption = gallery.items[0].caption.value
-    assert "<img" not in caption and "&lt;img src=x onerror=alert(1)&gt; &amp; more" in caption
-    assert "<b>" not in caption
+def test_text_from_files_goes_to_the_browser_as_text(tmp_path: Path) -> None:
+    # The browser sets it with textContent (tests/browser/test_xss_browser.py); the line
+    # above the grid, HTML, escapes what it names.
+    saved = _save(tmp_path, "<img src=x onerror=alert(1)> & more", model="<b>model</b>")
+    gallery = Gallery(tmp_path, on_use=lambda _params: None)
+    assert "<b>model</b> · low quality" in gallery.items[0].caption
+    assert gallery.items[0].alt.startswith("<img src=x onerror=alert(1)> & more — <b>model</b>")
+    _click(gallery, 0, "delete")
+    assert not saved.path.exists() and "<" not in gallery.message.value.replace("<b>", "")
     gallery.close()
 
 
-def test_a_long_prompt_is_cut_in_the_caption(tmp_path: Path) -> None:
+def test_a_long_prompt_is_cut_in_the_caption_and_the_alt_text(tmp_path: Path) -> None:
     _save(tmp_path, "word " * 40, cost=None)
+    _save(tmp_path, "x" * 32_000, when=WHEN + 60)
     gallery = Gallery(tmp_path)
-    caption = gallery.items[0].caption.value
-    assert "$" not in caption and len(caption.split(" · ")[-1]) == 60
+    long, short = gallery.items
+    assert "$" not in short.caption and len(short.caption.split(" · ")[-1]) == 60
+    assert len(long.alt.split(" — ")[0]) == 250 and long.alt.split(" — ")[0].endswith("…")
     gallery.close()
 
 
@@ -312,19 +455,22 @@ def test_the_default_folder_is_the_stores(tmp_path: Path, output_folder: Path) -
     from_store.close()
 
 
-def test_no_widget_left_alive_after_close(tmp_path: Path) -> None:
+async def test_no_widget_left_alive_after_close(tmp_path: Path) -> None:
     for number in range(6):
         _save(tmp_path, f"picture {number}", when=WHEN + number,
               model=("gpt-image-1", "dall-e-3")[number % 2])
     before = set(_instances)
     gallery = Gallery(tmp_path, page_size=2, on_use=lambda _params: None)
+    await gallery.loaded()
     gallery.show_more()
-    gallery.items[0].select.value = True
-    gallery.items[1].delete.click()
-    gallery.items[1].confirm_yes.click()
-    gallery.model.value = "dall-e-3"  # the old items are closed, new ones made
+    _tick(gallery, 0)
+    _click(gallery, 1, "delete")
+    gallery.model.value = "dall-e-3"
     gallery.refresh()
+    await gallery.loaded()
     assert isinstance(gallery.items[0], GalleryItem)
+    gallery.show_more()  # closed while this page is being read: the task stops with it
     gallery.close()
     gallery.close()  # twice is harmless
     assert set(_instances) - before == set()
+    await asyncio.sleep(0)

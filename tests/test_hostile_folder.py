@@ -156,13 +156,13 @@ def test_a_link_is_not_downloaded_zipped_or_thumbnailed(store: Path, outside: Pa
     with zipfile.ZipFile(io.BytesIO(index.zip([*index.refresh(), *links]))) as archive:
         assert sorted(archive.namelist()) == sorted([kept.path.name, kept.sidecar.name])
 
-    errors: list[BaseException] = []
-    item = GalleryItem(links[0], index, on_error=errors.append)
-    assert item.placeholder is not None  # no thumbnail of the outside file
-    browser = Browser(item.download)
-    browser.click()  # no loop running here: made at once
-    assert browser.messages == [] and isinstance(errors[0], OutsideFolderError)
-    item.close()
+    gallery = Gallery(store)
+    gallery.items.append(GalleryItem(links[0]))  # a link made after the listing, then clicked
+    browser = Browser(gallery.downloader)
+    gallery.click(gallery.items[-1], "download")  # no loop running here: made at once
+    assert browser.messages == [] and isinstance(gallery.last_error, OutsideFolderError)
+    assert gallery.index.cached_thumbnails(links) == [None, None]  # no thumbnail of the outside file
+    gallery.close()
 
 
 def test_a_sidecar_that_links_out_is_not_read_or_zipped(store: Path, outside: Path) -> None:
@@ -246,7 +246,7 @@ def test_bad_costs_in_sidecars_are_unknown_not_nan(store: Path) -> None:
 def test_captions_and_totals_never_show_nan_inf_or_negative(store: Path) -> None:
     _hostile_costs(store)
     gallery = Gallery(store)
-    shown = [html.unescape(item.caption.value) for item in gallery.items]
+    shown = [item.caption for item in gallery.items]
     assert len(shown) == len(BAD_COSTS) + 1
     assert sum("$0.011" in caption for caption in shown) == 1
     assert sum("$" in caption for caption in shown) == 1
@@ -281,20 +281,20 @@ def test_an_index_file_with_a_nan_date_is_made_again(store: Path) -> None:
 
 # -- the zip of a selection ---------------------------------------------------------------------
 
-def _selected(folder: Path, count: int, size: int = 0, **options: Any) -> Gallery:
+async def _selected(folder: Path, count: int, size: int = 0, **options: Any) -> Gallery:
     """A gallery of ``count`` images (``size`` bytes of noise each, if given), all ticked."""
     for number in range(count):
         saved = _save(folder, f"picture {number}", when=WHEN + number)
         if size:
             saved.path.write_bytes(os.urandom(size))  # incompressible: the zip is as large as the files
     gallery = Gallery(folder, page_size=count, **options)
-    for item in gallery.items:
-        item.select.value = True
+    await gallery.loaded()
+    gallery.grid.selected = [item.entry.name for item in gallery.items]  # as the browser ticks them
     return gallery
 
 
 async def test_a_large_zip_arrives_in_bounded_parts_with_progress(store: Path) -> None:
-    gallery = _selected(store, 6, size=40_000)
+    gallery = await _selected(store, 6, size=40_000)
     button = gallery.zip_button
     button.part_bytes = 16 * 1024
     browser = Browser(button)
@@ -319,7 +319,7 @@ async def test_a_large_zip_arrives_in_bounded_parts_with_progress(store: Path) -
 
 
 async def test_a_selection_over_the_limit_is_refused_naming_its_size(store: Path) -> None:
-    gallery = _selected(store, 3, size=500_000, zip_limit=1_000_000)
+    gallery = await _selected(store, 3, size=500_000, zip_limit=1_000_000)
     browser = Browser(gallery.zip_button)
     browser.click()
     await browser.finished()
@@ -332,7 +332,7 @@ async def test_a_selection_over_the_limit_is_refused_naming_its_size(store: Path
 
 
 async def test_a_second_click_while_zipping_is_ignored_never_run_on_the_loop(store: Path) -> None:
-    gallery = _selected(store, 2)
+    gallery = await _selected(store, 2)
     button = gallery.zip_button
     browser = Browser(button)
     loop_thread = threading.get_ident()
@@ -363,7 +363,7 @@ async def test_a_second_click_while_zipping_is_ignored_never_run_on_the_loop(sto
 
 async def test_a_browser_that_stops_confirming_frees_the_file_and_says_so(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gallery = _selected(store, 3, size=40_000)
+    gallery = await _selected(store, 3, size=40_000)
     button = gallery.zip_button
     button.part_bytes = 16 * 1024
     sent: list[dict[str, Any]] = []
@@ -377,7 +377,7 @@ async def test_a_browser_that_stops_confirming_frees_the_file_and_says_so(
 
 async def test_zipping_a_large_selection_holds_a_few_megabytes_in_the_kernel(store: Path) -> None:
     """24 MB of images: the kernel's peak (tracemalloc) stays near WINDOW parts, not the zip's size."""
-    gallery = _selected(store, 12, size=2_000_000)
+    gallery = await _selected(store, 12, size=2_000_000)
     browser = Browser(gallery.zip_button, keep=False)
     tracemalloc.start()
     try:

@@ -553,8 +553,10 @@ async def test_history_shows_the_earlier_images_of_the_folder_under_the_panel(
     assert rerun.history is not None and rerun.history.selected_index is None  # collapsed
     assert rerun.history.get_title(0).endswith("(2)") and rerun.gallery is None  # made when opened
     rerun.history.selected_index = 0
-    assert rerun.gallery is not None and len(rerun.gallery.items) == 2
-    rerun.gallery.items[0].use.click()  # its settings go into this panel
+    assert rerun.gallery is not None
+    await rerun.gallery.loaded()  # the folder is read off the loop
+    assert len(rerun.gallery.items) == 2
+    rerun.gallery.click(rerun.gallery.items[0], "use")  # its settings go into this panel
     assert (rerun.params.model, rerun.params.prompt) == ("gpt-image-1", "A lighthouse at dusk")
     nothing_kept = ImagePanel(client=client, history=True, store=None)
     assert nothing_kept.history is None

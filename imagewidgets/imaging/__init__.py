@@ -17,6 +17,7 @@ from .contact_sheet import (
 from .svg import SafeSvg as SafeSvg, sanitise_svg as sanitise_svg
 from .thumbnails import (
     Thumbnail as Thumbnail,
+    on_thumbnail_thread as on_thumbnail_thread,
     thumbnail as thumbnail,
     thumbnail_off_loop as thumbnail_off_loop,
 )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .untrusted import gif_walk, opened, sniff, svg_check
 
@@ -18,7 +19,10 @@ from .untrusted import gif_walk, opened, sniff, svg_check
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_THUMBNAIL_FRAMES", "Thumbnail", "fit", "thumbnail", "thumbnail_off_loop"]
+__all__ = ["MAX_THUMBNAIL_FRAMES", "Thumbnail", "fit", "on_thumbnail_thread", "thumbnail",
+           "thumbnail_off_loop"]
+
+T = TypeVar("T")
 
 MAX_THUMBNAIL_FRAMES = 32
 """Most frames an animated thumbnail keeps; longer GIFs are sampled evenly, timing kept."""
@@ -135,7 +139,12 @@ def thumbnail(data: bytes, longest: int = 384) -> Thumbnail:
 _PICTURES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagewidgets-thumbnails")
 
 
+async def on_thumbnail_thread(call: Callable[..., T], *args: object) -> T:
+    """``call(*args)`` on the thumbnail thread, awaited: the event loop never waits for Pillow."""
+    return await asyncio.get_running_loop().run_in_executor(_PICTURES, call, *args)
+
+
 async def thumbnail_off_loop(data: bytes, longest: int = 384) -> Thumbnail:
     """:func:`thumbnail` on the thumbnail thread, so the event loop never waits for Pillow."""
-    return await asyncio.get_running_loop().run_in_executor(_PICTURES, thumbnail, data, longest)
+    return await on_thumbnail_thread(thumbnail, data, longest)
 

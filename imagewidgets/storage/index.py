@@ -6,13 +6,12 @@ embedded in the file, else it shows with none. What was read is kept in
 :data:`INDEX_FILE` in the folder, keyed by each file's size and modification time,
 so reopening a folder of thousands of images reads one file, not thousands; a
 missing or damaged index is simply made again. Thumbnails are made when first
-asked for and kept under :data:`THUMBNAIL_DIR`.
+asked for and kept under :data:`THUMBNAIL_DIR` (:mod:`.thumbnail_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import io
 import json
 import math
@@ -23,14 +22,14 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
-from uuid import uuid4
 
 from .. import imaging
-from ..errors import ImageDecodeError
+from ..imaging import Thumbnail
 from .archive import MAX_ZIP_BYTES, write_zip
 from .inside import open_inside, read_inside
 from .metadata import embedded_metadata
 from .store import COMPANIONS, companion_name
+from .thumbnail_cache import THUMBNAIL_DIR, forget_thumbnails, kept_thumbnails, thumbnail_of, write_whole
 
 __all__ = ["IMAGE_SUFFIXES", "INDEX_FILE", "SORTS", "THUMBNAIL_DIR", "Entry", "ImageIndex"]
 
@@ -40,14 +39,10 @@ _COMPANION_SUFFIXES = tuple(f".{kind}.png" for kind in COMPANIONS)
 """What a refresh lists as images (in any case)."""
 INDEX_FILE = ".imagewidgets-index.json"
 """In the folder: what every image's sidecar (or embedded settings) said, and when."""
-THUMBNAIL_DIR = ".thumbnails"
-"""In the folder: thumbnails, ``<image name>-<size>.<jpeg|png|webp|gif|svg>``."""
 SORTS = ("newest", "oldest", "cost high", "cost low", "model")
 """What :meth:`ImageIndex.select` sorts by."""
 
 INDEX_VERSION = 1
-MAX_IMAGE_BYTES = imaging.MAX_BASE64_CHARS * 3 // 4
-"""Largest file a thumbnail is made of: the largest image accepted from a server."""
 _MAX_SIDECAR_BYTES = 16 * 1024 * 1024  # a sidecar is a few KB; a larger one is not ours
 _WHOLE = imaging.MAX_SVG_BYTES  # files read whole for their settings: every SVG the store embeds in
 _TAIL = 1024 * 1024  # holds the longest record: prompt and revised prompt are each at most 32,000 characters
@@ -75,6 +70,9 @@ class Entry:
         infinite or negative: a record saying so is read as unknown.
     emulated : bool
         Made by the emulator (its cost is what it would have been: nothing billed).
+    stamp : int
+        The image file's modification time in nanoseconds when the index read it; 0 if unknown.
+        Its cached thumbnails carry the same time.
     """
 
     folder: Path
@@ -85,6 +83,7 @@ class Entry:
     prompt: str
     cost: float | None
     emulated: bool = False
+    stamp: int = 0
 
     @cached_property
     def path(self) -> Path:
@@ -134,7 +133,7 @@ def _created(record: Mapping[str, Any], mtime: float) -> float:
     return stamp if 0 <= stamp < 32_503_680_000 else mtime
 
 
-def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float) -> Entry:
+def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float, stamp: int = 0) -> Entry:
     # dict, not Mapping: records come from JSON, and an ABC check per field of 10,000
     # entries was a tenth of reopening a gallery.
     params = record.get("params")
@@ -145,7 +144,7 @@ def _entry(folder: Path, name: str, record: Mapping[str, Any], created: float) -
     server = record.get("server")
     return Entry(folder, name, record, created, _text(params.get("model")), _text(params.get("prompt")),
                  actual if actual is not None else _dollars(cost.get("estimated")),
-                 isinstance(server, dict) and server.get("emulator") is True)
+                 isinstance(server, dict) and server.get("emulator") is True, stamp)
 
 
 def _embedded_text(folder: Path, name: str, size: int) -> str | None:
@@ -198,30 +197,6 @@ def _reusable(known: Any, key: list[Any]) -> dict[str, Any] | None:
             and 0 <= known["created"] < 32_503_680_000):  # NaN too is refused: Entry.day needs a date
         return known
     return None
-
-
-def _write(path: Path, data: bytes, mtime_ns: int | None = None) -> None:
-    """Write ``data`` at ``path`` whole or not at all: a temporary file, then a rename.
-
-    The temporary name starts with ``.`` and ends with ``.tmp``, as the store's do. No
-    fsync: these are caches, and one lost or damaged in a crash is made again.
-    """
-    temporary = path.with_name(f".{path.name}.{uuid4().hex[:8]}.tmp")
-    try:
-        temporary.write_bytes(data)
-        if mtime_ns is not None:
-            os.utime(temporary, ns=(mtime_ns, mtime_ns))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-
-
-def _facts(folder: Path, name: str) -> os.stat_result:
-    """What ``fstat`` says of a file of the folder, opened as every read of it is."""
-    with open_inside(folder, name) as file:
-        return os.fstat(file.fileno())
 
 
 class ImageIndex:
@@ -294,11 +269,11 @@ class ImageIndex:
                 known = {"stat": key, "created": _created(record, image.st_mtime), "record": record}
                 changed = True
             fresh[name] = known
-            entries.append(_entry(self.folder, name, known["record"], known["created"]))
+            entries.append(_entry(self.folder, name, known["record"], known["created"], image.st_mtime_ns))
         if changed or fresh.keys() != cached.keys():
             text = json.dumps({"version": INDEX_VERSION, "images": fresh}, separators=(",", ":"))
             with contextlib.suppress(OSError):  # a read-only folder: shown all the same, just not cached
-                _write(self.folder / INDEX_FILE, text.encode())
+                write_whole(self.folder / INDEX_FILE, text.encode())
         entries.sort(key=lambda entry: (entry.created, entry.name), reverse=True)
         self.entries = entries
         return entries
@@ -372,50 +347,13 @@ class ImageIndex:
                 counts[day] = counts.get(day, 0) + 1
         return counts
 
-    def thumbnail(self, entry: Entry, size: int = 192) -> imaging.Thumbnail:
-        """A thumbnail whose longest side is at most ``size``, made once and kept on disk.
+    def cached_thumbnails(self, entries: Sequence[Entry], size: int = 192) -> list[Thumbnail | None]:
+        """Each entry's thumbnail as kept on disk, else None: nothing decoded (:func:`.kept_thumbnails`)."""
+        return kept_thumbnails(self.folder, [(entry.name, entry.stamp) for entry in entries], size)
 
-        Kept as ``THUMBNAIL_DIR/<name>-<size>.<png|jpeg|webp|gif|svg>`` with the image's own
-        modification time, and reused while the two agree: an image replaced, even by
-        an older file, gets a new one. A folder that cannot be written to still gets
-        its thumbnails, made each time.
-
-        Raises
-        ------
-        ValueError
-            For a size under 1.
-        ImageDecodeError
-            When the image is broken or too large: show a placeholder.
-        OSError
-            When the image cannot be read (deleted since the refresh), or is a link
-            (:class:`~.inside.OutsideFolderError`).
-        """
-        if size < 1:
-            raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
-        # The formats imaging.thumbnail makes of the source's kind (a PNG's is a JPEG unless
-        # it has transparency): their suffixes, as made_as names them.
-        extensions = {"gif": ("gif",), "svg": ("svg",), "jpg": ("jpeg",), "jpeg": ("jpeg",),
-                      "webp": ("webp",)}.get(entry.path.suffix[1:].lower(), ("jpeg", "png"))
-        # Keyed by the whole name: a.png and a.jpg are two images, each with its own thumbnails.
-        cached = self.folder / THUMBNAIL_DIR / f"{entry.name}-{size}.{extensions[0]}"
-        image = _facts(self.folder, entry.name)  # refused for a link: its target is not the folder's
-        for extension in extensions:
-            kept = cached.with_suffix(f".{extension}")
-            with contextlib.suppress(OSError):
-                if kept.stat().st_mtime_ns == image.st_mtime_ns:
-                    shown = "svg+xml" if extension == "svg" else extension
-                    kept_name = kept.relative_to(self.folder).as_posix()
-                    return imaging.Thumbnail(read_inside(self.folder, kept_name), shown)
-        if image.st_size > MAX_IMAGE_BYTES:
-            raise ImageDecodeError(f"the image is {image.st_size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
-        made = imaging.thumbnail(read_inside(self.folder, entry.name), size)
-        # Named by what was made: a file whose suffix lies about its format is simply remade each time.
-        made_as = cached.with_suffix(".svg" if made.format == "svg+xml" else f".{made.format}")
-        with contextlib.suppress(OSError):
-            made_as.parent.mkdir(exist_ok=True)
-            if not made_as.parent.is_symlink():  # a linked cache is another folder: never written
-                _write(made_as, made.data, image.st_mtime_ns)
-        return made
+    def thumbnail(self, entry: Entry, size: int = 192) -> Thumbnail:
+        """The kept thumbnail, else one made (bounded decoding) and kept: :func:`.thumbnail_of`."""
+        return thumbnail_of(self.folder, entry.name, size)
 
     def delete(self, entry: Entry) -> None:
         """Delete the image, its sidecar and its thumbnails, and drop it from :attr:`entries`.
@@ -429,13 +367,7 @@ class ImageIndex:
         entry.path.with_suffix(".json").unlink(missing_ok=True)
         for kind in COMPANIONS:  # an edit's mask and markup go with it
             (self.folder / companion_name(entry.name, kind)).unlink(missing_ok=True)
-        stem = entry.name  # thumbnails are named <name>-<size>.<format>
-        thumbnails = self.folder / THUMBNAIL_DIR
-        with contextlib.suppress(OSError):
-            for thumbnail in [] if thumbnails.is_symlink() else thumbnails.glob(f"{glob.escape(stem)}-*"):
-                # Only <stem>-<size>: another image's stem may start with this one's.
-                if thumbnail.stem[len(stem) + 1:].isdigit():
-                    thumbnail.unlink(missing_ok=True)
+        forget_thumbnails(self.folder, entry.name)
         self.entries = [kept for kept in self.entries if kept.path != entry.path]
 
     def zip(self, entries: Sequence[Entry]) -> bytes:

@@ -1,29 +1,37 @@
 """Gallery: the images saved in a folder, newest first, to filter, open, reuse, delete and zip.
 
 It reads the folder, not the kernel's memory, so it opens after a kernel
-restart or in a new notebook. Thumbnails are made (and cached on disk by
-:class:`~imagewidgets.storage.index.ImageIndex`) only for the items shown; the full
+restart or in a new notebook. Thumbnails are made (and cached on disk, see
+:mod:`~imagewidgets.storage.thumbnail_cache`) only for the items shown; the full
 file crosses to the browser only when Open or Download is clicked. Every
-string from a file or its record is escaped before it goes into HTML, and
-images are only ever shown by ``Image`` widgets.
+string from a file or its record is escaped before it goes into HTML; the items
+are drawn by one widget (:class:`~.gallery_grid.GalleryGrid`), which sets them as text.
+
+Nothing here waits on the kernel's event loop: in a running loop (a notebook), the
+folder is listed and the page's kept thumbnails read on a worker thread, and missing
+thumbnails are made on the thumbnail thread, a few at a time, each batch shown as it is
+made. With no running loop (a script), the same is done before the call returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import tempfile
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from typing import Any, BinaryIO
 
 import ipywidgets as widgets
 
+from ..imaging import Thumbnail, on_thumbnail_thread
 from ..params import ImageParams
 from ..storage import MAX_ZIP_BYTES, SORTS, Entry, ImageIndex, ImageStore, read_inside
 from .captions import dollars
 from .download import FullImageButton
 from .frontend import stylesheet
+from .gallery_grid import ACTIONS, GalleryGrid, GalleryItem
 from .liveness import KernelWatch, folder_hint
 from .widgets import STYLE, close_tree, shown_html
 
@@ -32,6 +40,8 @@ __all__ = ["Gallery", "GalleryItem"]
 ALL_MODELS = "all models"
 TOTAL_DAYS = 7
 """How many days (the latest with images) the per-day totals line names."""
+BATCH = 4
+"""Thumbnails made (not cached) per trip to the thumbnail thread; each batch is shown when made."""
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
          ".gif": "image/gif", ".svg": "image/svg+xml"}
@@ -54,152 +64,6 @@ def _day_total(total: float | None, unknown: int) -> str:
     if unknown:
         parts.append(f"{unknown} of unknown cost")
     return " + ".join(parts)
-
-
-class GalleryItem(widgets.VBox):
-    """One saved image: thumbnail, caption, select, Open, Download, Use settings, Delete.
-
-    Parameters
-    ----------
-    entry : Entry
-        The saved image.
-    index : ImageIndex
-        Makes its thumbnail (cached on disk).
-    thumbnail_size : int
-        Longest side of the thumbnail, in pixels.
-    on_use, on_delete : callable, optional
-        Told of this item when "Use settings" or the confirming Delete is clicked;
-        without ``on_use`` the button is hidden.
-    on_error : callable, optional
-        Told of an error making the file for Open or Download.
-
-    Attributes
-    ----------
-    image : Image
-        The thumbnail.
-    placeholder : HTML or None
-        "unreadable image" in the thumbnail's place when it cannot be made, else None.
-    select : Checkbox
-        Ticked to put the image in the gallery's zip.
-    enlarge, download : FullImageButton
-        Open (full size, over the page) and Download: the file as it is on disk.
-    use, delete : Button
-        Use settings; Delete, which shows ``confirm`` (``confirm_yes``: Delete, ``confirm_no``:
-        Keep) first.
-    """
-
-    def __init__(self, entry: Entry, index: ImageIndex, *, thumbnail_size: int = 160,
-                 on_use: Callable[[GalleryItem], None] | None = None,
-                 on_delete: Callable[[GalleryItem], None] | None = None,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
-        self.entry = entry
-        name = entry.path.name
-        side = f"{thumbnail_size}px"
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=side, height=side,
-                                                                       object_fit="contain"))
-        self.image.add_class("iw-gallery-image")
-        self.placeholder: widgets.HTML | None = None  # made only for an image that cannot be read
-        try:
-            thumb = index.thumbnail(entry, thumbnail_size)
-        except Exception:  # a broken or vanished file must not stop the rest of the page
-            self.image.layout.display = "none"
-            self.placeholder = widgets.HTML("unreadable image")
-            self.placeholder.add_class("iw-gallery-unreadable")
-        else:
-            with self.image.hold_sync():  # format and bytes in one message
-                self.image.format = thumb.format
-                self.image.value = thumb.data
-        self.caption = widgets.HTML(self._caption_html(), layout=widgets.Layout(width=side))
-        self.caption.add_class("iw-gallery-caption")
-        self.select = widgets.Checkbox(False, description="", indent=False, tooltip=f"Select {name}",
-                                       layout=widgets.Layout(width="auto"))
-        self.select.add_class("iw-gallery-select")
-        # Named as on a tile: ``open`` is taken (``Widget.open`` makes the comm).
-        self.enlarge = FullImageButton(action="enlarge", label="Open", tooltip_text="Show the full image",
-                                       off_loop=True, on_error=on_error)
-        self.enlarge.source = lambda: _file(entry)
-        self.enlarge.add_class("iw-gallery-open")
-        self.download = FullImageButton(action="download", label="Download",
-                                        tooltip_text=f"Save {name}", off_loop=True, on_error=on_error)
-        self.download.source = lambda: _file(entry)
-        self.download.add_class("iw-gallery-download")
-        self.use = widgets.Button(description="Use settings", layout=widgets.Layout(width="auto"),
-                                  tooltip="Load this image's settings into the panel")
-        self.use.add_class("iw-gallery-use")
-        if on_use is None:
-            self.use.layout.display = "none"  # nowhere to put the settings: no dead button
-        else:
-            self.use.on_click(lambda _button: on_use(self))
-        self.delete = widgets.Button(description="Delete", layout=widgets.Layout(width="auto"),
-                                     tooltip=f"Delete {name} and its settings")
-        self.delete.add_class("iw-gallery-delete")
-        self.delete.on_click(lambda _button: self._ask())
-        self._on_delete = on_delete
-        self._confirm: widgets.HBox | None = None  # made on the first Delete: most items never ask
-        actions = widgets.HBox([self.select, self.enlarge, self.download, self.use, self.delete],
-                               layout=widgets.Layout(flex_flow="row wrap", align_items="center",
-                                                     width=side))
-        super().__init__([self.image, *([self.placeholder] if self.placeholder else []),
-                          self.caption, actions])
-        self.add_class("iw-gallery-item")
-
-    @property
-    def confirm(self) -> widgets.HBox:
-        """The row that asks again (Delete or Keep), hidden until Delete is clicked.
-
-        Made when first needed: a page of 24 items had about 200 widget models for rows
-        nobody opened, a sixth of opening a large gallery.
-        """
-        if self._confirm is None:
-            name = self.entry.path.name
-            yes = widgets.Button(description="Delete", button_style="danger",
-                                 layout=widgets.Layout(width="auto"))
-            no = widgets.Button(description="Keep", layout=widgets.Layout(width="auto"))
-            on_delete = self._on_delete
-            if on_delete is not None:
-                yes.on_click(lambda _button: on_delete(self))
-            no.on_click(lambda _button: self._keep())
-            self._confirm = widgets.HBox(
-                [widgets.HTML(f"Delete {html.escape(name)}?"), yes, no],
-                layout=widgets.Layout(display="none", flex_flow="row wrap", align_items="center"))
-            self._confirm.add_class("iw-gallery-confirm")
-            self.children = (*self.children, self._confirm)  # type: ignore[has-type]
-        return self._confirm
-
-    @property
-    def confirm_yes(self) -> widgets.Button:
-        """The confirming Delete."""
-        return self.confirm.children[1]
-
-    @property
-    def confirm_no(self) -> widgets.Button:
-        """Keep: hides the row again."""
-        return self.confirm.children[2]
-
-    def _ask(self) -> None:
-        self.confirm.layout.display = "flex"
-
-    def _keep(self) -> None:
-        if self._confirm is not None:
-            self._confirm.layout.display = "none"
-
-    def _caption_html(self) -> str:
-        entry = self.entry
-        facts = [entry.model, datetime.fromtimestamp(entry.created).strftime("%Y-%m-%d %H:%M")]
-        cost = dollars(entry.cost)
-        if cost is not None:
-            facts.append(cost)
-        prompt = entry.prompt if len(entry.prompt) <= 60 else entry.prompt[:59] + "…"
-        if prompt:
-            facts.append(prompt)
-        return " · ".join(html.escape(fact) for fact in facts)
-
-    def close(self) -> None:
-        """Close this item and every widget it made."""
-        close_tree(self)
-
-    def __repr__(self) -> str:
-        return f"GalleryItem({self.entry.path.name!r})"
 
 
 class Gallery(widgets.VBox):
@@ -227,6 +91,16 @@ class Gallery(widgets.VBox):
     >>> gallery = Gallery()                                     # doctest: +SKIP
     >>> gallery = Gallery(on_use=panel.use_settings)            # into a panel
     >>> gallery.text.value = "lighthouse"                       # what the filter box does
+    >>> await gallery.loaded()                                  # doctest: +SKIP
+
+    Attributes
+    ----------
+    items : list of GalleryItem
+        The images shown, in order; each one's thumbnail is None until made.
+    grid : GalleryGrid
+        Draws them; ``grid.selected`` names the ticked ones.
+    opener, downloader : FullImageButton
+        Hidden: they send the file an item's Open or Download asks for.
     """
 
     def __init__(self, folder: str | os.PathLike[str] | ImageStore | None = None, *,
@@ -243,13 +117,18 @@ class Gallery(widgets.VBox):
         self._matches: list[Entry] = []
         self._chosen: list[Entry] = []  # the ticked entries, as plain data for the zip's thread
         self._quiet = False  # set while refresh() changes the model choices itself
+        self._generation = 0  # a new listing or filter: what was being filled is no longer shown
+        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
         self.model = widgets.Dropdown(options=[ALL_MODELS], value=ALL_MODELS, description="Model",
                                       layout=widgets.Layout(width="220px"))
         self.text = widgets.Text("", placeholder="prompt contains…", continuous_update=False,
                                  description="Prompt", layout=widgets.Layout(width="260px"))
-        self.since = widgets.DatePicker(description="From", layout=widgets.Layout(width="200px"))
-        self.until = widgets.DatePicker(description="To", layout=widgets.Layout(width="200px"))
+        # Wide enough for "mm/dd/yyyy" and the calendar button beside "From" (seen in Chromium).
+        self.since = widgets.DatePicker(description="From", layout=widgets.Layout(width="250px"))
+        self.until = widgets.DatePicker(description="To", layout=widgets.Layout(width="250px"))
+        for picker in (self.since, self.until):
+            picker.add_class("iw-gallery-date")
         self.sort = widgets.Dropdown(options=SORTS, value="newest", description="Sort",
                                      layout=widgets.Layout(width="180px"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
@@ -270,8 +149,15 @@ class Gallery(widgets.VBox):
         self.message = widgets.HTML("")
         self.message.add_class("iw-gallery-message")
         self.last_error: BaseException | None = None  # the last one shown, whole
-        self.grid = widgets.Box([])
-        self.grid.add_class("iw-gallery-grid")
+        self.grid = GalleryGrid(self._act, side=thumbnail_size, can_use=on_use is not None)
+        self.grid.observe(lambda _change: self._update(), names="selected")
+        # Open and Download of every item: one hidden button each sends the file asked for.
+        self.opener = FullImageButton(action="enlarge", label="Open", off_loop=True,
+                                      on_error=self._show_error)
+        self.downloader = FullImageButton(action="download", label="Download", off_loop=True,
+                                          on_error=self._show_error)
+        senders = widgets.Box([self.opener, self.downloader], layout=widgets.Layout(display="none"))
+        self._sending: asyncio.Task[bool] | None = None
         self.more_button = widgets.Button(description="Show more", tooltip="Show the next page",
                                           layout=widgets.Layout(display="none"))
         self.more_button.add_class("iw-gallery-more")
@@ -283,7 +169,7 @@ class Gallery(widgets.VBox):
                            layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.watch = KernelWatch(folder_hint(store.folder))  # no silently dead buttons
         super().__init__([widgets.HTML(STYLE), widgets.HTML(_GALLERY_STYLE), self.watch, filters,
-                          bar, self.totals, self.message, self.grid, self.more_button])
+                          bar, self.totals, self.message, self.grid, self.more_button, senders])
         self.add_class("iw-gallery")
         self.add_class("iw-root")  # the shared stylesheet's scope
         for control in (self.model, self.text, self.since, self.until, self.sort):
@@ -298,8 +184,25 @@ class Gallery(widgets.VBox):
         return list(self._chosen)
 
     def refresh(self) -> None:
-        """Read the folder again and show the same number of items, filters kept."""
-        self.index.refresh()
+        """Read the folder again and show the same number of items, filters kept.
+
+        In a running event loop the folder is read on a worker thread (:meth:`loaded` waits).
+        """
+        self._generation += 1
+        self._start(self._refresh_off_loop(self._generation), lambda: self._refreshed(self.index.refresh()))
+
+    async def loaded(self) -> None:
+        """Wait until the listing is read and every item shown has its thumbnail (or is unreadable)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)  # each said in the message line
+
+    async def _refresh_off_loop(self, generation: int) -> None:
+        self.count_line.value = "reading the folder…"
+        entries = await asyncio.to_thread(self.index.refresh)
+        if generation == self._generation:
+            self._refreshed(entries)
+
+    def _refreshed(self, _entries: list[Entry]) -> None:
         models = [ALL_MODELS, *self.index.models()]
         current = self.model.value if self.model.value in models else ALL_MODELS
         # New options reset a Dropdown's value: one render below, not one per change.
@@ -309,6 +212,7 @@ class Gallery(widgets.VBox):
             self.model.value = current
         finally:
             self._quiet = False
+        self._show_totals()
         self._render(max(len(self.items), self.page_size))
 
     def show_more(self) -> None:
@@ -316,9 +220,11 @@ class Gallery(widgets.VBox):
         self._add(self._matches[len(self.items):len(self.items) + self.page_size])
 
     def close(self) -> None:
-        """Close every widget the gallery made."""
+        """Close every widget the gallery made, and stop filling thumbnails."""
         if self.comm is None:
             return  # already closed (ipywidgets calls close() again from __del__)
+        for task in self._tasks:
+            task.cancel()
         close_tree(self)
 
     def __repr__(self) -> str:
@@ -336,31 +242,102 @@ class Gallery(widgets.VBox):
         self._matches = self.index.select(model=None if model == ALL_MODELS else model,
                                           text=self.text.value, since=self.since.value,
                                           until=self.until.value, sort=self.sort.value)
-        old, self.items = self.items, []
-        self.grid.children = ()
-        for item in old:
-            item.close()
+        self._generation += 1  # thumbnails still being made for the old items are not shown
+        self.items = []
         self.message.value = ""
         self._add(self._matches[:count])
 
     def _add(self, entries: Sequence[Entry]) -> None:
-        new = [GalleryItem(entry, self.index, thumbnail_size=self.thumbnail_size,
-                           on_use=self._use if self.on_use is not None else None,
-                           on_delete=self._delete, on_error=self._show_error)
-               for entry in entries]
-        for item in new:
-            item.select.observe(lambda _change: self._update(), names="value")
+        """Show ``entries`` after those shown: at once those with kept thumbnails, then the rest."""
+        new = [GalleryItem(entry) for entry in entries]
         self.items.extend(new)
-        self.grid.children = tuple(self.items)
         self._update()
+        if not new:
+            self.grid.show(self.items)
+            return
+        self._start(self._fill_off_loop(new, self._generation), lambda: self._fill(new))
+
+    def _start(self, work: Coroutine[Any, Any, None], here: Callable[[], None]) -> None:
+        """``work`` as a task of the running loop; with none (a script), ``here()`` instead."""
+        try:
+            task = asyncio.get_running_loop().create_task(work)
+        except RuntimeError:
+            work.close()
+            here()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._show_error(error)
+
+    def _fill(self, items: list[GalleryItem]) -> None:
+        """Every item's thumbnail, here and now: kept ones read, the others made."""
+        missing = self._kept(items, self.index.cached_thumbnails([item.entry for item in items],
+                                                                 self.thumbnail_size))
+        self._made(missing, self._make(missing))
+
+    async def _fill_off_loop(self, items: list[GalleryItem], generation: int) -> None:
+        """:meth:`_fill` with the loop free: files read on a worker thread, thumbnails made on theirs."""
+        kept = await asyncio.to_thread(self._read_kept, items)
+        if generation != self._generation:
+            return
+        missing = self._kept(items, kept)
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start:start + BATCH]
+            made = await on_thumbnail_thread(self._make, batch)
+            if generation != self._generation:
+                return
+            self._made(batch, made)
+
+    def _read_kept(self, items: list[GalleryItem]) -> list[Thumbnail | None]:
+        # On a worker thread: the kept thumbnails, and the captions (each item's own, plain
+        # data nothing else reads yet). The loop only draws what this returns.
+        for item in items:
+            item.shown()
+        return self.index.cached_thumbnails([item.entry for item in items], self.thumbnail_size)
+
+    def _kept(self, items: list[GalleryItem], kept: list[Thumbnail | None]) -> list[GalleryItem]:
+        """Give items their kept thumbnails and show them; the items still without one."""
+        for item, thumb in zip(items, kept, strict=True):
+            item.thumbnail = thumb
+        self.grid.show(self.items, self.items.index(items[0]) if items[0] in self.items else 0)
+        return [item for item, thumb in zip(items, kept, strict=True) if thumb is None]
+
+    def _make(self, items: list[GalleryItem]) -> list[Thumbnail | None]:
+        # On the thumbnail thread: reads plain entries, changes no widget. None: unreadable.
+        made: list[Thumbnail | None] = []
+        for item in items:
+            try:
+                made.append(self.index.thumbnail(item.entry, self.thumbnail_size))
+            except Exception:  # a broken or vanished file must not stop the rest of the page
+                made.append(None)
+        return made
+
+    def _made(self, items: list[GalleryItem], made: list[Thumbnail | None]) -> None:
+        if not items:
+            return
+        for item, thumb in zip(items, made, strict=True):
+            item.thumbnail, item.unreadable = thumb, thumb is None
+        self.grid.arrived(items)
 
     def _update(self) -> None:
-        """The count line, the per-day totals, Show more and the zip button, as things are."""
+        """The count line, Show more and the zip button, as things are."""
         total, matching, shown = len(self.index.entries), len(self._matches), len(self.items)
         text = f"{matching} image{'' if matching == 1 else 's'} · shown {shown}"
         if matching != total:
             text += f" · {total} in the folder"
         self.count_line.value = html.escape(text)
+        self.more_button.layout.display = "flex" if shown < matching else "none"
+        ticked = set(self.grid.selected)
+        self._chosen = [item.entry for item in self.items if item.entry.name in ticked]
+        self.zip_button.disabled = not self._chosen
+
+    def _show_totals(self) -> None:
+        """The per-day totals of the folder: after a listing or a delete, not every page."""
         lines = []
         for emulated, heading in ((False, "spent per day"),
                                   (True, "emulated per day, $0 billed (would cost)")):
@@ -371,9 +348,46 @@ class Gallery(widgets.VBox):
                 lines.append(f"{heading}: " + " · ".join(
                     f"{day.isoformat()}: {_day_total(totals.get(day), unknown.get(day, 0))}" for day in days))
         self.totals.value = "<br>".join(html.escape(line) for line in lines)
-        self.more_button.layout.display = "flex" if shown < matching else "none"
-        self._chosen = [item.entry for item in self.items if item.select.value]
-        self.zip_button.disabled = not self._chosen
+
+    def click(self, item: GalleryItem, action: str) -> None:
+        """What a click on one of ``item``'s buttons does: ``open``, ``download``, ``use`` or ``delete``.
+
+        Delete here deletes at once: the browser asks first. In a running loop, the file for
+        Open and Download is read on a worker thread.
+
+        Raises
+        ------
+        ValueError
+            For an action not in :data:`~.gallery_grid.ACTIONS`.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(map(repr, ACTIONS))}, not {action!r}")
+        self._act(action, item.entry.name)
+
+    def _act(self, action: str, name: str) -> None:
+        """What an item's button asked for (see :data:`~.gallery_grid.ACTIONS`)."""
+        item = next((shown for shown in self.items if shown.entry.name == name), None)
+        if item is None:
+            return  # gone since the browser drew it
+        if action == "use" and self.on_use is not None:
+            self._use(item)
+        elif action == "delete":
+            self._delete(item)
+        elif action in ("open", "download"):
+            self._send_file(self.opener if action == "open" else self.downloader, item.entry)
+
+    def _send_file(self, button: FullImageButton, entry: Entry) -> None:
+        """The file to the browser, read on a worker thread in a running loop."""
+        if self._sending is not None and not self._sending.done():
+            return  # one at a time, as a FullImageButton takes its own clicks
+        button.source = lambda: _file(entry)
+        try:
+            self._sending = asyncio.get_running_loop().create_task(button.deliver_off_loop())
+        except RuntimeError:  # no loop (a script): sent now
+            try:
+                button.deliver()
+            except Exception as error:
+                self._show_error(error)
 
     def _use(self, item: GalleryItem) -> None:
         assert self.on_use is not None
@@ -396,9 +410,9 @@ class Gallery(widgets.VBox):
             return
         self.items.remove(item)
         self._matches = [entry for entry in self._matches if entry.path != item.entry.path]
-        self.grid.children = tuple(self.items)
-        item.close()
+        self.grid.show(self.items)
         self.message.value = f"deleted {html.escape(item.entry.path.name)}"
+        self._show_totals()
         self._update()
 
     def _zip_file(self) -> tuple[BinaryIO, str, str] | None:

@@ -23,7 +23,7 @@ def _files(folder: str) -> set[str]:
 def test_every_front_end_file_is_package_data() -> None:
     # importlib.resources reads what an installed wheel holds (hatch ships the whole package).
     assert _files("js") == {"lifecycle.js", *MODULES}
-    assert _files("css") == {"widgets.css", "gallery.css"}
+    assert _files("css") == {"widgets.css", "gallery.css", "liveness.css"}
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
@@ -46,6 +46,6 @@ def test_each_widget_loads_its_module_with_the_helper_inlined(name: str) -> None
 
 
 def test_stylesheets_are_read_once_into_the_style_widgets() -> None:
-    assert frontend.stylesheet("widgets.css") == widgets.STYLE
+    assert frontend.stylesheet("widgets.css", "liveness.css") == widgets.STYLE
     assert widgets.STYLE.startswith("<style>") and ".iw-root .iw-tile-image" in widgets.STYLE
     assert ".iw-gallery .iw-gallery-grid" in gallery._GALLERY_STYLE

@@ -35,14 +35,14 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "mime": [WIDGET, "text/html"],  # the grid, the contact sheet by its path
         "text": ["12 done · 0 failed · 12 total", "total cost: $", "contact-sheet", "<img src="]},
     "03_streaming_partial_images.ipynb": {
-        "mime": ["image/png"],
+        "mime": ["image/jpeg"],  # partial and final images as thumbnails
         "text": ["PartialImage(image_index=0, partial_index=1", "GeneratedImage(", "Usage("]},
     "04_what_each_model_accepts.ipynb": {
         "mime": ["text/markdown"],
         "text": ["| `dall-e-3` | retired |", "| `gpt-image-2` | live |", "1536x1024",
                  "(estimate, prices of"]},
     "05_scripting_and_history.ipynb": {
-        "mime": [WIDGET, "image/png"],  # the gallery, the images
+        "mime": [WIDGET, "image/jpeg"],  # the gallery, the images (thumbnails)
         "text": ["bicycle.png", "'actual'"]},
 }
 

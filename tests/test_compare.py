@@ -45,7 +45,7 @@ async def test_a_two_by_three_grid_fills_every_cell_with_its_own_settings(
     grid = _grid(client)
     assert [cell.status for cell in grid.cells] == ["not run"] * 6
     # The grid's shape shows before anything runs: a placeholder per sample.
-    assert [tile.header.value for cell in grid.cells for tile in cell.tiles] == ["not run yet"] * 6
+    assert [tile.status_text for cell in grid.cells for tile in cell.tiles] == ["not run yet"] * 6
     await grid.run()
     assert [cell.status for cell in grid.cells] == ["done"] * 6
     assert server.request_count - before == 6
@@ -226,7 +226,7 @@ async def test_summary_names_the_fastest_and_cheapest_and_the_total(
     assert f"total cost: emulated: $0 billed (would cost ${total:.3f})" in grid.summary_line.value
     assert grid.spending.emulated == pytest.approx(total) and grid.spending.total == 0
     assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
-    assert f"would cost ${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
+    assert f"would cost ${low['cost']:.3f}" in grid.cells[0].tiles[0].caption
     grid.close()
 
 
@@ -255,16 +255,16 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
     grid = panel.compare(rows=("model", ["dall-e-3"]), columns=("quality", ["hd"]))
     await until(lambda: grid.cells[0].status == "done")
     (tile,) = grid.cells[0].tiles
-    assert tile.reuse.layout.display != "none"
+    assert tile.can_reuse
     panel.params.prompt = "something else"
-    tile.reuse.click()
+    tile.click("reuse")
     assert (panel.params.model, panel.params.quality, panel.params.size, panel.params.prompt) == (
         "dall-e-3", "hd", "1792x1024", "A lighthouse at dusk")
-    assert "settings loaded into the controls" in tile.reuse_note.value  # said by the cell
+    assert "settings loaded into the controls" in tile.reuse_note  # said by the cell
     # A grid with nowhere to put settings shows no dead button.
     alone = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
     await alone.run()
-    assert alone.cells[0].tiles[0].reuse.layout.display == "none"
+    assert not alone.cells[0].tiles[0].can_reuse
     grid.close()
     alone.close()
     panel.close()
@@ -346,7 +346,7 @@ async def test_an_error_outside_the_tiles_is_shown_and_stays(client: iw.ImagesCl
     await grid.run()
     (cell,) = grid.cells
     assert cell.status == "failed" and not cell.rerun_button.disabled  # not left running
-    assert "the &lt;client&gt; broke" in cell.tiles[0].caption.value
+    assert "the &lt;client&gt; broke" in cell.tiles[0].caption
     grid._show_error(RuntimeError("lost <task>"))
     grid._refresh()  # later refreshes keep it
     assert "RuntimeError: lost &lt;task&gt;" in grid.summary_line.value

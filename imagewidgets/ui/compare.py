@@ -298,7 +298,7 @@ class CompareGrid(widgets.VBox):
             self._new_tiles(cell, "queued")
         else:
             for tile in cell.tiles:
-                tile.header.value = "queued"
+                tile.status_text = "queued"
         cell.ran = True
         try:
             body = cell.params.to_request()  # planned cells have no problems: this cannot raise
@@ -328,7 +328,7 @@ class CompareGrid(widgets.VBox):
                       place={**place, "sample": sample}, spending=(self.spending, SESSION))
             for sample in range(self.repeats)]
         for tile in cell.tiles:
-            tile.header.value = header
+            tile.status_text = header
             tile.observe(self._on_tile_status, names="status")
         cell.strip.children = tuple(cell.tiles)
         for tile in old:

@@ -351,14 +351,14 @@ async def test_a_partial_then_a_final_of_another_format_switch_the_image_type() 
 
 
 async def test_a_tile_is_one_widget_model() -> None:
-    # A panel keeps hundreds of tiles: each is one model in the kernel (and its layout).
+    # A panel keeps hundreds of tiles: each is one model in the kernel, no layout, no children.
     before = set(_instances)
     tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), on_reuse=lambda _tile: None)
     await tile.run(_Stream(_image()))  # type: ignore[arg-type]
     assert tile.status == "done" and tile.can_reuse and not tile.can_edit
     made = [_instances[key] for key in set(_instances) - before]
     assert sorted(type(widget).__name__ for widget in made
-                  if type(widget).__name__ != "SharedCode") == ["ImageTile", "Layout"]
+                  if type(widget).__name__ != "SharedCode") == ["ImageTile"]
     tile.note_reuse()
     assert "settings loaded" in tile.reuse_note
     tile.note_reuse(shown=False)

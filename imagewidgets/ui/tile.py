@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Bytes, Int, Unicode
+from ipywidgets import Layout, widget_serialization
+from traitlets import Bool, Bytes, Instance, Int, Unicode
 
 from ..errors import ParamsError
 from ..imaging import Thumbnail, sanitise_svg, thumbnail_off_loop
@@ -90,6 +91,9 @@ class ImageTile(Declared):
     # Declared, not added per instance by anywidget: no class of its own per tile.
     _esm = Unicode(LOADER).tag(sync=True)
     _anywidget_id = Unicode(f"{__module__}.ImageTile").tag(sync=True)
+    # No Layout model per tile (tile.js sizes it): one model a tile, in the kernel and the notebook.
+    layout = Instance(Layout, allow_none=True, help="None: sized by its own view.").tag(
+        sync=True, **widget_serialization)
     _code = Unicode("", help="The shared model holding tile.js (anywidget:<id>).").tag(sync=True)
     status = Unicode("queued", help="queued, running, partial, done, failed or cancelled").tag(sync=True)
     status_text = Unicode("queued", help="What the status line says: 'done in 3.1 s'.").tag(sync=True)
@@ -486,13 +490,10 @@ class ImageTile(Declared):
         return Path(saved.path).read_bytes()
 
     def close(self) -> None:
-        """Close this tile: one model (its layout too); its bytes and thumbnail let go."""
+        """Close this tile (one model); its bytes and thumbnail let go."""
         self.thumbnail = b""
         self._image = self.last_partial = None
-        layout = getattr(self, "layout", None)
         super().close()
-        if layout is not None:
-            layout.close()
 
     def __repr__(self) -> str:
         return f"ImageTile(status={self.status!r}, model={self.params.model!r})"

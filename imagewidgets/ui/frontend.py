@@ -6,7 +6,7 @@ where a relative ``import`` cannot resolve: :func:`esm` puts each imported file 
 attach-and-cleanup helper ``./lifecycle.js``, the file delivery ``./delivery.js``) in place of
 its first ``import`` line, once however often it is imported, so every widget module still
 reads, and runs, as a plain ES module file.
-Whole-line comments, blank lines and indentation are left out of what is sent: every view's state carries its ``_esm``
+Whole-line comments and blank lines are left out of what is sent: every view's state carries its ``_esm``
 (a saved notebook with widget state too), and the browser needs none of them.
 """
 
@@ -18,7 +18,6 @@ from importlib import resources
 __all__ = ["css", "esm", "stylesheet"]
 
 _COMMENT_LINE = re.compile(r"^[ \t]*(//.*)?\n", re.MULTILINE)
-_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 _IMPORT = re.compile(r'^import \{ \w+(?:, \w+)* \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
 """A relative import of a sibling module's names, one line: the only kind the files use."""
 
@@ -29,7 +28,7 @@ def _read(folder: str, name: str) -> str:
 
 def esm(name: str) -> str:
     """The ES module ``ui/js/<name>``, each of its relative imports replaced by the file imported."""
-    return _COMMENT_LINE.sub("", _INDENT.sub("", _inlined(name, set())))
+    return _COMMENT_LINE.sub("", _inlined(name, set()))
 
 
 def _inlined(name: str, seen: set[str]) -> str:

@@ -29,7 +29,7 @@ function render({ model, el }) {
   const life = lifecycle();
   const box = part(el, "div", "iw-tile-box");
   const label = part(box, "div", "iw-tile-label");
-  const status = part(box, "div", "iw-tile-status");
+  const statusLine = part(box, "div", "iw-tile-status");
   // Until its first picture arrives, a box of the asked aspect, named as the picture will be.
   const blank = part(box, "div", "iw-tile-placeholder");
   blank.setAttribute("role", "img");
@@ -65,9 +65,16 @@ function render({ model, el }) {
     el.style.containIntrinsicSize = `auto ${model.get("tile_width")}px auto ${height + 120}px`;
   };
   const sync = () => {
+    // The status as a class of the tile, set here: anywidget's view drops the listener that
+    // would apply later changes of _dom_classes.
+    const status = "iw-status-" + model.get("status");
+    for (const name of [...el.classList]) {
+      if (name.startsWith("iw-status-") && name !== status) el.classList.remove(name);
+    }
+    el.classList.add("iw-tile", status);
     label.textContent = model.get("label");
     label.hidden = !label.textContent;
-    status.textContent = model.get("status_text");
+    statusLine.textContent = model.get("status_text");
     caption.innerHTML = model.get("caption");  // escaped by the kernel (ui/captions.py)
     saveNote.innerHTML = model.get("save_note");  // escaped by the kernel (ui/saving.py)
     saveNote.hidden = !saveNote.innerHTML;

@@ -11,7 +11,7 @@ memory of this process is read (``/proc/self/statm``, after ``gc.collect()``); t
 Figure: RSS growth ÷ the images' encoded bytes (the least a panel that keeps every image
 for Download and Enlarge can hold), goal <= 1.3 (B6); the same with the emulator's
 photographic pictures (~2.5 MB each; B6-photo). The thumbnails the browser is sent
-(``tile.image.value``) are reported beside it: they are part of what the RSS holds.
+(``tile.thumbnail``) are reported beside it: they are part of what the RSS holds.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ async def fill(url: str, count: int, per_generate: int = 4) -> dict[str, Any]:
             done = [tile for tile in tiles if tile.result is not None]
             assert len(done) == len(tiles), [tile.error for tile in tiles if tile.result is None]
             encoded = sum(len(tile.result.data) for tile in done)
-            thumbs = sum(len(tile.image.value) for tile in done)
+            thumbs = sum(len(tile.thumbnail) for tile in done)
             return {"images": len(done), "encoded": encoded, "thumbnails": thumbs,
                     "growth": after - before, "seconds": seconds}
         finally:
@@ -124,7 +124,7 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
         f"of Python objects by tracemalloc), the panel's rows and comms, and the memory the "
         f"allocator keeps.",
         "",
-        "| pictures | images | encoded | thumbnails (tile.image.value) | RSS growth "
+        "| pictures | images | encoded | thumbnails (tile.thumbnail) | RSS growth "
         "| the rest, per tile | ratio (every round) | took |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         line("synthetic", synthetic),

@@ -46,7 +46,7 @@ async def test_a_two_by_three_grid_fills_every_cell_with_its_own_settings(
     grid = _grid(client)
     assert [cell.status for cell in grid.cells] == ["not run"] * 6
     # The grid's shape shows before anything runs: a placeholder per sample.
-    assert [tile.header.value for cell in grid.cells for tile in cell.tiles] == ["not run yet"] * 6
+    assert [tile.status_text for cell in grid.cells for tile in cell.tiles] == ["not run yet"] * 6
     await grid.run()
     assert [cell.status for cell in grid.cells] == ["done"] * 6
     assert server.request_count - before == 6
@@ -227,7 +227,7 @@ async def test_summary_names_the_fastest_and_cheapest_and_the_total(
     assert f"total cost: emulated: $0 billed (would cost ${total:.3f})" in grid.summary_line.value
     assert grid.spending.emulated == pytest.approx(total) and grid.spending.total == 0
     assert "cheapest: gpt-image-1 × low" in grid.summary_line.value
-    assert f"would cost ${low['cost']:.3f}" in grid.cells[0].tiles[0].caption.value
+    assert f"would cost ${low['cost']:.3f}" in grid.cells[0].tiles[0].caption
     grid.close()
 
 
@@ -257,16 +257,16 @@ async def test_use_settings_from_a_cell_goes_into_the_panel(client: iw.ImagesCli
     assert grid.cells[0].status == "not run"  # shown with its estimate: Run sends it
     await grid.run()
     (tile,) = grid.cells[0].tiles
-    assert tile.reuse.layout.display != "none"
+    assert tile.can_reuse
     panel.params.prompt = "something else"
-    tile.reuse.click()
+    tile.click("reuse")
     assert (panel.params.model, panel.params.quality, panel.params.size, panel.params.prompt) == (
         "dall-e-3", "hd", "1792x1024", "A lighthouse at dusk")
-    assert "settings loaded into the controls" in tile.reuse_note.value  # said by the cell
+    assert "settings loaded into the controls" in tile.reuse_note  # said by the cell
     # A grid with nowhere to put settings shows no dead button.
     alone = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low"]))
     await alone.run()
-    assert alone.cells[0].tiles[0].reuse.layout.display == "none"
+    assert not alone.cells[0].tiles[0].can_reuse
     grid.close()
     alone.close()
     panel.close()
@@ -364,7 +364,7 @@ async def test_an_error_outside_the_tiles_is_shown_and_stays(client: iw.ImagesCl
     await grid.run()
     (cell,) = grid.cells
     assert cell.status == "failed" and not cell.rerun_button.disabled  # not left running
-    assert "the &lt;client&gt; broke" in cell.tiles[0].caption.value
+    assert "the &lt;client&gt; broke" in cell.tiles[0].caption
     grid._show_error(RuntimeError("lost <task>"))
     grid._refresh()  # later refreshes keep it
     assert "RuntimeError: lost &lt;task&gt;" in grid.summary_line.value
@@ -565,9 +565,12 @@ async def test_the_thumbnail_slider_resizes_every_sample(client: iw.ImagesClient
 def test_each_sample_is_labelled_with_its_row_column_and_sample(client: iw.ImagesClient) -> None:
     grid = _grid(client, rows=("model", ["gpt-image-1"]), columns=("quality", ["low", "high"]),
                  repeats=2)
-    labels = [tile.label.value for cell in grid.cells for tile in cell.tiles]
-    assert labels[2] == "<b>model gpt-image-1, quality high, sample 1 of 2</b>"
-    assert len(set(labels)) == 4
+    tiles = [tile for cell in grid.cells for tile in cell.tiles]
+    assert tiles[2].label == "model gpt-image-1, quality high, sample 1 of 2"
+    assert len({tile.label for tile in tiles}) == 4
+    # Read aloud too: the alt text says what the sample compares, not only prompt and model.
+    assert "quality high, sample 1 of 2" in tiles[2].alt_text
+    assert len({tile.alt_text for tile in tiles}) == 4
     grid.close()
 
 

@@ -7,12 +7,24 @@ from importlib import resources
 
 import pytest
 
-from imagewidgets.ui import assist, controls, download, frontend, gallery, gallery_grid, liveness, widgets
+from imagewidgets.ui import (
+    assist,
+    controls,
+    download,
+    frontend,
+    gallery,
+    gallery_grid,
+    liveness,
+    shared,
+    widgets,
+)
 
 MODULES = {"assist.js": assist.PageAssist, "download.js": download.FullImageButton,
            "gallery.js": gallery_grid.GalleryGrid, "liveness.js": liveness.KernelWatch,
            "prompt.js": controls.PromptBox}
 """Each widget module and the widget that loads it."""
+SHARED = {"tile.js"}
+"""Each widget module held once in a SharedCode model, loaded by shared.js."""
 
 
 def _files(folder: str) -> set[str]:
@@ -22,17 +34,18 @@ def _files(folder: str) -> set[str]:
 
 def test_every_front_end_file_is_package_data() -> None:
     # importlib.resources reads what an installed wheel holds (hatch ships the whole package).
-    assert _files("js") == {"lifecycle.js", *MODULES}
-    assert _files("css") == {"widgets.css", "gallery.css", "liveness.css"}
+    assert _files("js") == {"lifecycle.js", "delivery.js", "shared.js", *MODULES, *SHARED}
+    assert _files("css") == {"widgets.css", "gallery.css", "liveness.css", "tile.css"}
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("name", sorted({*MODULES, *SHARED}))
 def test_each_widget_loads_its_module_with_the_helper_inlined(name: str) -> None:
     code = frontend.esm(name)
-    widget = MODULES[name]
-    loaded = widget.class_traits()["_esm"].default_value if "_esm" in widget.class_traits() \
-        else widget._esm
-    assert loaded == code
+    if name in MODULES:
+        widget = MODULES[name]
+        loaded = widget.class_traits()["_esm"].default_value if "_esm" in widget.class_traits() \
+            else widget._esm
+        assert loaded == code
     # anywidget imports _esm from a blob: URL: a relative import would not resolve there.
     assert not re.search(r"^import ", code, re.MULTILINE)
     assert "export function lifecycle()" in code and code.rstrip().endswith("export default { render };")
@@ -49,3 +62,23 @@ def test_stylesheets_are_read_once_into_the_style_widgets() -> None:
     assert frontend.stylesheet("widgets.css", "liveness.css") == widgets.STYLE
     assert widgets.STYLE.startswith("<style>") and ".iw-root .iw-tile-image" in widgets.STYLE
     assert ".iw-gallery .iw-gallery-grid" in gallery._GALLERY_STYLE
+
+
+def test_a_module_imported_twice_is_inlined_once() -> None:
+    # tile.js imports lifecycle.js and delivery.js, which imports lifecycle.js too.
+    code = frontend.esm("tile.js")
+    assert code.count("export function lifecycle()") == 1
+    assert code.count("export function receive(") == 1 and not re.search(r"^import ", code, re.MULTILINE)
+
+
+def test_the_tile_code_travels_once_in_a_shared_model() -> None:
+    from imagewidgets.ui.tile import ImageTile
+
+    assert ImageTile.class_traits()["_esm"].default_value == shared.LOADER == frontend.esm("shared.js")
+    reference = shared.shared_code("tile.js", "tile.css")
+    assert reference == shared.shared_code("tile.js", "tile.css")  # one for the kernel
+    model = shared._SHARED["tile.js"]
+    assert reference == f"anywidget:{model.model_id}"
+    assert model.code == frontend.esm("tile.js") and model.css == frontend.css("tile.css")
+    model.close()  # closed (Widget.close_all): made again when next asked for
+    assert shared.shared_code("tile.js", "tile.css") != reference

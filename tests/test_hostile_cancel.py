@@ -242,7 +242,7 @@ async def test_a_cancel_during_saving_leaves_a_saved_image_and_a_tile_that_says_
     # The file on disk and the tile agree: saved, done (the image was billed and made).
     (written,) = (store.folder).glob("*.png")
     assert tile.status == "done" and tile.saved is not None and tile.saved.path == written
-    tile.retry_save.click()  # Retry save: never a second copy of a saved image
+    tile.click("retry_save")  # Retry save: never a second copy of a saved image
     others = asyncio.all_tasks() - {asyncio.current_task()}  # what the click started, if anything
     await asyncio.wait_for(asyncio.gather(*others), SAFETY)
     assert len(list(store.folder.glob("*.png"))) == 1 and len(list(store.folder.glob("*.json"))) == 1

@@ -232,7 +232,7 @@ async def test_a_stalled_stream_shows_its_partial_on_the_tile(hostile: Hostile, 
         await asyncio.wait_for(tile.run(client, {"model": "gpt-image-2", "prompt": "a fox",
                                                  "stream": True, "partial_images": 2}), 120)
     assert tile.status == "failed" and isinstance(tile.error, iw.APITimeoutError)
-    assert tile.last_partial is not None and tile.image.value  # the partial stays shown
+    assert tile.last_partial is not None and tile.thumbnail  # the partial stays shown
     tile.close()
 
 
@@ -372,5 +372,5 @@ async def test_a_key_echoed_in_the_revised_prompt_is_redacted(hostile: Hostile, 
         tile = iw.ImageTile(iw.ImageParams(model="dall-e-3", prompt="a fox"))
         await tile.run(client, {"model": "dall-e-3", "prompt": "a fox"})
         assert tile.status == "done"
-        assert key not in tile.caption.value and key not in json.dumps(tile.record(), default=str)
+        assert key not in tile.caption and key not in json.dumps(tile.record(), default=str)
         tile.close()

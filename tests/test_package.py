@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import io
 import subprocess
 import sys
 from pathlib import Path
@@ -100,15 +99,6 @@ def test_the_widgets_package_still_names_every_widget() -> None:
     for name in ui.__all__:
         assert getattr(ui, name) is getattr(iw, name), name
 
-
-def test_the_tiles_placeholder_is_a_transparent_pixel() -> None:
-    # Written out as bytes so the tile imports no Pillow: still a PNG that Pillow reads so.
-    from PIL import Image
-
-    from imagewidgets.ui.tile import _BLANK
-
-    with Image.open(io.BytesIO(_BLANK)) as image:
-        assert (image.size, image.mode, image.getpixel((0, 0))) == ((1, 1), "LA", (0, 0))
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -53,10 +53,10 @@ async def test_generate_button_fills_a_row(client: iw.ImagesClient) -> None:
     first, second = (tile.result for tile in panel.tiles)
     assert first.width == 1024 and first.format == "png"
     assert first.data != second.data  # two images of one request differ
-    assert bytes(panel.tiles[0].image.value).startswith(b"\xff\xd8")  # an opaque PNG's: a JPEG
-    with Image.open(io.BytesIO(bytes(panel.tiles[0].image.value))) as thumb:
+    assert panel.tiles[0].thumbnail.startswith(b"\xff\xd8")  # an opaque PNG's: a JPEG
+    with Image.open(io.BytesIO(panel.tiles[0].thumbnail)) as thumb:
         assert max(thumb.size) == 384  # only the thumbnail goes to the browser
-    assert "gpt-image-1" in panel.tiles[0].caption.value and "tokens" in panel.tiles[0].caption.value
+    assert "gpt-image-1" in panel.tiles[0].caption and "tokens" in panel.tiles[0].caption
     panel.close()
 
 
@@ -68,7 +68,7 @@ async def test_streamed_tiles_pass_through_partials_to_done(client: iw.ImagesCli
         if not change["new"]:
             return  # the grid was cleared
         for tile in change["new"][0].children[1].children:
-            tile.observe(lambda c, t=tile: seen.append((c["new"], len(t.image.value))),
+            tile.observe(lambda c, t=tile: seen.append((c["new"], len(t.thumbnail))),
                          names="status")
 
     panel.grid.observe(watch, names="children")
@@ -92,8 +92,8 @@ async def test_a_fault_fails_one_tile_and_spares_the_others(server: EmulatorServ
     assert statuses == ["done", "done", "failed"]
     failed = next(tile for tile in tiles if tile.status == "failed")
     assert isinstance(failed.error, iw.ServerError)
-    assert "ServerError" in failed.caption.value and "try again" in failed.caption.value
-    assert failed.actions.layout.display == "none"
+    assert "ServerError" in failed.caption and "try again" in failed.caption
+    assert not failed.click("download")  # no image: nothing to download
     panel.close()
 
 
@@ -122,7 +122,7 @@ async def test_the_status_line_counts_images_in_flight(slow_client: iw.ImagesCli
         await asyncio.sleep(0.01)
     assert panel.status.value == shown and panel.running == count
     assert [tile.status for tile in panel.tiles].count("queued") == count - sending
-    assert all(tile.header.value == "queued" for tile in panel.tiles if tile.status == "queued")
+    assert all(tile.status_text == "queued" for tile in panel.tiles if tile.status == "queued")
     panel.cancel()
     await _settle(panel)
     assert panel.status.value == "" and panel.cancel_button.disabled
@@ -239,21 +239,22 @@ async def test_download_enlarge_and_reuse(client: iw.ImagesClient) -> None:
     (tile,) = await panel.generate()
     assert tile.status == "done"
     sent: list[tuple[dict[str, Any], list[bytes]]] = []
-    tile.download.send = lambda content, buffers=None: sent.append((content, buffers))
-    tile.download._on_request(None, {"event": "request"}, [])
+    tile.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    tile._on_message(tile, {"event": "action", "action": "download"}, [])  # a click in the browser
     (content, buffers), = sent
-    assert buffers[0] == tile.result.data
-    assert content["mime"] == "image/png"
-    assert content["filename"].startswith("a-b-bold-b-fox_dall-e-3_")
+    # The saved file, as the store named it, its settings embedded: download and store agree.
+    assert tile.saved is not None and buffers[0] == tile.saved.path.read_bytes() == tile.result.data
+    assert content["mime"] == "image/png" and content["filename"] == tile.saved.path.name
+    assert "_dall-e-3_a-b-bold-b-fox_" in content["filename"]
     assert content["filename"].endswith(".png")
-    assert "revised" in tile.caption.value and "<b>bold</b>" not in tile.caption.value
+    assert "revised" in tile.caption and "<b>bold</b>" not in tile.caption
     assert "&lt;b&gt;" in panel.grid.children[0].children[0].children[2].value  # title escaped
-    # no image bytes in any widget's state but the thumbnail's
-    assert tile.result.data not in [w.get_state().get("value") for w in tile.children]
+    # no image bytes in the tile's state, the thumbnail's neither
+    assert not any(isinstance(value, bytes | memoryview) for value in tile.get_state().values())
 
     panel.params.model = "gpt-image-1"
     panel.params.prompt = "something else"
-    tile.reuse.click()
+    tile.click("reuse")
     assert (panel.params.model, panel.params.style, panel.params.prompt) == (
         "dall-e-3", "natural", "A <b>bold</b> fox")
     panel.close()
@@ -461,15 +462,17 @@ async def test_a_failed_write_is_shown_the_image_kept_and_a_retry_offered(
         model="gpt-image-1", prompt="A lighthouse", quality="low"), store=blocked)
     (tile,) = await panel.generate()
     assert tile.status == "done" and tile.result is not None and tile.saved is None
-    assert "not saved to" in tile.save_note.value and "Retry save" in tile.save_note.value
-    assert tile.retry_save.layout.display != "none" and not tile.download.disabled
-    at = list(tile.children).index(tile.caption)  # shown under the caption, made for this failure
-    assert tile.children[at + 1:at + 3] == (tile.save_note, tile.retry_save)
+    assert "not saved to" in tile.save_note and "Retry save" in tile.save_note
+    assert tile.save_failed and tile.result.data  # Retry save offered, the image kept
+    assert panel.record.entries == []
     blocked.unlink()  # the user frees the path
-    tile.retry_save.click()
+    tile.click("retry_save")
     await until(lambda: tile.saved is not None)
-    assert tile.saved.path.parent == blocked and tile.save_note.value == ""
-    assert tile.retry_save.layout.display == "none"
+    assert tile.saved.path.parent == blocked and tile.save_note == "" and not tile.save_failed
+    # The saved record a reopened notebook shows has it too, and the kernel keeps no bytes.
+    assert [alt for _path, alt in panel.record.entries] == ["A lighthouse (gpt-image-1)"]
+    assert tile._image is not None and tile._image.data == b""
+    assert tile.result is not None and tile.result.data == tile.saved.path.read_bytes()
     panel.close()
 
 
@@ -517,8 +520,8 @@ async def test_billed_and_emulated_totals_are_shown_apart_never_added(
     assert f"emulated: $0 billed (would cost ${tile.cost:.3f}) this session" in line
     assert f"${paid.cost + tile.cost:.3f}" not in line  # never one sum of both
     # Each tile too: an emulated image's cost is what it would cost, never shown as spent.
-    assert f"would cost ${tile.cost:.3f}" in tile.caption.value
-    assert f"${paid.cost:.3f}" in paid.caption.value and "would cost" not in paid.caption.value
+    assert f"would cost ${tile.cost:.3f}" in tile.caption
+    assert f"${paid.cost:.3f}" in paid.caption and "would cost" not in paid.caption
     emulated.close()
     billed.close()
 
@@ -564,15 +567,20 @@ async def test_history_shows_the_earlier_images_of_the_folder_under_the_panel(
     rerun.close()
 
 
+def _pixels(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.tobytes()
+
+
 async def test_generate_again_gives_a_new_picture_on_the_emulator(client: iw.ImagesClient,
                                                                    server: EmulatorServer) -> None:
     panel = _panel(client)
     (first,) = await panel.generate()
     (again,) = await panel.generate()
-    assert first.result.data != again.result.data  # a new picture, same settings
+    assert _pixels(first.result.data) != _pixels(again.result.data)  # a new picture, same settings
     assert server.last_headers.get("x-emulator-variation") == "1"
     raw = await client.generate(panel.params.to_request())  # the raw request: the first picture
-    assert raw.images[0].data == first.result.data
+    assert _pixels(raw.images[0].data) == _pixels(first.result.data)  # saved: settings embedded
     panel.close()
 
 
@@ -592,19 +600,12 @@ async def test_the_caption_shows_the_quality_actually_used(client: iw.ImagesClie
         model="gpt-image-1", prompt="A lighthouse", quality="auto", size="1024x1024"))
     (tile,) = await panel.generate()
     assert tile.result is not None and tile.result.resolved["quality"] == "medium"  # the server's
-    assert "1024x1024 · medium (auto)" in tile.caption.value  # not "auto"
+    assert "1024x1024 · medium (auto)" in tile.caption  # not "auto"
     dalle = ImagePanel(client=client, params=iw.ImageParams(model="dall-e-3", prompt="A fox"))
     (shown,) = await dalle.generate()  # DALL·E says nothing: auto means standard there
-    assert "standard (auto)" in shown.caption.value
+    assert "standard (auto)" in shown.caption
     panel.close()
     dalle.close()
-
-
-def test_a_new_tile_shows_a_blank_picture_not_a_broken_one() -> None:
-    tile = iw.ImageTile(iw.ImageParams(prompt="x"))
-    with Image.open(io.BytesIO(bytes(tile.image.value))) as blank:  # a real, decodable image
-        assert blank.size == (1, 1) and blank.getpixel((0, 0))[-1] == 0  # and transparent
-    tile.close()
 
 
 async def test_rows_fold_and_dismiss_and_clear_removes_them_all(
@@ -618,7 +619,7 @@ async def test_rows_fold_and_dismiss_and_clear_removes_them_all(
     fold.click()
     assert newest.children[1].layout.display == "none" and len(panel.tiles) == 2  # hidden, kept
     fold.click()
-    assert newest.children[1].layout.display == "flex"
+    assert newest.children[1].layout.display == "grid"
     older.children[0].children[1].click()  # dismiss
     assert panel.grid.rows == [newest] and len(panel.tiles) == 1
     panel.clear_button.click()
@@ -645,20 +646,20 @@ async def test_use_settings_confirms_next_to_the_tile_and_shows_the_controls(
     sent: list[Any] = []
     monkeypatch.setattr(panel.assist, "send", lambda content, buffers=None: sent.append(content))
     panel.params.quality = "high"
-    first.reuse.click()
+    first.click("reuse")
     assert panel.params.quality == "low"
-    assert "settings loaded into the controls" in first.reuse_note.value
+    assert "settings loaded into the controls" in first.reuse_note
     assert sent == [{"event": "show", "selector": ".iw-controls"}]  # scrolled into view
-    second.reuse.click()  # only the tile clicked last says so
-    assert first.reuse_note.value == "" and "settings loaded" in second.reuse_note.value
+    second.click("reuse")  # only the tile clicked last says so
+    assert first.reuse_note == "" and "settings loaded" in second.reuse_note
 
     def refuse(_settings: Any) -> None:
         raise TraitError("size '7x7' <b>is</b> not allowed")
 
     monkeypatch.setattr(panel.params, "update", refuse)
-    first.reuse.click()
-    assert "not loaded: size &#x27;7x7&#x27; &lt;b&gt;is&lt;/b&gt; not allowed" in first.reuse_note.value
-    assert "iw-error" in first.reuse_note.value and second.reuse_note.value == ""
+    first.click("reuse")
+    assert "not loaded: size &#x27;7x7&#x27; &lt;b&gt;is&lt;/b&gt; not allowed" in first.reuse_note
+    assert "iw-error" in first.reuse_note and second.reuse_note == ""
     assert len(sent) == 2  # nothing to show when nothing was loaded
     panel.close()
 
@@ -667,18 +668,19 @@ async def test_the_thumbnail_slider_resizes_every_tile_and_keeps_it_sharp(
         client: iw.ImagesClient) -> None:
     panel = _panel(client, size="1536x1024")
     (tile,) = await panel.generate()
-    with Image.open(io.BytesIO(bytes(tile.image.value))) as small:
+    with Image.open(io.BytesIO(tile.thumbnail)) as small:
         assert small.size == (384, 256)
     panel.thumbnail_slider.value = 640
     await _settle(panel)
-    assert tile.image.layout.width == "640px" and tile.layout.width == "656px"
-    with Image.open(io.BytesIO(bytes(tile.image.value))) as large:
+    assert (tile.box_width, tile.tile_width) == (640, 656)
+    assert panel.grid.tile_width == 656  # the rows' columns follow
+    with Image.open(io.BytesIO(tile.thumbnail)) as large:
         assert large.size == (640, 427)  # made again from the image, not stretched
     panel.thumbnail_slider.value = 128
     await _settle(panel)
-    assert tile.image.layout.width == "128px"
+    assert tile.box_width == 128
     (later,) = await panel.generate()  # a new row comes at the size chosen
-    assert later.image.layout.width == "128px"
+    assert later.box_width == 128
     panel.close()
 
 

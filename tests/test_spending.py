@@ -297,7 +297,7 @@ async def test_an_answer_whose_image_is_bad_is_billed_and_counted(
     server.inject("not_an_image", times=1)
     panel = iw.ImagePanel(client=client, params=_params(stream=False), store=None)
     (tile,) = await panel.generate()
-    assert tile.status == "failed" and "ImageDecodeError" in tile.caption.value
+    assert tile.status == "failed" and "ImageDecodeError" in tile.caption
     assert SESSION.emulated > 0 and SESSION.reserved == 0  # the server finished: it bills
 
 

@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import ipywidgets as widgets
 import pytest
+from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 import imagewidgets as iw
 from imagewidgets.imaging import Thumbnail, thumbnails
 from imagewidgets.results import GeneratedImage, PartialImage
-from imagewidgets.ui import tile as tile_module
 from imagewidgets.ui.panel import ImagePanel
 from imagewidgets.ui.tile import ImageTile
 
@@ -85,8 +84,8 @@ def test_tile_repr_is_cheap() -> None:
 def test_placeholder_keeps_the_aspect_asked_for() -> None:
     wide = ImageTile(iw.ImageParams(model="gpt-image-1", size="1536x1024", prompt="x"))
     auto = ImageTile(iw.ImageParams(model="gpt-image-1", size="auto", prompt="x"))
-    assert (wide.image.layout.width, wide.image.layout.height) == ("384px", "256px")
-    assert (auto.image.layout.width, auto.image.layout.height) == ("384px", "384px")
+    assert (wide.box_width, wide.box_height) == (384, 256)
+    assert (auto.box_width, auto.box_height) == (384, 384)
     wide.close()
     auto.close()
 
@@ -96,18 +95,13 @@ async def test_show_fills_a_tile_from_an_image_at_hand() -> None:
     image = _image(revised_prompt="A <i>tall</i> lighthouse")
     await tile.show(image)
     assert tile.status == "done" and tile.result is image and tile.error is None
-    assert tile.header.value == "done"  # never ran: no time to show
-    with Image.open(io.BytesIO(bytes(tile.image.value))) as thumb:
+    assert tile.status_text == "done"  # never ran: no time to show
+    with Image.open(io.BytesIO(tile.thumbnail)) as thumb:
         assert thumb.size == (384, 256)  # a thumbnail, not the image
-    assert "gpt-image-1 · 1536x1024 · low" in tile.caption.value
-    assert "&lt;i&gt;tall&lt;/i&gt;" in tile.caption.value and "<i>tall</i>" not in tile.caption.value
-    assert tile.actions.layout.display == "flex"
-    assert not (tile.download.disabled or tile.enlarge.disabled or tile.reuse.disabled)
-    sent: list[tuple[dict[str, Any], list[bytes]]] = []
-    tile.download.send = lambda content, buffers=None: sent.append((content, buffers))
-    assert tile.download.deliver()
-    (content, buffers), = sent
-    assert buffers == [image.data]
+    assert "gpt-image-1 · 1536x1024 · low" in tile.caption
+    assert "&lt;i&gt;tall&lt;/i&gt;" in tile.caption and "<i>tall</i>" not in tile.caption
+    content, data = _delivered(tile, "download")
+    assert data == image.data and content["action"] == "download"
     assert content["filename"].startswith("a-lighthouse-at-dusk_gpt-image-1_")
     tile.close()
 
@@ -118,10 +112,9 @@ def test_fail_marks_a_tile_failed_before_anything_is_sent() -> None:
     tile.fail(error)
     assert tile.status == "failed" and tile.error is error and tile.result is None
     assert "iw-status-failed" in tile._dom_classes and "iw-status-queued" not in tile._dom_classes
-    assert "ParamsError" in tile.caption.value
-    assert "&lt;b&gt;7x7&lt;/b&gt;" in tile.caption.value and "<b>7x7</b>" not in tile.caption.value
-    assert tile.actions.layout.display == "none" and tile.download.disabled
-    assert not tile.download.deliver()  # nothing to download
+    assert "ParamsError" in tile.caption
+    assert "&lt;b&gt;7x7&lt;/b&gt;" in tile.caption and "<b>7x7</b>" not in tile.caption
+    assert not tile.click("download") and not tile.click("enlarge")  # nothing to send
     tile.close()
 
 
@@ -130,7 +123,7 @@ async def test_run_with_parameters_that_cannot_succeed_sends_nothing() -> None:
     tile = ImageTile(iw.ImageParams(prompt=""))
     await tile.run(client)  # type: ignore[arg-type]
     assert tile.status == "failed" and isinstance(tile.error, iw.ParamsError)
-    assert "prompt is empty" in tile.caption.value
+    assert "prompt is empty" in tile.caption
     assert client.sent == []
 
 
@@ -141,7 +134,7 @@ async def test_run_sends_the_checked_body_as_given() -> None:
     tile = ImageTile(params)
     await tile.run(client, body, image_index=3)  # type: ignore[arg-type]
     assert client.sent == [(body, 3)] and client.sent[0][0] is body
-    assert tile.status == "done" and tile.header.value.startswith("done in ")
+    assert tile.status == "done" and tile.status_text.startswith("done in ")
     tile.close()
 
 
@@ -161,7 +154,7 @@ async def test_a_cancel_closes_the_stream_at_once(no_gc: None) -> None:
                                     partial_images=1))
     task = asyncio.ensure_future(tile.run(client))  # type: ignore[arg-type]
     await until(lambda: tile.status == "partial", "the first partial shown")
-    assert tile.header.value.startswith("partial 1 of 1")
+    assert tile.status_text.startswith("partial 1 of 1")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -201,14 +194,14 @@ async def test_an_error_closes_the_stream_and_is_shown_escaped(no_gc: None) -> N
     await tile.run(client)  # type: ignore[arg-type]
     assert tile.status == "failed" and tile.error is not None
     assert client.closed and not client.reached_end
-    assert tile.caption.value.startswith('<span class="iw-error"><b>')
+    assert tile.caption.startswith('<span class="iw-error"><b>')
     tile.close()
 
 
 async def test_a_stream_with_no_image_fails_the_tile() -> None:
     tile = ImageTile(iw.ImageParams(prompt="x"))
     await tile.run(_Stream())  # type: ignore[arg-type]
-    assert tile.status == "failed" and "the server sent no image" in tile.caption.value
+    assert tile.status == "failed" and "the server sent no image" in tile.caption
     tile.close()
 
 
@@ -219,7 +212,7 @@ async def test_run_against_the_emulator_fills_the_tile(client: iw.ImagesClient) 
     await tile.run(client, params.to_request())
     assert tile.status == "done" and tile.last_partial is not None
     assert tile.result is not None and tile.result.width == 1024
-    assert "tokens" in tile.caption.value
+    assert "tokens" in tile.caption
     tile.close()
 
 
@@ -270,23 +263,11 @@ def _result(data: bytes, fmt: str, size: tuple[int, int]) -> GeneratedImage:
                           created=int(time.time()))
 
 
-def _tree(widget: Any) -> list[Any]:
-    """Every widget a tile made: children, layouts, styles."""
-    found, pending = [], [widget]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, widgets.Widget) or any(current is seen for seen in found):
-            continue
-        found.append(current)
-        pending.extend(getattr(current, "children", ()) or ())
-        pending.extend(getattr(current, name, None) for name in ("layout", "style"))
-    return found
-
-
-def _delivered(button: Any) -> tuple[dict[str, Any], bytes]:
+def _delivered(tile: ImageTile, action: str = "download") -> tuple[dict[str, Any], bytes]:
+    """What Download or Enlarge sends the browser: one message, the file its only buffer."""
     sent: list[tuple[dict[str, Any], list[bytes]]] = []
-    button.send = lambda content, buffers=None: sent.append((content, buffers))
-    assert button.deliver()
+    tile.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    assert tile.click(action)
     (content, buffers), = sent
     (data,) = buffers
     return content, bytes(data)
@@ -296,13 +277,11 @@ async def test_a_gif_result_shows_animated_and_downloads_as_gif() -> None:
     gif = _gif()
     tile = ImageTile(iw.ImageParams(prompt="A spinning top"))
     await tile.show(_result(gif, "gif", (512, 512)))
-    assert tile.status == "done" and tile.image.format == "gif"
-    state = tile.image.get_state()
-    assert state["format"] == "gif"
-    with Image.open(io.BytesIO(bytes(tile.image.value))) as thumb:
+    assert tile.status == "done" and tile.thumbnail_format == "gif"
+    with Image.open(io.BytesIO(tile.thumbnail)) as thumb:
         assert thumb.format == "GIF" and thumb.n_frames == 5 and max(thumb.size) == 384
-    for button in (tile.download, tile.enlarge):
-        content, data = _delivered(button)
+    for action in ("download", "enlarge"):
+        content, data = _delivered(tile, action)
         assert data == gif  # exactly the server's bytes, every frame
         assert content["filename"].endswith(".gif") and content["mime"] == "image/gif"
     tile.close()
@@ -311,27 +290,24 @@ async def test_a_gif_result_shows_animated_and_downloads_as_gif() -> None:
 async def test_a_hostile_svg_is_only_ever_image_bytes_in_the_tile() -> None:
     tile = ImageTile(iw.ImageParams(prompt="A spinning top"))
     await tile.show(_result(HOSTILE_SVG, "svg", (1024, 1024)))
-    assert tile.status == "done" and tile.image.format == "svg+xml"
+    assert tile.status == "done" and tile.thumbnail_format == "svg+xml"
     # Every piece of state the tile sends to the browser: the SVG is nowhere as markup.
-    for widget in _tree(tile):
-        for name, value in widget.get_state().items():
-            text = value if isinstance(value, str) else bytes(value).decode("latin-1") \
-                if isinstance(value, (bytes, memoryview)) else json.dumps(value, default=str)
-            for word in HOSTILE_WORDS[:-1]:
-                assert word not in text, (type(widget).__name__, name, word)
-            if isinstance(widget, widgets.HTML):
-                assert "<svg" not in text and "data:" not in text
-    # The image widget holds it as image bytes of type svg+xml, wrapped: its own bytes are
-    # the payload of a data: URL there, drawn as an image.
-    shown = bytes(tile.image.value)
-    assert shown.startswith(b"<svg") and base64.b64encode(HOSTILE_SVG) in shown
-    for button in (tile.download, tile.enlarge):
-        content, data = _delivered(button)
+    for name, value in tile.get_state().items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        for word in HOSTILE_WORDS[:-1]:
+            assert word not in text, (name, word)
+        if name != "_esm":
+            assert "<svg" not in text and "data:" not in text, name
+    # The thumbnail is image bytes of type svg+xml, wrapped: its own bytes are the payload of a
+    # data: URL there, drawn by an <img> as an image.
+    assert tile.thumbnail.startswith(b"<svg") and base64.b64encode(HOSTILE_SVG) in tile.thumbnail
+    for action in ("download", "enlarge"):
+        content, data = _delivered(tile, action)
         # The safe copy, as the store saves it: a downloaded file opened later runs nothing.
         assert data.startswith(b"<svg") and b'fill="teal"' in data
         assert not any(word.encode() in data for word in HOSTILE_WORDS[:-1])
         assert content["filename"].endswith(".svg") and content["mime"] == "image/svg+xml"
-        assert set(content) == {"event", "filename", "mime"}  # the bytes only as a buffer
+        assert set(content) == {"event", "filename", "mime", "action"}  # the bytes only as a buffer
     tile.close()
 
 
@@ -352,11 +328,11 @@ async def test_gif_and_svg_from_a_server_through_the_client_to_download(kind: st
         tile = ImageTile(params)
         await tile.run(client, params.to_request())
     assert seen == ["/v1/images/generations"]
-    assert tile.status == "done", tile.caption.value
+    assert tile.status == "done", tile.caption
     assert tile.result is not None and tile.result.format == kind and tile.result.data == data
-    assert tile.image.format == ("gif" if kind == "gif" else "svg+xml")
-    assert ("256x128" if kind == "gif" else "1024x1024") in tile.caption.value
-    content, delivered = _delivered(tile.download)
+    assert tile.thumbnail_format == ("gif" if kind == "gif" else "svg+xml")
+    assert ("256x128" if kind == "gif" else "1024x1024") in tile.caption
+    content, delivered = _delivered(tile)
     assert content["filename"].endswith(f".{kind}")
     assert delivered == data if kind == "gif" else b"<script" not in delivered and b"<rect" in delivered
     tile.close()
@@ -367,62 +343,75 @@ async def test_a_partial_then_a_final_of_another_format_switch_the_image_type() 
     client = _Stream(partial, _result(_gif(2, (64, 64)), "gif", (64, 64)))
     tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x", stream=True, partial_images=1))
     formats: list[str] = []
-    tile.image.observe(lambda change: formats.append(change["new"]), "format")
+    tile.observe(lambda change: formats.append(change["new"]), "thumbnail_format")
     await tile.run(client)  # type: ignore[arg-type]
-    # An opaque PNG partial's thumbnail is a JPEG (the blank before it a PNG), the final a GIF.
-    assert tile.status == "done" and formats == ["jpeg", "gif"] and tile.image.format == "gif"
+    # An opaque PNG partial's thumbnail is a JPEG, the final a GIF.
+    assert tile.status == "done" and formats == ["jpeg", "gif"] and tile.thumbnail_format == "gif"
     tile.close()
 
 
-def _models(root: widgets.Widget) -> list[widgets.Widget]:
-    """Every widget model in ``root``'s tree: children, layouts and styles."""
-    found: list[widgets.Widget] = []
-    pending = [root]
-    while pending:
-        widget = pending.pop()
-        found.append(widget)
-        pending.extend(getattr(widget, "children", ()))
-        pending.extend(part for name in ("layout", "style")
-                       if isinstance(part := getattr(widget, name, None), widgets.Widget))
-    return found
-
-
-async def test_a_tile_makes_the_widgets_it_rarely_needs_only_when_needed() -> None:
-    # A panel keeps hundreds of tiles, each widget one to three models in the kernel.
+async def test_a_tile_is_one_widget_model() -> None:
+    # A panel keeps hundreds of tiles: each is one model in the kernel, no layout, no children.
+    before = set(_instances)
     tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), on_reuse=lambda _tile: None)
     await tile.run(_Stream(_image()))  # type: ignore[arg-type]
-    assert tile.status == "done"
-    classes = {name for widget in _models(tile) for name in getattr(widget, "_dom_classes", ())}
-    assert not classes & {"iw-save-note", "iw-retry-save", "iw-reuse-note"}
-    assert len(_models(tile)) == 19
-    # anywidget would make each button a class of its own (~5 KB each).
-    assert type(tile.download) is type(tile.enlarge) is tile_module.FullImageButton
+    assert tile.status == "done" and tile.can_reuse and not tile.can_edit
+    made = [_instances[key] for key in set(_instances) - before]
+    assert sorted(type(widget).__name__ for widget in made
+                  if type(widget).__name__ != "SharedCode") == ["ImageTile"]
     tile.note_reuse()
-    assert tile.actions.children[-1] is tile.reuse_note and "settings loaded" in tile.reuse_note.value
-    label = tile.label  # made on first use, shown above the status
-    assert tile.children[0] is label
+    assert "settings loaded" in tile.reuse_note
+    tile.note_reuse(shown=False)
+    assert tile.reuse_note == ""
     labelled = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), label="a <b>label</b>")
-    assert labelled.children[0] is labelled.label
-    assert labelled.label.value == "<b>a &lt;b&gt;label&lt;/b&gt;</b>"
+    assert labelled.label == "a <b>label</b>"  # plain text: the browser sets it as text
     tile.close()
     labelled.close()
+    assert not set(_instances) - before - {tile._code.split(":")[1]}
 
 
+async def test_one_model_holds_the_tile_code_for_every_tile() -> None:
+    first, second = (ImageTile(iw.ImageParams(prompt="x")) for _ in range(2))
+    assert first._code == second._code and first._code.startswith("anywidget:")
+    assert len(first._esm) < 1500  # each tile's state carries only the loader
+    shared = _instances[first._code.split(":")[1]]
+    assert "function render(" in shared.code and ".iw-tile" in shared.css
+    first.close()
+    second.close()
+
+
+async def test_actions_are_messages_like_a_click() -> None:
+    used: list[ImageTile] = []
+    tile = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="x"), on_reuse=used.append)
+    assert not tile.click("reuse")  # nothing to reuse before the image
+    await tile.show(_image())
+    tile._on_message(tile, {"event": "action", "action": "reuse"}, [])  # what the browser sends
+    assert used == [tile]
+    assert not tile.click("edit")  # room for Edit: no editor yet, no button
+    with pytest.raises(ValueError, match="action 'print' is not a tile's; choose one of download"):
+        tile.click("print")
+    sent: list[tuple[dict[str, Any], Any]] = []
+    tile.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    tile._on_message(tile, {"event": "ready"}, [])  # a view drawn: it gets the picture
+    (content, buffers), = sent
+    assert content == {"event": "thumbnail", "format": tile.thumbnail_format}
+    assert buffers == [tile.thumbnail] and "thumbnail" not in tile.get_state()
+    tile.close()
 async def test_the_thumbnail_and_the_buttons_name_the_image() -> None:
     params = iw.ImageParams(model="gpt-image-1", prompt="A lighthouse at dusk", quality="low")
     tile = ImageTile(params, on_reuse=lambda _tile: None)
-    assert tile.download.image_alt == "A lighthouse at dusk — gpt-image-1 — queued"
-    assert tile.download.aria_label == "Download image: A lighthouse at dusk (gpt-image-1)"
+    assert tile.alt == tile.alt_text == "A lighthouse at dusk — gpt-image-1 — queued"
+    assert tile.subject == "image: A lighthouse at dusk (gpt-image-1)"  # "Download " + it, ...
     await tile.run(_Stream(_image()), image_index=2)  # type: ignore[arg-type]
     assert tile.status == "done"
-    assert tile.download.image_alt == tile.enlarge.image_alt == "A lighthouse at dusk — gpt-image-1 — done"
-    assert tile.download.aria_label == "Download image 3: A lighthouse at dusk (gpt-image-1)"
-    assert tile.enlarge.aria_label == "Enlarge image 3: A lighthouse at dusk (gpt-image-1)"
-    assert "image 3: A lighthouse at dusk" in tile.reuse.tooltip
+    assert tile.alt == "A lighthouse at dusk — gpt-image-1 — done"
+    assert tile.subject == "image 3: A lighthouse at dusk (gpt-image-1)"
     tile.fail(RuntimeError("boom"))
-    assert tile.enlarge.image_alt.endswith("— failed")
+    assert tile.alt.endswith("— failed")
     long = ImageTile(iw.ImageParams(model="gpt-image-1", prompt="word " * 40))
-    assert len(long.download.aria_label) < 120 and long.download.aria_label.endswith("… (gpt-image-1)")
-    assert long.download.image_alt.startswith("word " * 40)  # the alt keeps the whole prompt
-    for each in (tile, long):
+    assert len(long.subject) < 110 and long.subject.endswith("… (gpt-image-1)")
+    assert long.alt.startswith("word " * 40)  # the alt keeps the whole prompt
+    compared = ImageTile(params, description="quality: high")  # what a grid compares here
+    assert compared.alt == "A lighthouse at dusk — gpt-image-1 — quality: high — queued"
+    for each in (tile, long, compared):
         each.close()

@@ -92,7 +92,7 @@ class GridCell:
     @property
     def seconds(self) -> float | None:
         """Mean seconds per finished sample; None before any finished."""
-        times = [tile.elapsed for tile in self.tiles if tile.result is not None and tile.elapsed]
+        times = [tile.elapsed for tile in self.tiles if tile.status == "done" and tile.elapsed]
         return statistics.mean(times) if times else None
 
     @property
@@ -104,7 +104,7 @@ class GridCell:
     @property
     def cost(self) -> float | None:
         """Dollars of its finished samples; None when none finished or the price is unknown."""
-        costs = [tile.cost for tile in self.tiles if tile.result is not None]
+        costs = [tile.cost for tile in self.tiles if tile.status == "done"]
         return None if not costs or None in costs else sum(c for c in costs if c is not None)
 
     def caption(self) -> str:

@@ -305,7 +305,7 @@ class CompareGrid(widgets.VBox):
             self._new_tiles(cell, "queued")
         else:
             for tile in cell.tiles:
-                tile.header.value = "queued"
+                tile.status_text = "queued"
         cell.ran = True
         try:
             body = cell.params.to_request()  # planned cells have no problems: this cannot raise
@@ -330,15 +330,16 @@ class CompareGrid(widgets.VBox):
         place = {"grid": self.title, "row": {self.rows.field: cell.row},
                  "column": {self.columns.field: cell.column}}
         values = f"{self.rows.field} {cell.row}, {self.columns.field} {cell.column}"
+        labels = [values + (f", sample {sample + 1} of {self.repeats}" if self.repeats > 1 else "")
+                  for sample in range(self.repeats)]
         old, cell.tiles = cell.tiles, [
-            ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size,
-                      label=values + (f", sample {sample + 1} of {self.repeats}"
-                                      if self.repeats > 1 else ""),
+            ImageTile(cell.params.copy(), thumbnail_size=self.thumbnail_size, label=label,
+                      description=label,  # the compared values, in the alt text too
                       on_reuse=self._use if self._on_use else None, store=self.store,
                       place={**place, "sample": sample}, spending=(self.spending, SESSION))
-            for sample in range(self.repeats)]
+            for sample, label in enumerate(labels)]
         for tile in cell.tiles:
-            tile.header.value = header
+            tile.status_text = header
             tile.observe(self._on_tile_status, names="status")
         cell.strip.children = tuple(cell.tiles)
         for tile in old:

@@ -2,10 +2,11 @@
 
 The code the browser runs lives in ``ui/js/*.js`` and ``ui/css/*.css``, shipped as package
 data, never in Python strings. anywidget loads a widget's ``_esm`` from a ``blob:`` URL,
-where a relative ``import`` cannot resolve: :func:`esm` puts each imported file (only
-``./lifecycle.js`` today) in place of its ``import`` line, so every widget module carries
-the shared attach-and-cleanup helper and still reads, and runs, as a plain ES module file.
-Whole-line comments are left out of what is sent: every view's state carries its ``_esm``
+where a relative ``import`` cannot resolve: :func:`esm` puts each imported file (the shared
+attach-and-cleanup helper ``./lifecycle.js``, the file delivery ``./delivery.js``) in place of
+its first ``import`` line, once however often it is imported, so every widget module still
+reads, and runs, as a plain ES module file.
+Whole-line comments and blank lines are left out of what is sent: every view's state carries its ``_esm``
 (a saved notebook with widget state too), and the browser needs none of them.
 """
 
@@ -16,9 +17,9 @@ from importlib import resources
 
 __all__ = ["css", "esm", "stylesheet"]
 
-_COMMENT_LINE = re.compile(r"^[ \t]*//.*\n", re.MULTILINE)
-_IMPORT = re.compile(r'^import \{ \w+ \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
-"""A relative import of a sibling module, one name, one line: the only kind the files use."""
+_COMMENT_LINE = re.compile(r"^[ \t]*(//.*)?\n", re.MULTILINE)
+_IMPORT = re.compile(r'^import \{ \w+(?:, \w+)* \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
+"""A relative import of a sibling module's names, one line: the only kind the files use."""
 
 
 def _read(folder: str, name: str) -> str:
@@ -27,8 +28,17 @@ def _read(folder: str, name: str) -> str:
 
 def esm(name: str) -> str:
     """The ES module ``ui/js/<name>``, each of its relative imports replaced by the file imported."""
-    code = _IMPORT.sub(lambda found: _read("js", found[1]), _read("js", name))
-    return _COMMENT_LINE.sub("", code)
+    return _COMMENT_LINE.sub("", _inlined(name, set()))
+
+
+def _inlined(name: str, seen: set[str]) -> str:
+    """``name`` with its imports inlined, depth first; a file already in ``seen`` only once."""
+    seen.add(name)
+
+    def inline(found: re.Match[str]) -> str:
+        return "" if found[1] in seen else _inlined(found[1], seen)
+
+    return _IMPORT.sub(inline, _read("js", name))
 
 
 def css(name: str) -> str:

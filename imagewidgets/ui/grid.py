@@ -1,4 +1,9 @@
-"""The grid of tiles: one row per Generate, newest on top, each row folded or dismissed at will."""
+"""The grid of tiles: one row per Generate, newest on top, each row folded or dismissed at will.
+
+A row's tiles are laid out by the browser's CSS grid (as many columns of at least a tile's
+width as fit, sharing what is left), never by the kernel; tiles far off screen are not laid
+out or painted (``content-visibility: auto`` in ``ui/css/tile.css``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from .tile import ImageTile
+from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import close_tree
 
 __all__ = ["ImageGrid"]
@@ -33,11 +38,27 @@ class ImageGrid(widgets.VBox):
         self.add_class("iw-grid")
         self.on_dismiss = on_dismiss
         self._rows: list[tuple[widgets.VBox, list[ImageTile]]] = []
+        self._strips: list[widgets.Box] = []
+        self.tile_width = MIN_TILE_WIDTH + 16  # a row's column: at least this many pixels
+
+    def _columns(self) -> str:
+        return f"repeat(auto-fill, minmax({self.tile_width}px, 1fr))"
+
+    def fit(self, tile_width: int) -> None:
+        """Lay every row out in columns of at least ``tile_width`` pixels (thumbnails resized)."""
+        self.tile_width = tile_width
+        for strip in self._strips:
+            strip.layout.grid_template_columns = self._columns()
 
     def add_row(self, tiles: Sequence[ImageTile], title: str = "") -> widgets.VBox:
         """Put a new row of ``tiles`` on top; ``title`` is escaped."""
         heading = widgets.HTML(f'<div class="iw-row-title">{html.escape(title)}</div>')
-        strip = widgets.HBox(list(tiles), layout=widgets.Layout(flex_flow="row wrap"))
+        if tiles:
+            self.tile_width = max(tile.tile_width for tile in tiles)
+        strip = widgets.Box(list(tiles), layout=widgets.Layout(
+            display="grid", grid_template_columns=self._columns(), align_items="flex-start"))
+        strip.add_class("iw-tile-grid")
+        self._strips.append(strip)
         fold = widgets.Button(icon="chevron-down", tooltip=f"Fold this row: {title}",
                               layout=widgets.Layout(width="32px"))
         fold.add_class("iw-row-fold")
@@ -51,7 +72,7 @@ class ImageGrid(widgets.VBox):
 
         def toggle(_button: widgets.Button) -> None:
             folded = strip.layout.display == "none"
-            strip.layout.display = "flex" if folded else "none"
+            strip.layout.display = "grid" if folded else "none"
             fold.icon = "chevron-down" if folded else "chevron-right"
             fold.tooltip = f"{'Fold' if folded else 'Unfold'} this row: {title}"
 
@@ -79,7 +100,7 @@ class ImageGrid(widgets.VBox):
                     self.on_dismiss(tiles)
                 del self._rows[index]
                 self.children = tuple(kept for kept, _tiles in self._rows)
-                close_tree(row)
+                self._close(row, tiles)
                 return
 
     def clear(self) -> None:
@@ -88,8 +109,15 @@ class ImageGrid(widgets.VBox):
         if self.on_dismiss is not None:
             self.on_dismiss([tile for _row, tiles in rows for tile in tiles])
         self.children = ()
-        for row, _tiles in rows:
-            close_tree(row)
+        for row, tiles in rows:
+            self._close(row, tiles)
+
+    def _close(self, row: widgets.VBox, tiles: list[ImageTile]) -> None:
+        for tile in tiles:
+            tile.close()  # its bytes let go too, even while something still holds the tile
+        strip = row.children[1]
+        self._strips = [kept for kept in self._strips if kept is not strip]
+        close_tree(row)
 
     def close(self) -> None:
         self.clear()

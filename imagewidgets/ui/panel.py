@@ -27,14 +27,14 @@ from ..errors import BudgetExceededError, ImagesError, ParamsError
 from ..models import MODELS, default_model
 from ..params import ImageParams, RequestBody
 from ..spending import SESSION, Spending, emulated_text, reserve_all
-from ..storage import DEFAULT_STORE, ImageIndex, StoreChoice, store_from
+from ..storage import DEFAULT_STORE, ImageIndex, SavedImage, StoreChoice, store_from
 from .assist import PageAssist
 from .controls import Controls
 from .gallery import Gallery
 from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
-from .tile import ImageTile
+from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import STYLE, banner_html, close_tree, shown_html
 
 if TYPE_CHECKING:
@@ -224,11 +224,10 @@ class ImagePanel(widgets.VBox):
         try:  # until the requests start (they settle or release each its own), nothing may leak
             tiles = [
                 ImageTile(one.copy(), thumbnail_size=self.thumbnail_size,
-                          on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION))
+                          on_reuse=self._reuse, store=self.store, spending=(self.spending, SESSION),
+                          on_saved=self._on_saved)
                 for _ in range(count)
             ]
-            for tile in tiles:
-                tile.observe(self._on_tile_status, names="status")
             self.grid.add_row(tiles, f"{snapshot.model} · {snapshot.prompt}")
             # One image per tile; each its own body, so nothing a request does to it is shared.
             bodies = [RequestBody({**body, "n": 1}) if "n" in body else RequestBody(body)
@@ -306,6 +305,7 @@ class ImagePanel(widgets.VBox):
         The images saved on disk stay there (``iw.Gallery()`` shows them).
         """
         self.grid.clear()
+        self._reused = None
 
     def cancel(self) -> None:
         """Stop every request in flight; their tiles show cancelled."""
@@ -438,10 +438,9 @@ class ImagePanel(widgets.VBox):
         else:
             self.gallery.refresh()  # images made since it was last opened
 
-    def _on_tile_status(self, change: Any) -> None:
-        tile = change["owner"]
-        if change["new"] == "done" and tile.saved is not None:
-            self.record.add(tile.saved.path, f"{tile.params.prompt} ({tile.params.model})")
+    def _on_saved(self, tile: ImageTile, saved: SavedImage) -> None:
+        # Every save, a Retry save's too: the record a reopened notebook shows stays whole.
+        self.record.add(saved.path, f"{tile.params.prompt} ({tile.params.model})")
 
     def _reuse(self, tile: ImageTile) -> None:
         if self._reused is not None and self._reused is not tile:
@@ -458,4 +457,5 @@ class ImagePanel(widgets.VBox):
             asyncio.run(self._resize_tiles(self.thumbnail_size))
 
     async def _resize_tiles(self, longest: int) -> None:
+        self.grid.fit(max(longest, MIN_TILE_WIDTH) + 16)  # a tile's width: the rows' columns
         await asyncio.gather(*(tile.resize(longest) for tile in self.tiles))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from imagewidgets.emulator import serve
 
@@ -61,9 +63,12 @@ def test_generate_stream_download_and_switch_models(lab: Any, page: Any, tmp_pat
     with page.expect_download() as download:
         page.click(".iw-tile .iw-download button")
     saved = download.value
-    assert saved.suggested_filename.startswith("a-lighthouse-at-dusk_gpt-image-2_")
-    assert saved.suggested_filename.endswith(".png")
-    assert Path(saved.path()).read_bytes() == _expected_image()
+    # The file the store wrote, by the store's name, its settings embedded: download and store agree.
+    (stored,) = (lab.root / "imagewidgets-output").glob("*.png")
+    assert saved.suggested_filename == stored.name and "_gpt-image-2_a-lighthouse-at-dusk_" in stored.name
+    assert Path(saved.path()).read_bytes() == stored.read_bytes()
+    with Image.open(stored) as kept, Image.open(io.BytesIO(_expected_image())) as sent:
+        assert kept.tobytes() == sent.tobytes()  # the server's picture
 
     page.click(".iw-tile .iw-enlarge button")
     page.wait_for_selector(".iw-enlarged img")

@@ -77,7 +77,7 @@ CHECKED = {
     "error": ".iw-test-bad .iw-status .iw-error",
     "size error": ".iw-test-bad .iw-size-message .iw-error",
     "banner": ".iw-test-bad .iw-banner",
-    "caption": ".iw-test-good .iw-tile-caption .widget-html-content",
+    "caption": ".iw-test-good .iw-tile-caption",
 }
 
 

@@ -33,7 +33,7 @@ from imagewidgets.results import GeneratedImage
 from imagewidgets.storage import OutsideFolderError, read_inside
 from imagewidgets.storage.index import INDEX_FILE, THUMBNAIL_DIR, Entry, ImageIndex
 from imagewidgets.storage.store import ImageStore, SavedImage
-from imagewidgets.ui import download
+from imagewidgets.ui import delivery
 from imagewidgets.ui.captions import dollars, image_caption
 from imagewidgets.ui.download import WINDOW, FullImageButton
 from imagewidgets.ui.gallery import Gallery, GalleryItem
@@ -368,7 +368,7 @@ async def test_a_browser_that_stops_confirming_frees_the_file_and_says_so(
     button.part_bytes = 16 * 1024
     sent: list[dict[str, Any]] = []
     button.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
-    monkeypatch.setattr(download, "ANSWER_SECONDS", 0.0)  # nobody will ever confirm: no waiting
+    monkeypatch.setattr(delivery, "ANSWER_SECONDS", 0.0)  # nobody will ever confirm: no waiting
     assert not await button.deliver_off_loop()
     assert [content["event"] for content in sent] == ["part"] * WINDOW + ["abort"]
     assert "click again" in str(gallery.last_error) and button.progress == ""

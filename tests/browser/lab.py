@@ -179,6 +179,9 @@ def running_lab(base: Path, latency: float = 1.0) -> Iterator[Lab]:
         # Start the notebook's own kernel without asking (the "Select Kernel" dialog).
         ("@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
          {"autoStartDefaultKernel": True}),
+        # Notebooks are saved when a test saves them (lab.save), never by a timer: "before
+        # autosave" is then a state a test can rely on, however long a loaded machine takes.
+        ("@jupyterlab/docmanager-extension/plugin.jupyterlab-settings", {"autosave": False}),
     ):
         target = settings / folder
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -135,7 +135,7 @@ class GridCell:
         """The cell as a row of ``CompareGrid.summary()`` (``fastest`` and ``cheapest`` left False)."""
         errors = [tile.error for tile in self.tiles if tile.error is not None]
         return {"row": self.row, "column": self.column, "model": self.params.model,
-                "status": self.status, "images": sum(tile.result is not None for tile in self.tiles),
+                "status": self.status, "images": sum(tile.status == "done" for tile in self.tiles),
                 "failed": len(errors), "seconds": self.seconds, "tokens": self.tokens,
                 "cost": self.cost, "estimate": self.estimate, "notes": list(self.notes),
                 "reason": self.reason,
@@ -144,7 +144,9 @@ class GridCell:
 
     def sheet_cell(self) -> SheetCell:
         """The cell on a contact sheet: its images, its figures and what was adapted."""
-        images = tuple(tile.result.data for tile in self.tiles if tile.result is not None)
+        # Each saved image read back from its file once (tile.result reads it on every access).
+        results = (tile.result for tile in self.tiles if tile.status == "done")
+        images = tuple(image.data for image in results if image is not None)
         # Its row and column name the cell: the caption holds the figures, then what was adapted.
         caption = self.caption().removeprefix("done · ") if self.available else ""
         if self.notes:

@@ -417,7 +417,7 @@ class CompareGrid(widgets.VBox):
 
     def _summary_html(self) -> str:
         parts = summary_lines(self.summary())
-        tiles = [tile for cell in self.cells for tile in cell.tiles if tile.result is not None]
+        tiles = [tile for cell in self.cells for tile in cell.tiles if tile.status == "done"]
         for emulated in (False, True):  # billed and emulated apart, never added
             costs = [tile.cost for tile in tiles if tile.emulated is emulated]
             known = sum(cost for cost in costs if cost is not None)

@@ -59,7 +59,7 @@ def grid_sheet(grid: CompareGrid, image_size: int) -> Image.Image:
 
 def sheet_file(grid: CompareGrid, image_size: int = 256) -> tuple[bytes, str, str] | None:
     """The sheet as PNG bytes saying what they compare, its file name and type; None before any image."""
-    if not any(tile.result is not None for cell in grid.cells for tile in cell.tiles):
+    if not any(tile.status == "done" for cell in grid.cells for tile in cell.tiles):
         return None
     sheet = grid.contact_sheet(image_size)
     labels = {"rows": f"{grid.rows.field} = " + ", ".join(map(str, grid.rows.values)),

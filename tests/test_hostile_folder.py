@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from imagewidgets.params import ImageParams
 from imagewidgets.results import GeneratedImage
 from imagewidgets.storage import OutsideFolderError, read_inside
 from imagewidgets.storage.index import INDEX_FILE, THUMBNAIL_DIR, Entry, ImageIndex
@@ -37,6 +38,7 @@ from imagewidgets.ui import delivery
 from imagewidgets.ui.captions import dollars, image_caption
 from imagewidgets.ui.download import WINDOW, FullImageButton
 from imagewidgets.ui.gallery import Gallery, GalleryItem
+from imagewidgets.ui.tile import ImageTile
 
 from samples import encoded, solid
 
@@ -163,6 +165,23 @@ def test_a_link_is_not_downloaded_zipped_or_thumbnailed(store: Path, outside: Pa
     assert browser.messages == [] and isinstance(gallery.last_error, OutsideFolderError)
     assert gallery.index.cached_thumbnails(links) == [None, None]  # no thumbnail of the outside file
     gallery.close()
+
+
+async def test_a_tiles_saved_file_swapped_for_a_link_is_not_sent_or_read(store: Path, outside: Path) -> None:
+    tile = ImageTile(ImageParams(prompt="mine"), store=ImageStore(store))
+    await tile.show(GeneratedImage(data=encoded("PNG"), format="png", width=64, height=48,
+                                   params={"model": "gpt-image-1", "prompt": "mine"}))
+    assert tile.saved is not None
+    saved = Path(tile.saved.path)
+    saved.unlink()
+    saved.symlink_to(outside / "secret.png")  # swapped after the save
+    sent: list[Any] = []
+    tile.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    tile.click("download")
+    assert sent == [] and "could not read the image" in tile.progress
+    with pytest.raises(OutsideFolderError):
+        tile.result  # noqa: B018 (reading it is the point: the bytes come from the saved file)
+    tile.close()
 
 
 def test_a_sidecar_that_links_out_is_not_read_or_zipped(store: Path, outside: Path) -> None:

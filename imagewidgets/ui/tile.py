@@ -38,7 +38,7 @@ from ..imaging import Thumbnail, sanitise_svg, thumbnail_off_loop
 from ..params import ImageParams
 from ..results import GeneratedImage, PartialImage, Usage, billed_cost
 from ..spending import Reservation, Spending, reserve_all
-from ..storage import ImageStore, SavedImage, download_name, sidecar_record
+from ..storage import ImageStore, SavedImage, download_name, open_inside, read_inside, sidecar_record
 from .captions import error_caption, image_caption
 from .delivery import Delivery, Found
 from .placeholder import box_size as _box_size
@@ -473,7 +473,8 @@ class ImageTile(Declared):
         image, saved = self._image, self._saving.saved
         assert image is not None
         if saved is not None:  # its settings embedded, an SVG's safe copy: what the store keeps
-            return Path(saved.path).open("rb"), Path(saved.path).name, image.mime_type
+            path = Path(saved.path)  # read through no link, as every read of the store's folder
+            return open_inside(path.parent, path.name), path.name, image.mime_type
         prompt = str((image.params or {}).get("prompt", self.params.prompt))
         model = str((image.params or {}).get("model", self.params.model))
         name = download_name(prompt, model, image.created or time.time(), image.extension)
@@ -487,7 +488,7 @@ class ImageTile(Declared):
     def _read_saved(self) -> bytes:
         saved = self._saving.saved
         assert saved is not None
-        return Path(saved.path).read_bytes()
+        return read_inside(Path(saved.path).parent, Path(saved.path).name)
 
     def close(self) -> None:
         """Close this tile (one model); its bytes and thumbnail let go."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 import imagewidgets as iw
@@ -81,6 +82,13 @@ def http(server: EmulatorServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=120,  # stuck, not slow
                       headers={"Authorization": f"Bearer {KEY}"}) as made:
         yield made
+
+
+@pytest.fixture
+def sdk(server: EmulatorServer, api_key: str) -> Iterator[openai.OpenAI]:
+    """The official ``openai`` SDK against ``server``, never retrying: tests see every failure."""
+    with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=0) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -18,14 +17,7 @@ SEED_MODELS = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-i
                "chatgpt-image-latest"]
 
 
-# ``server`` and ``api_key`` are the shared fixtures of tests/conftest.py.
-
-
-@pytest.fixture
-def sdk(server: EmulatorServer, api_key: str) -> Iterator[openai.OpenAI]:
-    """The official SDK against ``server``, never retrying: tests see every failure."""
-    with openai.OpenAI(base_url=server.url, api_key=api_key, max_retries=0) as client:
-        yield client
+# ``server``, ``api_key`` and ``sdk`` are the shared fixtures of tests/conftest.py.
 
 
 def _decode(b64: str | None) -> Image.Image:

@@ -15,7 +15,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ __all__ = [
     "Resolved",
     "fault_first",
     "header_number",
+    "images_answer",
     "realistic_seconds",
     "respond",
     "stream_events",
@@ -193,33 +194,49 @@ def header_number(request: Request, name: str) -> int:
         return 0
 
 
-async def respond(state: EmulatorState, request: Request, spec: ModelSpec,
-                  fields: dict[str, Any], resolved: Resolved, painter: Painter,
-                  fault: Fault, image_tokens: int = 0) -> Response:
-    """The whole answer of a request that does not stream."""
+async def images_answer(spec: ModelSpec, fields: dict[str, Any], resolved: Resolved,
+                        painter: Painter, fault: Fault, image_tokens: int = 0,
+                        keep: Callable[[bytes, str], str] | None = None) -> dict[str, Any]:
+    """The JSON answer of a request that does not stream: ``created``, ``data``, and for the
+    GPT image models the settings and ``usage``; a batch's lines are answered by it too.
+
+    ``keep`` hands an image out as a URL (``response_format="url"``) and returns that URL.
+    """
     n = int(fields.get("n") or 1)
-    # The latency is when the answer is due, drawing included: six requests at once take
-    # one latency, as the API's do, not one latency plus six drawings queued behind it.
-    due = asyncio.get_running_loop().time() + realistic_seconds(state, resolved)
     data: list[dict[str, Any]] = []
     for offset in range(n):
         image = await run_in_threadpool(painter.final, offset)  # Pillow off the event loop
         item: dict[str, Any] = {}
-        if fields.get("response_format") == "url":
-            name = f"img-{uuid.uuid4().hex}.{resolved.output_format}"
-            state.keep_file(name, fault.image(image), MIME.get(resolved.output_format,
-                                                                f"image/{resolved.output_format}"))
-            item["url"] = str(request.url_for("image_file", name=name))
+        if fields.get("response_format") == "url" and keep is not None:
+            item["url"] = keep(fault.image(image), resolved.output_format)
         else:
             item["b64_json"] = _b64(image, fault)
         if spec.revises_prompt:
             item["revised_prompt"] = (f"{fields['prompt']}, as a detailed "
                                       f"{resolved.style or 'vivid'} digital illustration")
         data.append(item)
-    await _until(due)
     answer: dict[str, Any] = {"created": int(time.time()), "data": data}
     if spec.reports_usage:
         answer.update(resolved.wire(), usage=usage(fields["prompt"], resolved, n, image_tokens))
+    return answer
+
+
+async def respond(state: EmulatorState, request: Request, spec: ModelSpec,
+                  fields: dict[str, Any], resolved: Resolved, painter: Painter,
+                  fault: Fault, image_tokens: int = 0) -> Response:
+    """The whole answer of a request that does not stream."""
+    # The latency is when the answer is due, drawing included: six requests at once take
+    # one latency, as the API's do, not one latency plus six drawings queued behind it.
+    due = asyncio.get_running_loop().time() + realistic_seconds(state, resolved)
+
+    def keep(image: bytes, output_format: str) -> str:
+        name = f"img-{uuid.uuid4().hex}.{output_format}"
+        state.keep_file(name, image, MIME.get(output_format, f"image/{output_format}"))
+        return str(request.url_for("image_file", name=name))
+
+    answer = await images_answer(spec, fields, resolved, painter, fault, image_tokens, keep)
+    await _until(due)
+    answer["created"] = int(time.time())  # when the answer went out, as before the wait
     body = fault.body(json.dumps(answer).encode())
     pieces = fault.deliver_body(body)
     if pieces is not None:

@@ -1,4 +1,4 @@
-"""The ASGI app: ``POST /v1/images/generations``, ``/edits`` and ``GET /v1/models`` as the API answers.
+"""The ASGI app: ``POST /v1/images/generations``, ``/edits``, ``GET /v1/models``, files and batches.
 
 What it refuses comes from :mod:`.validation`, which reads the capabilities
 table; what a model's answers carry (a revised prompt, usage, what ``auto``
@@ -22,6 +22,7 @@ ones about validation are listed in :mod:`.validation`):
 - ``/v1/models`` lists every model of the table (those registered at run time
   too): ``created`` is the release day at midnight UTC (0 when the table does
   not know it), ``owned_by`` is ``"system"``, ``shutdown_date`` the table's.
+- Files and batches (:mod:`.files`, :mod:`.batches`) list their own choices.
 - ``output_format`` gif and svg answer with ``output_format`` as asked; their
   partial images are PNG previews (:mod:`.render`).
 """
@@ -55,8 +56,10 @@ from .answers import (
     resolved_for,
     take_fault,
 )
+from .batches import cancel_batch, create_batch, list_batches, retrieve_batch
 from .edits import edits
 from .faults import NO_FAULT
+from .files import create_file, delete_file, file_content, retrieve_file
 from .guard import Guard
 from .request_log import PREVIEW as PREVIEW, log_json
 from .state import EmulatorState
@@ -169,6 +172,14 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
             Route("/v1/images/files/{name}", image_file, methods=["GET"], name="image_file"),
             Route("/v1/models", models.list_models, methods=["GET"]),
             Route("/v1/models/{model}", models.retrieve_model, methods=["GET"]),
+            Route("/v1/files", create_file, methods=["POST"]),
+            Route("/v1/files/{file_id}", retrieve_file, methods=["GET"]),
+            Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
+            Route("/v1/files/{file_id}/content", file_content, methods=["GET"]),
+            Route("/v1/batches", create_batch, methods=["POST"]),
+            Route("/v1/batches", list_batches, methods=["GET"]),
+            Route("/v1/batches/{batch_id}", retrieve_batch, methods=["GET"]),
+            Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
         ],
         # Guard inside _Headers: its refusals carry the emulator's headers too.
         middleware=[Middleware(_Headers), Middleware(Guard, state=state)],

@@ -25,6 +25,14 @@ content_policy         400 ``content_policy_violation`` (DALL·E) or
                        ``moderation_blocked`` (GPT image models)
 =====================  ==========================================================
 
+Two faults apply to the next batches created instead (``POST /v1/batches``,
+whose ``x-emulator-fault`` header may name one too), never to image requests:
+a batch's lines are not HTTP requests (:mod:`.batches`). ``batch_expired``:
+the batch's window ends after ``after=`` (1) lines; it expires, those lines
+kept in its output file, the rest reported in its error file.
+``batch_partial``: every ``every=``-th (2) line fails with a 500 error body in
+the error file; the others succeed.
+
 Each fault applies itself: :class:`Fault` has one hook for each point where a
 fault can change an answer (a pause before it, a refusal instead of it, the
 image bytes, their base64 text, the JSON body, each stream event, how a body
@@ -44,7 +52,8 @@ from typing import Any
 from .render import bomb_png
 from .validation import Refusal
 
-__all__ = ["FAULTS", "NO_FAULT", "DropConnection", "Fault", "FaultQueue", "parse_fault_header"]
+__all__ = ["BATCH_FAULTS", "FAULTS", "NO_FAULT", "DropConnection", "Fault", "FaultQueue",
+           "parse_fault_header"]
 
 
 class DropConnection(Exception):
@@ -62,9 +71,9 @@ class Fault:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.name not in FAULTS:
+        if self.name not in FAULTS | BATCH_FAULTS:
             raise ValueError(f"unknown fault {self.name!r}; choose one of "
-                             f"{', '.join(sorted(FAULTS))}")
+                             f"{', '.join(sorted(FAULTS | BATCH_FAULTS))}")
 
     def number(self, key: str, default: float) -> float:
         """Option ``key`` as a number (header options arrive as text)."""
@@ -76,7 +85,7 @@ class Fault:
 
     @property
     def _acts(self) -> _Behaviour:
-        return _BEHAVIOURS[self.name]
+        return _BEHAVIOURS.get(self.name, _BEHAVIOURS["none"])  # a batch fault: no hook
 
     def delay(self) -> float:
         """Seconds of silence before anything else, the key check included."""
@@ -219,6 +228,9 @@ _BEHAVIOURS: dict[str, _Behaviour] = {
 
 FAULTS = frozenset(name for name in _BEHAVIOURS if name != "none")
 """Every fault name ``inject`` and the ``x-emulator-fault`` header take."""
+BATCH_FAULTS = frozenset({"batch_expired", "batch_partial"})
+"""The faults that apply to the next batches, not to image requests: only the batch runner
+reads them (their options); none of the hooks above changes anything for them."""
 
 
 class FaultQueue:

@@ -16,7 +16,7 @@ import uvicorn
 
 from .activity import ActivityLog
 from .app import create_app
-from .faults import DropConnection, Fault
+from .faults import BATCH_FAULTS, DropConnection, Fault
 from .state import IMAGE_PATHS, URL_BYTES, EmulatorState
 
 __all__ = ["EmulatorServer", "serve"]
@@ -112,16 +112,20 @@ class EmulatorServer:
         return self
 
     def inject(self, fault: str, times: int = 1, **options: Any) -> None:
-        """Apply ``fault`` to the next ``times`` image requests (generations and edits).
+        """Apply ``fault`` to the next ``times`` image requests (generations and edits);
+        a ``batch_`` fault to the next ``times`` batches created.
 
         Names and options are listed in :mod:`imagewidgets.emulator.faults`, e.g.
-        ``inject("status_429", retry_after=0.2)`` or ``inject("drop_stream", after=1)``.
+        ``inject("status_429", retry_after=0.2)``, ``inject("drop_stream", after=1)`` or
+        ``inject("batch_expired", after=2)``.
         """
-        self.state.faults.add(Fault(fault, options), times)
+        queue = self.state.batch_faults if fault in BATCH_FAULTS else self.state.faults
+        queue.add(Fault(fault, options), times)
 
     def clear_faults(self) -> None:
-        """Forget faults injected but not yet applied."""
+        """Forget faults injected but not yet applied (batch faults too)."""
         self.state.faults.clear()
+        self.state.batch_faults.clear()
 
     @property
     def log(self) -> list[dict[str, Any]]:
@@ -168,6 +172,7 @@ class EmulatorServer:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         self._socket.close()
+        self.state.close()  # running batches stopped, files removed from disk
 
     def __enter__(self) -> EmulatorServer:
         return self
@@ -185,7 +190,8 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
           realistic: bool = False, *, host: str = "127.0.0.1",
           as_of: date | str | None = None, log: bool = False,
           photographic: bool = False, url_bytes: int = URL_BYTES,
-          body_limits: Mapping[str, int] | None = None) -> EmulatorServer:
+          body_limits: Mapping[str, int] | None = None,
+          batch_line_seconds: float = 0.0) -> EmulatorServer:
     """Start the emulator in a background thread and return its handle.
 
     Parameters
@@ -224,6 +230,11 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
         Bytes a request body may have, by path (``{"/v1/images/generations":
         2_000_000}``), over :data:`~imagewidgets.emulator.guard.BODY_LIMITS`;
         a larger body is refused with a 413 before it is read.
+    batch_line_seconds : float
+        Seconds each line of a batch takes (``/v1/batches``): 0, the default,
+        runs a batch as fast as its pictures are drawn; a few seconds let a
+        demo show a batch in progress. ``server.state.batch_line_seconds``
+        changes it for the lines still to come.
 
     Examples
     --------
@@ -234,5 +245,6 @@ def serve(port: int = 0, latency: float = 0.0, api_key: str | None = None,
     state = EmulatorState(api_key=api_key, latency=latency, realistic=realistic,
                           refuse_word=refuse_word, url_ttl=url_ttl, as_of=day,
                           photographic=photographic, url_bytes=url_bytes,
-                          body_limits=dict(body_limits or {}))
+                          body_limits=dict(body_limits or {}),
+                          batch_line_seconds=batch_line_seconds)
     return EmulatorServer(state, host=host, port=port, log=log).start()

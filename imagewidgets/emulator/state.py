@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from .faults import FaultQueue
+from .files import BATCH_FILE_BYTES, FileStore
 
 __all__ = ["IMAGE_PATHS", "EmulatorState"]
 
@@ -47,6 +48,12 @@ class EmulatorState:
     requests: deque[dict[str, Any]] = field(default_factory=deque)
     request_count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    file_store: FileStore = field(default_factory=FileStore)  # /v1/files, on disk
+    batch_file_bytes: int = BATCH_FILE_BYTES  # a batch input file's bytes at most
+    batch_line_seconds: float = 0.0  # how long each line of a batch takes: 0 quick, more for demos
+    batch_faults: FaultQueue = field(default_factory=FaultQueue)  # for the next batches
+    # Batches by id, oldest first; each a .batches.BatchRun (Any: .batches imports this module).
+    batches: dict[str, Any] = field(default_factory=dict)
     log_bytes: int = field(default=0, init=False)  # about how many bytes the request log holds now
     _sizes: deque[int] = field(default_factory=deque, init=False, repr=False)  # of each kept request
 
@@ -86,3 +93,13 @@ class EmulatorState:
                 oldest = next(iter(self.files))  # dicts keep insertion order
                 kept -= len(self.files.pop(oldest)[0])
             self.files[name] = (data, mime, now + self.url_ttl)
+
+    def close(self) -> None:
+        """Stop every running batch, then remove the files (:mod:`.batches`, :mod:`.files`)."""
+        with self.lock:
+            runs = list(self.batches.values())
+        for run in runs:
+            run.stop.set()
+        for run in runs:
+            run.join()
+        self.file_store.close()

@@ -51,10 +51,13 @@ class Refusal(Exception):
         self.code, self.type = code, type
         self.headers = dict(headers or {})
 
-    def response(self) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param,
+    def body(self) -> dict[str, Any]:
+        """The API's error object: ``{"error": {"message", "type", "param", "code"}}``."""
+        return {"error": {"message": self.message, "type": self.type, "param": self.param,
                           "code": self.code}}
-        return JSONResponse(body, self.status, headers=self.headers)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), self.status, headers=self.headers)
 
 
 # -- auth ----------------------------------------------------------------------

@@ -186,16 +186,21 @@ def test_an_edit_line_takes_its_images_as_data_urls(sdk: openai.OpenAI,
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
     line = request_line("edit", url="/v1/images/edits", prompt="Add a red boat",
                         images=[{"image_url": data_url}], size="auto")
+    uploaded = sdk.files.create(file=("boat.png", PNG), purpose="vision").id
+    by_id = request_line("by-id", url="/v1/images/edits", prompt="Add a blue boat",
+                         images=[{"file_id": uploaded}], size="auto")
     remote = request_line("remote", url="/v1/images/edits", prompt="Add a boat",
                           images=[{"image_url": "https://example.com/a.png"}])
-    batch = sdk.batches.create(input_file_id=upload(sdk, [line, remote]),
+    batch = sdk.batches.create(input_file_id=upload(sdk, [line, by_id, remote]),
                                endpoint="/v1/images/edits", completion_window="24h")
     batch = finished(sdk, batch.id)
-    (done,) = lines_of(sdk, batch.output_file_id)
-    body = done["response"]["body"]
-    assert body["usage"]["input_tokens_details"]["image_tokens"] > 0
-    edited = Image.open(io.BytesIO(base64.b64decode(body["data"][0]["b64_json"])))
-    assert edited.size == Image.open(io.BytesIO(PNG)).size  # size auto: the image's own
+    done = lines_of(sdk, batch.output_file_id)
+    assert [line["custom_id"] for line in done] == ["edit", "by-id"]
+    for line in done:
+        body = line["response"]["body"]
+        assert body["usage"]["input_tokens_details"]["image_tokens"] > 0
+        edited = Image.open(io.BytesIO(base64.b64decode(body["data"][0]["b64_json"])))
+        assert edited.size == Image.open(io.BytesIO(PNG)).size  # size auto: the image's own
     (refused,) = lines_of(sdk, batch.error_file_id)
     assert refused["response"]["status_code"] == 400
     assert "fetches nothing from the network" in refused["response"]["body"]["error"]["message"]
@@ -241,3 +246,21 @@ def test_output_files_expire_as_output_expires_after_says(sdk: openai.OpenAI,
     assert output.purpose == "batch_output" and output.expires_at == output.created_at + 7200
     assert output.filename == f"{batch.id}_output.jsonl"
     assert output.bytes == len(sdk.files.content(output.id).content)
+
+
+def test_a_batch_fault_rides_on_the_create_request_header(sdk: openai.OpenAI,
+                                                          quiet: EmulatorServer) -> None:
+    source = upload(sdk, [request_line("a"), request_line("b")])
+    created = sdk.batches.create(input_file_id=source, endpoint=GENERATIONS,
+                                 completion_window="24h",
+                                 extra_headers={"x-emulator-fault": "batch_expired;after=0"})
+    batch = finished(sdk, created.id)
+    assert batch.status == "expired" and batch.output_file_id is None
+    assert (batch.request_counts.completed, batch.request_counts.failed) == (0, 2)  # type: ignore[union-attr]
+    assert quiet.log[-1]["path"] == f"/v1/batches/{created.id}"  # polled over HTTP
+    create = next(entry for entry in quiet.log if entry["path"] == "/v1/batches"
+                  and entry["json"] and entry["json"]["input_file_id"] == source)
+    assert create["fault"] == "batch_expired"
+    with pytest.raises(openai.BadRequestError, match="'status_500' applies to image requests"):
+        sdk.batches.create(input_file_id=source, endpoint=GENERATIONS, completion_window="24h",
+                           extra_headers={"x-emulator-fault": "status_500"})

@@ -9,7 +9,8 @@ It serves ``POST /v1/images/generations`` for every model of the capabilities
 table (PNG, JPEG, WEBP, and GIF and SVG where a model takes them),
 ``POST /v1/images/edits`` (multipart, as the official SDK sends it:
 :mod:`imagewidgets.emulator.edits`) for every model that edits, and
-``GET /v1/models``. ``serve(as_of="2026-12-02")`` answers as the API did that
+``GET /v1/models``, and ``/v1/files`` and ``/v1/batches`` for the API's Batch
+engine (:mod:`imagewidgets.emulator.batches`). ``serve(as_of="2026-12-02")`` answers as the API did that
 day: models shut down by then are refused with the API's 404 ``model_not_found``.
 
 Fault names and options: :mod:`imagewidgets.emulator.faults`. Choices where

@@ -249,11 +249,11 @@ def _run(state: EmulatorState, run: BatchRun) -> None:
         _set(state, run, status="failed", failed_at=_now(),
              errors={"object": "list", "data": errors})
         return
-    if run.stop.is_set():  # cancelled while validating
-        _set(state, run, status="cancelled", cancelled_at=_now())
-        return
     with state.lock:
-        run.wire.update(status="in_progress", in_progress_at=_now(), model=model)
+        # Cancelled while validating: stays cancelling, and every line is reported cancelled.
+        if run.wire["status"] == "validating":
+            run.wire.update(status="in_progress", in_progress_at=_now())
+        run.wire["model"] = model
         run.wire["request_counts"]["total"] = count
     try:
         asyncio.run(_lines(state, run))

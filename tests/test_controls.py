@@ -9,6 +9,7 @@ import pytest
 
 import imagewidgets as iw
 from imagewidgets.ui.controls import Controls
+from imagewidgets.ui.widgets import is_shown
 
 
 @pytest.fixture
@@ -36,8 +37,8 @@ def test_model_switch_updates_every_control(spy_sends: Any) -> None:
     params = iw.ImageParams(model="gpt-image-1", size="1536x1024", quality="high", prompt="x")
     made = Controls(params)
     controls = made.widgets
-    assert controls["style"].layout.display == "none"
-    assert controls["background"].layout.display is None
+    assert not is_shown(controls["style"])
+    assert is_shown(controls["background"])
     assert controls["size"].options == ("auto", "1024x1024", "1536x1024", "1024x1536")
     assert controls["output_compression"].disabled  # png: compression does not apply
     assert "jpeg or webp" in controls["output_compression"].tooltip
@@ -49,8 +50,8 @@ def test_model_switch_updates_every_control(spy_sends: Any) -> None:
     assert sizes_seen == ["1792x1024"]  # the model never saw the dropdown's reset
     assert controls["size"].options == ("1024x1024", "1792x1024", "1024x1792")
     assert controls["size"].value == "1792x1024" and controls["quality"].value == "hd"
-    assert controls["style"].layout.display is None
-    assert controls["background"].layout.display == "none"
+    assert is_shown(controls["style"])
+    assert not is_shown(controls["background"])
     assert controls["background"].tooltip == "transparent or opaque background"
     assert controls["n"].disabled and controls["n"].value == 1
     # one state message for the switch: options and index together, never the first option alone
@@ -76,7 +77,7 @@ def test_a_model_switch_refreshes_the_controls_once(watch_refreshes: Any) -> Non
     assert len(option_sets) == 1
     assert controls.widgets["size"].options == ("256x256", "512x512", "1024x1024")
     assert controls.widgets["size"].value == params.size
-    assert controls.widgets["stream"].layout.display == "none"
+    assert not is_shown(controls.widgets["stream"])
     controls.close()
 
 
@@ -226,19 +227,19 @@ def test_controls_follow_the_endpoint_input_fidelity_at_edits_moderation_at_gene
     params = iw.ImageParams(model="gpt-image-1.5", prompt="x")
     controls = Controls(params)
     fidelity, moderation = controls.widgets["input_fidelity"], controls.widgets["moderation"]
-    assert fidelity.layout.display == "none" and moderation.layout.display is None
+    assert not is_shown(fidelity) and is_shown(moderation)
     assert "input fidelity" not in controls.explain.value  # no model takes it here
     params.endpoint = "edits"
-    assert fidelity.layout.display is None and not fidelity.disabled
+    assert is_shown(fidelity) and not fidelity.disabled
     assert tuple(fidelity.options) == ("high", "low") and fidelity.value == "low"
-    assert moderation.layout.display == "none"
+    assert not is_shown(moderation)
     fidelity.value = "high"
     assert params.input_fidelity == "high"
     params.model = "gpt-image-2"  # the SDK: omit it for gpt-image-2
-    assert fidelity.layout.display == "none" and params.input_fidelity is None
+    assert not is_shown(fidelity) and params.input_fidelity is None
     assert "input fidelity" in controls.explain.value.split("<br>")[0]  # others take it here
     params.model = "gpt-image-1.5"  # the choice comes back
     assert fidelity.value == params.input_fidelity == "high"
     params.endpoint = "generations"
-    assert fidelity.layout.display == "none" and moderation.layout.display is None
+    assert not is_shown(fidelity) and is_shown(moderation)
     controls.close()

@@ -52,7 +52,9 @@ def test_each_widget_loads_its_module_with_the_helper_inlined(name: str) -> None
     # Every render hands anywidget the function that undoes what it attached.
     assert code.count("return life.cleanup;") == code.count("function render(") == 1
     # Nothing attached around the helper: every listener, observer and timer goes through it.
-    body = code.split("export function lifecycle()")[0] + code.split("\n}\n", 1)[1]
+    # (Read where the helper ends from the files as written: what is sent has no indentation.)
+    source = frontend._inlined(name, set())
+    body = source.split("export function lifecycle()")[0] + source.split("\n}\n", 1)[1]
     for raw in ("addEventListener", "MutationObserver", "setTimeout", "requestAnimationFrame",
                 "model.on("):
         assert raw not in body, f"{name} calls {raw} itself, not through lifecycle.js"
@@ -62,6 +64,17 @@ def test_stylesheets_are_read_once_into_the_style_widgets() -> None:
     assert frontend.stylesheet("widgets.css", "liveness.css") == widgets.STYLE
     assert widgets.STYLE.startswith("<style>") and ".iw-root .iw-tile-image" in widgets.STYLE
     assert ".iw-gallery .iw-gallery-grid" in gallery._GALLERY_STYLE
+
+
+def test_what_is_sent_has_no_comments_nor_indentation_but_keeps_template_literals() -> None:
+    # Each tile's state (and a notebook saved with widget state) carries the loader: its bytes count.
+    loader = frontend.esm("shared.js")
+    assert "//" not in loader and not re.search(r"^[ \t]", loader, re.MULTILINE)
+    assert len(loader) < len((resources.files("imagewidgets.ui") / "js" / "shared.js").read_text()) * 0.8
+    # A template literal's lines are the string's: kept as written, a "//" in it too.
+    code = frontend._compact("a();\n  // gone\n  const t = `x\n  // kept\n    y`;\n  b();\n")
+    assert code == "a();\nconst t = `x\n  // kept\n    y`;\nb();\n"
+    assert "/*" not in frontend.css("widgets.css") and ".iw-hidden" in frontend.css("widgets.css")
 
 
 def test_a_module_imported_twice_is_inlined_once() -> None:

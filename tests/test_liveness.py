@@ -70,15 +70,22 @@ async def test_a_panel_shows_itself_then_its_record(shown: list[Any], client: iw
     (widget, record) = shown
     assert widget[1]["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
     assert record[2]["display_id"] == panel.record.display_id
+    sent: list[Any] = []
+    panel.watch.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
     (tile,) = await panel.generate()
     assert tile.saved is not None and tile.saved.path.parent == output_folder
     assert shown[-1][0] == "update_display" and tile.saved.path.name in shown[-1][1]["text/html"]
     assert output_folder.name in panel.watch.silent_text
-    # The watch carries the record too: a view drawn again after a reload of the page puts it
-    # back into its notebook (the update_display before the reload is lost to that page).
+    # The watch carries the record too, by message: a view drawn again after a reload of the
+    # page asks for it and puts it back into its notebook (the update_display before the
+    # reload is lost to that page); each change is sent to the views drawn.
     assert panel.watch.record_id == panel.record.display_id
-    assert panel.watch.get_state()["record_html"] == panel.record.html()
-    assert tile.saved.path.name in panel.watch.record_html
+    assert sent == [{"event": "record", "html": panel.record.html()}]
+    panel.watch._answer(panel.watch, {"event": "record"}, [])
+    assert sent[-1] == {"event": "record", "html": panel.record.html()}
+    assert tile.saved.path.name in sent[-1]["html"]
+    # Not in the state: a notebook saved with widget state holds the record once, as an output.
+    assert tile.saved.path.name not in str(panel.watch.get_state())
     panel._ipython_display_()  # shown twice: one record, followed once
     assert panel.record.watches == [panel.watch]
     panel.close()

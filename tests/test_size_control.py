@@ -11,6 +11,7 @@ import pytest
 import imagewidgets as iw
 from imagewidgets.models import CustomSizes, parse_size
 from imagewidgets.ui.controls import Controls
+from imagewidgets.ui.widgets import is_shown as shown
 
 GPT2_RULES = iw.MODELS["gpt-image-2"].custom_sizes
 
@@ -22,10 +23,6 @@ def made() -> Iterator[Controls]:
     controls = Controls(params)
     yield controls
     controls.close()
-
-
-def shown(widget: widgets.Widget) -> bool:
-    return widget.layout.display != "none"
 
 
 def test_the_controls_are_there_named_and_found_by_class(made: Controls) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import anywidget
 
 from .frontend import esm
+from .widgets import shared_layout
 
 __all__ = ["PageAssist"]
 
@@ -29,8 +30,8 @@ class PageAssist(anywidget.AnyWidget):
     _esm = esm("assist.js")
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("layout", shared_layout(display="none"))  # draws nothing; its script runs
         super().__init__(**kwargs)
-        self.layout.display = "none"  # draws nothing; its script still runs
 
     def show(self, selector: str) -> None:
         """Scroll the root's first element matching ``selector`` into view, if shown."""

@@ -28,7 +28,7 @@ from ..models import FIELDS, MODELS, Choice, Flag, IntRange, Text, models_taking
 from ..params import ImageParams
 from .frontend import esm
 from .size import CustomSize
-from .widgets import Guard, close_tree
+from .widgets import Guard, close_tree, plain, set_shown, shared_layout, shared_style
 
 __all__ = ["Controls", "PromptBox"]
 
@@ -150,13 +150,13 @@ class Controls(widgets.VBox):
         self._syncing = Guard()  # true while the params set the widgets
         self._models: tuple[str, ...] | None = None  # None: every model of the table
         self._shown_model = params.model  # the model every control was last refreshed for
-        self.prompt = PromptBox(value=params.prompt)
+        self.prompt = PromptBox(value=params.prompt, **plain(PromptBox))
         self.prompt.add_class("iw-prompt")
-        self.count = widgets.HTML()
+        self.count = widgets.HTML(**plain(widgets.HTML))
         self.count.add_class("iw-prompt-count")
-        self.explain = widgets.HTML()
+        self.explain = widgets.HTML(**plain(widgets.HTML))
         self.explain.add_class("iw-controls-explain")
-        self.message = widgets.HTML()
+        self.message = widgets.HTML(**plain(widgets.HTML))
         self.message.add_class("iw-controls-message")
         self.widgets: dict[str, widgets.Widget] = {"prompt": self.prompt}
         for name in FIELDS:
@@ -171,31 +171,33 @@ class Controls(widgets.VBox):
         at = settings.index(self.widgets["size"]) + 1
         settings[at:at] = [self.custom_size.text, self.custom_size.ratio]
         grid = widgets.GridBox(
-            settings, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 250px)",
-                                            grid_gap="4px 12px"))
+            settings, layout=shared_layout(grid_template_columns="repeat(auto-fill, 250px)",
+                                           grid_gap="4px 12px"))
         super().__init__([self.prompt, self.count, grid, self.custom_size.row, self.explain,
-                          self.message])
+                          self.message], **plain(widgets.VBox))
         self.add_class("iw-controls")
         self.refresh()
 
     def _make(self, name: str) -> widgets.Widget:
         label = _LABELS.get(name, name)
-        style = {"description_width": "90px"}
+        width = {"description_width": "90px"}
         kind = _kind_of(name)
         if name == "model":  # two columns wide: "gpt-image-1.5-2025-12-16 · shuts down 2026-12-01"
             return widgets.Dropdown(options=self._model_options(), value=self.params.model,
-                                    description=label, style=style,
-                                    layout=widgets.Layout(width="auto", grid_column="span 2"))
-        layout = widgets.Layout(width="245px")
+                                    description=label, style=shared_style(widgets.Dropdown, **width),
+                                    layout=shared_layout(width="auto", grid_column="span 2"))
+        layout = shared_layout(width="245px")
         if isinstance(kind, Flag):
-            return widgets.Checkbox(description=label, indent=True, style=style, layout=layout)
+            return widgets.Checkbox(description=label, indent=True, layout=layout,
+                                    style=shared_style(widgets.Checkbox, **width))
         if isinstance(kind, Text):
-            return widgets.Text(description=label, placeholder="optional", style=style,
-                                layout=layout)
+            return widgets.Text(description=label, placeholder="optional", layout=layout,
+                                style=shared_style(widgets.Text, **width))
         if isinstance(kind, IntRange):
-            return widgets.IntSlider(description=label, min=0, max=kind.high, style=style,
-                                     layout=layout, continuous_update=False)
-        return widgets.Dropdown(options=[], description=label, style=style, layout=layout)
+            return widgets.IntSlider(description=label, min=0, max=kind.high, layout=layout,
+                                     style=shared_style(widgets.IntSlider, **width), continuous_update=False)
+        return widgets.Dropdown(options=[], description=label, layout=layout,
+                                style=shared_style(widgets.Dropdown, **width))
 
     # -- params -> widgets -------------------------------------------------------
 
@@ -283,11 +285,11 @@ class Controls(widgets.VBox):
         value = getattr(params, name)
         with control.hold_sync():
             if not params.takes(name):  # at this endpoint: moderation is hidden at edits
-                control.layout.display = "none"
+                set_shown(control, False)
                 control.disabled = True
                 control.tooltip = _DOES.get(name, name)
                 return
-            control.layout.display = None
+            set_shown(control, True)
             kind = spec.kind(name) if name != "model" else None
             if name == "model":
                 options = self._model_options()

@@ -6,8 +6,9 @@ where a relative ``import`` cannot resolve: :func:`esm` puts each imported file 
 attach-and-cleanup helper ``./lifecycle.js``, the file delivery ``./delivery.js``) in place of
 its first ``import`` line, once however often it is imported, so every widget module still
 reads, and runs, as a plain ES module file.
-Whole-line comments and blank lines are left out of what is sent: every view's state carries its ``_esm``
-(a saved notebook with widget state too), and the browser needs none of them.
+Whole-line comments, blank lines and indentation are left out of what is sent (outside template
+literals), and comments out of stylesheets: every view's state carries its ``_esm`` (a saved notebook
+with widget state too), and the browser needs none of them; the files stay readable.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib import resources
 
 __all__ = ["css", "esm", "stylesheet"]
 
-_COMMENT_LINE = re.compile(r"^[ \t]*(//.*)?\n", re.MULTILINE)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _IMPORT = re.compile(r'^import \{ \w+(?:, \w+)* \} from "\./([\w-]+\.js)";\n', re.MULTILINE)
 """A relative import of a sibling module's names, one line: the only kind the files use."""
 
@@ -28,7 +29,25 @@ def _read(folder: str, name: str) -> str:
 
 def esm(name: str) -> str:
     """The ES module ``ui/js/<name>``, each of its relative imports replaced by the file imported."""
-    return _COMMENT_LINE.sub("", _inlined(name, set()))
+    return _compact(_inlined(name, set()))
+
+
+def _compact(code: str) -> str:
+    """``code`` without whole-line ``//`` comments, blank lines and indentation.
+
+    A line inside a template literal (after an odd number of backticks) is kept as it is:
+    its spaces and ``//`` are the string's.
+    """
+    kept, inside = [], False
+    for line in code.splitlines(keepends=True):
+        if not inside:
+            line = line.lstrip(" \t")
+            if not line.strip() or line.startswith("//"):
+                continue
+        kept.append(line)
+        if line.count("`") % 2:
+            inside = not inside
+    return "".join(kept)
 
 
 def _inlined(name: str, seen: set[str]) -> str:
@@ -42,8 +61,9 @@ def _inlined(name: str, seen: set[str]) -> str:
 
 
 def css(name: str) -> str:
-    """The stylesheet ``ui/css/<name>``."""
-    return _read("css", name)
+    """The stylesheet ``ui/css/<name>``, without its comments, blank lines and indentation."""
+    text = _CSS_COMMENT.sub("", _read("css", name))
+    return "".join(line.lstrip(" \t") for line in text.splitlines(keepends=True) if line.strip())
 
 
 def stylesheet(*names: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 
 from .tile import MIN_TILE_WIDTH, ImageTile
-from .widgets import close_tree
+from .widgets import close_tree, plain, shared_layout, shared_style
 
 __all__ = ["ImageGrid"]
 
@@ -34,7 +34,7 @@ class ImageGrid(widgets.VBox):
     """
 
     def __init__(self, on_dismiss: Callable[[list[ImageTile]], None] | None = None) -> None:
-        super().__init__([])
+        super().__init__([], **plain(widgets.VBox))
         self.add_class("iw-grid")
         self.on_dismiss = on_dismiss
         self._rows: list[tuple[widgets.VBox, list[ImageTile]]] = []
@@ -52,7 +52,7 @@ class ImageGrid(widgets.VBox):
 
     def add_row(self, tiles: Sequence[ImageTile], title: str = "") -> widgets.VBox:
         """Put a new row of ``tiles`` on top; ``title`` is escaped."""
-        heading = widgets.HTML(f'<div class="iw-row-title">{html.escape(title)}</div>')
+        heading = widgets.HTML(f'<div class="iw-row-title">{html.escape(title)}</div>', **plain(widgets.HTML))
         if tiles:
             self.tile_width = max(tile.tile_width for tile in tiles)
         strip = widgets.Box(list(tiles), layout=widgets.Layout(
@@ -60,13 +60,15 @@ class ImageGrid(widgets.VBox):
         strip.add_class("iw-tile-grid")
         self._strips.append(strip)
         fold = widgets.Button(icon="chevron-down", tooltip=f"Fold this row: {title}",
-                              layout=widgets.Layout(width="32px"))
+                              layout=shared_layout(width="32px"), style=shared_style(widgets.Button))
         fold.add_class("iw-row-fold")
         dismiss = widgets.Button(icon="times", tooltip=f"Dismiss this row: {title} "
-                                 "(its saved files stay on disk)", layout=widgets.Layout(width="32px"))
+                                 "(its saved files stay on disk)", layout=shared_layout(width="32px"),
+                                 style=shared_style(widgets.Button))
         dismiss.add_class("iw-row-dismiss")
         row = widgets.VBox([widgets.HBox([fold, dismiss, heading],
-                                         layout=widgets.Layout(align_items="center")), strip])
+                                         layout=shared_layout(align_items="center")), strip],
+                           **plain(widgets.VBox))
         row.add_class("iw-row")
         kept = list(tiles)
 

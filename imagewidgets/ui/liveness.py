@@ -15,10 +15,12 @@ Two parts, because a notebook outlives its kernel:
   the kernel says it is, else that it restarted or stopped, with where the
   images are. A restart seen by the page (the widget's connection dropped) is
   said at once, click or not. It also carries the record's current output
-  (:attr:`KernelWatch.record_html`): a reload of the page shows the notebook as
-  last saved, and the record's updates sent before the reload are lost (JupyterLab
+  (:meth:`KernelWatch.record_html`), by message: a reload of the page shows the notebook
+  as last saved, and the record's updates sent before the reload are lost (JupyterLab
   routes an ``update_display`` only to outputs this page displayed), so each view
-  puts that output back into its notebook when drawn and whenever it changes.
+  asks for that output when drawn, is sent it whenever it changes, and puts it back
+  into its notebook. Not in the widget's state: the output holds it already, and a
+  notebook saved with widget state would hold it twice.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import anywidget
 import traitlets
 
 from .frontend import esm
+from .widgets import plain
 
 __all__ = ["RECORD_CLASS", "KernelWatch", "SavedRecord", "display_with_record", "folder_hint"]
 
@@ -61,8 +64,6 @@ class KernelWatch(anywidget.AnyWidget):
     timeout_ms = traitlets.Int(4000, help="Milliseconds to wait for the kernel.").tag(sync=True)
     record_id = traitlets.Unicode("", help="The display id of the record this widget keeps up to date.").tag(
         sync=True)
-    record_html = traitlets.Unicode("", help="The record's current output (paths only, escaped).").tag(
-        sync=True)
 
     def __init__(self, folder: str = "", *, timeout_ms: int = 4000) -> None:
         where = f"; your images are in {folder}" if folder else ""
@@ -71,19 +72,31 @@ class KernelWatch(anywidget.AnyWidget):
                          f"no longer connected to it. Run the cell again{where}."),
             busy_text=("The kernel is busy running a cell: this click is answered when the cell "
                        "finishes (interrupt the kernel to stop it sooner)."),
-            timeout_ms=timeout_ms)
+            timeout_ms=timeout_ms, **plain(KernelWatch))
+        self._record: SavedRecord | None = None
         self.on_msg(self._answer)
 
     def _answer(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "ping":
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "ping":
             self.send({"event": "pong"})
+        elif event == "record":  # a view drawn (after a reload of the page too) asks for it
+            self.send_record()
+
+    def record_html(self) -> str:
+        """The current output of the record this widget follows (paths only, escaped), or empty."""
+        return self._record.html() if self._record is not None else ""
+
+    def send_record(self) -> None:
+        """Send the record's current output to every view, to put into its notebook."""
+        if self._record is not None:
+            self.send({"event": "record", "html": self.record_html()})
 
     def follow(self, record: SavedRecord) -> None:
         """Keep ``record``'s output in the page's notebook up to date, a reload of the page too."""
         record.watches.append(self)
-        with self.hold_sync():
-            self.record_id = record.display_id
-            self.record_html = record.html()
+        self._record = record
+        self.record_id = record.display_id
 
     def __repr__(self) -> str:
         return f"KernelWatch(timeout_ms={self.timeout_ms})"
@@ -112,7 +125,7 @@ class SavedRecord:
         """Name one more saved image; the output, once shown, is updated in place."""
         self.entries.append((_relative(path), alt))
         for watch in self.watches:
-            watch.record_html = self.html()
+            watch.send_record()
         if self._shown:
             _ipython("update_display")({"text/html": self.html()}, raw=True,
                                        display_id=self.display_id)

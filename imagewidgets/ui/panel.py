@@ -35,7 +35,7 @@ from .grid import ImageGrid
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import MIN_TILE_WIDTH, ImageTile
-from .widgets import STYLE, banner_html, close_tree, shown_html
+from .widgets import STYLE, banner_html, close_tree, plain, shared_layout, shared_style, shown_html
 
 if TYPE_CHECKING:
     from ..api import ImagesClient
@@ -119,44 +119,47 @@ class ImagePanel(widgets.VBox):
         self.controls = Controls(self.params)
         self.controls.prompt.on_submit(self._on_generate_click)
         self.generate_button = widgets.Button(description="Generate", button_style="primary",
-                                              icon="play", tooltip="Generate (Ctrl+Enter)")
+                                              icon="play", tooltip="Generate (Ctrl+Enter)",
+                                              **plain(widgets.Button))
         self.generate_button.add_class("iw-generate")
         self.generate_button.on_click(self._on_generate_click)
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
-                                            tooltip="Stop every request in flight")
+                                            tooltip="Stop every request in flight", **plain(widgets.Button))
         self.cancel_button.add_class("iw-cancel")
         self.cancel_button.on_click(lambda _button: self.cancel())
         kept_in = f" (the files stay in {folder_hint(self.store.folder)})" if self.store else ""
         self.clear_button = widgets.Button(description="Clear", icon="trash",
-                                           tooltip=f"Remove every result from view{kept_in}")
+                                           tooltip=f"Remove every result from view{kept_in}",
+                                           **plain(widgets.Button))
         self.clear_button.add_class("iw-clear")
         self.clear_button.on_click(lambda _button: self.clear())
         self.thumbnail_slider = widgets.IntSlider(
             value=thumbnail_size, min=low, max=high, step=32, description="Thumbnails",
             continuous_update=False, tooltip="Longest side of each picture shown, in pixels",
-            style={"description_width": "auto"}, layout=widgets.Layout(width="260px"))
+            style=shared_style(widgets.IntSlider, description_width="auto"),
+            layout=shared_layout(width="260px"))
         self.thumbnail_slider.add_class("iw-thumbnail-size")
         self.thumbnail_slider.observe(self._on_thumbnail_size, names="value")
         self._reused: ImageTile | None = None  # the tile whose "Use settings" was clicked last
         self._problems_shown = False  # the status says why the params cannot be sent
         self.assist = PageAssist()  # names the sliders in the page; scrolls to the controls
-        self.status = widgets.HTML("")
+        self.status = widgets.HTML("", **plain(widgets.HTML))
         self.status.add_class("iw-status")
-        self.cost_line = widgets.HTML("")
+        self.cost_line = widgets.HTML("", **plain(widgets.HTML))
         self.cost_line.add_class("iw-cost")
         self.grid = ImageGrid(on_dismiss=self.jobs.cancel_tiles)
-        self.banner = widgets.HTML(banner_html(client))
+        self.banner = widgets.HTML(banner_html(client), **plain(widgets.HTML))
         self.banner.add_class("iw-banner-box")
-        self.model_note = widgets.HTML("")
+        self.model_note = widgets.HTML("", **plain(widgets.HTML))
         self.model_note.add_class("iw-model-note")
         self._unlisted: tuple[str, ...] = ()  # image models the server lists, the table not
-        self._style = widgets.HTML(STYLE)
+        self._style = widgets.HTML(STYLE, **plain(widgets.HTML))
         folder = self.store.folder if self.store is not None else None
         self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
         self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.clear_button,
                                 self.thumbnail_slider, self.status],
-                               layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+                               layout=shared_layout(flex_flow="row wrap", align_items="center"))
         self.history: widgets.Accordion | None = None
         self.gallery: Gallery | None = None
         extra = []
@@ -169,7 +172,7 @@ class ImagePanel(widgets.VBox):
             self.history.observe(self._open_history, names="selected_index")
             extra.append(self.history)
         super().__init__([self._style, self.assist, self.banner, self.watch, self.controls,
-                          self.model_note, buttons, self.cost_line, self.grid, *extra])
+                          self.model_note, buttons, self.cost_line, self.grid, *extra], **plain(widgets.VBox))
         self.add_class("iw-panel")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the grid
         self.params.observe(self._on_model, names="model")

@@ -17,7 +17,7 @@ from traitlets import TraitError
 
 from ..models import CustomSizes, parse_size, shown
 from ..params import ImageParams
-from .widgets import Guard
+from .widgets import Guard, plain, set_shown, shared_layout, shared_style
 
 __all__ = ["RATIOS", "CustomSize"]
 
@@ -60,16 +60,19 @@ class CustomSize:
         self.params = params
         self._syncing = Guard()  # true while the params set the widgets
         self._offered: str | None = None
-        style = {"description_width": "90px"}
+        width = {"description_width": "90px"}
         self.text = widgets.Text(description="Custom", placeholder="e.g. 1920x1088",
-                                 continuous_update=True, style=style,
-                                 layout=widgets.Layout(width="245px"))
-        self.ratio = widgets.Dropdown(description="Aspect ratio", options=(), value=None, style=style,
-                                      layout=widgets.Layout(width="245px"),
+                                 continuous_update=True, style=shared_style(widgets.Text, **width),
+                                 layout=shared_layout(width="245px"))
+        self.ratio = widgets.Dropdown(description="Aspect ratio", options=(), value=None,
+                                      style=shared_style(widgets.Dropdown, **width),
+                                      layout=shared_layout(width="245px"),
                                       tooltip="Set the size from an aspect ratio")
-        self.message = widgets.HTML()
-        self.nearest = widgets.Button(layout=widgets.Layout(width="auto", display="none"))
-        self.row = widgets.HBox([self.message, self.nearest])
+        self.message = widgets.HTML(**plain(widgets.HTML))
+        self.nearest = widgets.Button(layout=shared_layout(width="auto"),
+                                      style=shared_style(widgets.Button))
+        set_shown(self.nearest, False)
+        self.row = widgets.HBox([self.message, self.nearest], **plain(widgets.HBox))
         for control, css in ((self.text, "custom"), (self.ratio, "ratio"),
                              (self.message, "message"), (self.nearest, "nearest")):
             control.add_class(f"iw-size-{css}")
@@ -91,7 +94,7 @@ class CustomSize:
             for control in (self.text, self.ratio, self.nearest):
                 control.disabled = rules is None
             for control in (self.text, self.ratio, self.row):
-                control.layout.display = None if rules else "none"
+                set_shown(control, bool(rules))
             if rules is None:
                 self._say("", None)
                 return
@@ -170,4 +173,4 @@ class CustomSize:
             self.nearest.description = f"Use {offered}" if offered else ""
             self.nearest.tooltip = (f"Set the size to {offered}, the nearest that "
                                     f"{self.params.model} takes" if offered else "")
-            self.nearest.layout.display = None if offered else "none"
+            set_shown(self.nearest, bool(offered))

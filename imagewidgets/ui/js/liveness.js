@@ -10,8 +10,9 @@
 // The record's output is also kept up to date from here: after a reload of the page the
 // notebook shows its outputs as last saved, and JupyterLab routes a later update_display only
 // to outputs this page displayed, so the kernel's updates would never reach (nor be saved in)
-// the notebook. The view writes the record's current output (record_html) into the output of
-// its notebook that carries its display id, when drawn and whenever the record changes.
+// the notebook. The view asks the kernel for the record's current output when drawn, is sent
+// it whenever the record changes, and writes it into the output of its notebook that carries
+// its display id. (By message, not in the state: the output holds it, the state need not.)
 import { lifecycle } from "./lifecycle.js";
 
 // The notebook model of the page (JupyterLab's widget manager knows its document); null elsewhere.
@@ -24,8 +25,8 @@ function notebookModel(model) {
   }
 }
 
-function refreshRecord(model) {
-  const id = model.get("record_id"), html = model.get("record_html");
+function refreshRecord(model, html) {
+  const id = model.get("record_id");
   const notebook = notebookModel(model);
   if (!id || !html || !notebook) return;
   const marker = `data-iw-record="${id}"`;
@@ -114,8 +115,15 @@ function render({ model, el }) {
     if (event.target instanceof Element && event.target.closest("button")) ask();
   };
   attach();
-  refreshRecord(model);
-  life.on(model, "change:record_html", () => refreshRecord(model));
+  const askRecord = () => {
+    if (!model.get("record_id")) return;
+    try {
+      model.send({ event: "record" });
+    } catch (error) {  // no kernel: the notebook shows the record as saved
+    }
+  };
+  askRecord();
+  life.on(model, "change:record_id", askRecord);
   life.on(model, "comm_live_update", () => {
     // The view marks itself disconnected first (its listener is older than this one).
     gone = el.classList.contains("jupyter-widgets-disconnected");
@@ -125,6 +133,7 @@ function render({ model, el }) {
     say("silent_text");
   });
   life.on(model, "msg:custom", (msg) => {
+    if (msg && msg.event === "record" && typeof msg.html === "string") refreshRecord(model, msg.html);
     if (!msg || msg.event !== "pong") return;
     if (stopWaiting !== null) stopWaiting();
     stopWaiting = null;

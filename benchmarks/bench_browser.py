@@ -41,7 +41,7 @@ from typing import Any
 from _shared import Figure, main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
-from lab import Lab, LabFailed, Missing, chromium, running_lab
+from lab import Lab, LabFailed, Missing, chromium, kernel, running_lab
 
 LATENCY = 0.05
 """Seconds the emulator waits before answering: small, the page is what is measured."""
@@ -62,20 +62,6 @@ PANEL = ("import imagewidgets as iw\n"
 PROMPT = ".iw-prompt textarea"
 DONE = ".iw-tile.iw-status-done"
 
-KERNEL = """async ([code, expression, expected, bound]) => {
-  // The notebook's own kernel: its shell channel takes requests in order, after the comm messages.
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const deadline = Date.now() + bound;
-  for (;;) {
-    const reply = await kernel.requestExecute({code, silent: true, store_history: false,
-                                               user_expressions: {value: expression}}).done;
-    const value = reply.content.user_expressions.value;
-    const text = value.status === 'ok' ? value.data['text/plain'] : value.evalue;
-    if (expected === null || text === expected) return text;
-    if (Date.now() > deadline) throw new Error(`${expression} is ${text}, never ${expected}`);
-    await new Promise(resolve => setTimeout(resolve, 10));
-  }
-}"""
 FINISHED = """([done, n]) => document.querySelectorAll(done).length >= n
   || document.querySelector('.iw-tile.iw-status-failed, .iw-tile.iw-status-cancelled') !== null"""
 THUMBNAIL_BYTES = """async (done) => {
@@ -85,12 +71,6 @@ THUMBNAIL_BYTES = """async (done) => {
   for (const src of sources) total += (await (await fetch(src)).blob()).size;
   return [total, sources.size];
 }"""
-
-
-def kernel(page: Any, expression: str, expected: str | None = None, code: str = "") -> str:
-    """Run ``code`` in the notebook's kernel and the repr of ``expression`` after it; with
-    ``expected``, ask again until that is the repr."""
-    return str(page.evaluate(KERNEL, [code, expression, expected, STUCK_MS]))
 
 
 def open_panel(lab: Lab, page: Any, name: str = "panel.ipynb", options: str = "") -> None:

@@ -25,11 +25,13 @@ def _missing(what: str) -> None:
 # Module scope: playwright's sync API keeps its own event loop current while it lives,
 # which would stop pytest-asyncio from running the async tests of later modules.
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace (see lab.py)."""
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace (see lab.py); its
+    emulator answers after the test module's ``LATENCY`` seconds, if it sets one, else 1 s."""
+    latency = float(getattr(request.module, "LATENCY", 1.0))
     started = contextlib.ExitStack()
     try:
-        server = started.enter_context(running_lab(tmp_path_factory.mktemp("lab")))
+        server = started.enter_context(running_lab(tmp_path_factory.mktemp("lab"), latency))
     except LabFailed as error:
         pytest.fail(str(error), pytrace=False)
     with started:

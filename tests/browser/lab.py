@@ -162,6 +162,61 @@ class Lab:
         return dict(json.loads(path.read_text()))
 
 
+KERNEL = """async ([code, expression, expected, bound]) => {
+  // The notebook's own kernel: its shell channel takes requests in order, after the comm messages.
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const deadline = Date.now() + bound;
+  for (;;) {
+    const reply = await kernel.requestExecute({code, silent: true, store_history: false,
+                                               user_expressions: {value: expression}}).done;
+    if (reply.content.status !== 'ok') throw new Error(`${code}: ${reply.content.evalue}`);
+    const value = reply.content.user_expressions.value;
+    const text = value.status === 'ok' ? value.data['text/plain'] : value.evalue;
+    if (expected === null || text === expected) return text;
+    if (Date.now() > deadline) throw new Error(`${expression} is ${text}, never ${expected}`);
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+}"""
+
+
+def kernel(page: Any, expression: str, expected: str | None = None, code: str = "",
+           bound_ms: int = 600_000) -> str:
+    """Run ``code`` in the open notebook's kernel and the repr of ``expression`` after it; with
+    ``expected``, ask again until that is the repr (``bound_ms``: stuck, not slow)."""
+    return str(page.evaluate(KERNEL, [code, expression, expected, bound_ms]))
+
+
+# The page's widget models (ipywidgets' manager of the open notebook, found through the
+# renderer of a widget output), counted by anywidget id; every model under "".
+MODELS = """async () => {
+  const seen = new Set();
+  const find = (widget) => {
+    if (!widget || seen.has(widget)) return null;
+    seen.add(widget);
+    if (widget._manager && widget._manager.promise) return widget._manager.promise;
+    for (const child of widget.widgets || []) { const found = find(child); if (found) return found; }
+    for (const key of ['content', 'outputArea', 'layout']) {
+      if (widget[key] && widget[key] !== widget) { const found = find(widget[key]); if (found) return found; }
+    }
+    return null;
+  };
+  const manager = await find(window.jupyterapp.shell.currentWidget);
+  const counts = {'': 0};
+  for (const model of await Promise.all(Object.values(manager._models))) {
+    const id = model.get('_anywidget_id') || model.get('_model_name');
+    counts[''] += 1;
+    counts[id] = (counts[id] || 0) + 1;
+  }
+  return counts;
+}"""
+
+
+def page_models(page: Any) -> dict[str, int]:
+    """How many widget models the page's widget manager holds: by anywidget id (else model
+    name), and all of them under ``""``."""
+    return dict(page.evaluate(MODELS))
+
+
 @contextlib.contextmanager
 def running_lab(base: Path, latency: float = 1.0) -> Iterator[Lab]:
     """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace under ``base``.

@@ -38,6 +38,17 @@ def test_the_record_names_files_relative_to_the_notebook_and_escapes_them(
     assert "base64" not in text and "data:" not in text
 
 
+def test_the_records_images_are_fetched_only_when_seen(tmp_path: Path) -> None:
+    # While the live panel hides its record, a page of 200 saved images must not fetch them
+    # (every save redraws the record): in B14 those loads made typing 5 times slower.
+    record = SavedRecord("panel")
+    for index in range(3):
+        record.add(tmp_path / f"{index}.png", f"image {index}")
+    images = record.html().split("<img ")[1:]
+    assert len(images) == 3
+    assert all(' loading="lazy"' in image for image in images)
+
+
 def test_the_record_is_updated_in_place_once_shown(shown: list[Any], tmp_path: Path) -> None:
     record = SavedRecord("panel")
     record.add(tmp_path / "one.png", "one")  # not shown yet: nothing displayed

@@ -143,7 +143,7 @@ class SavedRecord:
             return start + "</div>"
         images = "".join(
             f'<img src="{html.escape(path)}" alt="{html.escape(alt)}" title="{html.escape(path)}" '
-            f'width="{self.thumbnail_width}" style="margin:2px">'
+            f'width="{self.thumbnail_width}" loading="lazy" style="margin:2px">'
             for path, alt in self.entries)
         return (f'{start}<div>{html.escape(self.title)}: '
                 f"{len(self.entries)} image{'s' if len(self.entries) != 1 else ''} saved (run the "

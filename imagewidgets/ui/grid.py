@@ -24,7 +24,10 @@ class ImageGrid(widgets.VBox):
     Each row has a title, a button that folds it (the tiles stay, hidden) and
     one that dismisses it (its tiles are closed; the files they saved stay).
     Rows are added by reassigning ``children`` as a tuple (never mutated in
-    place: that would not notify the front end).
+    place: that would not notify the front end). ``children`` holds them oldest
+    first, each new row appended, and the browser shows them in reverse: a Box's
+    views are kept only up to the first child that changed, so a row put first
+    would draw every older row's tiles again (2,100 tile views for 200 tiles).
 
     Parameters
     ----------
@@ -34,7 +37,9 @@ class ImageGrid(widgets.VBox):
     """
 
     def __init__(self, on_dismiss: Callable[[list[ImageTile]], None] | None = None) -> None:
-        super().__init__([], **plain(widgets.VBox))
+        # Rows are kept oldest first and shown newest first: a new row is appended, so
+        # ipywidgets leaves the rows already drawn alone (a row put first redraws them all).
+        super().__init__([], **plain(widgets.VBox))  # shown reversed by .iw-grid (widgets.css)
         self.add_class("iw-grid")
         self.on_dismiss = on_dismiss
         self._rows: list[tuple[widgets.VBox, list[ImageTile]]] = []
@@ -81,7 +86,8 @@ class ImageGrid(widgets.VBox):
         fold.on_click(toggle)
         dismiss.on_click(lambda _button: self.dismiss(row))
         self._rows.insert(0, (row, kept))
-        self.children = tuple(shown for shown, _tiles in self._rows)
+        # Oldest first: the new row comes after the rows shown, which stay drawn.
+        self.children = tuple(shown for shown, _tiles in reversed(self._rows))
         return row
 
     @property
@@ -101,7 +107,7 @@ class ImageGrid(widgets.VBox):
                 if self.on_dismiss is not None:
                     self.on_dismiss(tiles)
                 del self._rows[index]
-                self.children = tuple(kept for kept, _tiles in self._rows)
+                self.children = tuple(kept for kept, _tiles in reversed(self._rows))
                 self._close(row, tiles)
                 return
 

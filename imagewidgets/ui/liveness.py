@@ -141,6 +141,8 @@ class SavedRecord:
         start = f'<div class="{RECORD_CLASS}" data-iw-record="{self.display_id}">'
         if not self.entries:
             return start + "</div>"
+        # Lazy: hidden while the widget is live, each update's images are never fetched (an
+        # <img> still loading is kept by the browser, so every update's copies piled up).
         images = "".join(
             f'<img src="{html.escape(path)}" alt="{html.escape(alt)}" title="{html.escape(path)}" '
             f'width="{self.thumbnail_width}" loading="lazy" style="margin:2px">'

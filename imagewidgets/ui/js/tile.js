@@ -27,6 +27,10 @@ function part(parent, tag, className) {
 
 function render({ model, el }) {
   const life = lifecycle();
+  // ipywidgets' view binds a msg:custom listener of its own to the model and never removes it,
+  // and a closed comm stays referenced by the kernel connection: the model keeps every view it
+  // ever had, and a view keeps its el. Emptied last at cleanup, a gone view holds one node.
+  life.add(() => el.replaceChildren());
   const box = part(el, "div", "iw-tile-box");
   const label = part(box, "div", "iw-tile-label");
   const statusLine = part(box, "div", "iw-tile-status");

@@ -100,3 +100,31 @@ async def test_a_panel_shows_itself_then_its_record(shown: list[Any], client: iw
     panel._ipython_display_()  # shown twice: one record, followed once
     assert panel.record.watches == [panel.watch]
     panel.close()
+
+
+async def test_a_run_of_many_images_updates_the_record_once_naming_them_all(
+        shown: list[Any], client: iw.ImagesClient, output_folder: Path) -> None:
+    # Each update carries the whole record: one an image would make a run of n images cost
+    # the page n redraws of up to n images (B14's typing lag after 200 images).
+    panel = iw.ImagePanel(client=client, params=iw.ImageParams(
+        model="gpt-image-1", prompt="A lighthouse", quality="low", n=6))
+    panel._ipython_display_()
+    tiles = await panel.generate()
+    assert panel.jobs.busy is False
+    updates = [call for call in shown if call[0] == "update_display"]
+    assert len(updates) == 1
+    assert all(tile.saved is not None and tile.saved.path.name in updates[0][1]["text/html"]
+               for tile in tiles)
+    assert "6 images saved" in updates[0][1]["text/html"]
+
+
+def test_a_busy_record_sends_as_often_as_its_size_doubles(shown: list[Any], tmp_path: Path) -> None:
+    # A long run (a grid of hundreds) still reaches the saved notebook as it goes.
+    record = SavedRecord("grid", busy=lambda: True)
+    record.show()
+    for index in range(64):
+        record.add(tmp_path / f"{index}.png", f"image {index}")
+    sizes = [call[1]["text/html"].count("<img ") for call in shown[1:]]
+    assert sizes == [8, 16, 32, 64]
+    record.flush()  # nothing new: nothing sent
+    assert len(shown) == 5

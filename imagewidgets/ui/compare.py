@@ -169,7 +169,7 @@ class CompareGrid(widgets.VBox):
         self.summary_line.add_class("iw-compare-summary")
         self.table = grid_table(self.rows, self.columns, self.cells)
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
-        self.record = SavedRecord(f"imagewidgets grid: {self.title}")
+        self.record = SavedRecord(f"imagewidgets grid: {self.title}", busy=lambda: self.jobs.busy)
         self.banner = widgets.HTML(banner_html(client))
         super().__init__([widgets.HTML(STYLE), self.banner, self.watch, self.heading,
                           self.estimate_line, self.bar, self.table, self.summary_line])
@@ -392,6 +392,8 @@ class CompareGrid(widgets.VBox):
         failed = sum(tile.status == "failed" for tile in tiles)
         cancelled = sum(tile.status == "cancelled" for tile in tiles)
         total = self._total()
+        if not self.jobs.busy:
+            self.record.flush()  # the run ended: its saved images in the record at once
         with self.hold_sync():
             for cell in self.cells:
                 cell.refresh()

@@ -156,7 +156,8 @@ class ImagePanel(widgets.VBox):
         self._style = widgets.HTML(STYLE, **plain(widgets.HTML))
         folder = self.store.folder if self.store is not None else None
         self.watch = KernelWatch(folder_hint(folder))  # buttons never silently dead
-        self.record = SavedRecord("imagewidgets panel")  # what a reopened notebook shows
+        # What a reopened notebook shows; brought up to date as each run ends (_update_status).
+        self.record = SavedRecord("imagewidgets panel", busy=lambda: self.jobs.busy)
         buttons = widgets.HBox([self.generate_button, self.cancel_button, self.clear_button,
                                 self.thumbnail_slider, self.status],
                                layout=shared_layout(flex_flow="row wrap", align_items="center"))
@@ -426,6 +427,8 @@ class ImagePanel(widgets.VBox):
     def _update_status(self) -> None:
         self._update_cost()  # a finished image adds to what was spent
         self.cancel_button.disabled = not self.jobs.busy
+        if not self.jobs.busy:
+            self.record.flush()
         running = self.jobs.in_flight
         if running:
             self.status.value = f"{running} image{'s' if running != 1 else ''} in progress…"

@@ -34,7 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server = serve(port=args.port, latency=args.latency, api_key=args.api_key,
                        realistic=args.realistic, host=args.host, as_of=args.as_of,
-                       log=not args.quiet, photographic=args.photographic)
+                       log=not args.quiet, photographic=args.photographic,
+                       batch_line_seconds=args.batch_line_seconds)
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error} "
               "(choose another --port, or 0 for any free one)", file=sys.stderr)
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--photographic", action="store_true",
                        help="pictures with grain, sized as real photographs (a 1024x1024 PNG of "
                             "about 2.5 MB), for benchmarks")
+    serve.add_argument("--batch-line-seconds", type=float, default=0.0, metavar="SECONDS",
+                       help="seconds a batch takes a line, to watch one run (default: as fast as "
+                            "its pictures are drawn)")
     serve.set_defaults(run=_serve)
     models = commands.add_parser("models", help="print the README's table of every known model")
     models.set_defaults(run=_models)

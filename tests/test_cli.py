@@ -23,6 +23,7 @@ import imagewidgets as iw
 from imagewidgets import __main__ as cli
 
 from emulator_http import LINE
+from waiting import until_sync
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 STUCK = 120
@@ -111,6 +112,25 @@ def test_serve_prints_a_line_per_request() -> None:
         refused = httpx.post(f"{url}/images/generations", json={"model": "gpt-image-1"}, timeout=STUCK)
         assert refused.status_code == 400
         assert _request_line(lines).groups()[:3] == ("gpt-image-1", "-", "400")
+
+
+def test_serve_runs_batches_at_the_pace_asked() -> None:
+    line = ('{"custom_id": "a", "method": "POST", "url": "/v1/images/generations", '
+            '"body": {"model": "gpt-image-1", "prompt": "A fox", "size": "1024x1024"}}\n')
+    with _serving("--quiet", "--batch-line-seconds", "600") as (url, _process, _lines):
+        uploaded = httpx.post(f"{url}/files", data={"purpose": "batch"}, timeout=STUCK,
+                              files={"file": ("lines.jsonl", line.encode())}).json()
+        batch = httpx.post(f"{url}/batches", timeout=STUCK, json={
+            "input_file_id": uploaded["id"], "endpoint": "/v1/images/generations",
+            "completion_window": "24h"}).json()
+
+        def running() -> dict[str, Any]:
+            return dict(httpx.get(f"{url}/batches/{batch['id']}", timeout=STUCK).json())
+        until_sync(lambda: running()["status"] == "in_progress", "the batch running")
+        # Ten minutes a line: the one line is not done, and a demo can watch it run.
+        assert running()["request_counts"] == {"total": 1, "completed": 0, "failed": 0}
+        cancelled = httpx.post(f"{url}/batches/{batch['id']}/cancel", timeout=STUCK).json()
+        assert cancelled["status"] in ("cancelling", "cancelled")
 
 
 def test_serve_quiet_prints_no_request_lines() -> None:

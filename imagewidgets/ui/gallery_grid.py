@@ -39,20 +39,24 @@ _ALT_PROMPT = 250
 def _texts(entry: Entry) -> tuple[str, str]:
     """The caption and the alt text: one reading of the record for both (24 a page)."""
     params = entry.record.get("params")
-    params = params if isinstance(params, dict) else {}
-    quality, size = params.get("quality"), params.get("size")
-    settings = [fact for fact in (entry.model, f"{quality} quality" if isinstance(quality, str) and quality
-                                  else "", size if isinstance(size, str) else "") if fact]
+    quality, size = (params.get("quality"), params.get("size")) if isinstance(params, dict) else (None, None)
+    settings = [entry.model] if entry.model else []
+    if isinstance(quality, str) and quality:
+        settings.append(f"{quality} quality")
+    if isinstance(size, str) and size:
+        settings.append(size)
     # isoformat, not strftime("%Y-%m-%d %H:%M"): the same text in a tenth of the time (24 a page).
     when = datetime.fromtimestamp(entry.created).isoformat(" ", "minutes")
+    facts = [*settings, when]
     cost = dollars(entry.cost)
+    if cost is not None:
+        facts.append(cost)
     prompt = entry.prompt
-    short = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-    caption = " · ".join([*settings, when, *([cost] if cost is not None else []),
-                          *([short] if short else [])])
+    if prompt:
+        facts.append(prompt if len(prompt) <= 60 else prompt[:59] + "…")
     told = prompt if len(prompt) <= _ALT_PROMPT else prompt[:_ALT_PROMPT - 1] + "…"
-    alt = f"{told or f'image {entry.name}'} — {', '.join([*settings, f'saved {when}'])}"
-    return caption, alt
+    settings.append(f"saved {when}")
+    return " · ".join(facts), f"{told or f'image {entry.name}'} — {', '.join(settings)}"
 
 
 def caption_text(entry: Entry) -> str:

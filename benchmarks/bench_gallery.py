@@ -14,9 +14,10 @@ round, in rotating order:
 Goals, on medians: warm / floor <= 3 (B9). Cold / floor is reported (B9-cold), with no goal.
 
 B16-gallery-page: in a running event loop, as in a kernel, a gallery showing its first page
-serves the next :data:`PAGE` images (``show_more()`` until ``await gallery.loaded()``: listed,
-kept thumbnails read on a worker thread, drawn), against reading those 24 kept thumbnail
-files with ``Path.read_bytes``, taking turns in one run. Goal: page / read <= 2.
+serves the next :data:`PAGE` images (``show_more()`` until ``await gallery.loaded()``: their
+captions and alt text made, their kept thumbnails read, on the loop within its budget, and
+sent to the browser), against reading those 24 kept thumbnail files with ``Path.read_bytes``,
+taking turns in one run. Goal: page / read <= 2.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from imagewidgets.imaging import Thumbnail
 from imagewidgets.results import GeneratedImage
 from imagewidgets.storage.index import ImageIndex
 from imagewidgets.storage.store import ImageStore, SavedImage
+from imagewidgets.storage.thumbnail_cache import kept_thumbnails
+from imagewidgets.ui import gallery as gallery_module
 from imagewidgets.ui.gallery import Gallery, GalleryItem
 
 from waiting import until
@@ -177,6 +179,43 @@ async def test_a_page_of_kept_thumbnails_is_shown_with_no_decoding(tmp_path: Pat
     assert [content["event"] for content, _ in sent] == ["items", "thumbnails"] * 2
     assert "unreadable image" not in str(sent)
     again.close()
+
+
+async def test_kept_thumbnails_past_the_loops_budget_are_read_on_a_worker_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A slow disk: the budget is spent before the first file, so the loop reads none of them.
+    for number in range(4):
+        _save(tmp_path, f"picture {number}", when=WHEN + number)
+    first = Gallery(tmp_path)
+    await first.loaded()
+    made = {item.entry.name: item.thumbnail for item in first.items}
+    first.close()
+    monkeypatch.setattr(gallery_module, "READ_BUDGET", -1.0)
+    monkeypatch.setattr(imaging, "thumbnail", lambda *_args: pytest.fail("a kept thumbnail was decoded"))
+    loop_thread, read_on = threading.get_ident(), []
+    real = ImageIndex.cached_thumbnails
+
+    def cached(self: ImageIndex, entries: Any, size: int = 192, **deadline: Any) -> list[Any]:
+        read_on.append(threading.get_ident())
+        return real(self, entries, size, **deadline)
+
+    monkeypatch.setattr(ImageIndex, "cached_thumbnails", cached)
+    gallery = Gallery(tmp_path, page_size=2)
+    await gallery.loaded()
+    gallery.show_more()
+    await gallery.loaded()
+    assert {item.entry.name: item.thumbnail for item in gallery.items} == made and len(made) == 4
+    # Each page: nothing read on the loop (the budget is spent), then every file on a worker thread.
+    assert [thread == loop_thread for thread in read_on] == [True, False] * 2
+    gallery.close()
+
+
+def test_kept_thumbnails_stop_at_the_deadline(tmp_path: Path) -> None:
+    saved = [_save(tmp_path, f"picture {number}", when=WHEN + number) for number in range(3)]
+    Gallery(tmp_path).close()  # makes and keeps their thumbnails
+    images = [(image.path.name, image.path.stat().st_mtime_ns) for image in saved]
+    assert all(kept_thumbnails(tmp_path, images, 160, deadline=time.monotonic() + 3600))
+    assert kept_thumbnails(tmp_path, images, 160, deadline=time.monotonic() - 1) == []
 
 
 def test_a_replaced_image_gets_a_new_thumbnail(tmp_path: Path) -> None:

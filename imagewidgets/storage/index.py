@@ -347,9 +347,14 @@ class ImageIndex:
                 counts[day] = counts.get(day, 0) + 1
         return counts
 
-    def cached_thumbnails(self, entries: Sequence[Entry], size: int = 192) -> list[Thumbnail | None]:
-        """Each entry's thumbnail as kept on disk, else None: nothing decoded (:func:`.kept_thumbnails`)."""
-        return kept_thumbnails(self.folder, [(entry.name, entry.stamp) for entry in entries], size)
+    def cached_thumbnails(self, entries: Sequence[Entry], size: int = 192, *,
+                          deadline: float | None = None) -> list[Thumbnail | None]:
+        """Each entry's thumbnail as kept on disk, else None: nothing decoded (:func:`.kept_thumbnails`).
+
+        With a ``deadline`` (:func:`time.monotonic`), those not reached by then are left out.
+        """
+        return kept_thumbnails(self.folder, [(entry.name, entry.stamp) for entry in entries], size,
+                               deadline=deadline)
 
     def thumbnail(self, entry: Entry, size: int = 192) -> Thumbnail:
         """The kept thumbnail, else one made (bounded decoding) and kept: :func:`.thumbnail_of`."""

@@ -13,6 +13,7 @@ import contextlib
 import glob
 import os
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import uuid4
@@ -55,13 +56,15 @@ def write_whole(path: Path, data: bytes, mtime_ns: int | None = None) -> None:
         raise
 
 
+_KINDS = {"gif": ("gif",), "svg": ("svg",), "jpg": ("jpeg",), "jpeg": ("jpeg",), "webp": ("webp",)}
+
+
 def _kinds(name: str) -> tuple[str, ...]:
     """The suffixes of the thumbnails :func:`~imagewidgets.imaging.thumbnail` makes of ``name``'s kind.
 
     A PNG's is a JPEG unless it has transparency.
     """
-    return {"gif": ("gif",), "svg": ("svg",), "jpg": ("jpeg",), "jpeg": ("jpeg",),
-            "webp": ("webp",)}.get(name.rpartition(".")[2].lower(), ("jpeg", "png"))
+    return _KINDS.get(name.rpartition(".")[2].lower(), ("jpeg", "png"))
 
 
 def _stamp(folder: Path, name: str) -> int:
@@ -70,12 +73,14 @@ def _stamp(folder: Path, name: str) -> int:
         return os.fstat(file.fileno()).st_mtime_ns
 
 
-def kept_thumbnails(folder: Path, images: Sequence[tuple[str, int]],
-                    size: int) -> list[imaging.Thumbnail | None]:
+def kept_thumbnails(folder: Path, images: Sequence[tuple[str, int]], size: int, *,
+                    deadline: float | None = None) -> list[imaging.Thumbnail | None]:
     """Each image's kept thumbnail, else None: nothing decoded.
 
     ``images`` holds (name, modification time in ns; 0 to look it up). A kept thumbnail
-    counts only while its modification time is the image's.
+    counts only while its modification time is the image's. With a ``deadline`` (a
+    :func:`time.monotonic` time), no file is opened after it: the list returned is then
+    shorter than ``images``, and the caller reads the rest (off the event loop).
 
     Raises
     ------
@@ -85,15 +90,28 @@ def kept_thumbnails(folder: Path, images: Sequence[tuple[str, int]],
     if size < 1:
         raise ValueError(f"a thumbnail's size must be at least 1 pixel, not {size}")
     if not _BY_FD:  # Windows: each opened as inside.py checks them, name by name
-        return [_kept(folder, None, name, stamp, size) for name, stamp in images]
+        return _each(folder, None, images, size, deadline)
     try:
         directory = os.open(folder / THUMBNAIL_DIR, _DIRECTORY_FLAGS)
     except OSError:  # none kept yet, a link, or not a folder
         return [None] * len(images)
     try:
-        return [_kept(folder, directory, name, stamp, size) for name, stamp in images]
+        return _each(folder, directory, images, size, deadline)
     finally:
         os.close(directory)
+
+
+def _each(folder: Path, directory: int | None, images: Sequence[tuple[str, int]], size: int,
+          deadline: float | None) -> list[imaging.Thumbnail | None]:
+    """:func:`_kept` of each image in turn, until the ``deadline`` if there is one."""
+    if deadline is None:
+        return [_kept(folder, directory, name, stamp, size) for name, stamp in images]
+    found: list[imaging.Thumbnail | None] = []
+    for name, stamp in images:
+        if time.monotonic() > deadline:
+            break
+        found.append(_kept(folder, directory, name, stamp, size))
+    return found
 
 
 def _kept(folder: Path, directory: int | None, image: str, stamp: int,

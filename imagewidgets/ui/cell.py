@@ -11,10 +11,15 @@ import ipywidgets as widgets
 
 from ..comparison import Axis, CellPlan, estimate
 from ..imaging import SheetCell
+from .compare_bar import GRID_THUMBNAILS
 from .tile import MIN_TILE_WIDTH, ImageTile
 from .widgets import close_tree
 
-__all__ = ["GridCell", "grid_table"]
+__all__ = ["MIN_COLUMN", "GridCell", "grid_table"]
+
+MIN_COLUMN = GRID_THUMBNAILS[0] + 24
+"""Narrowest column of a grid, in pixels: the slider's smallest thumbnail in its tile (padding,
+border and margins)."""
 
 
 class GridCell:
@@ -184,10 +189,11 @@ def grid_table(rows: Axis, columns: Axis, cells: Sequence[GridCell]) -> widgets.
         header.add_class("iw-row-header-box")
         children.append(header)
         children.extend(cell.box for cell in cells[r * width:(r + 1) * width])
-    # Columns share the notebook's width, each at least one sample wide: a cell's samples
-    # wrap under each other. Only a grid whose single samples don't fit side by side scrolls.
+    # Columns share the notebook's width: a cell's samples wrap under each other, and shrink
+    # to the column (compare.css). A column is never narrower than the smallest thumbnail in
+    # its tile (MIN_COLUMN): only a grid whose columns don't fit at that width scrolls.
     table = widgets.GridBox(children, layout=widgets.Layout(
-        grid_template_columns=f"fit-content(12em) repeat({width}, minmax(min-content, 1fr))",
+        grid_template_columns=f"fit-content(12em) repeat({width}, minmax({MIN_COLUMN}px, 1fr))",
         grid_gap="6px", align_items="flex-start", overflow="auto"))
     table.add_class("iw-compare-table")
     return table

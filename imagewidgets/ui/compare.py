@@ -43,6 +43,7 @@ from ..storage import DEFAULT_STORE, StoreChoice, store_from
 from .cell import GridCell, grid_table
 from .compare_bar import RunBar
 from .compare_sheet import grid_sheet, save_sheet, sheet_file
+from .frontend import stylesheet
 from .jobs import Jobs
 from .liveness import KernelWatch, SavedRecord, display_with_record, folder_hint
 from .tile import ImageTile
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from ..api import ImagesClient
 
 __all__ = ["CompareGrid", "GridCell", "compare"]
+
+_STYLE = STYLE + stylesheet("compare.css")
 
 
 class CompareGrid(widgets.VBox):
@@ -171,7 +174,7 @@ class CompareGrid(widgets.VBox):
         self.watch = KernelWatch(folder_hint(self.store.folder if self.store else None))
         self.record = SavedRecord(f"imagewidgets grid: {self.title}", busy=lambda: self.jobs.busy)
         self.banner = widgets.HTML(banner_html(client))
-        super().__init__([widgets.HTML(STYLE), self.banner, self.watch, self.heading,
+        super().__init__([widgets.HTML(_STYLE), self.banner, self.watch, self.heading,
                           self.estimate_line, self.bar, self.table, self.summary_line])
         self.add_class("iw-compare")
         self.add_class("iw-root")  # the stylesheet's scope, shared with the panel

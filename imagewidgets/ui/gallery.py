@@ -7,10 +7,11 @@ file crosses to the browser only when Open or Download is clicked. Every
 string from a file or its record is escaped before it goes into HTML; the items
 are drawn by one widget (:class:`~.gallery_grid.GalleryGrid`), which sets them as text.
 
-Nothing here waits on the kernel's event loop: in a running loop (a notebook), the
-folder is listed and the page's kept thumbnails read on a worker thread, and missing
-thumbnails are made on the thumbnail thread, a few at a time, each batch shown as it is
-made. With no running loop (a script), the same is done before the call returns.
+Nothing slow waits on the kernel's event loop: in a running loop (a notebook), the
+folder is listed on a worker thread, and missing thumbnails are made on the thumbnail
+thread, a few at a time, each batch shown as it is made. A page's kept thumbnails (a few
+kilobytes each) are read on the loop for at most :data:`READ_BUDGET`, the rest on a
+worker thread. With no running loop (a script), all of it is done before the call returns.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import html
 import os
 import tempfile
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
 from typing import Any, BinaryIO
@@ -42,6 +44,8 @@ TOTAL_DAYS = 7
 """How many days (the latest with images) the per-day totals line names."""
 BATCH = 4
 """Thumbnails made (not cached) per trip to the thumbnail thread; each batch is shown when made."""
+READ_BUDGET = 0.005
+"""Seconds the event loop may spend reading a page's kept thumbnails; the rest go to a worker thread."""
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
          ".gif": "image/gif", ".svg": "image/svg+xml"}
@@ -248,14 +252,31 @@ class Gallery(widgets.VBox):
         self._add(self._matches[:count])
 
     def _add(self, entries: Sequence[Entry]) -> None:
-        """Show ``entries`` after those shown: at once those with kept thumbnails, then the rest."""
+        """Show ``entries`` after those shown: at once those with kept thumbnails, then the rest.
+
+        In a running loop the kept thumbnails are read here, until :data:`READ_BUDGET` is spent:
+        24 files of a few kilobytes take less time than a trip to a worker thread and back (through
+        one, a page took 3.3 to 3.9 times as long as reading its files). A slow disk leaves the
+        rest to a worker thread, so the loop waits at most the budget and one file.
+        """
         new = [GalleryItem(entry) for entry in entries]
         self.items.extend(new)
         self._update()
         if not new:
             self.grid.show(self.items)
             return
-        self._start(self._fill_off_loop(new, self._generation), lambda: self._fill(new))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a script: every thumbnail, here and now
+            self._fill(new)
+            return
+        kept = self.index.cached_thumbnails([item.entry for item in new], self.thumbnail_size,
+                                            deadline=time.monotonic() + READ_BUDGET)
+        missing = self._kept(new, kept)
+        unread = new[len(kept):]
+        if missing or unread:
+            self._start(self._fill_off_loop(unread, missing, self._generation),
+                        lambda: self._fill([*unread, *missing]))
 
     def _start(self, work: Coroutine[Any, Any, None], here: Callable[[], None]) -> None:
         """``work`` as a task of the running loop; with none (a script), ``here()`` instead."""
@@ -280,12 +301,19 @@ class Gallery(widgets.VBox):
                                                                  self.thumbnail_size))
         self._made(missing, self._make(missing))
 
-    async def _fill_off_loop(self, items: list[GalleryItem], generation: int) -> None:
-        """:meth:`_fill` with the loop free: files read on a worker thread, thumbnails made on theirs."""
-        kept = await asyncio.to_thread(self._read_kept, items)
-        if generation != self._generation:
-            return
-        missing = self._kept(items, kept)
+    async def _fill_off_loop(self, unread: list[GalleryItem], missing: list[GalleryItem],
+                             generation: int) -> None:
+        """The rest of :meth:`_add` with the loop free: ``unread`` kept thumbnails read on a
+        worker thread, those still ``missing`` made on the thumbnail thread, a batch at a time."""
+        if unread:
+            kept = await asyncio.to_thread(self.index.cached_thumbnails, [item.entry for item in unread],
+                                           self.thumbnail_size)
+            if generation != self._generation:
+                return
+            for item, thumb in zip(unread, kept, strict=True):
+                item.thumbnail = thumb
+            self.grid.arrived(unread)
+            missing = [*missing, *(item for item in unread if item.thumbnail is None)]
         for start in range(0, len(missing), BATCH):
             batch = missing[start:start + BATCH]
             made = await on_thumbnail_thread(self._make, batch)
@@ -293,19 +321,15 @@ class Gallery(widgets.VBox):
                 return
             self._made(batch, made)
 
-    def _read_kept(self, items: list[GalleryItem]) -> list[Thumbnail | None]:
-        # On a worker thread: the kept thumbnails, and the captions (each item's own, plain
-        # data nothing else reads yet). The loop only draws what this returns.
-        for item in items:
-            item.shown()
-        return self.index.cached_thumbnails([item.entry for item in items], self.thumbnail_size)
-
     def _kept(self, items: list[GalleryItem], kept: list[Thumbnail | None]) -> list[GalleryItem]:
-        """Give items their kept thumbnails and show them; the items still without one."""
-        for item, thumb in zip(items, kept, strict=True):
+        """Give the first ``len(kept)`` items their kept thumbnails and show every one of ``items``.
+
+        Returns those of the first ``len(kept)`` that have none.
+        """
+        for item, thumb in zip(items, kept, strict=False):
             item.thumbnail = thumb
         self.grid.show(self.items, self.items.index(items[0]) if items[0] in self.items else 0)
-        return [item for item, thumb in zip(items, kept, strict=True) if thumb is None]
+        return [item for item, thumb in zip(items, kept, strict=False) if thumb is None]
 
     def _make(self, items: list[GalleryItem]) -> list[Thumbnail | None]:
         # On the thumbnail thread: reads plain entries, changes no widget. None: unreadable.

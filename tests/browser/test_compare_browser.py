@@ -101,10 +101,9 @@ REPEATS = [
 def test_a_grid_with_repeats_fits_the_window_and_its_samples_say_their_values(
         lab: Any, page: Any) -> None:
     # Notebook 02's grid, two samples a cell: side by side they needed 1,488 px and "high" ran
-    # off. Wrapped, three columns of one sample need 818 px: a 1280 px window with the file
-    # browser open leaves the notebook 848 (a 968 px one, 536: the grid scrolls inside itself
-    # there until a tile can be narrower than its 240 px).
-    page.set_viewport_size({"width": 1280, "height": 900})
+    # off; wrapped, with tiles at least 240 px wide, the table still scrolled inside itself in
+    # a 1200 px window (JupyterLab's notebook 968 px wide). Tiles now shrink to their column.
+    page.set_viewport_size({"width": 1200, "height": 900})
     lab.write_notebook("repeats.ipynb", REPEATS)
     lab.open(page, "repeats.ipynb", ready=".iw-compare .iw-compare-table")
     page.click(".iw-compare button.iw-run")
@@ -115,9 +114,27 @@ def test_a_grid_with_repeats_fits_the_window_and_its_samples_say_their_values(
     table = _boxes(page, ".iw-compare-table")[0]
     cells = _boxes(page, ".iw-compare .iw-cell")
     assert all(box["x"] + box["width"] <= table["x"] + table["width"] + 1 for box in cells)
-    assert cells[2]["x"] + cells[2]["width"] <= 1280
+    # Every column header seen whole, in the table and in the window.
+    headers = _boxes(page, ".iw-compare .iw-col-header")
+    assert _texts(page, ".iw-compare .iw-col-header") == ["low", "medium", "high"]
+    assert all(table["x"] <= head["x"] and head["x"] + head["width"] <= min(table["x"] + table["width"], 1200)
+               for head in headers)
     # Each sample names its row, column and sample (the tile's label; its alt text once wired).
     labels = _texts(page, ".iw-compare .iw-cell .iw-tile")
     assert "model gpt-image-2, quality high, sample 2 of 2" in labels[5]
-    # The thumbnails' slider, as the panel's.
-    assert page.locator(".iw-compare .iw-thumbnail-size").count() == 1
+    # The thumbnails' slider, as the panel's: smallest, the pictures shrink; largest, each tile
+    # still ends inside its column.
+    handle = page.locator(".iw-compare .iw-thumbnail-size .noUi-handle")
+    for key, check in (("Home", "w <= 97"), ("End", "w > 97")):
+        handle.focus()
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.iw-compare .iw-tile.iw-status-done img')]"
+            f".every(img => {{ const w = img.getBoundingClientRect().width; return {check}; }})")
+        assert page.eval_on_selector(".iw-compare-table", "t => t.scrollWidth <= t.clientWidth")
+        cells = _boxes(page, ".iw-compare .iw-cell")
+        tiles = _boxes(page, ".iw-compare .iw-cell .iw-tile")
+        assert all(any(cell["x"] <= tile["x"] and tile["x"] + tile["width"] <= cell["x"] + cell["width"] + 1
+                       for cell in cells) for tile in tiles)
+        if os.environ.get("IMAGEWIDGETS_SCREENSHOT_REPEATS"):
+            page.screenshot(path=f"{os.environ['IMAGEWIDGETS_SCREENSHOT_REPEATS']}-{key}.png")

@@ -151,15 +151,16 @@ class Lab:
         return {"Authorization": f"token {self.token}"}
 
     def save(self, page: Any, name: str) -> dict[str, Any]:
-        page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+        # The command's promise settles once the file is written: reading before could find
+        # it half-written. The loop is for outputs still arriving: saved again until they are.
         path = self.root / name
         deadline = time.monotonic() + 120  # stuck, not slow: returns when the outputs are saved
-        while time.monotonic() < deadline:
+        while True:
+            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
             data = json.loads(path.read_text())
-            if any(cell.get("outputs") for cell in data["cells"]):
+            if any(cell.get("outputs") for cell in data["cells"]) or time.monotonic() > deadline:
                 return dict(data)
-            time.sleep(0.2)
-        return dict(json.loads(path.read_text()))
+            page.wait_for_timeout(200)
 
 
 KERNEL = """async ([code, expression, expected, bound]) => {

@@ -10,6 +10,8 @@ waiting for ten more ``.iw-tile.iw-status-done``. Chrome's own counts come throu
 ``JSHeapUsedSize``) after ``HeapProfiler.collectGarbage``, repeated until two readings agree
 within 1 %.
 
+* B11-state: after the first :data:`STATE_RUNS` clicks (20 images), the notebook saved by
+  JupyterLab with "Save Widget State Automatically" on: its size in KB; goal <= 100.
 * B12-dom-per-tile: (nodes with the tiles − nodes of the empty panel) ÷ tiles; goal <= 60.
 * B13-heap-kb-per-tile: (heap with the tiles − heap of the empty panel − the thumbnails'
   bytes) ÷ tiles, in KB; goal <= 150. The thumbnails' bytes are what the page holds: each
@@ -48,6 +50,8 @@ LATENCY = 0.05
 PER_RUN = 10
 RUNS, QUICK_RUNS = 20, 2
 """Clicks on Generate: 200 tiles, or 20 in ``--quick``."""
+STATE_RUNS = 2
+"""Clicks after which the notebook is saved with its widget state: 20 images (B11-state)."""
 ROUNDS, QUICK_ROUNDS = 5, 3
 """Typing rounds on each side."""
 TEXTS = ("red bicycle", "blue lagoon")
@@ -81,10 +85,11 @@ def open_panel(lab: Lab, page: Any, name: str = "panel.ipynb", options: str = ""
     page.wait_for_selector(PROMPT)
 
 
-def generate(page: Any, runs: int) -> float:
-    """Click Generate ``runs`` times, each until ten more tiles are done; the seconds it took."""
+def generate(page: Any, runs: int, before: int = 0) -> float:
+    """Click Generate ``runs`` times after ``before`` runs, each until ten more tiles are done;
+    the seconds it took."""
     start = time.perf_counter()
-    for run in range(1, runs + 1):
+    for run in range(before + 1, before + runs + 1):
         page.click("button.iw-generate")
         page.wait_for_function(FINISHED, arg=[DONE, run * PER_RUN], timeout=STUCK_MS, polling=100)
         done = page.locator(DONE).count()
@@ -147,7 +152,7 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
         if absent:
             raise Missing(absent)
         with tempfile.TemporaryDirectory(prefix="bench-browser-") as folder, \
-                running_lab(Path(folder), latency=LATENCY) as lab, chromium() as browser:
+                running_lab(Path(folder), latency=LATENCY, widget_state=True) as lab, chromium() as browser:
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
             page.set_default_timeout(STUCK_MS)
@@ -157,7 +162,11 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
             typing(page, 1)  # once first: the kernel's and the page's first-call costs
             empty = settled(page, cdp)
             typed_empty = typing(page, rounds)
-            seconds = generate(page, runs)
+            seconds = generate(page, STATE_RUNS)
+            saved = lab.save(page, "panel.ipynb")  # JupyterLab's own save, widget state on
+            state_kb = len((lab.root / "panel.ipynb").read_bytes()) / 1024
+            models = len(saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"])
+            seconds += generate(page, runs - STATE_RUNS, before=STATE_RUNS)
             full = settled(page, cdp)
             thumbnails, sources = page.evaluate(THUMBNAIL_BYTES, DONE)
             typed_full = typing(page, rounds)
@@ -176,6 +185,8 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
     heap = (full["JSHeapUsedSize"] - empty["JSHeapUsedSize"] - thumbnails) / tiles / 1024
     where = f"{tiles} tiles, JupyterLab + Chromium"
     figures = [
+        Figure("B11-state", f"notebook with a panel of {STATE_RUNS * PER_RUN} images saved by JupyterLab "
+               "with its widget state", state_kb, 100, unit="KB"),
         Figure("B12-dom-per-tile", f"page nodes per done tile (Chrome's Nodes after a forced GC), {where}",
                nodes, 60, unit="nodes"),
         Figure("B13-heap-kb-per-tile", f"JS heap per done tile beyond its thumbnail's bytes, {where}",
@@ -191,6 +202,8 @@ def measure(quick: bool) -> tuple[list[Figure], str]:
     mb = 1024 * 1024
     report = "\n".join([
         f"{tiles} tiles ({runs} runs of {PER_RUN}, emulator latency {LATENCY} s) in {seconds:.1f} s",
+        f"saved by JupyterLab with widget state after {STATE_RUNS * PER_RUN} images: {state_kb:.1f} KB, "
+        f"{models} widget models",
         f"nodes: empty panel {empty['Nodes']:.0f}, with the tiles {full['Nodes']:.0f}, "
         f"after Clear {cleared['Nodes']:.0f}",
         f"JS heap: empty panel {empty['JSHeapUsedSize'] / mb:.1f} MB, with the tiles "

@@ -35,7 +35,7 @@ def _files(folder: str) -> set[str]:
 def test_every_front_end_file_is_package_data() -> None:
     # importlib.resources reads what an installed wheel holds (hatch ships the whole package).
     assert _files("js") == {"lifecycle.js", "delivery.js", "shared.js", *MODULES, *SHARED}
-    assert _files("css") == {"widgets.css", "gallery.css", "liveness.css", "tile.css"}
+    assert _files("css") == {"widgets.css", "gallery.css", "liveness.css", "tile.css", "compare.css"}
 
 
 @pytest.mark.parametrize("name", sorted({*MODULES, *SHARED}))

@@ -219,12 +219,13 @@ def page_models(page: Any) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def running_lab(base: Path, latency: float = 1.0) -> Iterator[Lab]:
+def running_lab(base: Path, latency: float = 1.0, widget_state: bool = False) -> Iterator[Lab]:
     """JupyterLab on 127.0.0.1 with a fresh config, settings and workspace under ``base``.
 
     Its kernels use the built-in emulator answering after ``latency`` seconds, and store
-    images beside the notebook, as a user's do. Widget state is not saved with the
-    notebook: JupyterLab's default. Raises :class:`LabFailed` when it never answers.
+    images beside the notebook, as a user's do. Widget state is saved with the notebook
+    only with ``widget_state`` (JupyterLab's "Save Widget State Automatically"; off by
+    default, as in JupyterLab). Raises :class:`LabFailed` when it never answers.
     """
     root, home = base / "root", base / "home"
     root.mkdir()
@@ -238,6 +239,7 @@ def running_lab(base: Path, latency: float = 1.0) -> Iterator[Lab]:
         # Notebooks are saved when a test saves them (lab.save), never by a timer: "before
         # autosave" is then a state a test can rely on, however long a loaded machine takes.
         ("@jupyterlab/docmanager-extension/plugin.jupyterlab-settings", {"autosave": False}),
+        ("@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings", {"saveState": widget_state}),
     ):
         target = settings / folder
         target.parent.mkdir(parents=True, exist_ok=True)

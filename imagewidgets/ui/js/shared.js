@@ -1,28 +1,21 @@
 // The _esm of a widget whose code is shared (imagewidgets/ui/shared.py): the model named by
 // its _code holds the code and stylesheet once for the kernel; here they are loaded once per
 // page (the module imported, the stylesheet added to the document), then the code renders.
+// Kept short: anywidget imports each widget's _esm anew, and a notebook saved with widget
+// state holds it once a widget (B11-state).
 const loaded = (globalThis.__imagewidgets ??= new Map());
-
-async function load(shared) {
-  const code = shared.get("code");
-  if (!loaded.has(code)) {
-    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-    loaded.set(code, import(url).finally(() => URL.revokeObjectURL(url)));
-    const id = "iw-style-" + shared.get("name");
-    let style = document.getElementById(id);
-    if (!style) {
-      style = document.createElement("style");
+export default {
+  async render(view) {
+    const shared = await view.host.getModel(view.model.get("_code"));
+    const code = shared.get("code");
+    if (!loaded.has(code)) {
+      const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+      loaded.set(code, import(url).finally(() => URL.revokeObjectURL(url)));
+      const id = "iw-style-" + shared.get("name");
+      const style = document.getElementById(id) ?? document.head.appendChild(document.createElement("style"));
       style.id = id;
-      document.head.appendChild(style);
+      style.textContent = shared.get("css");
     }
-    style.textContent = shared.get("css");
-  }
-  return loaded.get(code);
-}
-
-async function render(context) {
-  const module = await load(await context.host.getModel(context.model.get("_code")));
-  return module.default.render(context);
-}
-
-export default { render };
+    return (await loaded.get(code)).default.render(view);
+  },
+};

@@ -9,12 +9,11 @@ export default {
     const shared = await view.host.getModel(view.model.get("_code"));
     const code = shared.get("code");
     if (!loaded.has(code)) {
-      const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-      loaded.set(code, import(url).finally(() => URL.revokeObjectURL(url)));
+      // The blob's URL is not revoked: the page keeps the module it names anyway.
+      loaded.set(code, import(URL.createObjectURL(new Blob([code], { type: "text/javascript" }))));
       const id = "iw-style-" + shared.get("name");
-      const style = document.getElementById(id) ?? document.head.appendChild(document.createElement("style"));
-      style.id = id;
-      style.textContent = shared.get("css");
+      document.getElementById(id)?.remove();  // a stylesheet of older code
+      document.head.append(Object.assign(document.createElement("style"), { id, textContent: shared.get("css") }));
     }
     return (await loaded.get(code)).default.render(view);
   },

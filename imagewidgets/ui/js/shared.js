@@ -12,7 +12,8 @@ export default {
       // The blob's URL is not revoked: the page keeps the module it names anyway.
       loaded.set(code, import(URL.createObjectURL(new Blob([code], { type: "text/javascript" }))));
       const id = "iw-style-" + shared.get("name");
-      document.getElementById(id)?.remove();  // a stylesheet of older code
+      // A stylesheet of older code goes.
+      document.getElementById(id)?.remove();
       document.head.append(Object.assign(document.createElement("style"), { id, textContent: shared.get("css") }));
     }
     return (await loaded.get(code)).default.render(view);

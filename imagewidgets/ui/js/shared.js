@@ -23,7 +23,10 @@ async function load(shared) {
 async function render(context) {
   // Set by an update right after the model opened: false, anywidget dropped every update
   // (it gave up loading this model's code); the kernel opens the widget again as a new model.
-  if (context.model.get("_live") === false) context.model.send({ event: "lost" });
+  if (context.model.get("_live") === false) {
+    context.el.classList.add("iw-lost");  // drawn from stale state until the new model's view
+    context.model.send({ event: "lost" });
+  }
   const module = await load(await context.host.getModel(context.model.get("_code")));
   return module.default.render(context);
 }

@@ -24,9 +24,14 @@ from lab import Lab, chromium, running_lab
 ROOT = Path(__file__).resolve().parents[1]
 COMPARE_DONE = """() => {
   const tiles = [...document.querySelectorAll('.iw-compare .iw-tile')];
-  return tiles.length > 0 && tiles.every(tile => tile.classList.contains('iw-status-done')
-    && [...tile.querySelectorAll('img')].some(img => img.complete && img.naturalWidth > 0));
+  return tiles.length > 0 && tiles.every(tile => tile.classList.contains('iw-status-done'));
 }"""
+IN_VIEW_LOADED = """() => [...document.querySelectorAll('.iw-tile img')].every(img => {
+  // Images are lazy: only those in the viewport are asked to load.
+  const box = img.getBoundingClientRect();
+  const seen = box.bottom > 0 && box.top < innerHeight && box.width > 0;
+  return !seen || (img.complete && img.naturalWidth > 0);
+})"""
 
 
 def lesson_grid() -> str:
@@ -40,6 +45,7 @@ def shoot(page: Any, selector: str, path: Path) -> None:
     """The viewport, JupyterLab's side bar closed and ``selector``'s top at the top."""
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     page.locator(selector).evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.wait_for_function(IN_VIEW_LOADED, timeout=STUCK_MS, polling=250)
     page.wait_for_timeout(500)  # the side bar's closing animation, then a painted frame
     page.screenshot(path=str(path))
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")

@@ -27,6 +27,13 @@ function part(parent, tag, className) {
 
 function render({ model, el }) {
   const life = lifecycle();
+  // Set by an update right after the model opened (ui/shared.py): false, anywidget dropped
+  // every update (it gave up loading this model's code); the kernel opens the tile again as
+  // a new model, and this view shows stale state until that one is drawn.
+  if (model.get("_live") === false) {
+    el.classList.add("iw-lost");
+    model.send({ event: "lost" });
+  }
   // ipywidgets' view binds a msg:custom listener of its own to the model and never removes it,
   // and a closed comm stays referenced by the kernel connection: the model keeps every view it
   // ever had, and a view keeps its el. Emptied last at cleanup, a gone view holds one node.

@@ -149,7 +149,6 @@ def shared_style(widget: type[widgets.DOMWidget], **settings: Any) -> Any:
     return _shared(kind, settings)
 
 
-
 def plain(kind: type[widgets.DOMWidget]) -> dict[str, Any]:
     """``layout=`` and ``style=`` for a ``kind`` of widget drawn as ipywidgets draws it: shared ones."""
     parts: dict[str, Any] = {"layout": shared_layout()}

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 
 from .batch_lines import Line, answer_line, each_line, read_lines
 from .faults import BATCH_FAULTS, Fault, parse_fault_header
-from .files import StoredFile, new_id
+from .files import EXPIRY_SECONDS, StoredFile, new_id
 from .request_log import log_json
 from .state import EmulatorState
 from .validation import Refusal
@@ -107,7 +107,8 @@ def _checked_body(state: EmulatorState, body: Any) -> tuple[StoredFile, dict[str
     expires = body.get("output_expires_after")
     if expires is not None and not (
             isinstance(expires, dict) and expires.get("anchor") == "created_at"
-            and type(expires.get("seconds")) is int and 3600 <= expires["seconds"] <= 2_592_000):
+            and type(expires.get("seconds")) is int
+            and EXPIRY_SECONDS[0] <= expires["seconds"] <= EXPIRY_SECONDS[1]):
         raise _refuse("output_expires_after", "Invalid 'output_expires_after': expected "
                       "{'anchor': 'created_at', 'seconds': 3600 (1 hour) to 2592000 (30 days)}.")
     source = state.file_store.get(body["input_file_id"])

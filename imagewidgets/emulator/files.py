@@ -36,14 +36,16 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from .validation import Refusal
 
-__all__ = ["BATCH_FILE_BYTES", "PURPOSES", "FileStore", "StoredFile", "create_file", "delete_file",
-           "file_content", "new_id", "retrieve_file"]
+__all__ = ["BATCH_FILE_BYTES", "EXPIRY_SECONDS", "PURPOSES", "FileStore", "StoredFile", "create_file",
+           "delete_file", "file_content", "new_id", "retrieve_file"]
 
 BATCH_FILE_BYTES = 200 * 1000 * 1000
 """Bytes a batch input file may have: "up to 200 MB" (the SDK's ``batch_create_params.py``)."""
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 """What an upload may be for (the SDK's ``types/file_purpose.py``)."""
-_THIRTY_DAYS = 30 * 24 * 3600
+EXPIRY_SECONDS = (3600, 30 * 24 * 3600)
+"""How long after its creation a file may expire, at least and at most (1 hour to 30 days): a
+file's ``expires_after`` and a batch's ``output_expires_after`` alike (the SDK's params)."""
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -95,7 +97,7 @@ class FileStore:
                 shutil.copyfileobj(source, out, 1 << 20)
         now = int(time.time())
         if expires_after is None and purpose == "batch":
-            expires_after = _THIRTY_DAYS
+            expires_after = EXPIRY_SECONDS[1]
         stored = StoredFile(file_id, filename, purpose, path.stat().st_size, now,
                             None if expires_after is None else now + expires_after, path)
         with self._lock:
@@ -148,7 +150,7 @@ def _expires_after(form: Any) -> int | None:
         raise Refusal(400, f"Invalid value for 'expires_after.anchor': {str(anchor)[:40]!r}; the "
                            f"only anchor is 'created_at'.", param="expires_after.anchor",
                       code="invalid_value")
-    if not str(seconds).isdigit() or not 3600 <= int(str(seconds)) <= 2_592_000:
+    if not str(seconds).isdigit() or not EXPIRY_SECONDS[0] <= int(str(seconds)) <= EXPIRY_SECONDS[1]:
         raise Refusal(400, f"Invalid value for 'expires_after.seconds': {str(seconds)[:40]!r}; "
                            f"choose between 3600 (1 hour) and 2592000 (30 days).",
                       param="expires_after.seconds", code="invalid_value")

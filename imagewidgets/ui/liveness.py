@@ -87,10 +87,11 @@ class KernelWatch(anywidget.AnyWidget):
         """The current output of the record this widget follows (paths only, escaped), or empty."""
         return self._record.html() if self._record is not None else ""
 
-    def send_record(self) -> None:
-        """Send the record's current output to every view, to put into its notebook."""
+    def send_record(self, html: str | None = None) -> None:
+        """Send the record's current output (``html``, made by its caller, or made here) to
+        every view, to put into its notebook."""
         if self._record is not None:
-            self.send({"event": "record", "html": self.record_html()})
+            self.send({"event": "record", "html": self.record_html() if html is None else html})
 
     def follow(self, record: SavedRecord) -> None:
         """Keep ``record``'s output in the page's notebook up to date, a reload of the page too."""
@@ -141,11 +142,11 @@ class SavedRecord:
         if self._sent == len(self.entries):
             return
         self._sent = len(self.entries)
+        output = self.html()  # made once for the output and every watch
         for watch in self.watches:
-            watch.send_record()
+            watch.send_record(output)
         if self._shown:
-            _ipython("update_display")({"text/html": self.html()}, raw=True,
-                                       display_id=self.display_id)
+            _ipython("update_display")({"text/html": output}, raw=True, display_id=self.display_id)
 
     def show(self) -> None:
         """Display the record as an output of the current cell (under the widget)."""

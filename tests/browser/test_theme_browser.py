@@ -101,6 +101,17 @@ def _measure(page: Any) -> dict[str, float]:
     return ratios
 
 
+def assert_focus_ring(control: Any, what: str) -> None:
+    """``control``'s focus ring (focused already) is solid, 2 px or more, and 3:1 or more against
+    what is behind it (WCAG 2.2's focus appearance)."""
+    style = control.evaluate("el => { const s = getComputedStyle(el);"
+                             " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+    measured = control.evaluate(CONTRAST, "outlineColor")
+    print(f"{what}: focus {style}, {measured['ratio']:.2f} ({measured['text']} on {measured['behind']})")
+    assert style[0] == "solid" and style[1] >= 2, f"{what}: focus {style}"
+    assert measured["ratio"] >= 3, f"{what}: focus contrast {measured['ratio']:.2f} < 3"
+
+
 def test_text_is_readable_in_light_and_dark(lab: Any, page: Any) -> None:
     lab.write_notebook("theme.ipynb", CELLS)
     lab.open(page, "theme.ipynb", ready=".iw-test-good")
@@ -143,10 +154,4 @@ def test_focus_is_a_2px_ring_of_3_to_1_in_light_and_dark(lab: Any, page: Any) ->
         for what, selector in FOCUSED.items():
             control = page.locator(selector).first
             control.focus()
-            style = control.evaluate("el => { const s = getComputedStyle(el);"
-                                     " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
-            measured = control.evaluate(CONTRAST, "outlineColor")
-            print(f"{name} {what}: {style}, {measured['ratio']:.2f} "
-                  f"({measured['text']} on {measured['behind']})")
-            assert style[0] == "solid" and style[1] >= 2, f"{what} in {name}: focus {style}"
-            assert measured["ratio"] >= 3, f"{what} in {name}: focus contrast {measured['ratio']:.2f}"
+            assert_focus_ring(control, f"{what} in {name}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_theme_browser import CONTRAST, _set_theme
+from test_theme_browser import CONTRAST, _set_theme, assert_focus_ring
 
 pytestmark = pytest.mark.browser
 
@@ -78,13 +78,7 @@ def test_a_tile_is_readable_and_its_focus_seen_in_the_dark_theme(lab: Any, page:
         page.keyboard.press("Shift+Tab")
         page.keyboard.press("Tab")
         assert button.evaluate("el => el === document.activeElement && el.matches(':focus-visible')")
-        style = button.evaluate("el => { const s = getComputedStyle(el);"
-                                " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
-        measured = button.evaluate(CONTRAST, "outlineColor")
-        print(f"{what} focus: {style}, {measured['ratio']:.2f} "
-              f"({measured['text']} on {measured['behind']})")
-        assert style[0] == "solid" and style[1] >= 2, f"{what}: focus {style}"
-        assert measured["ratio"] >= 3, f"{what}: focus contrast {measured['ratio']:.2f} < 3"
+        assert_focus_ring(button, what)
 
 
 def test_a_queued_tile_shows_its_placeholder_in_the_dark_theme(lab: Any, page: Any) -> None:

@@ -37,8 +37,6 @@ class ImageGrid(widgets.VBox):
     """
 
     def __init__(self, on_dismiss: Callable[[list[ImageTile]], None] | None = None) -> None:
-        # Rows are kept oldest first and shown newest first: a new row is appended, so
-        # ipywidgets leaves the rows already drawn alone (a row put first redraws them all).
         super().__init__([], **plain(widgets.VBox))  # shown reversed by .iw-grid (widgets.css)
         self.add_class("iw-grid")
         self.on_dismiss = on_dismiss

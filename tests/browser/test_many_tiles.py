@@ -7,7 +7,7 @@ held by the page's widget manager).
 
 from __future__ import annotations
 
-import contextlib
+import time
 from typing import Any
 
 import pytest
@@ -17,6 +17,8 @@ pytestmark = pytest.mark.browser
 
 LATENCY = 0.0
 """The emulator answers at once (read by the ``lab`` fixture): the page is what is tested."""
+STUCK = 120
+"""Seconds of every wait here: stuck, not slow."""
 PROMPT = "A lighthouse at dusk"
 RUNS = 20
 """Generates of ten: 200 tiles."""
@@ -83,9 +85,12 @@ def test_200_done_tiles_each_named_and_clear_frees_them_in_kernel_and_page(lab: 
 
 
 def _settle(page: Any, predicate: str) -> None:
-    """Wait until ``predicate`` holds in the page, or a stuck-bound passed: the assertion after
-    it then says what the page holds."""
-    from playwright.sync_api import TimeoutError as Stuck
+    """Wait until ``predicate`` (a function, async or not) holds in the page, or a stuck-bound
+    passed: the assertion after it then says what the page holds.
 
-    with contextlib.suppress(Stuck):
-        page.wait_for_function(predicate, polling=250)
+    Asked with ``page.evaluate``, which awaits a promise: ``wait_for_function`` takes the
+    promise an async predicate returns for a truthy value and returns at once.
+    """
+    deadline = time.monotonic() + STUCK
+    while not page.evaluate(predicate) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
